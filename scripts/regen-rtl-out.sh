@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Regenerates the reference designs in rtl-out/ (the ones the README points at).
+# tests/reference_designs.rs fails when rtl-out/ is stale.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rm -rf rtl-out
+cargo run --release -q -- generate --out rtl-out                      # built-in default (npu8x8)
+cargo run --release -q -- generate examples/tpu16.toml --out rtl-out  # 16x16 WS INT8

@@ -1,0 +1,72 @@
+//! The one error type of npugen. Every variant that comes from user input names the offending
+//! field (or file), the value and what is allowed, in one line.
+
+use std::path::PathBuf;
+
+/// Errors reported to the user.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config text is not valid TOML or does not match the schema (unknown key, wrong type).
+    #[error("{file}{line}: {field}: {message}")]
+    ConfigSyntax {
+        /// Config file name (or `<builtin>`).
+        file: String,
+        /// `:line` when known, else empty.
+        line: String,
+        /// Dotted path of the offending key (`array.rows`), or `config` for the whole document.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A config value is out of its allowed range.
+    #[error("{field} = {value} is out of range: allowed {allowed}")]
+    ConfigValue {
+        /// Dotted path of the field.
+        field: String,
+        /// The value given.
+        value: String,
+        /// The allowed range or set.
+        allowed: String,
+    },
+    /// An input file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// An output file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A generator produced an inconsistent design (a bug in npugen, never in the input).
+    #[error("internal error (please report): {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Process exit code: 2 for bad input, 1 for everything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::ConfigSyntax { .. } | Error::ConfigValue { .. } | Error::Read { .. } => 2,
+            Error::Write { .. } | Error::Internal(_) => 1,
+        }
+    }
+
+    /// Shorthand for [`Error::ConfigValue`].
+    pub fn value(field: &str, value: impl ToString, allowed: impl ToString) -> Error {
+        Error::ConfigValue {
+            field: field.to_string(),
+            value: value.to_string(),
+            allowed: allowed.to_string(),
+        }
+    }
+}
+
+/// Result alias used across the crate.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,175 @@
+//! Finding external tools on `PATH` and reading their versions. `scripts/install-tools.sh`
+//! installs the pinned versions; `.tools/env.sh` puts them first on `PATH`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The external tools npugen drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToolKind {
+    /// Verilator (lint, simulation).
+    Verilator,
+    /// Icarus Verilog compiler.
+    Iverilog,
+    /// Icarus Verilog runtime.
+    Vvp,
+    /// Yosys (native Debian build).
+    Yosys,
+}
+
+impl ToolKind {
+    /// Executable name.
+    pub fn exe(self) -> &'static str {
+        match self {
+            ToolKind::Verilator => "verilator",
+            ToolKind::Iverilog => "iverilog",
+            ToolKind::Vvp => "vvp",
+            ToolKind::Yosys => "yosys",
+        }
+    }
+
+    fn version_args(self) -> &'static [&'static str] {
+        match self {
+            ToolKind::Verilator => &["--version"],
+            ToolKind::Iverilog => &["-V"],
+            ToolKind::Vvp => &["-V"],
+            ToolKind::Yosys => &["-V"],
+        }
+    }
+
+    /// Oldest supported (major, minor) version.
+    pub fn min_version(self) -> (u32, u32) {
+        match self {
+            ToolKind::Verilator => (5, 6),
+            ToolKind::Iverilog | ToolKind::Vvp => (11, 0),
+            ToolKind::Yosys => (0, 23),
+        }
+    }
+}
+
+/// A located tool.
+#[derive(Clone, Debug)]
+pub struct Tool {
+    /// Which tool.
+    pub kind: ToolKind,
+    /// Full path of the executable.
+    pub path: PathBuf,
+    /// First line of its version output.
+    pub version: String,
+}
+
+/// Why a tool cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// Not on PATH.
+    #[error("{0} not found on PATH; run scripts/install-tools.sh, then `. .tools/env.sh`")]
+    Missing(&'static str),
+    /// Too old or unparsable version.
+    #[error("{name} at {path} reports version {version:?}; need {need} or newer (scripts/install-tools.sh installs it)")]
+    Version {
+        /// Executable name.
+        name: &'static str,
+        /// Where it was found.
+        path: PathBuf,
+        /// What it printed.
+        version: String,
+        /// Minimum version.
+        need: String,
+    },
+}
+
+/// Searches `PATH` for an executable.
+pub fn which(exe: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(exe))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// First `major.minor` found in `text` (after an optional `v`).
+pub fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let bytes = text.as_bytes();
+    for (i, c) in bytes.iter().enumerate() {
+        if c.is_ascii_digit()
+            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'v')
+        {
+            let rest = &text[i..];
+            let mut parts = rest.split(|ch: char| !ch.is_ascii_digit());
+            let major = parts.next()?.parse().ok()?;
+            if rest[rest
+                .find(|ch: char| !ch.is_ascii_digit())
+                .unwrap_or(rest.len())..]
+                .starts_with('.')
+            {
+                let minor = parts.next()?.parse().ok()?;
+                return Some((major, minor));
+            }
+        }
+    }
+    None
+}
+
+/// Locates `kind` on PATH and checks its version.
+pub fn find(kind: ToolKind) -> Result<Tool, ToolError> {
+    let path = which(kind.exe()).ok_or(ToolError::Missing(kind.exe()))?;
+    let out = Command::new(&path).args(kind.version_args()).output();
+    let text = out
+        .map(|o| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })
+        .unwrap_or_default();
+    let version = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let need = kind.min_version();
+    match parse_version(&version) {
+        Some(v) if v >= need => Ok(Tool {
+            kind,
+            path,
+            version,
+        }),
+        _ => Err(ToolError::Version {
+            name: kind.exe(),
+            path,
+            version,
+            need: format!("{}.{}", need.0, need.1),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(
+            parse_version("Verilator 5.006 2023-01-22 rev (Debian 5.006-3)"),
+            Some((5, 6))
+        );
+        assert_eq!(parse_version(" rev v5.052"), Some((5, 52)));
+        assert_eq!(
+            parse_version("Yosys 0.23 (git sha1 7ce5011c24b)"),
+            Some((0, 23))
+        );
+        assert_eq!(
+            parse_version("Icarus Verilog version 11.0 (stable) ()"),
+            Some((11, 0))
+        );
+        assert_eq!(parse_version("no digits"), None);
+    }
+}

@@ -1,0 +1,172 @@
+//! Input-side control of the array: which beats are accepted, and when.
+//!
+//! The array itself never stalls: a cycle without an accepted beat feeds a bubble. Flow control
+//! happens only here, with two rules:
+//! - **credits**: a beat is accepted only if the output FIFO has room reserved for the rows it
+//!   will produce (OS: a tile's last beat produces `rows` rows; WS: every beat produces one), so
+//!   `c_tready` never has to reach into the array;
+//! - **spacing**: OS tile ends are at least `2*rows - 1` cycles apart (the drain chain must
+//!   empty before the next tile's sums enter it); WS weight tiles shift in only after every PE
+//!   has swapped to the previous one.
+
+use super::timing;
+use crate::config::ArrayConfig;
+use crate::rtl::{bits_for, Expr, ModuleBuilder, Ty};
+
+/// Credit counter: `cred <= cred - (take ? cost : 0) + (pop ? 1 : 0)`, reset to `depth`.
+/// Returns `cred >= cost`.
+fn credits(b: &mut ModuleBuilder, depth: u32, cost: u32, take: &Expr, pop: Expr) -> Expr {
+    let ty = Ty::unsigned(bits_for(u64::from(depth)));
+    let cred = b.reg_with_reset(
+        "cred",
+        ty,
+        Some(crate::rtl::Const::from_u128(u128::from(depth), ty)),
+    );
+    let q = cred.q();
+    let cost_e = Expr::lit(i128::from(cost), ty);
+    let spent = Expr::mux(take.clone(), cost_e.clone(), Expr::zero(ty));
+    let back = Expr::mux(pop, Expr::lit(1, ty), Expr::zero(ty));
+    b.set_next(cred, q.clone().sub(spent).add(back), None);
+    b.wire("cred_ok", q.ge(cost_e))
+}
+
+/// Saturating counter of cycles since `start`, reset to `max`; returns "count == max"
+/// (constant 1 when `max` is 0).
+fn gap_timer(b: &mut ModuleBuilder, name: &str, max: u32, start: &Expr) -> Expr {
+    if max == 0 {
+        return Expr::bit_const(true);
+    }
+    let ty = Ty::unsigned(bits_for(u64::from(max)));
+    let max_e = Expr::lit(i128::from(max), ty);
+    let r = b.reg_with_reset(
+        name,
+        ty,
+        Some(crate::rtl::Const::from_u128(u128::from(max), ty)),
+    );
+    let q = r.q();
+    let done = b.wire(&format!("{name}_done"), q.clone().eq(max_e));
+    let next = Expr::mux(
+        start.clone(),
+        Expr::zero(ty),
+        Expr::mux(done.clone(), q.clone(), q.add(Expr::lit(1, ty))),
+    );
+    b.set_next(r, next, None);
+    done
+}
+
+/// Signals the OS datapath needs from the control.
+pub struct OsControl {
+    /// A beat (one A column and one B row) is accepted this cycle.
+    pub take: Expr,
+    /// The accepted beat is the tile's last (`a_tlast`).
+    pub take_last: Expr,
+}
+
+/// OS acceptance: A and B beats are taken together; a tile's last beat also needs `rows`
+/// credits and the drain spacing. Drives `a_tready` and `b_tready`.
+pub fn os_control(b: &mut ModuleBuilder, cfg: &ArrayConfig, pop: Expr) -> OsControl {
+    let a_tvalid = Expr::sig("a_tvalid", Ty::BIT);
+    let a_tlast = Expr::sig("a_tlast", Ty::BIT);
+    let b_tvalid = Expr::sig("b_tvalid", Ty::BIT);
+    let both = a_tvalid.clone().and(b_tvalid.clone());
+    // take_last is declared first so the counters can refer to it; it is assigned below.
+    let take_last = b.declare_wire("take_last", Ty::BIT);
+    let cred_ok = credits(b, cfg.fifo_depth(), cfg.rows, &take_last, pop);
+    let spaced = gap_timer(b, "gap", timing::os_min_last_gap(cfg) - 1, &take_last);
+    let last_ok = b.wire("last_ok", cred_ok.and(spaced));
+    let can = b.wire("can_take", a_tlast.clone().not().or(last_ok));
+    b.assign("a_tready", b_tvalid.and(can.clone()));
+    b.assign("b_tready", a_tvalid.and(can.clone()));
+    let take = b.wire("take", both.and(can));
+    b.assign("take_last", take.clone().and(a_tlast));
+    OsControl { take, take_last }
+}
+
+/// Signals the WS datapath needs from the control.
+pub struct WsControl {
+    /// An A row is accepted this cycle.
+    pub take: Expr,
+    /// The accepted A row starts a new weight tile (swap flag).
+    pub first: Expr,
+    /// The accepted A row is the last for the current weights (`a_tlast`).
+    pub take_last: Expr,
+    /// The shadow weight chain shifts this cycle.
+    pub w_shift: Expr,
+    /// The shifted-in weight row is zero padding (after an early `w_tlast`).
+    pub w_fill: Expr,
+}
+
+/// WS acceptance. Weights: `rows` rows shift into the shadow chain (`w_tlast` earlier pads the
+/// rest with zeros), not before every PE has swapped to the previous tile. A rows: the first
+/// after a tile switch (`a_tlast`) waits for a full shadow tile; every row needs one credit.
+/// Drives `a_tready` and `w_tready`.
+pub fn ws_control(b: &mut ModuleBuilder, cfg: &ArrayConfig, pop: Expr) -> WsControl {
+    let rows = cfg.rows;
+    let a_tvalid = Expr::sig("a_tvalid", Ty::BIT);
+    let a_tlast = Expr::sig("a_tlast", Ty::BIT);
+    let w_tvalid = Expr::sig("w_tvalid", Ty::BIT);
+    let w_tlast = Expr::sig("w_tlast", Ty::BIT);
+    let cty = Ty::unsigned(bits_for(u64::from(rows)));
+    let lit = |v: u32| Expr::lit(i128::from(v), cty);
+
+    let first_tile = b.declare_wire("a_first", Ty::BIT);
+    let take = b.declare_wire("take", Ty::BIT);
+    let wcnt = b.reg("wcnt", cty);
+    let wcnt_q = wcnt.q();
+    let full = b.wire("w_full", wcnt_q.clone().eq(lit(rows)));
+    let wfill = b.reg("w_fill", Ty::BIT);
+    let wfill_q = wfill.q();
+    let settled = gap_timer(
+        b,
+        "swap_gap",
+        timing::ws_shadow_free_after(cfg) - 1,
+        &first_tile,
+    );
+    let w_ok = b.wire(
+        "w_ok",
+        full.clone().not().and(wfill_q.clone().not()).and(settled),
+    );
+    b.assign("w_tready", w_ok.clone());
+    let w_take = b.wire("w_take", w_tvalid.and(w_ok));
+    let w_shift = b.wire("w_shift", w_take.clone().or(wfill_q.clone()));
+    let more = b.wire("w_more", wcnt_q.clone().ne(lit(rows - 1)));
+    b.set_next(
+        wcnt,
+        Expr::mux(
+            first_tile.clone(),
+            lit(0),
+            Expr::mux(w_shift.clone(), wcnt_q.clone().add(lit(1)), wcnt_q),
+        ),
+        None,
+    );
+    b.set_next(
+        wfill,
+        w_take.and(w_tlast).or(wfill_q.clone()).and(more),
+        None,
+    );
+
+    let cred_ok = credits(b, cfg.fifo_depth(), 1, &take, pop);
+    let first = b.reg_with_reset(
+        "first",
+        Ty::BIT,
+        Some(crate::rtl::Const::from_u128(1, Ty::BIT)),
+    );
+    let first_q = first.q();
+    let a_ok = b.wire("a_ok", cred_ok.and(first_q.clone().not().or(full)));
+    b.assign("a_tready", a_ok.clone());
+    b.assign("take", a_tvalid.and(a_ok));
+    b.assign("a_first", take.clone().and(first_q.clone()));
+    b.set_next(
+        first,
+        Expr::mux(take.clone(), a_tlast.clone(), first_q),
+        None,
+    );
+    let take_last = b.wire("take_last", take.clone().and(a_tlast));
+    WsControl {
+        take,
+        first: first_tile,
+        take_last,
+        w_shift,
+        w_fill: wfill_q,
+    }
+}

@@ -1,0 +1,64 @@
+//! The output FIFO: a first-word-fall-through queue of result rows between the array (which
+//! never stalls) and the AXI-Stream output (which may). The array only produces rows it holds
+//! credits for (see `control`), so the FIFO cannot overflow and has no `full` output.
+
+use crate::rtl::{bits_for, Expr, Memory, Module, ModuleBuilder, Ty};
+
+/// FIFO module of `depth` (a power of two >= 2) words of `width` bits.
+///
+/// ```text
+/// clk      _/~\_/~\_/~\_/~\_
+/// wr_en    _/~~~\___________    row written at the end of cycle 0
+/// rd_valid _________/~~~~~~~    shown two cycles later (memory read register)
+/// rd_ready ~~~~~~~~~~~~~~~~~    a beat leaves when rd_valid && rd_ready
+/// ```
+pub fn fifo(module: &str, width: u32, depth: u32) -> Module {
+    assert!(depth.is_power_of_two() && depth >= 2, "fifo depth {depth}");
+    let aw = bits_for(u64::from(depth - 1));
+    let pw = aw + 1; // one wrap bit tells full from empty
+    let mut b = ModuleBuilder::new(module);
+    b.doc(format!(
+        "Output FIFO, {depth} x {width} bits, first word fall through; never overflows because"
+    ));
+    b.doc("the producer only writes rows it reserved credits for.");
+    b.clock_and_reset();
+    let wr_en = b.input("wr_en", Ty::BIT, "write a row this cycle");
+    let wr_data = b.input("wr_data", Ty::unsigned(width), "row to write");
+    let rd_ready = b.input("rd_ready", Ty::BIT, "consumer takes rd_data this cycle");
+    b.output("rd_valid", Ty::BIT, "rd_data holds a row");
+    b.output("rd_data", Ty::unsigned(width), "oldest row");
+
+    let ptr = Ty::unsigned(pw);
+    let one = Expr::lit(1, ptr);
+    let wptr = b.reg("wptr", ptr);
+    let wptr_q = wptr.q();
+    b.set_next(wptr, wptr_q.clone().add(one.clone()), Some(wr_en.clone()));
+    let rptr = b.reg("rptr", ptr);
+    let rptr_q = rptr.q();
+    let ov = b.reg("out_valid", Ty::BIT);
+    let ov_q = ov.q();
+
+    let empty = b.wire("empty", wptr_q.clone().eq(rptr_q.clone()));
+    let load = b.wire(
+        "load",
+        empty.not().and(ov_q.clone().not().or(rd_ready.clone())),
+    );
+    b.set_next(rptr, rptr_q.clone().add(one), Some(load.clone()));
+    b.set_next(ov, load.clone().or(ov_q.clone().and(rd_ready.not())), None);
+    let waddr = b.wire("waddr", wptr_q.slice(aw - 1, 0));
+    let raddr = b.wire("raddr", rptr_q.slice(aw - 1, 0));
+    let data = b.memory(Memory {
+        name: "mem".into(),
+        width,
+        depth,
+        write_enable: wr_en,
+        write_addr: waddr,
+        write_data: wr_data,
+        read_enable: load,
+        read_addr: raddr,
+        read_data: "dout".into(),
+    });
+    b.assign("rd_valid", ov_q);
+    b.assign("rd_data", data);
+    b.finish()
+}

@@ -1,0 +1,165 @@
+//! The processing element: one multiply-accumulate cell, instantiated rows x cols times.
+//!
+//! Both variants keep the multiplier operands and the accumulator in registers with a
+//! synchronous reset and write the accumulation as `acc <= acc + a*b` (optionally cleared
+//! through a mux on the feedback), the form Yosys packs into one DSP48E1 / SB_MAC16 / MULT18.
+
+use crate::config::ArrayConfig;
+use crate::rtl::{Conn, Expr, Module, ModuleBuilder, Ty};
+
+/// Operand and accumulator types of a configured array.
+#[derive(Clone, Copy, Debug)]
+pub struct PeTypes {
+    /// A operand (activation).
+    pub a: Ty,
+    /// B operand (weight).
+    pub b: Ty,
+    /// Full product.
+    pub prod: Ty,
+    /// Accumulator / partial sum.
+    pub acc: Ty,
+}
+
+impl PeTypes {
+    /// Types for `cfg`.
+    pub fn of(cfg: &ArrayConfig) -> PeTypes {
+        let s = cfg.signed;
+        PeTypes {
+            a: Ty::new(cfg.input_bits, s),
+            b: Ty::new(cfg.weight_bits, s),
+            prod: Ty::new(cfg.product_bits(), s),
+            acc: Ty::new(cfg.acc_bits(), s),
+        }
+    }
+}
+
+/// The clock and reset connections every sequential instance takes.
+pub fn clock_conns() -> Vec<(&'static str, Conn)> {
+    vec![
+        ("clk", Conn::Input(Expr::sig("clk", Ty::BIT))),
+        ("rst", Conn::Input(Expr::sig("rst", Ty::BIT))),
+    ]
+}
+
+/// Full-width product `ext(a) * ext(b)` bound to the wire `prod`.
+fn product(b: &mut ModuleBuilder, t: PeTypes, a_q: &Expr, w_q: &Expr) -> Expr {
+    let w = t.prod.width;
+    b.wire("prod", a_q.ext(w).mul(w_q.ext(w)))
+}
+
+/// Output-stationary PE.
+///
+/// ```text
+///           b_in                     a, b and l move one PE per cycle (right / down);
+///            |                       acc <= (lp ? 0 : acc) + a_q*b_q, where lp marks the
+///   a_in,l_in -> [a_q b_q l_q lp]   cycle after the tile's last beat (l); in that cycle the
+///            |   [acc]  [sh] <- sh_in   finished sum moves into sh, which otherwise shifts up
+///          sh_out (up), b_out (down)     the column (sh_out of row 0 is the column result).
+/// ```
+pub fn os_pe(module: &str, cfg: &ArrayConfig) -> Module {
+    let t = PeTypes::of(cfg);
+    let mut b = ModuleBuilder::new(module);
+    b.doc("Output-stationary processing element (one per array cell).");
+    b.doc("acc <= (lp ? 0 : acc) + a_q * b_q every cycle; lp is high the cycle after the");
+    b.doc("tile's last beat, when the finished sum is copied into sh. sh otherwise takes");
+    b.doc("sh_in, so finished sums shift up the column towards row 0.");
+    b.clock_and_reset();
+    let a_in = b.input(
+        "a_in",
+        t.a,
+        "A operand from the left neighbour (or the row skew)",
+    );
+    let b_in = b.input(
+        "b_in",
+        t.b,
+        "B operand from the neighbour above (or the column skew)",
+    );
+    let l_in = b.input("l_in", Ty::BIT, "last beat of the tile, travels with a");
+    let sh_in = b.input(
+        "sh_in",
+        t.acc,
+        "drain chain from the PE below (zero in the last row)",
+    );
+    b.output("a_out", t.a, "A operand to the right neighbour");
+    b.output("b_out", t.b, "B operand to the neighbour below");
+    b.output("l_out", Ty::BIT, "last flag to the right neighbour");
+    b.output("sh_out", t.acc, "drain chain to the PE above");
+
+    let a_q = b.delay("a_q", a_in);
+    let b_q = b.delay("b_q", b_in);
+    let l_q = b.delay("l_q", l_in);
+    let lp = b.delay("lp", l_q.clone());
+    let prod = product(&mut b, t, &a_q, &b_q);
+    let acc = b.reg("acc", t.acc);
+    let acc_q = acc.q();
+    let base = Expr::mux(lp.clone(), Expr::zero(t.acc), acc_q.clone());
+    b.set_next(acc, base.add(prod.ext(t.acc.width)), None);
+    let sh = b.reg("sh", t.acc);
+    let sh_q = sh.q();
+    b.set_next(sh, Expr::mux(lp, acc_q, sh_in), None);
+    b.assign("a_out", a_q);
+    b.assign("b_out", b_q);
+    b.assign("l_out", l_q);
+    b.assign("sh_out", sh_q);
+    b.finish()
+}
+
+/// Weight-stationary PE.
+///
+/// ```text
+///              s_in (from above)       wsh: shadow weight, shifts up the column when w_shift;
+///   a_in,sw_in -> [a_q sw_q]  ->       w: active weight, loaded from wsh when sw_in (the first
+///                 [wsh] [w]            beat of a new tile arrives with its swap flag);
+///              s_out = s_q (down)      s_q <= s_in + a_q * w.
+/// ```
+pub fn ws_pe(module: &str, cfg: &ArrayConfig) -> Module {
+    let t = PeTypes::of(cfg);
+    let mut b = ModuleBuilder::new(module);
+    b.doc("Weight-stationary processing element (one per array cell).");
+    b.doc("s_q <= s_in + a_q * w. The next tile's weight shifts into wsh (up the column)");
+    b.doc("while the current one computes; sw_in (first beat of a tile) copies wsh into w.");
+    b.clock_and_reset();
+    let a_in = b.input(
+        "a_in",
+        t.a,
+        "A operand from the left neighbour (or the row skew)",
+    );
+    let sw_in = b.input("sw_in", Ty::BIT, "swap: this beat starts a new weight tile");
+    let w_shift = b.input(
+        "w_shift",
+        Ty::BIT,
+        "shift the shadow weight chain this cycle",
+    );
+    let wsh_in = b.input(
+        "wsh_in",
+        t.b,
+        "shadow weight from the PE below (or the w port)",
+    );
+    let s_in = b.input(
+        "s_in",
+        t.acc,
+        "partial sum from the PE above (zero in row 0)",
+    );
+    b.output("a_out", t.a, "A operand to the right neighbour");
+    b.output("sw_out", Ty::BIT, "swap flag to the right neighbour");
+    b.output("wsh_out", t.b, "shadow weight to the PE above");
+    b.output("s_out", t.acc, "partial sum to the PE below");
+
+    let a_q = b.delay("a_q", a_in);
+    let sw_q = b.delay("sw_q", sw_in.clone());
+    let wsh = b.reg("wsh", t.b);
+    let wsh_q = wsh.q();
+    b.set_next(wsh, wsh_in, Some(w_shift));
+    let w = b.reg("w", t.b);
+    let w_q = w.q();
+    b.set_next(w, wsh_q.clone(), Some(sw_in));
+    let prod = product(&mut b, t, &a_q, &w_q);
+    let s = b.reg("s_q", t.acc);
+    let s_q = s.q();
+    b.set_next(s, s_in.add(prod.ext(t.acc.width)), None);
+    b.assign("a_out", a_q);
+    b.assign("sw_out", sw_q);
+    b.assign("wsh_out", wsh_q);
+    b.assign("s_out", s_q);
+    b.finish()
+}

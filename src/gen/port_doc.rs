@@ -1,0 +1,89 @@
+//! Port descriptions and the timing sketch of the top module. The same text goes into the
+//! Verilog module comment and the manifest, so the two cannot disagree.
+
+use super::timing;
+use crate::config::ArrayConfig;
+
+/// OS `a_tdata`.
+pub const OS_A_TDATA: &str = "A column k of the tile: lane i (bits [i*IB +: IB]) = A[i][k]";
+/// OS `a_tlast`.
+pub const OS_A_TLAST: &str = "beat k = K-1, the tile's last: its R result rows follow on c";
+/// OS `b_tdata`.
+pub const OS_B_TDATA: &str = "B row k of the tile: lane j (bits [j*WB +: WB]) = B[k][j]";
+/// WS `w_tdata`.
+pub const WS_W_TDATA: &str =
+    "weight tile row k (k = 0 first): lane j (bits [j*WB +: WB]) = B[k][j]";
+/// WS `w_tlast`.
+pub const WS_W_TLAST: &str = "optional early end of a weight tile: the remaining rows are zero";
+/// WS `a_tdata`.
+pub const WS_A_TDATA: &str = "A row m: lane i (bits [i*IB +: IB]) = A[m][k0 + i]";
+/// WS `a_tlast`.
+pub const WS_A_TLAST: &str = "last A row for the current weights; the next row uses the next tile";
+/// `c_tdata`.
+pub const C_TDATA: &str = "result row r: lane j (bits [j*AB +: AB]) = C[r][j], wrapped to AB bits";
+/// `c_tvalid`.
+pub const C_TVALID: &str = "result row valid";
+/// `c_tready`.
+pub const C_TREADY: &str = "result row accepted; may be low for any time, the array never stalls";
+/// OS `c_tlast`.
+pub const OS_C_TLAST: &str = "last row (R-1) of a tile";
+/// WS `c_tlast`.
+pub const WS_C_TLAST: &str = "result row of the A row that had a_tlast";
+
+fn shape(cfg: &ArrayConfig) -> String {
+    let s = if cfg.signed { "signed" } else { "unsigned" };
+    format!(
+        "R x C = {} x {} PEs, {s} {}-bit A x {}-bit B into {}-bit accumulators (wrapping).",
+        cfg.rows,
+        cfg.cols,
+        cfg.input_bits,
+        cfg.weight_bits,
+        cfg.acc_bits()
+    )
+}
+
+/// Port timing of the output-stationary top, as comment lines.
+pub fn os_waveform(cfg: &ArrayConfig) -> Vec<String> {
+    let lat = timing::os_first_row_latency(cfg);
+    let gap = timing::os_min_last_gap(cfg);
+    vec![
+        "Output-stationary systolic MAC array.".into(),
+        shape(cfg),
+        "One tile: C (R x C) = A (R x K) * B (K x C), K = beats up to and including a_tlast."
+            .into(),
+        String::new(),
+        "A and B beats are taken together (a_tready = b_tready). Cycle c = last beat accepted:"
+            .into(),
+        "  clk      _/~\\_/~\\_/~\\_/~\\_ .. _/~\\_/~\\_/~\\_/~\\_/~\\_/~\\_".into(),
+        "  a,b beat =<k=0>=<k=1>=..=<K-1>=<next tile ...".into(),
+        "  a_tlast  ____________/~~~\\________________________".into(),
+        "  c_tvalid _____________________ .. _/~~~\\___/~~~\\__ (row 0, row 1, ...)".into(),
+        format!("  row i of the tile leaves in cycle c + {lat} + 2*i; c_tlast marks row R-1."),
+        format!("A tile's last beat waits until {gap} cycles after the previous one and until the"),
+        "output FIFO has room for R rows; other beats are never held. Bubbles are allowed.".into(),
+    ]
+}
+
+/// Port timing of the weight-stationary top, as comment lines.
+pub fn ws_waveform(cfg: &ArrayConfig) -> Vec<String> {
+    let lat = timing::ws_row_latency(cfg);
+    let free = timing::ws_shadow_free_after(cfg);
+    vec![
+        "Weight-stationary systolic MAC array.".into(),
+        shape(cfg),
+        "A weight tile B (R x C) is loaded row by row, then rows of A (1 x R) stream through;"
+            .into(),
+        "each A row gives one result row (1 x C) = A row * B tile.".into(),
+        String::new(),
+        "  clk      _/~\\_/~\\_/~\\_/~\\_/~\\_/~\\_/~\\_ ..".into(),
+        "  w beat   =<k=0>=..=<R-1>==============<next tile, double-buffered ..".into(),
+        "  a beat   ______________=<m=0>=<m=1>=..=<last, a_tlast>=<next tile's rows".into(),
+        format!("  c_tvalid  one row per A row, {lat} cycles after it was accepted."),
+        format!(
+            "The next tile's weights shift in from {free} cycles after the current tile's first"
+        ),
+        "A row, while it computes; the first A row after a_tlast waits for a full weight tile."
+            .into(),
+        "Every A row needs room for one row in the output FIFO. Bubbles are allowed.".into(),
+    ]
+}

@@ -1,0 +1,117 @@
+//! Cycle-level timing of the generated array, as functions of the config. The generator and
+//! the control use these numbers; the manifest publishes them. They describe the RTL; the
+//! co-simulation measures the RTL and checks it against them.
+//!
+//! Cycle numbering: a beat "accepted in cycle c" has tvalid && tready high during cycle c.
+//! Figures assume an always-ready consumer and the default FIFO depth.
+
+use crate::config::{ArrayConfig, Dataflow};
+
+/// OS: minimum distance in cycles between two accepted tile-last beats.
+pub fn os_min_last_gap(cfg: &ArrayConfig) -> u32 {
+    2 * cfg.rows - 1
+}
+
+/// OS: cycles from accepting a tile's last beat to `c_tvalid` of result row 0.
+/// Row i follows 2*i cycles after row 0.
+pub fn os_first_row_latency(cfg: &ArrayConfig) -> u32 {
+    cfg.cols + 4
+}
+
+/// WS: cycles after accepting a tile's first A row before the next weight tile may start
+/// shifting in (every PE must have swapped to the current tile first).
+pub fn ws_shadow_free_after(cfg: &ArrayConfig) -> u32 {
+    (cfg.rows + cfg.cols).saturating_sub(2).max(1)
+}
+
+/// WS: cycles from accepting an A row to `c_tvalid` of its result row.
+pub fn ws_row_latency(cfg: &ArrayConfig) -> u32 {
+    cfg.rows + cfg.cols + 2
+}
+
+/// Cycles of the output delay line from an accepted beat to the FIFO write (WS), or from an
+/// accepted last beat to row 0's FIFO write (OS).
+pub fn write_delay(cfg: &ArrayConfig) -> u32 {
+    match cfg.dataflow {
+        Dataflow::Os => cfg.cols + 2,
+        Dataflow::Ws => cfg.rows + cfg.cols,
+    }
+}
+
+/// Number of folds (array-sized tiles) of an M x K by K x N product.
+pub fn folds(cfg: &ArrayConfig, m: u64, k: u64, n: u64) -> u64 {
+    let (r, c) = (u64::from(cfg.rows), u64::from(cfg.cols));
+    match cfg.dataflow {
+        Dataflow::Os => m.div_ceil(r) * n.div_ceil(c),
+        Dataflow::Ws => k.div_ceil(r) * n.div_ceil(c),
+    }
+}
+
+/// Cycles from the first input beat to the last output beat of an M x K by K x N product
+/// streamed without gaps (see [`gemm_cycles_formula`]).
+pub fn gemm_cycles(cfg: &ArrayConfig, m: u64, k: u64, n: u64) -> u64 {
+    let (r, c) = (u64::from(cfg.rows), u64::from(cfg.cols));
+    let f = folds(cfg, m, k, n);
+    match cfg.dataflow {
+        Dataflow::Os => {
+            let period = k.max(2 * r - 1);
+            (f - 1) * period + k + 2 * r + c + 2
+        }
+        Dataflow::Ws => {
+            let period = m.max(2 * r + c - 2).max(r + 1);
+            (f - 1) * period + 2 * r + c + m + 2
+        }
+    }
+}
+
+/// The formula of [`gemm_cycles`] as text, for the manifest.
+pub fn gemm_cycles_formula(cfg: &ArrayConfig) -> &'static str {
+    match cfg.dataflow {
+        Dataflow::Os => {
+            "F = ceil(M/R) * ceil(N/C); cycles = (F - 1) * max(K, 2R - 1) + K + 2R + C + 2"
+        }
+        Dataflow::Ws => {
+            "F = ceil(K/R) * ceil(N/C); cycles = (F - 1) * max(M, 2R + C - 2, R + 1) + 2R + C + M + 2"
+        }
+    }
+}
+
+/// SCALE-Sim v3 compute cycles for the same shape (restarts the pipeline every fold).
+pub fn scalesim_cycles(cfg: &ArrayConfig, m: u64, k: u64, n: u64) -> u64 {
+    let (r, c) = (u64::from(cfg.rows), u64::from(cfg.cols));
+    match cfg.dataflow {
+        Dataflow::Os => m.div_ceil(r) * n.div_ceil(c) * (r + c + k - 2) - 1,
+        Dataflow::Ws => k.div_ceil(r) * n.div_ceil(c) * (2 * r + c + m - 2) - 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(rows: u32, cols: u32, dataflow: Dataflow) -> ArrayConfig {
+        ArrayConfig {
+            rows,
+            cols,
+            dataflow,
+            ..ArrayConfig::default()
+        }
+    }
+
+    #[test]
+    fn scalesim_reference_example() {
+        // ../shared/docs/REFERENCES.md: 16x16 array, M=64, N=48, K=40: OS 839, WS 989.
+        assert_eq!(scalesim_cycles(&cfg(16, 16, Dataflow::Os), 64, 40, 48), 839);
+        assert_eq!(scalesim_cycles(&cfg(16, 16, Dataflow::Ws), 64, 40, 48), 989);
+    }
+
+    #[test]
+    fn overlapped_folds_beat_scalesim_on_multi_fold_shapes() {
+        for df in [Dataflow::Os, Dataflow::Ws] {
+            let c = cfg(16, 16, df);
+            for (m, k, n) in [(64, 40, 48), (256, 256, 256)] {
+                assert!(gemm_cycles(&c, m, k, n) < scalesim_cycles(&c, m, k, n));
+            }
+        }
+    }
+}

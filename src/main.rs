@@ -1,0 +1,11 @@
+//! The `npugen` binary: parse arguments, run, map errors to exit codes (2 = bad input).
+
+use clap::Parser;
+
+fn main() {
+    let cli = npugen::cli::Cli::parse();
+    if let Err(e) = cli.resolve().and_then(npugen::commands::run) {
+        eprintln!("npugen: error: {e}");
+        std::process::exit(e.exit_code());
+    }
+}

@@ -1,0 +1,197 @@
+//! A small builder that generators use to construct modules.
+//!
+//! It hands out typed [`Expr`] references for every declared signal so that generators never
+//! spell a type twice, and it keeps the declaration order deterministic (construction order).
+
+use super::design::{Assign, Conn, Dir, Instance, Memory, Module, Port, Reg, Wire};
+use super::expr::{Const, Expr, Ty};
+
+/// Builds one [`Module`].
+#[derive(Debug)]
+pub struct ModuleBuilder {
+    module: Module,
+}
+
+/// A register declared with [`ModuleBuilder::reg`] whose next state is still to be set.
+#[derive(Debug)]
+#[must_use = "a declared register needs its next state: call ModuleBuilder::set_next"]
+pub struct RegHandle {
+    index: usize,
+    value: Expr,
+}
+
+impl RegHandle {
+    /// The register's current value.
+    pub fn q(&self) -> Expr {
+        self.value.clone()
+    }
+}
+
+impl ModuleBuilder {
+    /// Starts a module called `name`.
+    pub fn new(name: impl Into<String>) -> ModuleBuilder {
+        ModuleBuilder {
+            module: Module {
+                name: name.into(),
+                ..Module::default()
+            },
+        }
+    }
+
+    /// Appends a line to the module's leading comment.
+    pub fn doc(&mut self, line: impl Into<String>) {
+        self.module.doc.push(line.into());
+    }
+
+    /// Declares the standard `clk` and `rst` inputs and returns nothing (registers use them
+    /// implicitly).
+    pub fn clock_and_reset(&mut self) {
+        self.input("clk", Ty::BIT, "clock, rising edge");
+        self.input("rst", Ty::BIT, "synchronous reset, active high");
+    }
+
+    /// Declares an input port and returns a reference to it.
+    pub fn input(&mut self, name: &str, ty: Ty, doc: &str) -> Expr {
+        self.module.ports.push(Port {
+            name: name.to_string(),
+            dir: Dir::Input,
+            ty,
+            doc: doc.to_string(),
+        });
+        Expr::sig(name, ty)
+    }
+
+    /// Declares an output port; drive it with [`ModuleBuilder::assign`] or an instance output.
+    pub fn output(&mut self, name: &str, ty: Ty, doc: &str) -> Expr {
+        self.module.ports.push(Port {
+            name: name.to_string(),
+            dir: Dir::Output,
+            ty,
+            doc: doc.to_string(),
+        });
+        Expr::sig(name, ty)
+    }
+
+    /// Declares a wire driven by `expr` and returns a reference to it.
+    pub fn wire(&mut self, name: &str, expr: Expr) -> Expr {
+        let ty = expr.ty();
+        self.declare_wire(name, ty);
+        self.assign(name, expr);
+        Expr::sig(name, ty)
+    }
+
+    /// Declares a wire without a driver (for instance outputs).
+    pub fn declare_wire(&mut self, name: &str, ty: Ty) -> Expr {
+        self.module.wires.push(Wire {
+            name: name.to_string(),
+            ty,
+        });
+        Expr::sig(name, ty)
+    }
+
+    /// Drives the wire or output port `target` with `expr`.
+    pub fn assign(&mut self, target: &str, expr: Expr) {
+        self.module.assigns.push(Assign {
+            target: target.to_string(),
+            expr,
+        });
+    }
+
+    /// Declares a register reset to zero; its next state is set later with
+    /// [`ModuleBuilder::set_next`] (registers often read themselves).
+    pub fn reg(&mut self, name: &str, ty: Ty) -> RegHandle {
+        self.reg_with_reset(name, ty, Some(Const::zero(ty)))
+    }
+
+    /// Declares a register with the given reset value (`None`: no reset).
+    pub fn reg_with_reset(&mut self, name: &str, ty: Ty, reset: Option<Const>) -> RegHandle {
+        let index = self.module.regs.len();
+        self.module.regs.push(Reg {
+            name: name.to_string(),
+            ty,
+            reset,
+            enable: None,
+            // Placeholder (hold) until set_next; RegHandle is must_use so it gets called.
+            next: Expr::sig(name, ty),
+        });
+        RegHandle {
+            index,
+            value: Expr::sig(name, ty),
+        }
+    }
+
+    /// Sets the next state (and optional enable) of a declared register.
+    pub fn set_next(&mut self, reg: RegHandle, next: Expr, enable: Option<Expr>) {
+        let r = &mut self.module.regs[reg.index];
+        r.next = next;
+        r.enable = enable;
+    }
+
+    /// Declares a register reset to zero that loads `next` every cycle (a pipeline stage).
+    pub fn delay(&mut self, name: &str, next: Expr) -> Expr {
+        let h = self.reg(name, next.ty());
+        let q = h.q();
+        self.set_next(h, next, None);
+        q
+    }
+
+    /// Instantiates `module` as `name`, connecting ports by name. An input driven by anything
+    /// but a signal or a constant is first bound to a wire `{name}_{port}`: some tools
+    /// (Yosys 0.23) mishandle `$signed(...)` and other expressions in port connections.
+    pub fn instance(&mut self, name: &str, module: &str, conns: Vec<(&str, Conn)>) {
+        let conns = conns
+            .into_iter()
+            .map(|(p, c)| {
+                let c = match c {
+                    Conn::Input(e) if !matches!(e, Expr::Ref { .. } | Expr::Const(_)) => {
+                        Conn::Input(self.wire(&format!("{name}_{p}"), e))
+                    }
+                    other => other,
+                };
+                (p.to_string(), c)
+            })
+            .collect();
+        self.module.instances.push(Instance {
+            name: name.to_string(),
+            module: module.to_string(),
+            conns,
+        });
+    }
+
+    /// Adds a memory; its read register is named by `memory.read_data`.
+    pub fn memory(&mut self, memory: Memory) -> Expr {
+        let data = Expr::sig(memory.read_data.clone(), memory.data_ty());
+        self.module.memories.push(memory);
+        data
+    }
+
+    /// Finishes the module.
+    pub fn finish(self) -> Module {
+        self.module
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_records_in_order() {
+        let mut b = ModuleBuilder::new("m");
+        b.clock_and_reset();
+        let a = b.input("a", Ty::unsigned(4), "");
+        let y = b.output("y", Ty::unsigned(4), "");
+        let r = b.reg("r", Ty::unsigned(4));
+        let rq = r.q();
+        b.set_next(r, a.clone().add(rq.clone()), Some(a.bit(0)));
+        b.assign("y", rq);
+        let m = b.finish();
+        assert_eq!(m.ports.len(), 4);
+        assert_eq!(
+            m.regs[0].enable,
+            Some(Expr::sig("a", Ty::unsigned(4)).bit(0))
+        );
+        assert_eq!(m.assigns[0].target, "y");
+        assert_eq!(y.ty(), Ty::unsigned(4));
+    }
+}

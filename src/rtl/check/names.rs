@@ -1,0 +1,280 @@
+//! Identifier rules, the per-module symbol table and a fast hasher for it.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::rtl::design::{Dir, Module};
+use crate::rtl::expr::Ty;
+
+/// Whether `name` is a Verilog-2005 or SystemVerilog keyword (not usable as an identifier).
+fn is_keyword(name: &str) -> bool {
+    matches!(
+        name,
+        "always"
+            | "and"
+            | "assign"
+            | "automatic"
+            | "begin"
+            | "buf"
+            | "case"
+            | "casex"
+            | "casez"
+            | "cell"
+            | "config"
+            | "deassign"
+            | "default"
+            | "defparam"
+            | "design"
+            | "disable"
+            | "edge"
+            | "else"
+            | "end"
+            | "endcase"
+            | "endconfig"
+            | "endfunction"
+            | "endgenerate"
+            | "endmodule"
+            | "endprimitive"
+            | "endspecify"
+            | "endtable"
+            | "endtask"
+            | "event"
+            | "for"
+            | "force"
+            | "forever"
+            | "fork"
+            | "function"
+            | "generate"
+            | "genvar"
+            | "if"
+            | "ifnone"
+            | "initial"
+            | "inout"
+            | "input"
+            | "instance"
+            | "integer"
+            | "join"
+            | "large"
+            | "liblist"
+            | "library"
+            | "localparam"
+            | "macromodule"
+            | "medium"
+            | "module"
+            | "nand"
+            | "negedge"
+            | "nor"
+            | "not"
+            | "or"
+            | "output"
+            | "parameter"
+            | "posedge"
+            | "primitive"
+            | "pulldown"
+            | "pullup"
+            | "real"
+            | "realtime"
+            | "reg"
+            | "release"
+            | "repeat"
+            | "signed"
+            | "small"
+            | "specify"
+            | "specparam"
+            | "strong0"
+            | "strong1"
+            | "supply0"
+            | "supply1"
+            | "table"
+            | "task"
+            | "time"
+            | "tri"
+            | "unsigned"
+            | "use"
+            | "wait"
+            | "while"
+            | "wire"
+            | "xnor"
+            | "xor"
+            | "bit"
+            | "logic"
+            | "byte"
+            | "int"
+            | "shortint"
+            | "longint"
+            | "string"
+            | "class"
+            | "interface"
+            | "package"
+            | "program"
+            | "property"
+            | "sequence"
+            | "type"
+            | "typedef"
+            | "enum"
+            | "struct"
+            | "union"
+            | "void"
+            | "return"
+            | "break"
+            | "continue"
+            | "do"
+            | "final"
+            | "import"
+            | "export"
+            | "priority"
+            | "unique"
+            | "alias"
+            | "const"
+    )
+}
+
+/// Whether `name` is a legal, non-keyword Verilog identifier.
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    (first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !is_keyword(name)
+}
+
+/// FxHash's mixing step: fast and deterministic, for the checker's name tables.
+#[derive(Default, Clone, Copy)]
+pub(super) struct FxHasher(u64);
+
+impl FxHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.mix(u64::from(b));
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A hash map with [`FxHasher`].
+pub(super) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// What a name in a module denotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    Input,
+    Output,
+    Wire,
+    Reg,
+    MemData,
+    Memory,
+    Instance,
+}
+
+/// Every name declared in a module. Entries are numbered ports first (in port order), then
+/// wires, so the combinational nets are exactly the entries below [`SymbolTable::nets`].
+pub(super) struct SymbolTable<'a> {
+    index: FastMap<&'a str, u32>,
+    entries: Vec<(Kind, Ty)>,
+    nets: usize,
+}
+
+impl<'a> SymbolTable<'a> {
+    /// Declares every name of `m`, reporting illegal, zero-width and duplicate ones.
+    pub fn build(m: &'a Module, errors: &mut Vec<String>) -> SymbolTable<'a> {
+        let mut t = SymbolTable {
+            index: FastMap::default(),
+            entries: Vec::new(),
+            nets: m.ports.len() + m.wires.len(),
+        };
+        let mut add = |name: &'a str, kind: Kind, ty: Ty| {
+            if !is_identifier(name) {
+                errors.push(format!(
+                    "{}: {name:?} is not a legal Verilog identifier",
+                    m.name
+                ));
+            }
+            if ty.width == 0 {
+                errors.push(format!("{}: {name} has zero width", m.name));
+            }
+            let id = t.entries.len() as u32;
+            t.entries.push((kind, ty));
+            if t.index.insert(name, id).is_some() {
+                errors.push(format!("{}: name {name} is declared twice", m.name));
+            }
+        };
+        for p in &m.ports {
+            let kind = if p.dir == Dir::Input {
+                Kind::Input
+            } else {
+                Kind::Output
+            };
+            add(&p.name, kind, p.ty);
+        }
+        for w in &m.wires {
+            add(&w.name, Kind::Wire, w.ty);
+        }
+        for r in &m.regs {
+            add(&r.name, Kind::Reg, r.ty);
+        }
+        for mem in &m.memories {
+            add(&mem.name, Kind::Memory, mem.data_ty());
+            add(&mem.read_data, Kind::MemData, mem.data_ty());
+        }
+        for i in &m.instances {
+            add(&i.name, Kind::Instance, Ty::BIT);
+        }
+        t
+    }
+
+    /// Entry number of `name`.
+    pub fn id(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    /// Kind and type of `name`.
+    pub fn get(&self, name: &str) -> Option<(Kind, Ty)> {
+        self.id(name).map(|i| self.entries[i as usize])
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Kind of entry `id`.
+    pub fn kind(&self, id: u32) -> Kind {
+        self.entries[id as usize].0
+    }
+
+    /// Number of combinational nets (ports and wires), entries `0..nets`.
+    pub fn nets(&self) -> usize {
+        self.nets
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        assert!(is_identifier("npu8x8_pe"));
+        assert!(is_identifier("_x"));
+        assert!(!is_identifier("8x8"));
+        assert!(!is_identifier("module"));
+        assert!(!is_identifier("logic"));
+        assert!(!is_identifier("a-b"));
+        assert!(!is_identifier(""));
+    }
+}

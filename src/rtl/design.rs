@@ -1,0 +1,176 @@
+//! The RTL design: modules made of ports, wires, registers, instances and memories.
+//!
+//! Conventions fixed by the IR (and relied on by the emitters and the checker):
+//! - every register is clocked by the module's `clk` input on the rising edge and, when it has a
+//!   reset value, reset synchronously by the active-high `rst` input;
+//! - a wire or output port has exactly one driver: an [`Assign`] or one instance output;
+//! - memories have one synchronous write port and one synchronous, registered read port.
+
+use super::expr::{Const, Expr, Ty};
+
+/// A whole design: a top module and every module it instantiates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Design {
+    /// Name of the top module.
+    pub top: String,
+    /// Comment lines placed at the head of every emitted file (generator version, config).
+    pub header: Vec<String>,
+    /// All modules, top first, then in instantiation order.
+    pub modules: Vec<Module>,
+}
+
+impl Design {
+    /// The module called `name`.
+    pub fn module(&self, name: &str) -> Option<&Module> {
+        self.modules.iter().find(|m| m.name == name)
+    }
+
+    /// Mutable access to the module called `name` (tests use it to build faulty variants).
+    pub fn module_mut(&mut self, name: &str) -> Option<&mut Module> {
+        self.modules.iter_mut().find(|m| m.name == name)
+    }
+
+    /// The top module.
+    pub fn top_module(&self) -> &Module {
+        self.module(&self.top)
+            .expect("internal IR error: design has no top module")
+    }
+}
+
+/// Port direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dir {
+    /// Driven from outside the module.
+    Input,
+    /// Driven inside the module.
+    Output,
+}
+
+/// A module port.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Port {
+    /// Port name.
+    pub name: String,
+    /// Direction.
+    pub dir: Dir,
+    /// Type.
+    pub ty: Ty,
+    /// One-line description, emitted as a trailing comment.
+    pub doc: String,
+}
+
+/// A combinational signal declared inside a module.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Wire {
+    /// Wire name.
+    pub name: String,
+    /// Type.
+    pub ty: Ty,
+}
+
+/// A continuous assignment `assign target = expr;` to a wire or output port.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assign {
+    /// Driven wire or output port.
+    pub target: String,
+    /// Value; its type equals the target's.
+    pub expr: Expr,
+}
+
+/// A register: `if (rst) name <= reset; else if (enable) name <= next;` on `posedge clk`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reg {
+    /// Register name.
+    pub name: String,
+    /// Type.
+    pub ty: Ty,
+    /// Synchronous reset value, or `None` for a register without reset.
+    pub reset: Option<Const>,
+    /// Optional 1-bit clock enable.
+    pub enable: Option<Expr>,
+    /// Next-state value; its type equals `ty`.
+    pub next: Expr,
+}
+
+/// One connection of an instance port.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Conn {
+    /// An input port driven by an expression of the port's type.
+    Input(Expr),
+    /// An output port driving the named wire (or output port) of the port's type.
+    Output(String),
+}
+
+/// An instance of another module of the design.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instance {
+    /// Instance name.
+    pub name: String,
+    /// Name of the instantiated module.
+    pub module: String,
+    /// Connections by port name, in the instantiated module's port order.
+    pub conns: Vec<(String, Conn)>,
+}
+
+/// A memory array with one synchronous write port and one registered read port.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Memory {
+    /// Memory name.
+    pub name: String,
+    /// Word width in bits.
+    pub width: u32,
+    /// Number of words.
+    pub depth: u32,
+    /// Write enable (1 bit).
+    pub write_enable: Expr,
+    /// Write address (unsigned).
+    pub write_addr: Expr,
+    /// Write data (`width` bits, unsigned).
+    pub write_data: Expr,
+    /// Read enable (1 bit).
+    pub read_enable: Expr,
+    /// Read address (unsigned).
+    pub read_addr: Expr,
+    /// Name of the register that receives `mem[read_addr]` when `read_enable` is high.
+    pub read_data: String,
+}
+
+impl Memory {
+    /// Type of the read-data register.
+    pub fn data_ty(&self) -> Ty {
+        Ty::unsigned(self.width)
+    }
+}
+
+/// A Verilog module.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Module {
+    /// Module name.
+    pub name: String,
+    /// Comment lines emitted above the module (purpose, port timing).
+    pub doc: Vec<String>,
+    /// Ports in interface order.
+    pub ports: Vec<Port>,
+    /// Internal combinational signals.
+    pub wires: Vec<Wire>,
+    /// Continuous assignments.
+    pub assigns: Vec<Assign>,
+    /// Registers.
+    pub regs: Vec<Reg>,
+    /// Instances of other modules.
+    pub instances: Vec<Instance>,
+    /// Memories.
+    pub memories: Vec<Memory>,
+}
+
+impl Module {
+    /// The port called `name`.
+    pub fn port(&self, name: &str) -> Option<&Port> {
+        self.ports.iter().find(|p| p.name == name)
+    }
+
+    /// Whether the module holds state and therefore needs `clk` and `rst`.
+    pub fn is_sequential(&self) -> bool {
+        !self.regs.is_empty() || !self.memories.is_empty()
+    }
+}

@@ -1,0 +1,122 @@
+//! Helpers shared by the integration tests: tool discovery with the CI rule, seeded random
+//! configs, the example configs and running the real binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use npugen::config::{ArrayConfig, Config, Dataflow};
+use npugen::flow::tools::{find, Tool, ToolKind};
+use npugen::rng::Rng;
+
+/// Whether we run under CI (`CI=true`), where a missing tool is a failure, not a skip.
+pub fn under_ci() -> bool {
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
+}
+
+/// The tool, or `None` after printing why the test is skipped. Panics under CI.
+pub fn tool(kind: ToolKind) -> Option<Tool> {
+    match find(kind) {
+        Ok(t) => Some(t),
+        Err(e) if under_ci() => panic!("CI=true and a required tool is unusable: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED (local run): {e}");
+            None
+        }
+    }
+}
+
+/// Runs a command, returning its output (panics if it cannot start).
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
+}
+
+/// Combined stdout and stderr of an output, lossy UTF-8.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The `npugen` binary under test.
+pub fn npugen() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_npugen"))
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every `examples/*.toml`, sorted, with its parsed config.
+pub fn examples() -> Vec<(PathBuf, Config)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
+        .expect("examples/ exists")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("readable example");
+            let cfg = Config::load(&text, &p.display().to_string())
+                .unwrap_or_else(|e| panic!("example {} is invalid: {e}", p.display()));
+            (p, cfg)
+        })
+        .collect()
+}
+
+/// A random valid array config, kept small enough for Yosys in CI (at most 8 x 8 PEs and
+/// rows * cols * input_bits * weight_bits <= 4096), covering both dataflows, signedness,
+/// every operand width and optional accumulator / FIFO sizes.
+pub fn random_config(rng: &mut Rng, index: usize) -> Config {
+    loop {
+        let rows = rng.range(1, 8) as u32;
+        let cols = rng.range(1, 8) as u32;
+        let input_bits = rng.range(2, 32) as u32;
+        let weight_bits = rng.range(2, 32) as u32;
+        if rows * cols * input_bits * weight_bits > 4096 {
+            continue;
+        }
+        let dataflow = *rng.pick(&[Dataflow::Os, Dataflow::Ws]);
+        let product = input_bits + weight_bits;
+        let acc_bits = if rng.coin() {
+            Some(rng.range(i64::from(product), i64::from((product + 24).min(128))) as u32)
+        } else {
+            None
+        };
+        let mut array = ArrayConfig {
+            rows,
+            cols,
+            dataflow,
+            input_bits,
+            weight_bits,
+            acc_bits,
+            signed: rng.coin(),
+            out_fifo_depth: None,
+        };
+        if rng.coin() {
+            let min = array.min_fifo_depth();
+            array.out_fifo_depth = Some(min << rng.range(0, 2));
+        }
+        let cfg = Config {
+            name: format!("rnd{index}_{}", dataflow.as_str()),
+            array: Some(array),
+        };
+        cfg.validate().expect("random config is valid");
+        return cfg;
+    }
+}
+
+/// Writes `cfg` as TOML into `dir/<name>.toml` and returns the path.
+pub fn write_config(dir: &Path, cfg: &Config) -> PathBuf {
+    let p = dir.join(format!("{}.toml", cfg.name));
+    std::fs::write(&p, cfg.to_toml()).expect("write config");
+    p
+}

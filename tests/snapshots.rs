@@ -1,0 +1,45 @@
+//! insta snapshots of small designs, one per feature, named after their parameters. They catch
+//! unintended change in the emitted text; correctness is the co-simulation's job.
+
+use npugen::config::{ArrayConfig, Config, Dataflow};
+use npugen::emit::{manifest::manifest_json, verilog::design_to_verilog};
+
+fn cfg(name: &str, rows: u32, cols: u32, dataflow: Dataflow, bits: u32, signed: bool) -> Config {
+    Config {
+        name: name.into(),
+        array: Some(ArrayConfig {
+            rows,
+            cols,
+            dataflow,
+            input_bits: bits,
+            weight_bits: bits,
+            acc_bits: None,
+            signed,
+            out_fifo_depth: None,
+        }),
+    }
+}
+
+fn snapshot(c: &Config) {
+    let d = npugen::generate(c).expect("valid config");
+    insta::assert_snapshot!(format!("{}_verilog", c.name), design_to_verilog(&d));
+    insta::assert_snapshot!(
+        format!("{}_manifest", c.name),
+        manifest_json(c, &d, &[format!("{}.v", c.name)])
+    );
+}
+
+#[test]
+fn os_2x2_s8() {
+    snapshot(&cfg("os_2x2_s8", 2, 2, Dataflow::Os, 8, true));
+}
+
+#[test]
+fn ws_2x3_s8() {
+    snapshot(&cfg("ws_2x3_s8", 2, 3, Dataflow::Ws, 8, true));
+}
+
+#[test]
+fn os_3x2_u4() {
+    snapshot(&cfg("os_3x2_u4", 3, 2, Dataflow::Os, 4, false));
+}
