@@ -30,13 +30,23 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn main() {
     // `cargo bench` passes --bench; under `cargo test` this is a quick smoke run.
     let full = std::env::args().any(|a| a == "--bench");
-    let sizes: &[u32] = if full { &[8, 16, 32, 64, 128, 256] } else { &[8] };
+    let sizes: &[u32] = if full {
+        &[8, 16, 32, 64, 128, 256]
+    } else {
+        &[8]
+    };
     println!("| dataflow | array | median time | us per PE | Verilog bytes | bytes per PE |");
     println!("|---|---|---|---|---|---|");
     for dataflow in [Dataflow::Os, Dataflow::Ws] {
         for &n in sizes {
             let c = cfg(n, dataflow);
-            let runs = if !full { 1 } else if n >= 128 { 7 } else { 21 };
+            let runs = if !full {
+                1
+            } else if n >= 128 {
+                7
+            } else {
+                21
+            };
             let mut times = Vec::new();
             let mut bytes = 0;
             for _ in 0..runs {

@@ -26,8 +26,11 @@ pub mod emit;
 pub mod error;
 pub mod flow;
 pub mod gen;
+pub mod model;
 pub mod rng;
 pub mod rtl;
+pub mod sim;
+pub mod timing;
 
 pub use config::{ArrayConfig, Config, Dataflow};
 pub use error::{Error, Result};

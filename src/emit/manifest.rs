@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::config::{Config, Dataflow};
-use crate::gen::{port_doc, timing, VERSION};
+use crate::gen::{port_doc, VERSION};
 use crate::rtl::{Design, Dir};
+use crate::timing;
 
 #[derive(Serialize)]
 struct Manifest<'a> {

@@ -9,9 +9,9 @@
 //!   empty before the next tile's sums enter it); WS weight tiles shift in only after every PE
 //!   has swapped to the previous one.
 
-use super::timing;
 use crate::config::ArrayConfig;
 use crate::rtl::{bits_for, Expr, ModuleBuilder, Ty};
+use crate::timing;
 
 /// Credit counter: `cred <= cred - (take ? cost : 0) + (pop ? 1 : 0)`, reset to `depth`.
 /// Returns `cred >= cost`.

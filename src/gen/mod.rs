@@ -6,7 +6,6 @@ pub mod fifo;
 pub mod pe;
 pub mod port_doc;
 pub mod systolic;
-pub mod timing;
 pub mod top;
 
 use crate::config::{Config, Dataflow};

@@ -1,8 +1,8 @@
 //! Port descriptions and the timing sketch of the top module. The same text goes into the
 //! Verilog module comment and the manifest, so the two cannot disagree.
 
-use super::timing;
 use crate::config::ArrayConfig;
+use crate::timing;
 
 /// OS `a_tdata`.
 pub const OS_A_TDATA: &str = "A column k of the tile: lane i (bits [i*IB +: IB]) = A[i][k]";

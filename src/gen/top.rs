@@ -3,10 +3,11 @@
 
 use super::control::{os_control, ws_control};
 use super::pe::{clock_conns, PeTypes};
+use super::port_doc;
 use super::systolic::{delay_line, deskew, lane, os_grid, skew, ws_grid};
-use super::{port_doc, timing};
 use crate::config::{ArrayConfig, Dataflow};
 use crate::rtl::{Conn, Expr, Module, ModuleBuilder, Ty};
+use crate::timing;
 
 /// Names of the modules a design is made of.
 pub struct Names {

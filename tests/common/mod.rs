@@ -120,3 +120,27 @@ pub fn write_config(dir: &Path, cfg: &Config) -> PathBuf {
     std::fs::write(&p, cfg.to_toml()).expect("write config");
     p
 }
+
+/// The simulation model cache for tests: under `target/`, so CI starts clean and local reruns
+/// reuse compiled models.
+pub fn sim_cache() -> PathBuf {
+    repo().join("target").join("npugen-sim-cache")
+}
+
+/// Runs `jobs` on two worker threads; returns every failure message.
+pub fn parallel<T: Sync>(jobs: &[T], f: impl Fn(&T) -> Result<(), String> + Sync) -> Vec<String> {
+    let failures = std::sync::Mutex::new(Vec::new());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { break };
+                if let Err(e) = f(job) {
+                    failures.lock().expect("lock").push(e);
+                }
+            });
+        }
+    });
+    failures.into_inner().expect("lock")
+}

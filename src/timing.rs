@@ -1,6 +1,6 @@
-//! Cycle-level timing of the generated array, as functions of the config. The generator and
-//! the control use these numbers; the manifest publishes them. They describe the RTL; the
-//! co-simulation measures the RTL and checks it against them.
+//! The array's timing contract, as functions of the config: the generator's control uses the
+//! spacing rules, the manifest publishes every figure, the golden model predicts port timing
+//! from them, and co-simulation checks the RTL against that prediction cycle by cycle.
 //!
 //! Cycle numbering: a beat "accepted in cycle c" has tvalid && tready high during cycle c.
 //! Figures assume an always-ready consumer and the default FIFO depth.

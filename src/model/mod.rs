@@ -1,0 +1,13 @@
+//! Bit-exact golden models, in plain Rust. They never import the RTL IR: a bug shows up as a
+//! disagreement between two independently written things, the model and the simulated Verilog.
+//!
+//! - [`gemm`]: the plain matrix product (the model's own reference);
+//! - [`systolic`]: the array's ports cycle by cycle, from its published timing contract.
+
+pub mod gemm;
+pub mod io;
+pub mod systolic;
+
+pub use gemm::{matmul, Matrix};
+pub use io::{Beat, CycleIn, CycleOut};
+pub use systolic::ArrayModel;

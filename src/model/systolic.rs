@@ -1,0 +1,257 @@
+//! Cycle-level golden model of the array's ports, written from its published contract (the
+//! acceptance rules and latencies in [`crate::timing`] and the port descriptions), not from the
+//! RTL: there are no PEs, skew or drain chains here. Results are computed as whole-tile matrix
+//! products and appear at the documented cycle, through a model of the output FIFO.
+//!
+//! Accumulators wrap at `acc_bits` (two's complement for signed configs, modulo 2^acc_bits for
+//! unsigned ones). Port values before the first reset are unknown, so comparisons start after
+//! reset.
+
+use std::collections::VecDeque;
+
+use super::io::{wrap, CycleIn, CycleOut};
+use crate::config::{ArrayConfig, Dataflow};
+use crate::timing;
+
+/// Cycles from the FIFO write of a row (the edge ending cycle w) to `c_tvalid` (cycle w + 2),
+/// when the FIFO is empty and the consumer ready.
+const FIFO_LATENCY: u64 = 2;
+
+/// A result row on its way out.
+#[derive(Clone, Debug)]
+struct Row {
+    lanes: Vec<i128>,
+    last: bool,
+}
+
+/// The output FIFO with its credit counter (first word fall through, one output register).
+#[derive(Debug)]
+struct OutQueue {
+    /// Rows to be written into the FIFO at the end of the given cycle, in time order.
+    scheduled: VecDeque<(u64, Row)>,
+    mem: VecDeque<Row>,
+    out: Option<Row>,
+    credits: u32,
+}
+
+impl OutQueue {
+    fn new(depth: u32) -> OutQueue {
+        OutQueue {
+            scheduled: VecDeque::new(),
+            mem: VecDeque::new(),
+            out: None,
+            credits: depth,
+        }
+    }
+
+    fn schedule(&mut self, write_cycle: u64, row: Row) {
+        let pos = self
+            .scheduled
+            .iter()
+            .position(|(w, _)| *w > write_cycle)
+            .unwrap_or(self.scheduled.len());
+        self.scheduled.insert(pos, (write_cycle, row));
+    }
+
+    /// Clock edge ending cycle `t`: output handshake, FIFO read, then this cycle's writes.
+    fn edge(&mut self, t: u64, ready: bool) {
+        let pop = self.out.is_some() && ready;
+        if !self.mem.is_empty() && (self.out.is_none() || ready) {
+            self.out = self.mem.pop_front();
+        } else if pop {
+            self.out = None;
+        }
+        if pop {
+            self.credits += 1;
+        }
+        while self.scheduled.front().is_some_and(|(w, _)| *w == t) {
+            let (_, row) = self.scheduled.pop_front().expect("front exists");
+            self.mem.push_back(row);
+        }
+        assert!(
+            self.scheduled.front().is_none_or(|(w, _)| *w > t),
+            "model error: a row was scheduled in the past"
+        );
+    }
+}
+
+/// OS state: the running tile and the tile-end spacing.
+#[derive(Debug)]
+struct OsState {
+    /// Sums of the tile being accumulated, row-major R x C.
+    tile: Vec<i128>,
+    /// Cycles since the last accepted tile end, saturating at the minimum spacing - 1.
+    since_last: u32,
+}
+
+/// WS state: weight tiles and the swap spacing.
+#[derive(Debug)]
+struct WsState {
+    /// The shadow tile being shifted in (R rows of C lanes; new rows enter at row R-1).
+    shadow: Vec<Vec<i128>>,
+    /// Weight rows shifted into the shadow since the last swap.
+    loaded: u32,
+    /// Zero rows still to shift in after an early `w_tlast`.
+    filling: bool,
+    /// The tile in use.
+    active: Vec<Vec<i128>>,
+    /// The next accepted A row starts a new tile (after reset or `a_tlast`).
+    first: bool,
+    /// Cycles since the last swap, saturating at the settle time - 1.
+    since_swap: u32,
+}
+
+#[derive(Debug)]
+enum Flow {
+    Os(OsState),
+    Ws(WsState),
+}
+
+/// The golden model of a configured array.
+#[derive(Debug)]
+pub struct ArrayModel {
+    cfg: ArrayConfig,
+    cycle: u64,
+    flow: Flow,
+    out: OutQueue,
+}
+
+impl ArrayModel {
+    /// A model in its reset state.
+    pub fn new(cfg: &ArrayConfig) -> ArrayModel {
+        let (r, c) = (cfg.rows as usize, cfg.cols as usize);
+        let flow = match cfg.dataflow {
+            Dataflow::Os => Flow::Os(OsState {
+                tile: vec![0; r * c],
+                since_last: timing::os_min_last_gap(cfg) - 1,
+            }),
+            Dataflow::Ws => Flow::Ws(WsState {
+                shadow: vec![vec![0; c]; r],
+                loaded: 0,
+                filling: false,
+                active: vec![vec![0; c]; r],
+                first: true,
+                since_swap: timing::ws_shadow_free_after(cfg) - 1,
+            }),
+        };
+        ArrayModel {
+            cfg: cfg.clone(),
+            cycle: 0,
+            flow,
+            out: OutQueue::new(cfg.fifo_depth()),
+        }
+    }
+
+    /// Number of cycles stepped so far.
+    pub fn cycle(&self) -> u64 {
+        self.cycle
+    }
+
+    /// One clock cycle: returns the outputs during the cycle (given its inputs), then applies
+    /// the rising edge that ends it.
+    pub fn step(&mut self, inp: &CycleIn) -> CycleOut {
+        let cfg = self.cfg.clone();
+        let (rows, cols) = (cfg.rows, cfg.cols);
+        let acc = |v: i128| wrap(v, cfg.acc_bits(), cfg.signed);
+        let t = self.cycle;
+        let mut o = CycleOut {
+            c_valid: self.out.out.is_some(),
+            ..CycleOut::default()
+        };
+        if let Some(row) = &self.out.out {
+            o.c_last = row.last;
+            o.c_lanes = row.lanes.clone();
+        }
+        match &mut self.flow {
+            Flow::Os(s) => {
+                let spaced = s.since_last == timing::os_min_last_gap(&cfg) - 1;
+                let can = !inp.a.last || (self.out.credits >= rows && spaced);
+                o.a_ready = inp.b.valid && can;
+                o.b_ready = inp.a.valid && can;
+                let take = inp.a.valid && inp.b.valid && can;
+                if take {
+                    for i in 0..rows as usize {
+                        for j in 0..cols as usize {
+                            let p = inp.a.lanes[i] * inp.b.lanes[j];
+                            let sum = &mut s.tile[i * cols as usize + j];
+                            *sum = acc(sum.wrapping_add(p));
+                        }
+                    }
+                }
+                if take && inp.a.last {
+                    let first_write =
+                        t + u64::from(timing::os_first_row_latency(&cfg)) - FIFO_LATENCY;
+                    for i in 0..rows as usize {
+                        let lanes = s.tile[i * cols as usize..(i + 1) * cols as usize].to_vec();
+                        let row = Row {
+                            lanes,
+                            last: i + 1 == rows as usize,
+                        };
+                        self.out.schedule(first_write + 2 * i as u64, row);
+                    }
+                    s.tile.iter_mut().for_each(|v| *v = 0);
+                    self.out.credits -= rows;
+                    s.since_last = 0;
+                } else {
+                    s.since_last = (s.since_last + 1).min(timing::os_min_last_gap(&cfg) - 1);
+                }
+            }
+            Flow::Ws(s) => {
+                let settle_max = timing::ws_shadow_free_after(&cfg) - 1;
+                let full = s.loaded == rows;
+                let w_ok = !full && !s.filling && s.since_swap == settle_max;
+                o.b_ready = w_ok;
+                let w_take = inp.b.valid && w_ok;
+                let a_ok = self.out.credits >= 1 && (!s.first || full);
+                o.a_ready = a_ok;
+                let take = inp.a.valid && a_ok;
+                let swap = take && s.first;
+                if swap {
+                    s.active = s.shadow.clone();
+                    s.loaded = 0;
+                    s.since_swap = 0;
+                } else {
+                    s.since_swap = (s.since_swap + 1).min(settle_max);
+                }
+                if take {
+                    let lanes = (0..cols as usize)
+                        .map(|j| {
+                            let dot = (0..rows as usize)
+                                .map(|i| inp.a.lanes[i] * s.active[i][j])
+                                .fold(0i128, |x, y| acc(x.wrapping_add(y)));
+                            acc(dot)
+                        })
+                        .collect();
+                    let write = t + u64::from(timing::ws_row_latency(&cfg)) - FIFO_LATENCY;
+                    self.out.schedule(
+                        write,
+                        Row {
+                            lanes,
+                            last: inp.a.last,
+                        },
+                    );
+                    self.out.credits -= 1;
+                    s.first = inp.a.last;
+                }
+                if w_take || s.filling {
+                    let row = if w_take {
+                        inp.b.lanes.clone()
+                    } else {
+                        vec![0; cols as usize]
+                    };
+                    s.shadow.remove(0);
+                    s.shadow.push(row);
+                    let more = s.loaded + 1 < rows;
+                    s.filling = (s.filling || (w_take && inp.b.last)) && more;
+                    s.loaded += 1;
+                }
+            }
+        }
+        self.out.edge(t, inp.c_ready);
+        if inp.rst {
+            *self = ArrayModel::new(&cfg);
+        }
+        self.cycle = t + 1;
+        o
+    }
+}

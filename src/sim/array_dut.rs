@@ -1,0 +1,119 @@
+//! The Verilated array as a [`Dut`]: packs each cycle's lane values into port words and
+//! unpacks the outputs.
+
+use super::ports::{pack_lanes, unpack_lanes, PortSlot};
+use super::run::Dut;
+use super::verilator::{SimError, Verilated};
+use crate::config::{ArrayConfig, Dataflow};
+use crate::model::{CycleIn, CycleOut};
+
+/// Port slots of the array top, resolved once.
+struct Slots {
+    rst: PortSlot,
+    a_tdata: PortSlot,
+    a_tvalid: PortSlot,
+    a_tlast: PortSlot,
+    b_tdata: PortSlot,
+    b_tvalid: PortSlot,
+    b_tlast: Option<PortSlot>,
+    c_tready: PortSlot,
+    a_tready: PortSlot,
+    b_tready: PortSlot,
+    c_tdata: PortSlot,
+    c_tvalid: PortSlot,
+    c_tlast: PortSlot,
+}
+
+/// A Verilated array under test.
+pub struct ArrayDut {
+    sim: Verilated,
+    cfg: ArrayConfig,
+    slots: Slots,
+}
+
+impl ArrayDut {
+    /// Wraps a loaded model of an array generated from `cfg`.
+    pub fn new(sim: Verilated, cfg: &ArrayConfig) -> Result<ArrayDut, SimError> {
+        let l = &sim.layout;
+        let b = if cfg.dataflow == Dataflow::Os {
+            "b"
+        } else {
+            "w"
+        };
+        let missing = |n: &str| SimError::Load {
+            path: "model".into(),
+            detail: format!("the top has no port {n}"),
+        };
+        let inp = |n: &str| l.input(n).cloned().ok_or_else(|| missing(n));
+        let out = |n: &str| l.output(n).cloned().ok_or_else(|| missing(n));
+        let slots = Slots {
+            rst: inp("rst")?,
+            a_tdata: inp("a_tdata")?,
+            a_tvalid: inp("a_tvalid")?,
+            a_tlast: inp("a_tlast")?,
+            b_tdata: inp(&format!("{b}_tdata"))?,
+            b_tvalid: inp(&format!("{b}_tvalid"))?,
+            b_tlast: l.input(&format!("{b}_tlast")).cloned(),
+            c_tready: inp("c_tready")?,
+            a_tready: out("a_tready")?,
+            b_tready: out(&format!("{b}_tready"))?,
+            c_tdata: out("c_tdata")?,
+            c_tvalid: out("c_tvalid")?,
+            c_tlast: out("c_tlast")?,
+        };
+        Ok(ArrayDut {
+            sim,
+            cfg: cfg.clone(),
+            slots,
+        })
+    }
+
+    /// The underlying model (to open a waveform).
+    pub fn sim(&mut self) -> &mut Verilated {
+        &mut self.sim
+    }
+}
+
+fn set_bit(words: &mut [u32], slot: &PortSlot, v: bool) {
+    words[slot.offset] = u32::from(v);
+}
+
+impl Dut for ArrayDut {
+    fn step(&mut self, inp: &CycleIn) -> CycleOut {
+        let s = &self.slots;
+        let w = &mut self.sim.inputs;
+        set_bit(w, &s.rst, inp.rst);
+        let a = &mut w[s.a_tdata.offset..s.a_tdata.offset + s.a_tdata.words()];
+        pack_lanes(a, &inp.a.lanes, self.cfg.input_bits);
+        set_bit(w, &s.a_tvalid, inp.a.valid);
+        set_bit(w, &s.a_tlast, inp.a.last);
+        let b = &mut w[s.b_tdata.offset..s.b_tdata.offset + s.b_tdata.words()];
+        pack_lanes(b, &inp.b.lanes, self.cfg.weight_bits);
+        set_bit(w, &s.b_tvalid, inp.b.valid);
+        if let Some(l) = &s.b_tlast {
+            set_bit(w, l, inp.b.last);
+        }
+        set_bit(w, &s.c_tready, inp.c_ready);
+        self.sim.step();
+        let o = &self.sim.outputs;
+        let bit = |slot: &PortSlot| o[slot.offset] & 1 == 1;
+        let c_valid = bit(&s.c_tvalid);
+        let c = &o[s.c_tdata.offset..s.c_tdata.offset + s.c_tdata.words()];
+        CycleOut {
+            a_ready: bit(&s.a_tready),
+            b_ready: bit(&s.b_tready),
+            c_valid,
+            c_last: bit(&s.c_tlast),
+            c_lanes: if c_valid {
+                unpack_lanes(
+                    c,
+                    self.cfg.cols as usize,
+                    self.cfg.acc_bits(),
+                    self.cfg.signed,
+                )
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}

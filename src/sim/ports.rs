@@ -1,0 +1,134 @@
+//! The top module's ports as a flat array of 32-bit words (what the C shim exchanges every
+//! cycle), and lane packing: lane i of w bits sits at bits [i*w +: w].
+
+use crate::rtl::{Dir, Module};
+
+/// One port's place in the word arrays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortSlot {
+    /// Port name.
+    pub name: String,
+    /// Width in bits.
+    pub width: u32,
+    /// First word in the input or output array.
+    pub offset: usize,
+}
+
+impl PortSlot {
+    /// Number of 32-bit words.
+    pub fn words(&self) -> usize {
+        self.width.div_ceil(32) as usize
+    }
+}
+
+/// Input ports (all but `clk`) and output ports, in port order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortLayout {
+    /// Inputs other than the clock.
+    pub inputs: Vec<PortSlot>,
+    /// Outputs.
+    pub outputs: Vec<PortSlot>,
+    /// Total input words.
+    pub in_words: usize,
+    /// Total output words.
+    pub out_words: usize,
+}
+
+impl PortLayout {
+    /// The layout of `top`'s ports.
+    pub fn of(top: &Module) -> PortLayout {
+        let mut l = PortLayout {
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            in_words: 0,
+            out_words: 0,
+        };
+        for p in &top.ports {
+            let (list, count) = match p.dir {
+                Dir::Input if p.name == "clk" => continue,
+                Dir::Input => (&mut l.inputs, &mut l.in_words),
+                Dir::Output => (&mut l.outputs, &mut l.out_words),
+            };
+            let slot = PortSlot {
+                name: p.name.clone(),
+                width: p.ty.width,
+                offset: *count,
+            };
+            *count += slot.words();
+            list.push(slot);
+        }
+        l
+    }
+
+    /// The input slot called `name`.
+    pub fn input(&self, name: &str) -> Option<&PortSlot> {
+        self.inputs.iter().find(|s| s.name == name)
+    }
+
+    /// The output slot called `name`.
+    pub fn output(&self, name: &str) -> Option<&PortSlot> {
+        self.outputs.iter().find(|s| s.name == name)
+    }
+}
+
+/// Writes `lanes` (each wrapped to `width` <= 128 bits) into `words` at bit 0.
+pub fn pack_lanes(words: &mut [u32], lanes: &[i128], width: u32) {
+    words.iter_mut().for_each(|w| *w = 0);
+    let mask = if width >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << width) - 1
+    };
+    for (i, &v) in lanes.iter().enumerate() {
+        let mut bits = (v as u128) & mask;
+        let mut pos = i as u32 * width;
+        let mut left = width;
+        while left > 0 {
+            let (w, sh) = ((pos / 32) as usize, pos % 32);
+            let take = (32 - sh).min(left);
+            let chunk = (bits as u32) & (((1u64 << take) - 1) as u32);
+            words[w] |= chunk << sh;
+            bits = if take >= 128 { 0 } else { bits >> take };
+            pos += take;
+            left -= take;
+        }
+    }
+}
+
+/// Reads `n` lanes of `width` <= 128 bits from `words`, sign-extending when `signed`.
+pub fn unpack_lanes(words: &[u32], n: usize, width: u32, signed: bool) -> Vec<i128> {
+    (0..n)
+        .map(|i| {
+            let mut v: u128 = 0;
+            let mut pos = i as u32 * width;
+            let mut got = 0;
+            while got < width {
+                let (w, sh) = ((pos / 32) as usize, pos % 32);
+                let take = (32 - sh).min(width - got);
+                let chunk = (words[w] >> sh) & (((1u64 << take) - 1) as u32);
+                v |= u128::from(chunk) << got;
+                pos += take;
+                got += take;
+            }
+            crate::model::io::wrap(v as i128, width, signed)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_round_trip_across_word_boundaries() {
+        let lanes = vec![-3i128, 5, -(1 << 23), (1 << 23) - 1, 0];
+        let mut words = vec![0u32; (5 * 24usize).div_ceil(32)];
+        pack_lanes(&mut words, &lanes, 24);
+        assert_eq!(unpack_lanes(&words, 5, 24, true), lanes);
+        let wide = vec![-(1i128 << 99), 1];
+        let mut w = vec![0u32; 7];
+        pack_lanes(&mut w, &wide, 100);
+        assert_eq!(unpack_lanes(&w, 2, 100, true), wide);
+        assert_eq!(unpack_lanes(&w, 1, 100, false), vec![1i128 << 99]);
+    }
+}

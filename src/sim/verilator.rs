@@ -1,0 +1,408 @@
+//! Verilating a design, compiling it (C++ at -O2, whatever the cargo profile) with the `cc`
+//! crate into a shared library with the C shim, caching it by content hash, and loading it.
+//!
+//! Cache key: Verilator version and root, Verilator flags, the Verilog, the shim, the compiler
+//! version and the npugen version. A second run of the same design loads the cached library.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use super::cache::content_key;
+use super::ports::PortLayout;
+use super::shim::{shim_source, ABI_VERSION, PREFIX};
+use crate::emit::verilog::design_to_verilog;
+use crate::flow::tools::{find, ToolError, ToolKind};
+use crate::rtl::Design;
+
+/// Errors of the simulation harness.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// Verilator missing or too old.
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    /// A step of the build failed.
+    #[error("{step} failed: {detail}")]
+    Build {
+        /// What was being done.
+        step: &'static str,
+        /// Tool output or error.
+        detail: String,
+    },
+    /// The compiled library could not be loaded or lacks the shim.
+    #[error("cannot load {}: {detail}", path.display())]
+    Load {
+        /// The library.
+        path: PathBuf,
+        /// The loader's message.
+        detail: String,
+    },
+}
+
+/// A compiled model on disk.
+#[derive(Clone, Debug)]
+pub struct ModelBuild {
+    /// The shared library.
+    pub lib: PathBuf,
+    /// Its port layout.
+    pub layout: PortLayout,
+    /// Verilator's version line.
+    pub verilator_version: String,
+    /// Whether it came from the cache.
+    pub cached: bool,
+    /// Seconds spent (building, or finding it in the cache).
+    pub seconds: f64,
+    /// Whether it was built with VCD tracing.
+    pub trace: bool,
+}
+
+/// Verilator flags used for every model.
+const VERILATOR_FLAGS: &[&str] = &[
+    "--cc",
+    "-O3",
+    "--x-assign",
+    "fast",
+    "--x-initial",
+    "fast",
+    "--noassert",
+    "-Wno-fatal",
+    "-Wno-lint",
+    "-Wno-style",
+];
+
+fn run_tool(step: &'static str, cmd: &mut Command) -> Result<String, SimError> {
+    let out = cmd.output().map_err(|e| SimError::Build {
+        step,
+        detail: format!("cannot start {cmd:?}: {e}"),
+    })?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(SimError::Build { step, detail: text })
+    }
+}
+
+/// `VM_*` defines and source files listed in Verilator's `<prefix>_classes.mk`.
+fn parse_classes_mk(text: &str) -> (Vec<(String, String)>, Vec<String>, Vec<String>) {
+    let mut defines = Vec::new();
+    let (mut classes, mut globals) = (Vec::new(), Vec::new());
+    let mut current: Option<&str> = None;
+    for line in text.lines() {
+        let l = line.trim();
+        if let Some((k, v)) = l.split_once(" = ") {
+            if k.starts_with("VM_") && v.trim().parse::<i64>().is_ok() {
+                defines.push((k.trim().to_string(), v.trim().to_string()));
+            }
+            current = None;
+        } else if let Some(k) = l.strip_suffix(" += \\") {
+            current = Some(if k.starts_with("VM_GLOBAL") { "g" } else { "c" });
+        } else if let Some(name) = l.strip_suffix(" \\") {
+            match current {
+                Some("g") => globals.push(name.trim().to_string()),
+                Some(_) => classes.push(name.trim().to_string()),
+                None => {}
+            }
+        } else if l.is_empty() {
+            current = None;
+        }
+    }
+    (defines, classes, globals)
+}
+
+fn compiler_version() -> String {
+    let compiler = cc::Build::new()
+        .cpp(true)
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .target(env!("NPUGEN_TARGET"))
+        .host(env!("NPUGEN_TARGET"))
+        .opt_level(2)
+        .try_get_compiler();
+    match compiler {
+        Ok(c) => Command::new(c.path())
+            .arg("--version")
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Builds (or finds in `cache`, see [`super::cache::cache_root`]) the simulation library of
+/// `design`, with VCD tracing if `trace`.
+pub fn build_model(design: &Design, trace: bool, cache: &Path) -> Result<ModelBuild, SimError> {
+    let start = Instant::now();
+    let verilator = find(ToolKind::Verilator)?;
+    let root = run_tool(
+        "verilator --getenv VERILATOR_ROOT",
+        Command::new(&verilator.path).args(["--getenv", "VERILATOR_ROOT"]),
+    )?
+    .trim()
+    .to_string();
+    let layout = PortLayout::of(design.top_module());
+    let verilog = design_to_verilog(design);
+    let shim = shim_source(&layout);
+    let trace_flag: &[u8] = if trace { b"trace" } else { b"notrace" };
+    let key = content_key(&[
+        verilator.version.as_bytes(),
+        root.as_bytes(),
+        VERILATOR_FLAGS.join(" ").as_bytes(),
+        trace_flag,
+        verilog.as_bytes(),
+        shim.as_bytes(),
+        compiler_version().as_bytes(),
+        crate::gen::VERSION.as_bytes(),
+    ]);
+    let dir = cache.join(format!("sim-{key}"));
+    let lib = dir.join("libnpusim.so");
+    let done = |cached| ModelBuild {
+        lib: lib.clone(),
+        layout: layout.clone(),
+        verilator_version: verilator.version.clone(),
+        cached,
+        seconds: start.elapsed().as_secs_f64(),
+        trace,
+    };
+    if lib.exists() {
+        return Ok(done(true));
+    }
+    let work = cache.join(format!("tmp-{key}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let result = compile_in(
+        &work,
+        &verilator.path,
+        &root,
+        design,
+        &verilog,
+        &shim,
+        trace,
+    );
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&work);
+        return Err(e);
+    }
+    // Publish atomically; another process may have won the race, which is fine.
+    if std::fs::rename(&work, &dir).is_err() {
+        let _ = std::fs::remove_dir_all(&work);
+        if !lib.exists() {
+            return Err(SimError::Build {
+                step: "caching the model",
+                detail: format!("cannot move {} to {}", work.display(), dir.display()),
+            });
+        }
+    }
+    Ok(done(false))
+}
+
+fn compile_in(
+    work: &Path,
+    verilator: &Path,
+    root: &str,
+    design: &Design,
+    verilog: &str,
+    shim: &str,
+    trace: bool,
+) -> Result<(), SimError> {
+    let io = |e: std::io::Error| SimError::Build {
+        step: "writing sources",
+        detail: e.to_string(),
+    };
+    std::fs::create_dir_all(work).map_err(io)?;
+    std::fs::write(work.join("npu.v"), verilog).map_err(io)?;
+    std::fs::write(work.join("shim.cpp"), shim).map_err(io)?;
+    let mut cmd = Command::new(verilator);
+    cmd.current_dir(work).args(VERILATOR_FLAGS).args([
+        "--prefix",
+        PREFIX,
+        "--top-module",
+        &design.top,
+        "--Mdir",
+        "obj",
+    ]);
+    if trace {
+        cmd.arg("--trace");
+    }
+    cmd.arg("npu.v");
+    run_tool("verilator", &mut cmd)?;
+    let mk = std::fs::read_to_string(work.join(format!("obj/{PREFIX}_classes.mk"))).map_err(io)?;
+    let (defines, classes, globals) = parse_classes_mk(&mk);
+    let include = Path::new(root).join("include");
+    let mut b = cc::Build::new();
+    b.cpp(true)
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .target(env!("NPUGEN_TARGET"))
+        .host(env!("NPUGEN_TARGET"))
+        .opt_level(2)
+        .debug(false)
+        .pic(true)
+        .warnings(false)
+        .out_dir(work.join("objs"))
+        .include(work.join("obj"))
+        .include(&include)
+        .include(include.join("vltstd"))
+        .flag_if_supported("-faligned-new")
+        .flag_if_supported("-fno-var-tracking");
+    for (k, v) in &defines {
+        b.define(k, v.as_str());
+    }
+    for k in [
+        "VM_SC",
+        "VM_COVERAGE",
+        "VM_TIMING",
+        "VM_TRACE_FST",
+        "VM_TRACE_SAIF",
+        "VM_VPI",
+    ] {
+        if !defines.iter().any(|(d, _)| d == k) {
+            b.define(k, "0");
+        }
+    }
+    for c in &classes {
+        b.file(work.join("obj").join(format!("{c}.cpp")));
+    }
+    for g in &globals {
+        b.file(include.join(format!("{g}.cpp")));
+    }
+    b.file(work.join("shim.cpp"));
+    let objects = b.try_compile_intermediates().map_err(|e| SimError::Build {
+        step: "compiling the Verilated model (C++)",
+        detail: e.to_string(),
+    })?;
+    let compiler = b.try_get_compiler().map_err(|e| SimError::Build {
+        step: "finding the C++ compiler",
+        detail: e.to_string(),
+    })?;
+    let mut link = compiler.to_command();
+    link.arg("-shared")
+        .arg("-o")
+        .arg(work.join("libnpusim.so"))
+        .args(&objects)
+        .arg("-pthread");
+    run_tool("linking the model", &mut link)?;
+    Ok(())
+}
+
+type NewFn = unsafe extern "C" fn(i32) -> *mut std::ffi::c_void;
+type FreeFn = unsafe extern "C" fn(*mut std::ffi::c_void);
+type StepFn = unsafe extern "C" fn(*mut std::ffi::c_void, *const u32, *mut u32);
+type TraceFn = unsafe extern "C" fn(*mut std::ffi::c_void, *const std::ffi::c_char) -> i32;
+type AbiFn = unsafe extern "C" fn() -> i32;
+
+/// A loaded Verilated model: one instance, with its own VerilatedContext.
+pub struct Verilated {
+    // Keeps the library mapped while the function pointers below are in use.
+    _lib: libloading::Library,
+    handle: *mut std::ffi::c_void,
+    free: FreeFn,
+    step: StepFn,
+    trace_open: TraceFn,
+    /// Port layout.
+    pub layout: PortLayout,
+    /// Input words, written by the caller before [`Verilated::step`].
+    pub inputs: Vec<u32>,
+    /// Output words, valid after [`Verilated::step`].
+    pub outputs: Vec<u32>,
+}
+
+impl Verilated {
+    /// Loads a built model and creates an instance (with VCD support if built with it).
+    pub fn load(build: &ModelBuild) -> Result<Verilated, SimError> {
+        let err = |detail: String| SimError::Load {
+            path: build.lib.clone(),
+            detail,
+        };
+        // SAFETY: the library is one npugen compiled from its own shim; its symbols have the
+        // signatures declared above, checked through the ABI version.
+        unsafe {
+            let lib = libloading::Library::new(&build.lib).map_err(|e| err(e.to_string()))?;
+            let abi: AbiFn = *lib
+                .get::<AbiFn>(b"npu_abi\0")
+                .map_err(|e| err(e.to_string()))?;
+            if abi() != ABI_VERSION {
+                return Err(err(format!("shim ABI {} != {ABI_VERSION}", abi())));
+            }
+            let new: NewFn = *lib.get(b"npu_new\0").map_err(|e| err(e.to_string()))?;
+            let free: FreeFn = *lib.get(b"npu_free\0").map_err(|e| err(e.to_string()))?;
+            let step: StepFn = *lib.get(b"npu_step\0").map_err(|e| err(e.to_string()))?;
+            let trace_open: TraceFn = *lib
+                .get(b"npu_trace_open\0")
+                .map_err(|e| err(e.to_string()))?;
+            let handle = new(i32::from(build.trace));
+            Ok(Verilated {
+                _lib: lib,
+                handle,
+                free,
+                step,
+                trace_open,
+                inputs: vec![0; build.layout.in_words],
+                outputs: vec![0; build.layout.out_words],
+                layout: build.layout.clone(),
+            })
+        }
+    }
+
+    /// Starts writing a VCD waveform (the model must be built with tracing).
+    pub fn open_trace(&mut self, path: &Path) -> Result<(), SimError> {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).map_err(|e| {
+            SimError::Load {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            }
+        })?;
+        // SAFETY: handle is live; the shim copies the path.
+        let ok = unsafe { (self.trace_open)(self.handle, c.as_ptr()) };
+        if ok == 1 {
+            Ok(())
+        } else {
+            Err(SimError::Build {
+                step: "opening a waveform",
+                detail: "the model was built without --trace".into(),
+            })
+        }
+    }
+
+    /// One clock cycle with the current [`Verilated::inputs`]; fills [`Verilated::outputs`].
+    pub fn step(&mut self) {
+        // SAFETY: the word arrays have the sizes the shim was generated for.
+        unsafe { (self.step)(self.handle, self.inputs.as_ptr(), self.outputs.as_mut_ptr()) }
+    }
+}
+
+impl Drop for Verilated {
+    fn drop(&mut self) {
+        // SAFETY: handle came from npu_new and is freed once.
+        unsafe { (self.free)(self.handle) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_mk_parsing() {
+        let mk = "VM_TRACE = 1\nVM_SC = 0\nVM_CLASSES_FAST += \\\n  Vnpu \\\n  Vnpu___024root__0 \\\n\nVM_GLOBAL_FAST += \\\n  verilated \\\n  verilated_threads \\\n\n";
+        let (d, c, g) = parse_classes_mk(mk);
+        assert_eq!(
+            d,
+            vec![
+                ("VM_TRACE".into(), "1".into()),
+                ("VM_SC".into(), "0".into())
+            ]
+        );
+        assert_eq!(c, vec!["Vnpu", "Vnpu___024root__0"]);
+        assert_eq!(g, vec!["verilated", "verilated_threads"]);
+    }
+}
