@@ -31,6 +31,35 @@ pub enum CliCommand {
         #[arg(long)]
         split: bool,
     },
+    /// Run a GEMM through the Verilated RTL, checked cycle by cycle against the golden model.
+    Simulate {
+        /// TOML config file; omitted: the built-in default.
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        operands: OperandArgs,
+        /// Write C (M x N, int32 or int64) to this .npy file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the run report (cycles, utilization, SCALE-Sim cycles, ...) as JSON.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Write a VCD waveform of the whole run (otherwise one is written only on a mismatch).
+        #[arg(long)]
+        vcd: Option<PathBuf>,
+        /// Random input gaps and output back-pressure: OFFER,READY percentages, e.g. 60,40.
+        #[arg(long, value_name = "OFFER,READY")]
+        stalls: Option<String>,
+    },
+    /// Write a self-checking Verilog testbench with $readmemh vectors from the golden model.
+    Testbench {
+        /// TOML config file; omitted: the built-in default.
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        operands: OperandArgs,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the default config (fully commented), or a config file with defaults filled in.
     Config {
         /// Print the built-in default config as commented TOML.
@@ -40,6 +69,111 @@ pub enum CliCommand {
         #[arg(required_unless_present = "default")]
         file: Option<PathBuf>,
     },
+}
+
+/// Where the GEMM operands come from.
+#[derive(Debug, clap::Args)]
+pub struct OperandArgs {
+    /// A (M x K) as .npy, any integer dtype whose values fit the configured width.
+    #[arg(long, requires = "b", conflicts_with = "random")]
+    pub a: Option<PathBuf>,
+    /// B (K x N) as .npy.
+    #[arg(long, requires = "a", conflicts_with = "random")]
+    pub b: Option<PathBuf>,
+    /// Random operands of shape M,K,N (corner values always included).
+    #[arg(long, value_name = "M,K,N", required_unless_present = "a")]
+    pub random: Option<String>,
+    /// Seed for random operands and stalls (default: from the clock, printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// Resolved operand source.
+#[derive(Debug, Clone)]
+pub enum Operands {
+    /// From .npy files.
+    Files {
+        /// A.
+        a: PathBuf,
+        /// B.
+        b: PathBuf,
+    },
+    /// Random, of this shape.
+    Random {
+        /// M, K, N.
+        shape: (usize, usize, usize),
+    },
+}
+
+/// A resolved `simulate` command.
+#[derive(Debug)]
+pub struct SimulateArgs {
+    /// The validated config.
+    pub config: Config,
+    /// Operands.
+    pub operands: Operands,
+    /// Seed (always set: from `--seed` or the clock).
+    pub seed: u64,
+    /// C output file.
+    pub out: Option<PathBuf>,
+    /// Report file.
+    pub report: Option<PathBuf>,
+    /// Waveform of the whole run.
+    pub vcd: Option<PathBuf>,
+    /// (offer, ready) percentages.
+    pub stalls: Option<(u8, u8)>,
+}
+
+/// Largest M, K or N accepted by `--random`.
+pub const MAX_RANDOM_DIM: usize = 65536;
+
+fn parse_list(what: &str, text: &str, n: usize) -> Result<Vec<u64>> {
+    let bad = || {
+        Error::input(
+            what,
+            format!("{text:?} is not {n} comma-separated non-negative integers"),
+        )
+    };
+    let v: Vec<u64> = text
+        .split(',')
+        .map(|s| s.trim().parse().map_err(|_| bad()))
+        .collect::<Result<_>>()?;
+    if v.len() == n {
+        Ok(v)
+    } else {
+        Err(bad())
+    }
+}
+
+impl OperandArgs {
+    /// Resolves into an operand source and a seed.
+    pub fn resolve(self) -> Result<(Operands, u64)> {
+        let seed = self
+            .seed
+            .unwrap_or_else(|| crate::rng::seed_from_env("NPUGEN_SEED"));
+        let ops = match (self.a, self.b, self.random) {
+            (Some(a), Some(b), None) => Operands::Files { a, b },
+            (None, None, Some(r)) => {
+                let v = parse_list("--random", &r, 3)?;
+                if let Some(bad) = v.iter().find(|&&d| d == 0 || d as usize > MAX_RANDOM_DIM) {
+                    return Err(Error::input(
+                        "--random",
+                        format!("dimension {bad} is out of range: allowed 1..={MAX_RANDOM_DIM}"),
+                    ));
+                }
+                Operands::Random {
+                    shape: (v[0] as usize, v[1] as usize, v[2] as usize),
+                }
+            }
+            _ => {
+                return Err(Error::input(
+                    "operands",
+                    "give --a and --b, or --random M,K,N",
+                ))
+            }
+        };
+        Ok((ops, seed))
+    }
 }
 
 /// A resolved command, ready to run.
@@ -53,6 +187,19 @@ pub enum Command {
         out: PathBuf,
         /// One file per module.
         split: bool,
+    },
+    /// Co-simulate a GEMM.
+    Simulate(SimulateArgs),
+    /// Write a testbench.
+    Testbench {
+        /// The validated config.
+        config: Config,
+        /// Operands.
+        operands: Operands,
+        /// Seed.
+        seed: u64,
+        /// Output folder.
+        out: PathBuf,
     },
     /// Print the commented default config.
     ConfigDefault,
@@ -83,6 +230,53 @@ impl Cli {
                 out,
                 split,
             },
+            CliCommand::Simulate {
+                config,
+                operands,
+                out,
+                report,
+                vcd,
+                stalls,
+            } => {
+                let config = load_config(config.as_ref())?;
+                let (operands, seed) = operands.resolve()?;
+                let stalls = match stalls {
+                    None => None,
+                    Some(t) => {
+                        let v = parse_list("--stalls", &t, 2)?;
+                        if v.iter().any(|&p| p == 0 || p > 100) {
+                            return Err(Error::input(
+                                "--stalls",
+                                format!("{t:?}: percentages must be in 1..=100"),
+                            ));
+                        }
+                        Some((v[0] as u8, v[1] as u8))
+                    }
+                };
+                Command::Simulate(SimulateArgs {
+                    config,
+                    operands,
+                    seed,
+                    out,
+                    report,
+                    vcd,
+                    stalls,
+                })
+            }
+            CliCommand::Testbench {
+                config,
+                operands,
+                out,
+            } => {
+                let config = load_config(config.as_ref())?;
+                let (operands, seed) = operands.resolve()?;
+                Command::Testbench {
+                    config,
+                    operands,
+                    seed,
+                    out,
+                }
+            }
             CliCommand::Config { default: true, .. } => Command::ConfigDefault,
             CliCommand::Config { file, .. } => Command::ConfigResolved(load_config(file.as_ref())?),
         })

@@ -44,6 +44,17 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// An input file or argument is unusable (wrong dtype, shape, value out of range, ...).
+    #[error("{what}: {message}")]
+    Input {
+        /// The file or option.
+        what: String,
+        /// What is wrong, with the allowed range where there is one.
+        message: String,
+    },
+    /// An external tool or the simulation harness failed.
+    #[error("{0}")]
+    Tool(String),
     /// A generator produced an inconsistent design (a bug in npugen, never in the input).
     #[error("internal error (please report): {0}")]
     Internal(String),
@@ -53,8 +64,11 @@ impl Error {
     /// Process exit code: 2 for bad input, 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::ConfigSyntax { .. } | Error::ConfigValue { .. } | Error::Read { .. } => 2,
-            Error::Write { .. } | Error::Internal(_) => 1,
+            Error::ConfigSyntax { .. }
+            | Error::ConfigValue { .. }
+            | Error::Read { .. }
+            | Error::Input { .. } => 2,
+            Error::Write { .. } | Error::Tool(_) | Error::Internal(_) => 1,
         }
     }
 
@@ -64,6 +78,16 @@ impl Error {
             field: field.to_string(),
             value: value.to_string(),
             allowed: allowed.to_string(),
+        }
+    }
+}
+
+impl Error {
+    /// Shorthand for [`Error::Input`].
+    pub fn input(what: impl ToString, message: impl ToString) -> Error {
+        Error::Input {
+            what: what.to_string(),
+            message: message.to_string(),
         }
     }
 }

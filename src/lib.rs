@@ -27,6 +27,7 @@ pub mod error;
 pub mod flow;
 pub mod gen;
 pub mod model;
+pub mod npy;
 pub mod rng;
 pub mod rtl;
 pub mod sim;

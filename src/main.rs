@@ -4,8 +4,11 @@ use clap::Parser;
 
 fn main() {
     let cli = npugen::cli::Cli::parse();
-    if let Err(e) = cli.resolve().and_then(npugen::commands::run) {
-        eprintln!("npugen: error: {e}");
-        std::process::exit(e.exit_code());
+    match cli.resolve().and_then(npugen::commands::run) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("npugen: error: {e}");
+            std::process::exit(e.exit_code());
+        }
     }
 }

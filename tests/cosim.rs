@@ -10,7 +10,6 @@ use npugen::flow::tools::ToolKind;
 use npugen::model::io::operand_range;
 use npugen::model::Matrix;
 use npugen::rng::{seed_from_env, Rng};
-use npugen::rtl::{Const, Expr, Ty};
 use npugen::sim::gemm::{cosim_gemm, GemmOptions};
 use npugen::sim::operands::{filled, random_matrix};
 use npugen::sim::stream::Stalls;
@@ -163,17 +162,7 @@ fn broken_pe_is_caught() {
     for df in [Dataflow::Os, Dataflow::Ws] {
         let c = cfg(&format!("broken_{}", df.as_str()), 2, 2, df, 8, None, true);
         let mut design = npugen::generate(&c).unwrap();
-        let pe = design
-            .module_mut(&format!("{}_pe", c.name))
-            .expect("pe module");
-        let prod = pe
-            .assigns
-            .iter_mut()
-            .find(|a| a.target == "prod")
-            .expect("prod wire");
-        let msb = Expr::Const(Const::from_i128(-(1 << 15), Ty::signed(16)));
-        prod.expr = prod.expr.clone().xor(msb);
-        npugen::rtl::check_design(&design).expect("still well formed");
+        common::break_pe(&mut design);
         let mut rng = Rng::new(3);
         let am = random_matrix(&mut rng, 3, 3, 8, true);
         let bm = random_matrix(&mut rng, 3, 3, 8, true);

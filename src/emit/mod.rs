@@ -2,6 +2,7 @@
 //! hardware.
 
 pub mod manifest;
+pub mod testbench;
 pub mod verilog;
 
 use std::path::Path;
@@ -110,6 +111,29 @@ pub fn write_files(dir: &Path, files: &[OutputFile]) -> Result<()> {
         std::fs::rename(&tmp, &dst).map_err(|source| Error::Write { path: dst, source })?;
     }
     Ok(())
+}
+
+/// Writes one file through a temporary name in the same folder and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let fail = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(&dir).map_err(fail)?;
+    std::fs::write(&tmp, bytes).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })?;
+    std::fs::rename(&tmp, path).map_err(fail)
 }
 
 #[cfg(test)]

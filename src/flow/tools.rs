@@ -78,6 +78,22 @@ pub enum ToolError {
     },
 }
 
+impl Tool {
+    /// `Verilator 5.052`, `Yosys 0.23`, ...: the name and parsed version.
+    pub fn label(&self) -> String {
+        let name = match self.kind {
+            ToolKind::Verilator => "Verilator",
+            ToolKind::Iverilog | ToolKind::Vvp => "Icarus Verilog",
+            ToolKind::Yosys => "Yosys",
+        };
+        match (self.kind, parse_version(&self.version)) {
+            (ToolKind::Verilator, Some((a, b))) => format!("{name} {a}.{b:03}"),
+            (_, Some((a, b))) => format!("{name} {a}.{b}"),
+            _ => format!("{name} ({})", self.version),
+        }
+    }
+}
+
 /// Searches `PATH` for an executable.
 pub fn which(exe: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -171,5 +187,11 @@ mod tests {
             Some((11, 0))
         );
         assert_eq!(parse_version("no digits"), None);
+        let t = Tool {
+            kind: ToolKind::Verilator,
+            path: "v".into(),
+            version: " rev v5.052".into(),
+        };
+        assert_eq!(t.label(), "Verilator 5.052");
     }
 }

@@ -92,10 +92,11 @@ inline void dump(Sim* s) {{
 }}
 }}  // namespace
 
+#define NPU_API __attribute__((visibility("default")))
 extern "C" {{
-int npu_abi(void) {{ return {ABI_VERSION}; }}
+NPU_API int npu_abi(void) {{ return {ABI_VERSION}; }}
 
-void* npu_new(int trace) {{
+NPU_API void* npu_new(int trace) {{
   Sim* s = new Sim;
   s->ctx = new VerilatedContext;
   s->ctx->traceEverOn(trace != 0);
@@ -108,7 +109,7 @@ void* npu_new(int trace) {{
   return s;
 }}
 
-void npu_free(void* p) {{
+NPU_API void npu_free(void* p) {{
   Sim* s = static_cast<Sim*>(p);
 #if VM_TRACE
   if (s->vcd) {{ s->vcd->close(); delete s->vcd; }}
@@ -119,7 +120,7 @@ void npu_free(void* p) {{
   delete s;
 }}
 
-int npu_trace_open(void* p, const char* path) {{
+NPU_API int npu_trace_open(void* p, const char* path) {{
 #if VM_TRACE
   Sim* s = static_cast<Sim*>(p);
   s->vcd = new VerilatedVcdC;
@@ -132,7 +133,7 @@ int npu_trace_open(void* p, const char* path) {{
 #endif
 }}
 
-void npu_step(void* p, const uint32_t* in, uint32_t* out) {{
+NPU_API void npu_step(void* p, const uint32_t* in, uint32_t* out) {{
   Sim* s = static_cast<Sim*>(p);
   {PREFIX}* t = s->top;
 {set}  t->clk = 0;

@@ -169,7 +169,7 @@ pub fn build_model(design: &Design, trace: bool, cache: &Path) -> Result<ModelBu
     let done = |cached| ModelBuild {
         lib: lib.clone(),
         layout: layout.clone(),
-        verilator_version: verilator.version.clone(),
+        verilator_version: verilator.label(),
         cached,
         seconds: start.elapsed().as_secs_f64(),
         trace,
@@ -253,7 +253,9 @@ fn compile_in(
         .include(&include)
         .include(include.join("vltstd"))
         .flag_if_supported("-faligned-new")
-        .flag_if_supported("-fno-var-tracking");
+        .flag_if_supported("-fno-var-tracking")
+        .flag_if_supported("-fno-semantic-interposition")
+        .flag_if_supported("-fvisibility=hidden");
     for (k, v) in &defines {
         b.define(k, v.as_str());
     }

@@ -144,3 +144,34 @@ pub fn parallel<T: Sync>(jobs: &[T], f: impl Fn(&T) -> Result<(), String> + Sync
     });
     failures.into_inner().expect("lock")
 }
+
+/// Breaks the design's PE on purpose: flips the sign bit of its product. The design stays
+/// well formed (the checker passes), so only simulation can tell.
+pub fn break_pe(design: &mut npugen::rtl::Design) {
+    use npugen::rtl::{Const, Expr};
+    let name = format!("{}_pe", design.top);
+    let pe = design.module_mut(&name).expect("pe module");
+    let prod = pe
+        .assigns
+        .iter_mut()
+        .find(|a| a.target == "prod")
+        .expect("prod wire");
+    let ty = prod.expr.ty();
+    let msb = Expr::Const(Const::from_i128(-(1 << (ty.width - 1)), ty));
+    prod.expr = prod.expr.clone().xor(msb);
+    npugen::rtl::check_design(design).expect("still well formed");
+}
+
+/// `.npy` bytes with any integer dtype `descr` (e.g. `|u1`, `<i2`) and 2-D `shape`.
+pub fn npy_bytes(descr: &str, rows: usize, cols: usize, values: &[i64]) -> Vec<u8> {
+    let bytes: usize = descr[2..].parse().expect("size in descr");
+    let h =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}\n");
+    let mut v = b"\x93NUMPY\x01\x00".to_vec();
+    v.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    v.extend_from_slice(h.as_bytes());
+    for x in values {
+        v.extend_from_slice(&x.to_le_bytes()[..bytes]);
+    }
+    v
+}

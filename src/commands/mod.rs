@@ -1,5 +1,9 @@
 //! What each resolved [`Command`] does.
 
+mod operands;
+mod simulate;
+mod testbench;
+
 use crate::cli::Command;
 use crate::config::Config;
 use crate::config::DEFAULT_TOML;
@@ -21,8 +25,8 @@ pub fn generate_files(config: &Config, split: bool) -> Result<(Design, Vec<Outpu
     Ok((design, files))
 }
 
-/// Runs a resolved command, printing its report on stdout.
-pub fn run(cmd: Command) -> Result<()> {
+/// Runs a resolved command, printing its report on stdout; returns the exit code.
+pub fn run(cmd: Command) -> Result<i32> {
     match cmd {
         Command::Generate { config, out, split } => {
             let (design, files) = generate_files(&config, split)?;
@@ -45,8 +49,15 @@ pub fn run(cmd: Command) -> Result<()> {
                 );
             }
         }
+        Command::Simulate(args) => return simulate::simulate(args),
+        Command::Testbench {
+            config,
+            operands,
+            seed,
+            out,
+        } => testbench::testbench(&config, &operands, seed, &out)?,
         Command::ConfigDefault => print!("{DEFAULT_TOML}"),
         Command::ConfigResolved(config) => print!("{}", config.to_toml()),
     }
-    Ok(())
+    Ok(0)
 }

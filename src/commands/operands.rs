@@ -1,0 +1,66 @@
+//! Loading GEMM operands: .npy files checked against the configured operand widths, or random
+//! matrices from a seed.
+
+use std::path::Path;
+
+use crate::cli::Operands;
+use crate::config::ArrayConfig;
+use crate::error::{Error, Result};
+use crate::model::io::operand_range;
+use crate::model::Matrix;
+use crate::rng::Rng;
+use crate::sim::operands::random_matrix;
+
+/// Reads one operand and checks every value against the field's width and signedness.
+fn load(path: &Path, field: &str, bits: u32, signed: bool) -> Result<Matrix> {
+    let what = path.display().to_string();
+    if !path.exists() {
+        return Err(Error::input(what, "no such file"));
+    }
+    let m = crate::npy::read(path).map_err(|e| Error::input(&what, e))?;
+    if m.rows == 0 || m.cols == 0 {
+        return Err(Error::input(
+            &what,
+            format!("shape ({}, {}) is empty", m.rows, m.cols),
+        ));
+    }
+    let (lo, hi) = operand_range(bits, signed);
+    if let Some(i) = m.data.iter().position(|v| *v < lo || *v > hi) {
+        return Err(Error::input(
+            &what,
+            format!(
+                "element ({}, {}) = {} is out of range for array.{field} = {bits}, signed = {signed}: allowed {lo}..={hi}",
+                i / m.cols,
+                i % m.cols,
+                m.data[i]
+            ),
+        ));
+    }
+    Ok(m)
+}
+
+/// The operands A (M x K) and B (K x N).
+pub fn operands(cfg: &ArrayConfig, ops: &Operands, seed: u64) -> Result<(Matrix, Matrix)> {
+    match ops {
+        Operands::Files { a, b } => {
+            let am = load(a, "input_bits", cfg.input_bits, cfg.signed)?;
+            let bm = load(b, "weight_bits", cfg.weight_bits, cfg.signed)?;
+            if am.cols != bm.rows {
+                return Err(Error::input(
+                    format!("{} and {}", a.display(), b.display()),
+                    format!(
+                        "shapes ({}, {}) and ({}, {}) do not chain: A's columns must equal B's rows",
+                        am.rows, am.cols, bm.rows, bm.cols
+                    ),
+                ));
+            }
+            Ok((am, bm))
+        }
+        Operands::Random { shape: (m, k, n) } => {
+            let mut rng = Rng::new(seed);
+            let am = random_matrix(&mut rng, *m, *k, cfg.input_bits, cfg.signed);
+            let bm = random_matrix(&mut rng, *k, *n, cfg.weight_bits, cfg.signed);
+            Ok((am, bm))
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! `npugen testbench`: a self-checking Verilog testbench with vectors from the golden model.
+
+use std::path::Path;
+
+use crate::cli::Operands;
+use crate::config::Config;
+use crate::emit::{testbench::testbench as emit_testbench, write_files};
+use crate::error::{Error, Result};
+use crate::sim::vectors::vectors;
+
+/// Writes the testbench for `config` and the operands into `out`.
+pub fn testbench(config: &Config, operands: &Operands, seed: u64, out: &Path) -> Result<()> {
+    let cfg = config.array();
+    let (a, b) = super::operands::operands(cfg, operands, seed)?;
+    let design = crate::gen::generate(config)?;
+    let v = vectors(cfg, &a, &b).map_err(|e| Error::Internal(e.to_string()))?;
+    let files = emit_testbench(config, &design, &v, seed);
+    write_files(out, &files)?;
+    println!(
+        "{}: testbench for a {} x {} x {} GEMM ({} A beats, {} B beats, {} result rows, seed {seed})",
+        config.name,
+        a.rows,
+        a.cols,
+        b.cols,
+        v.a.len(),
+        v.b.len(),
+        v.c.len()
+    );
+    for f in &files {
+        println!("  wrote {}", out.join(&f.name).display());
+    }
+    println!(
+        "run: cd {} && iverilog -g2005 -o tb.vvp -c {}_tb.f && vvp tb.vvp",
+        out.display(),
+        design.top
+    );
+    Ok(())
+}

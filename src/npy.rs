@@ -1,0 +1,274 @@
+//! NumPy `.npy` files of integers: reading any integer dtype (C or Fortran order) into a
+//! [`Matrix`], writing int32 / int64 matrices (format version 1.0).
+
+use std::path::Path;
+
+use crate::model::Matrix;
+
+/// Why an `.npy` file cannot be used (one line; the caller adds the file name).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NpyError(pub String);
+
+fn err(msg: impl Into<String>) -> NpyError {
+    NpyError(msg.into())
+}
+
+/// Integer element types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Dtype {
+    bytes: usize,
+    signed: bool,
+    big_endian: bool,
+}
+
+fn parse_descr(d: &str) -> Result<Dtype, NpyError> {
+    let (order, kind) = d.split_at(1.min(d.len()));
+    let big_endian = match order {
+        "<" | "|" | "=" => false,
+        ">" => true,
+        _ => return Err(err(format!("dtype {d:?} is not understood"))),
+    };
+    let signed = match kind.chars().next() {
+        Some('i') => true,
+        Some('u') => false,
+        Some('b') if kind == "b1" => false,
+        _ => {
+            return Err(err(format!(
+                "dtype {d:?} is not an integer type (allowed: int8..int64, uint8..uint64, bool)"
+            )))
+        }
+    };
+    let bytes: usize = kind[1..]
+        .parse()
+        .map_err(|_| err(format!("dtype {d:?} is not understood")))?;
+    if ![1, 2, 4, 8].contains(&bytes) {
+        return Err(err(format!("dtype {d:?} has an unsupported size")));
+    }
+    Ok(Dtype {
+        bytes,
+        signed,
+        big_endian,
+    })
+}
+
+/// The value of `key` in the header dict text (`'key': value,`), up to the next top-level comma.
+fn header_field<'a>(header: &'a str, key: &str) -> Result<&'a str, NpyError> {
+    let pat = format!("'{key}':");
+    let start = header
+        .find(&pat)
+        .ok_or_else(|| err(format!("header has no {key}")))?
+        + pat.len();
+    let rest = header[start..].trim_start();
+    if rest.starts_with('(') {
+        let end = rest
+            .find(')')
+            .ok_or_else(|| err("header shape is not closed"))?;
+        return Ok(&rest[..=end]);
+    }
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    Ok(rest[..end].trim())
+}
+
+/// Parses `.npy` bytes into a 2-D matrix (a 1-D array becomes one row).
+pub fn parse(bytes: &[u8]) -> Result<Matrix, NpyError> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(err("not an .npy file (bad magic)"));
+    }
+    let (hlen, hstart) = match bytes[6] {
+        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => return Err(err(format!("unsupported .npy version {v}"))),
+    };
+    let header = bytes
+        .get(hstart..hstart + hlen)
+        .ok_or_else(|| err("truncated header"))?;
+    let header = std::str::from_utf8(header).map_err(|_| err("header is not text"))?;
+    let descr = header_field(header, "descr")?.trim_matches(|c| c == '\'' || c == '"');
+    let dtype = parse_descr(descr)?;
+    let fortran = match header_field(header, "fortran_order")? {
+        "True" => true,
+        "False" => false,
+        other => return Err(err(format!("fortran_order {other:?} is not understood"))),
+    };
+    let shape_text = header_field(header, "shape")?;
+    let dims: Vec<usize> = shape_text
+        .trim_matches(|c| c == '(' || c == ')')
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse()
+                .map_err(|_| err(format!("shape {shape_text} is not understood")))
+        })
+        .collect::<Result<_, _>>()?;
+    let (rows, cols) = match dims.as_slice() {
+        [n] => (1, *n),
+        [r, c] => (*r, *c),
+        _ => {
+            return Err(err(format!(
+                "shape {shape_text} is not 1- or 2-dimensional"
+            )))
+        }
+    };
+    let data = &bytes[hstart + hlen..];
+    let count = rows * cols;
+    if data.len() != count * dtype.bytes {
+        return Err(err(format!(
+            "holds {} data bytes, shape {shape_text} of {descr} needs {}",
+            data.len(),
+            count * dtype.bytes
+        )));
+    }
+    let mut values = Vec::with_capacity(count);
+    for chunk in data.chunks_exact(dtype.bytes) {
+        let mut b = [0u8; 8];
+        if dtype.big_endian {
+            for (i, x) in chunk.iter().rev().enumerate() {
+                b[i] = *x;
+            }
+        } else {
+            b[..dtype.bytes].copy_from_slice(chunk);
+        }
+        let u = u64::from_le_bytes(b);
+        let bits = 8 * dtype.bytes as u32;
+        let v = if dtype.signed && bits < 64 && (u >> (bits - 1)) & 1 == 1 {
+            i128::from(u) - (1i128 << bits)
+        } else if dtype.signed {
+            i128::from(u as i64)
+        } else {
+            i128::from(u)
+        };
+        values.push(v);
+    }
+    if fortran {
+        let mut c = vec![0; count];
+        for r in 0..rows {
+            for col in 0..cols {
+                c[r * cols + col] = values[col * rows + r];
+            }
+        }
+        values = c;
+    }
+    Ok(Matrix::from_rows(rows, cols, values))
+}
+
+/// Reads a matrix from an `.npy` file.
+pub fn read(path: &Path) -> Result<Matrix, NpyError> {
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    parse(&bytes)
+}
+
+/// `.npy` bytes (version 1.0, C order) of a matrix as little-endian int32 (`wide` false) or
+/// int64. Panics if a value does not fit (the caller chooses the width).
+pub fn to_bytes(m: &Matrix, wide: bool) -> Vec<u8> {
+    let descr = if wide { "<i8" } else { "<i4" };
+    let mut header = format!(
+        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}, {}), }}",
+        m.rows, m.cols
+    );
+    let total = 10 + header.len() + 1;
+    header.push_str(&" ".repeat(total.next_multiple_of(64) - total));
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + m.data.len() * 8);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for &v in &m.data {
+        if wide {
+            out.extend_from_slice(&i64::try_from(v).expect("fits int64").to_le_bytes());
+        } else {
+            out.extend_from_slice(&i32::try_from(v).expect("fits int32").to_le_bytes());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn npy(descr: &str, shape: &str, fortran: bool, data: &[u8]) -> Vec<u8> {
+        let h = format!(
+            "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}\n",
+            if fortran { "True" } else { "False" }
+        );
+        let mut v = b"\x93NUMPY\x01\x00".to_vec();
+        v.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        v.extend_from_slice(h.as_bytes());
+        v.extend_from_slice(data);
+        v
+    }
+
+    #[test]
+    fn reads_every_integer_dtype() {
+        assert_eq!(
+            parse(&npy("|i1", "(1, 2)", false, &[0xff, 0x80]))
+                .unwrap()
+                .data,
+            vec![-1, -128]
+        );
+        assert_eq!(
+            parse(&npy("|u1", "(2,)", false, &[0xff, 7])).unwrap().data,
+            vec![255, 7]
+        );
+        assert_eq!(
+            parse(&npy("<i2", "(1, 1)", false, &[0x00, 0x80]))
+                .unwrap()
+                .data,
+            vec![-32768]
+        );
+        assert_eq!(
+            parse(&npy(">u2", "(1, 1)", false, &[0x01, 0x02]))
+                .unwrap()
+                .data,
+            vec![0x0102]
+        );
+        let i8s = (-5i64).to_le_bytes();
+        assert_eq!(
+            parse(&npy("<i8", "(1, 1)", false, &i8s)).unwrap().data,
+            vec![-5]
+        );
+        let u8s = u64::MAX.to_le_bytes();
+        assert_eq!(
+            parse(&npy("<u8", "(1, 1)", false, &u8s)).unwrap().data,
+            vec![i128::from(u64::MAX)]
+        );
+        // Fortran order: column-major 2x2 [[1, 2], [3, 4]] is stored 1, 3, 2, 4.
+        let m = parse(&npy("|i1", "(2, 2)", true, &[1, 3, 2, 4])).unwrap();
+        assert_eq!(m.data, vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn refuses_bad_files() {
+        assert!(parse(b"hello").unwrap_err().0.contains("magic"));
+        assert!(parse(&npy("<f4", "(1, 1)", false, &[0; 4]))
+            .unwrap_err()
+            .0
+            .contains("not an integer"));
+        assert!(parse(&npy("<i4", "(2, 2)", false, &[0; 4]))
+            .unwrap_err()
+            .0
+            .contains("needs 16"));
+        assert!(parse(&npy("<i4", "(1, 1, 1)", false, &[0; 4]))
+            .unwrap_err()
+            .0
+            .contains("dimensional"));
+    }
+
+    #[test]
+    fn writes_what_it_reads() {
+        let m = Matrix::from_rows(2, 3, vec![1, -2, 3, i128::from(i32::MIN), 0, 7]);
+        assert_eq!(parse(&to_bytes(&m, false)).unwrap(), m);
+        let w = Matrix::from_rows(1, 2, vec![i128::from(i64::MIN), i128::from(i64::MAX)]);
+        let bytes = to_bytes(&w, true);
+        assert_eq!(
+            (10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize) % 64,
+            0
+        );
+        assert_eq!(parse(&bytes).unwrap(), w);
+    }
+}

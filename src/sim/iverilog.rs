@@ -1,0 +1,58 @@
+//! Running an emitted testbench under Icarus Verilog (`iverilog -g2005`, then `vvp`).
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::flow::tools::{find, ToolError, ToolKind};
+
+/// Outcome of a testbench run.
+#[derive(Clone, Debug)]
+pub struct TbResult {
+    /// `vvp` exited with 0 and printed PASS.
+    pub passed: bool,
+    /// `vvp`'s exit code.
+    pub exit_code: Option<i32>,
+    /// Compiler and simulator output.
+    pub output: String,
+}
+
+/// Compiles the file list `filelist` (relative to `dir`) with top `top` and runs it in `dir`.
+pub fn run_testbench(dir: &Path, filelist: &str, top: &str) -> Result<TbResult, ToolError> {
+    let iverilog = find(ToolKind::Iverilog)?;
+    let vvp = find(ToolKind::Vvp)?;
+    let mut output = String::new();
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let compile = Command::new(&iverilog.path)
+        .current_dir(dir)
+        .args(["-g2005", "-o", "tb.vvp", "-s", top, "-c", filelist])
+        .output();
+    let compile = match compile {
+        Ok(o) => o,
+        Err(_) => return Err(ToolError::Missing("iverilog")),
+    };
+    output.push_str(&text(&compile));
+    if !compile.status.success() {
+        return Ok(TbResult {
+            passed: false,
+            exit_code: compile.status.code(),
+            output,
+        });
+    }
+    let run = Command::new(&vvp.path)
+        .current_dir(dir)
+        .args(["-n", "tb.vvp"])
+        .output()
+        .map_err(|_| ToolError::Missing("vvp"))?;
+    output.push_str(&text(&run));
+    Ok(TbResult {
+        passed: run.status.success() && output.contains("PASS"),
+        exit_code: run.status.code(),
+        output,
+    })
+}

@@ -1,0 +1,42 @@
+//! Test vectors for an emitted testbench: the input beats of a tiled GEMM and the result rows
+//! the golden model produces for them, in order (padding rows included).
+
+use super::run::{run, RunError, RunOptions};
+use super::tiling::{plan, BeatData};
+use crate::config::ArrayConfig;
+use crate::model::{ArrayModel, Matrix};
+
+/// Input beats and expected output rows.
+#[derive(Clone, Debug)]
+pub struct Vectors {
+    /// A stream beats.
+    pub a: Vec<BeatData>,
+    /// B (OS) / weight (WS) stream beats.
+    pub b: Vec<BeatData>,
+    /// Expected result rows, in output order.
+    pub c: Vec<BeatData>,
+    /// Cycles the model needs at full speed (for a timeout).
+    pub cycles: u64,
+}
+
+/// The vectors of `a` x `b` on the array, from the golden model.
+pub fn vectors(cfg: &ArrayConfig, a: &Matrix, b: &Matrix) -> Result<Vectors, RunError> {
+    let p = plan(cfg, a, b);
+    let mut model = ArrayModel::new(cfg);
+    let res = run(cfg, &p, &mut model, None, &RunOptions::default())?;
+    let c = res
+        .rows
+        .iter()
+        .zip(&res.lasts)
+        .map(|(lanes, &last)| BeatData {
+            lanes: lanes.clone(),
+            last,
+        })
+        .collect();
+    Ok(Vectors {
+        a: p.a_beats,
+        b: p.b_beats,
+        c,
+        cycles: res.total_cycles,
+    })
+}

@@ -1,0 +1,173 @@
+//! `npugen simulate` through the real binary, on .npy files written by the test.
+
+mod common;
+
+use common::{npugen, npy_bytes, run, text, tool};
+use npugen::flow::tools::ToolKind;
+use npugen::model::{matmul, Matrix};
+
+/// The binary shares the tests' model cache.
+fn sim_cmd(dir: &std::path::Path) -> std::process::Command {
+    let mut c = npugen();
+    c.current_dir(dir)
+        .env("NPUGEN_CACHE_DIR", common::sim_cache());
+    c
+}
+
+#[test]
+fn simulate_npy_end_to_end() {
+    if tool(ToolKind::Verilator).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(
+        d.join("cfg.toml"),
+        "name = \"cli_ws\"\n[array]\nrows = 3\ncols = 4\ndataflow = \"ws\"\n",
+    )
+    .unwrap();
+    // A: 10 x 7 int8, B: 7 x 9 int16 (values fit 8-bit signed), corners included.
+    let a: Vec<i64> = (0..70)
+        .map(|i| [-128, 127, 0, -1, 5, -77, 100][i % 7])
+        .collect();
+    let b: Vec<i64> = (0..63)
+        .map(|i| [-128, 127, 3, -9, 0, 64, -1, 2, 99][i % 9])
+        .collect();
+    std::fs::write(d.join("A.npy"), npy_bytes("|i1", 10, 7, &a)).unwrap();
+    std::fs::write(d.join("B.npy"), npy_bytes("<i2", 7, 9, &b)).unwrap();
+    let o = run(sim_cmd(d).args([
+        "simulate", "cfg.toml", "--a", "A.npy", "--b", "B.npy", "--out", "C.npy", "--report",
+        "run.json",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let c = npugen::npy::read(&d.join("C.npy")).unwrap();
+    let am = Matrix::from_rows(10, 7, a.iter().map(|&x| i128::from(x)).collect());
+    let bm = Matrix::from_rows(7, 9, b.iter().map(|&x| i128::from(x)).collect());
+    assert_eq!(c, matmul(&am, &bm, 32, true));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run.json")).unwrap()).unwrap();
+    for key in [
+        "m",
+        "k",
+        "n",
+        "rows",
+        "cols",
+        "dataflow",
+        "cycles",
+        "macs",
+        "utilization",
+        "scalesim_cycles",
+        "matches_model",
+    ] {
+        assert!(!r[key].is_null(), "run.json lacks {key}: {r}");
+    }
+    assert_eq!(
+        (r["m"].as_u64(), r["k"].as_u64(), r["n"].as_u64()),
+        (Some(10), Some(7), Some(9))
+    );
+    assert_eq!(r["matches_model"], true);
+    assert_eq!(r["cycles"], r["formula_cycles"]);
+    let util = r["utilization"].as_f64().unwrap();
+    let want = 630.0 / (12.0 * r["cycles"].as_f64().unwrap());
+    assert!((util - want).abs() < 1e-9);
+
+    // Random operands with stalls, and an explicit waveform.
+    let o = run(sim_cmd(d).args([
+        "simulate", "cfg.toml", "--random", "4,5,6", "--seed", "9", "--stalls", "50,50", "--vcd",
+        "w.vcd",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("seed 9"));
+    assert!(std::fs::read_to_string(d.join("w.vcd"))
+        .unwrap()
+        .contains("$enddefinitions"));
+}
+
+#[test]
+fn bad_operands_exit_2_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(
+        d.join("A.npy"),
+        npy_bytes("<i2", 2, 3, &[1, 2, 3, 4, 5, 200]),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("A_ok.npy"),
+        npy_bytes("|i1", 2, 3, &[1, 2, 3, 4, 5, 6]),
+    )
+    .unwrap();
+    std::fs::write(d.join("B.npy"), npy_bytes("|i1", 3, 2, &[1, 2, 3, 4, 5, 6])).unwrap();
+    std::fs::write(d.join("B_bad.npy"), npy_bytes("|i1", 4, 2, &[0; 8])).unwrap();
+    let mut f = npy_bytes("<i4", 3, 2, &[0; 6]);
+    let at = f.windows(3).position(|w| w == b"<i4").unwrap();
+    f[at + 1] = b'f';
+    std::fs::write(d.join("B_float.npy"), f).unwrap();
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--a", "A.npy", "--b", "B.npy"],
+            &["A.npy", "element (1, 2) = 200", "-128..=127"],
+        ),
+        (&["--a", "A_ok.npy", "--b", "B_bad.npy"], &["do not chain"]),
+        (
+            &["--a", "A_ok.npy", "--b", "B_float.npy"],
+            &["B_float.npy", "not an integer type"],
+        ),
+        (
+            &["--a", "missing.npy", "--b", "B.npy"],
+            &["missing.npy", "no such file"],
+        ),
+        (&["--random", "3,0,2"], &["--random", "dimension 0"]),
+        (&["--random", "3,x"], &["--random", "3 comma-separated"]),
+        (&["--random", "2,2,2", "--stalls", "0,50"], &["--stalls"]),
+    ];
+    for (args, needles) in cases {
+        let o = run(npugen()
+            .current_dir(d)
+            .arg("simulate")
+            .args(*args)
+            .args(["--out", "C.npy", "--report", "run.json"]));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        for n in *needles {
+            assert!(err.contains(n), "{args:?}: {n:?} not in {err:?}");
+        }
+        assert!(
+            !d.join("C.npy").exists() && !d.join("run.json").exists(),
+            "{args:?}"
+        );
+    }
+    // C as int64 needs acc_bits <= 64.
+    std::fs::write(
+        d.join("wide.toml"),
+        "[array]\ninput_bits = 32\nweight_bits = 32\nacc_bits = 96\n",
+    )
+    .unwrap();
+    let o = run(npugen().current_dir(d).args([
+        "simulate",
+        "wide.toml",
+        "--random",
+        "2,2,2",
+        "--out",
+        "C.npy",
+    ]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("array.acc_bits = 96"));
+}
+
+#[test]
+fn missing_verilator_names_the_install_script() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(npugen()
+        .current_dir(tmp.path())
+        .env("PATH", tmp.path())
+        .env_remove("VERILATOR_ROOT")
+        .args(["simulate", "--random", "2,2,2"]));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("verilator not found") && err.contains("scripts/install-tools.sh"),
+        "{err}"
+    );
+}
