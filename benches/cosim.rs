@@ -14,7 +14,7 @@ use std::time::Instant;
 use npugen::config::{ArrayConfig, Config, Dataflow};
 use npugen::rng::Rng;
 use npugen::sim::array_dut::ArrayDut;
-use npugen::sim::gemm::{cosim_gemm, GemmOptions, GemmReport};
+use npugen::sim::gemm::{cosim_gemm, GemmJob, GemmOptions, GemmReport};
 use npugen::sim::operands::random_matrix;
 use npugen::sim::run::{run, RunOptions};
 use npugen::sim::tiling::plan;
@@ -29,6 +29,8 @@ fn cfg(n: u32, df: Dataflow) -> Config {
             dataflow: df,
             ..ArrayConfig::default()
         }),
+        postproc: None,
+        lif: None,
     }
 }
 
@@ -67,8 +69,15 @@ fn main() {
                 }
                 let a = random_matrix(&mut rng, m, k, 8, true);
                 let b = random_matrix(&mut rng, k, nn, 8, true);
-                let out = cosim_gemm(c.array(), &design, &a, &b, &opts).expect("runs");
-                let r = GemmReport::new(c.array(), (m, k, nn), &out, None);
+                let job = GemmJob {
+                    array: c.array(),
+                    post: None,
+                    a: &a,
+                    b: &b,
+                    bias: None,
+                };
+                let out = cosim_gemm(&job, &design, &opts).expect("runs");
+                let r = GemmReport::new(c.array(), false, (m, k, nn), &out, None);
                 println!(
                     "| {n}x{n} | {} | {m}, {k}, {nn} | {} | {} | {} | {:.3} | {:.3} | {} |",
                     df.as_str(),
@@ -113,12 +122,14 @@ fn main() {
     let am = random_matrix(&mut rng, m, k, 8, true);
     let bm = random_matrix(&mut rng, k, nn, 8, true);
     let p = plan(&a_cfg, &am, &bm);
-    let mut dut = ArrayDut::new(Verilated::load(&build).expect("loads"), &a_cfg).expect("ports");
+    let mut dut =
+        ArrayDut::new(Verilated::load(&build).expect("loads"), &a_cfg, None).expect("ports");
     let t = Instant::now();
     let res = run(&a_cfg, &p, &mut dut, None, &RunOptions::default()).expect("runs");
     let secs = t.elapsed().as_secs_f64();
     println!("testbench loop without model, {m}x{k}x{nn} GEMM: {} cycles in {secs:.2} s = {:.0} cycles/s", res.total_cycles, res.total_cycles as f64 / secs);
-    let mut dut = ArrayDut::new(Verilated::load(&build).expect("loads"), &a_cfg).expect("ports");
+    let mut dut =
+        ArrayDut::new(Verilated::load(&build).expect("loads"), &a_cfg, None).expect("ports");
     let mut model = npugen::model::ArrayModel::new(&a_cfg);
     let t = Instant::now();
     let res = run(

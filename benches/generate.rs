@@ -19,6 +19,8 @@ fn cfg(n: u32, dataflow: Dataflow) -> Config {
             dataflow,
             ..ArrayConfig::default()
         }),
+        postproc: None,
+        lif: None,
     }
 }
 

@@ -49,6 +49,10 @@ pub enum CliCommand {
         /// Random input gaps and output back-pressure: OFFER,READY percentages, e.g. 60,40.
         #[arg(long, value_name = "OFFER,READY")]
         stalls: Option<String>,
+        /// Bias for an npu_core ([postproc]): N int32 values as .npy (default: zeros; random
+        /// with --random).
+        #[arg(long)]
+        bias: Option<PathBuf>,
     },
     /// Write a self-checking Verilog testbench with $readmemh vectors from the golden model.
     Testbench {
@@ -56,6 +60,9 @@ pub enum CliCommand {
         config: Option<PathBuf>,
         #[command(flatten)]
         operands: OperandArgs,
+        /// Bias for an npu_core, as for `simulate`.
+        #[arg(long)]
+        bias: Option<PathBuf>,
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
@@ -122,6 +129,8 @@ pub struct SimulateArgs {
     pub vcd: Option<PathBuf>,
     /// (offer, ready) percentages.
     pub stalls: Option<(u8, u8)>,
+    /// Bias file (npu_core).
+    pub bias: Option<PathBuf>,
 }
 
 /// Largest M, K or N accepted by `--random`.
@@ -198,6 +207,8 @@ pub enum Command {
         operands: Operands,
         /// Seed.
         seed: u64,
+        /// Bias file (npu_core).
+        bias: Option<PathBuf>,
         /// Output folder.
         out: PathBuf,
     },
@@ -237,8 +248,15 @@ impl Cli {
                 report,
                 vcd,
                 stalls,
+                bias,
             } => {
                 let config = load_config(config.as_ref())?;
+                if bias.is_some() && config.postproc.is_none() {
+                    return Err(Error::input(
+                        "--bias",
+                        "needs a [postproc] section in the config",
+                    ));
+                }
                 let (operands, seed) = operands.resolve()?;
                 let stalls = match stalls {
                     None => None,
@@ -261,19 +279,28 @@ impl Cli {
                     report,
                     vcd,
                     stalls,
+                    bias,
                 })
             }
             CliCommand::Testbench {
                 config,
                 operands,
+                bias,
                 out,
             } => {
                 let config = load_config(config.as_ref())?;
+                if bias.is_some() && config.postproc.is_none() {
+                    return Err(Error::input(
+                        "--bias",
+                        "needs a [postproc] section in the config",
+                    ));
+                }
                 let (operands, seed) = operands.resolve()?;
                 Command::Testbench {
                     config,
                     operands,
                     seed,
+                    bias,
                     out,
                 }
             }

@@ -13,6 +13,8 @@
 //! let cfg = Config {
 //!     name: "tiny".into(),
 //!     array: Some(ArrayConfig { rows: 2, cols: 3, dataflow: Dataflow::Ws, ..Default::default() }),
+//!     postproc: None,
+//!     lif: None,
 //! };
 //! let design = npugen::gen::generate(&cfg).unwrap();
 //! let verilog = npugen::emit::verilog::design_to_verilog(&design);

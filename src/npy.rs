@@ -162,10 +162,68 @@ pub fn read(path: &Path) -> Result<Matrix, NpyError> {
     parse(&bytes)
 }
 
+/// Element types this module writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutType {
+    /// int8.
+    I8,
+    /// uint8.
+    U8,
+    /// int16.
+    I16,
+    /// uint16.
+    U16,
+    /// int32.
+    I32,
+    /// int64.
+    I64,
+}
+
+impl OutType {
+    fn descr(self) -> &'static str {
+        match self {
+            OutType::I8 => "|i1",
+            OutType::U8 => "|u1",
+            OutType::I16 => "<i2",
+            OutType::U16 => "<u2",
+            OutType::I32 => "<i4",
+            OutType::I64 => "<i8",
+        }
+    }
+
+    fn bytes(self) -> usize {
+        match self {
+            OutType::I8 | OutType::U8 => 1,
+            OutType::I16 | OutType::U16 => 2,
+            OutType::I32 => 4,
+            OutType::I64 => 8,
+        }
+    }
+
+    /// The smallest type holding `bits`-bit values of the given signedness (up to 64 bits).
+    pub fn fitting(bits: u32, signed: bool) -> Option<OutType> {
+        let magnitude = if signed { bits } else { bits + 1 };
+        Some(match (magnitude, signed) {
+            (0..=8, true) => OutType::I8,
+            (0..=9, false) if bits <= 8 => OutType::U8,
+            (0..=16, true) => OutType::I16,
+            (_, false) if bits <= 16 => OutType::U16,
+            (0..=32, _) => OutType::I32,
+            (33..=64, _) => OutType::I64,
+            _ => return None,
+        })
+    }
+}
+
 /// `.npy` bytes (version 1.0, C order) of a matrix as little-endian int32 (`wide` false) or
 /// int64. Panics if a value does not fit (the caller chooses the width).
 pub fn to_bytes(m: &Matrix, wide: bool) -> Vec<u8> {
-    let descr = if wide { "<i8" } else { "<i4" };
+    to_bytes_as(m, if wide { OutType::I64 } else { OutType::I32 })
+}
+
+/// `.npy` bytes of a matrix with element type `ty`. Panics if a value does not fit.
+pub fn to_bytes_as(m: &Matrix, ty: OutType) -> Vec<u8> {
+    let descr = ty.descr();
     let mut header = format!(
         "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}, {}), }}",
         m.rows, m.cols
@@ -177,12 +235,17 @@ pub fn to_bytes(m: &Matrix, wide: bool) -> Vec<u8> {
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    for &v in &m.data {
-        if wide {
-            out.extend_from_slice(&i64::try_from(v).expect("fits int64").to_le_bytes());
-        } else {
-            out.extend_from_slice(&i32::try_from(v).expect("fits int32").to_le_bytes());
+    let (lo, hi) = match ty {
+        OutType::U8 => (0, 255),
+        OutType::U16 => (0, 65535),
+        _ => {
+            let b = 8 * ty.bytes() as u32;
+            (-(1i128 << (b - 1)), (1i128 << (b - 1)) - 1)
         }
+    };
+    for &v in &m.data {
+        assert!((lo..=hi).contains(&v), "{v} does not fit {}", ty.descr());
+        out.extend_from_slice(&(v as i64).to_le_bytes()[..ty.bytes()]);
     }
     out
 }

@@ -7,6 +7,23 @@
 
 use crate::config::{ArrayConfig, Dataflow};
 
+/// Cycles the post-processing pipeline adds to every result row (bias, multiply, rounding
+/// high half, rounding shift and zero point, activation / table lookup).
+pub const POSTPROC_LATENCY: u32 = 5;
+
+/// Bias vectors the npu_core holds for tiles in flight; a tile's committing beat waits while
+/// the queue is full.
+pub const BIAS_QUEUE_DEPTH: u32 = 4;
+
+/// Extra latency of the result path: [`POSTPROC_LATENCY`] with post-processing, else 0.
+pub fn post_latency(post: bool) -> u32 {
+    if post {
+        POSTPROC_LATENCY
+    } else {
+        0
+    }
+}
+
 /// OS: minimum distance in cycles between two accepted tile-last beats.
 pub fn os_min_last_gap(cfg: &ArrayConfig) -> u32 {
     2 * cfg.rows - 1
@@ -64,15 +81,21 @@ pub fn gemm_cycles(cfg: &ArrayConfig, m: u64, k: u64, n: u64) -> u64 {
     }
 }
 
-/// The formula of [`gemm_cycles`] as text, for the manifest.
-pub fn gemm_cycles_formula(cfg: &ArrayConfig) -> &'static str {
-    match cfg.dataflow {
+/// The formula of [`gemm_cycles`] as text, for the manifest (`post`: with the
+/// post-processing latency added).
+pub fn gemm_cycles_formula(cfg: &ArrayConfig, post: bool) -> String {
+    let base = match cfg.dataflow {
         Dataflow::Os => {
             "F = ceil(M/R) * ceil(N/C); cycles = (F - 1) * max(K, 2R - 1) + K + 2R + C + 2"
         }
         Dataflow::Ws => {
             "F = ceil(K/R) * ceil(N/C); cycles = (F - 1) * max(M, 2R + C - 2, R + 1) + 2R + C + M + 2"
         }
+    };
+    if post {
+        format!("{base} + {POSTPROC_LATENCY} (post-processing)")
+    } else {
+        base.to_string()
     }
 }
 

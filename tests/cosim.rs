@@ -10,7 +10,7 @@ use npugen::flow::tools::ToolKind;
 use npugen::model::io::operand_range;
 use npugen::model::Matrix;
 use npugen::rng::{seed_from_env, Rng};
-use npugen::sim::gemm::{cosim_gemm, GemmOptions};
+use npugen::sim::gemm::{cosim_gemm, GemmJob, GemmOptions};
 use npugen::sim::operands::{filled, random_matrix};
 use npugen::sim::stream::Stalls;
 use npugen::timing;
@@ -36,6 +36,8 @@ fn cfg(
             signed,
             out_fifo_depth: None,
         }),
+        postproc: None,
+        lif: None,
     }
 }
 
@@ -73,10 +75,19 @@ fn options(stalls: Option<Stalls>) -> GemmOptions {
 
 fn check_case(c: &Config, seed: u64) -> Result<(), String> {
     let a = c.array();
+    let post = c.postproc.as_ref();
     let design = npugen::generate(c).map_err(|e| e.to_string())?;
     let mut rng = Rng::new(seed);
+    let (r, cols) = (a.rows as usize, a.cols as usize);
+    // A weight-stationary npu_core post-processes each fold: K at most rows.
+    let k_cap = if post.is_some() && a.dataflow == Dataflow::Ws {
+        r
+    } else {
+        usize::MAX
+    };
     let mut cases: Vec<(String, Matrix, Matrix)> = Vec::new();
-    for (m, k, n) in shapes(a.rows as usize, a.cols as usize) {
+    for (m, k, n) in shapes(r, cols) {
+        let k = k.min(k_cap);
         let am = random_matrix(&mut rng, m, k, a.input_bits, a.signed);
         let bm = random_matrix(&mut rng, k, n, a.weight_bits, a.signed);
         cases.push((format!("random {m}x{k}x{n}"), am, bm));
@@ -84,18 +95,30 @@ fn check_case(c: &Config, seed: u64) -> Result<(), String> {
     // Corner operands: most negative x most negative everywhere, then all-max.
     let (lo, hi) = operand_range(a.input_bits, a.signed);
     let (wlo, whi) = operand_range(a.weight_bits, a.signed);
-    let (r, k2) = (a.rows as usize + 1, 2 * a.rows as usize + 1);
+    let (m2, k2) = (r + 1, (2 * r + 1).min(k_cap));
     cases.push((
         "all most-negative".into(),
-        filled(r, k2, lo),
-        filled(k2, a.cols as usize, wlo),
+        filled(m2, k2, lo),
+        filled(k2, cols, wlo),
     ));
-    cases.push((
-        "all max".into(),
-        filled(r, k2, hi),
-        filled(k2, a.cols as usize, whi),
-    ));
+    cases.push(("all max".into(), filled(m2, k2, hi), filled(k2, cols, whi)));
     for (label, am, bm) in &cases {
+        let bias: Option<Vec<i128>> = post.map(|_| {
+            (0..bm.cols)
+                .map(|j| match j {
+                    0 => i128::from(i32::MAX),
+                    1 => i128::from(i32::MIN),
+                    _ => i128::from(rng.range(-(1 << 14), 1 << 14)),
+                })
+                .collect()
+        });
+        let job = GemmJob {
+            array: a,
+            post,
+            a: am,
+            b: bm,
+            bias: bias.as_deref(),
+        };
         for stalls in [
             None,
             Some(Stalls {
@@ -105,17 +128,18 @@ fn check_case(c: &Config, seed: u64) -> Result<(), String> {
             }),
         ] {
             let what = format!("{} {label} stalls={stalls:?} (seed {seed})", c.name);
-            let out = cosim_gemm(a, &design, am, bm, &options(stalls))
-                .map_err(|e| format!("{what}: {e}"))?;
+            let out =
+                cosim_gemm(&job, &design, &options(stalls)).map_err(|e| format!("{what}: {e}"))?;
             if let Some(mm) = &out.run.mismatch {
                 return Err(format!("{what}: {mm}"));
             }
             if !out.matches_reference {
-                return Err(format!("{what}: C differs from A * B"));
+                return Err(format!("{what}: the result differs from the reference"));
             }
             if stalls.is_none() && a.out_fifo_depth.is_none() {
                 let (m, k, n) = (am.rows as u64, am.cols as u64, bm.cols as u64);
-                let want = timing::gemm_cycles(a, m, k, n);
+                let want = timing::gemm_cycles(a, m, k, n)
+                    + u64::from(timing::post_latency(post.is_some()));
                 if out.run.cycles() != want {
                     return Err(format!(
                         "{what}: {} cycles, formula says {want}",
@@ -126,6 +150,15 @@ fn check_case(c: &Config, seed: u64) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// An npu_core config: the array plus a `[postproc]` section given as TOML.
+fn core(name: &str, array: &str, post: &str) -> Config {
+    Config::load(
+        &format!("name = \"{name}\"\n[array]\n{array}\n[postproc]\n{post}\n"),
+        name,
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 #[test]
@@ -148,6 +181,27 @@ fn rtl_matches_model_on_random_gemms() {
         cfg("c4x4_i16_wrap_ws", 4, 4, Dataflow::Ws, 16, Some(33), true),
         with_fifo(cfg("c4x4_os_fifo4", 4, 4, Dataflow::Os, 8, None, true), 4),
         with_fifo(cfg("c3x2_ws_fifo2", 3, 2, Dataflow::Ws, 8, None, true), 2),
+        core("pp_os_relu", "rows = 4\ncols = 4", "scale = 0.00731\nzero_point = -5\nactivation = \"relu\""),
+        core(
+            "pp_os_leaky_percol",
+            "rows = 3\ncols = 2",
+            "scale = [0.00731, 0.0003]\nzero_point = 3\nactivation = \"leaky_relu\"\nleaky_shift = 2",
+        ),
+        core(
+            "pp_os_clamp_u",
+            "rows = 2\ncols = 3\nsigned = false\ninput_bits = 6\nweight_bits = 6\nacc_bits = 24",
+            "scale = 0.01\nout_signed = false\nzero_point = 10\nactivation = \"clamp\"\nclamp_min = 10\nclamp_max = 200",
+        ),
+        core(
+            "pp_ws_sigmoid",
+            "rows = 4\ncols = 3\ndataflow = \"ws\"",
+            "scale = 0.002\nout_bits = 6\nactivation = \"sigmoid\"\nlut_input_scale = 0.25",
+        ),
+        core(
+            "pp_ws_tanh_u",
+            "rows = 2\ncols = 2\ndataflow = \"ws\"",
+            "scale = 0.05\nout_signed = false\nzero_point = 128\nactivation = \"tanh\"\nlut_input_scale = 0.03",
+        ),
     ];
     let failures = parallel(&configs, |c| check_case(c, seed));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -169,7 +223,14 @@ fn broken_pe_is_caught() {
         let dir = tempfile::tempdir().unwrap();
         let mut opts = options(None);
         opts.vcd_on_mismatch = Some(dir.path().join("mismatch.vcd"));
-        let out = cosim_gemm(c.array(), &design, &am, &bm, &opts).expect("runs");
+        let job = GemmJob {
+            array: c.array(),
+            post: None,
+            a: &am,
+            b: &bm,
+            bias: None,
+        };
+        let out = cosim_gemm(&job, &design, &opts).expect("runs");
         let mm = out
             .run
             .mismatch

@@ -18,6 +18,8 @@ fn cfg(rows: u32, cols: u32, dataflow: Dataflow, ib: u32, wb: u32, acc: Option<u
             signed: true,
             out_fifo_depth: None,
         }),
+        postproc: None,
+        lif: None,
     }
 }
 

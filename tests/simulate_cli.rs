@@ -171,3 +171,82 @@ fn missing_verilator_names_the_install_script() {
         "{err}"
     );
 }
+
+#[test]
+fn simulate_npu_core_with_bias() {
+    if tool(ToolKind::Verilator).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let toml = "name = \"cli_core\"\n[array]\nrows = 2\ncols = 3\n[postproc]\nscale = 0.01\nzero_point = -3\nactivation = \"relu\"\n";
+    std::fs::write(d.join("core.toml"), toml).unwrap();
+    let a: Vec<i64> = (0..20).map(|i| (i * 37 % 255) - 128).collect();
+    let b: Vec<i64> = (0..20).map(|i| (i * 53 % 255) - 128).collect();
+    let bias: Vec<i64> = vec![100, -2000, 0, 7];
+    std::fs::write(d.join("A.npy"), npy_bytes("|i1", 5, 4, &a)).unwrap();
+    std::fs::write(d.join("B.npy"), npy_bytes("|i1", 4, 5, &b)).unwrap();
+    std::fs::write(d.join("bias4.npy"), npy_bytes("<i4", 1, 4, &bias)).unwrap();
+    let bias5: Vec<i64> = vec![100, -2000, 0, 7, 123_456];
+    std::fs::write(d.join("bias.npy"), npy_bytes("<i4", 1, 5, &bias5)).unwrap();
+    let o = run(sim_cmd(d).args([
+        "simulate",
+        "core.toml",
+        "--a",
+        "A.npy",
+        "--b",
+        "B.npy",
+        "--bias",
+        "bias.npy",
+        "--out",
+        "Y.npy",
+        "--report",
+        "run.json",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let raw = std::fs::read(d.join("Y.npy")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&raw[..80]).contains("'|i1'"),
+        "Y is int8"
+    );
+    let y = npugen::npy::read(&d.join("Y.npy")).unwrap();
+    let cfg = npugen::Config::load(toml, "core").unwrap();
+    let am = Matrix::from_rows(5, 4, a.iter().map(|&x| i128::from(x)).collect());
+    let bm = Matrix::from_rows(4, 5, b.iter().map(|&x| i128::from(x)).collect());
+    let c = matmul(&am, &bm, 32, true);
+    let bias_i: Vec<i128> = bias5.iter().map(|&x| i128::from(x)).collect();
+    let want =
+        npugen::model::postproc::postprocess_matrix(cfg.postproc.as_ref().unwrap(), 3, &c, &bias_i);
+    assert_eq!(y, want);
+    assert!(
+        y.data.iter().all(|&v| v >= -3),
+        "relu clamps at the zero point"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run.json")).unwrap()).unwrap();
+    assert_eq!(r["cycles"], r["formula_cycles"]);
+    // Wrong bias length, and a weight-stationary core with K > rows: exit 2.
+    let o = run(sim_cmd(d).args([
+        "simulate",
+        "core.toml",
+        "--a",
+        "A.npy",
+        "--b",
+        "B.npy",
+        "--bias",
+        "bias4.npy",
+    ]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bias4.npy: shape (1, 4) is not N = 5"));
+    std::fs::write(
+        d.join("ws.toml"),
+        toml.replace("cols = 3", "cols = 3\ndataflow = \"ws\""),
+    )
+    .unwrap();
+    let o = run(sim_cmd(d).args(["simulate", "ws.toml", "--random", "3,4,3"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("K = 4 is more than array.rows = 2"));
+    let o = run(sim_cmd(d).args(["simulate", "--random", "2,2,2", "--bias", "bias.npy"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--bias: needs a [postproc] section"));
+}

@@ -17,6 +17,8 @@ fn cfg(name: &str, rows: u32, cols: u32, dataflow: Dataflow, bits: u32, signed: 
             signed,
             out_fifo_depth: None,
         }),
+        postproc: None,
+        lif: None,
     }
 }
 
@@ -42,4 +44,24 @@ fn ws_2x3_s8() {
 #[test]
 fn os_3x2_u4() {
     snapshot(&cfg("os_3x2_u4", 3, 2, Dataflow::Os, 4, false));
+}
+
+fn core(name: &str, text: &str) -> Config {
+    Config::load(&format!("name = \"{name}\"\n{text}"), name).expect("valid")
+}
+
+#[test]
+fn npu_core_os_2x2_relu() {
+    snapshot(&core(
+        "npu_core_os_2x2_relu",
+        "[array]\nrows = 2\ncols = 2\n[postproc]\nscale = 0.00731\nzero_point = -5\nactivation = \"relu\"\n",
+    ));
+}
+
+#[test]
+fn npu_core_ws_2x2_sigmoid_u4() {
+    snapshot(&core(
+        "npu_core_ws_2x2_sigmoid_u4",
+        "[array]\nrows = 2\ncols = 2\ndataflow = \"ws\"\n[postproc]\nout_bits = 4\nout_signed = false\nscale = [0.01, 0.02]\nactivation = \"sigmoid\"\nlut_input_scale = 0.5\n",
+    ));
 }

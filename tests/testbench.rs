@@ -59,7 +59,7 @@ fn emitted_testbench_fails_for_a_broken_design() {
         let mut rng = Rng::new(11);
         let am = random_matrix(&mut rng, 6, 5, 8, true);
         let bm = random_matrix(&mut rng, 5, 6, 8, true);
-        let v = vectors(a, &am, &bm).unwrap();
+        let v = vectors(a, None, &am, &bm, None).unwrap();
         let mut design = npugen::generate(&cfg).unwrap();
         break_pe(&mut design);
         let tmp = tempfile::tempdir().unwrap();
@@ -69,5 +69,41 @@ fn emitted_testbench_fails_for_a_broken_design() {
         assert_ne!(r.exit_code, Some(0), "{}", r.output);
         assert!(r.output.contains("FAIL: result row 0"), "{}", r.output);
         assert!(r.output.contains("lane"), "{}", r.output);
+    }
+}
+
+#[test]
+fn emitted_npu_core_testbench_passes_under_iverilog() {
+    if tool(ToolKind::Iverilog).is_none() {
+        return;
+    }
+    for (df, k) in [("os", 16), ("ws", 4)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let name = format!("tbcore_{df}");
+        let toml = format!(
+            "{}[postproc]\nscale = 0.004\nzero_point = 2\nactivation = \"tanh\"\nlut_input_scale = 0.02\n",
+            config(&name, df)
+        );
+        std::fs::write(tmp.path().join("c.toml"), toml).unwrap();
+        let shape = format!("9,{k},10");
+        let o = run(npugen().current_dir(tmp.path()).args([
+            "testbench",
+            "c.toml",
+            "--random",
+            &shape,
+            "--seed",
+            "8",
+            "--out",
+            "tb",
+        ]));
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(tmp.path().join(format!("tb/{name}_bias.hex")).exists());
+        let r = run_testbench(
+            &tmp.path().join("tb"),
+            &format!("{name}_tb.f"),
+            &format!("tb_{name}"),
+        )
+        .unwrap();
+        assert!(r.passed, "{df}: {}", r.output);
     }
 }

@@ -54,8 +54,9 @@ pub fn run(cmd: Command) -> Result<i32> {
             config,
             operands,
             seed,
+            bias,
             out,
-        } => testbench::testbench(&config, &operands, seed, &out)?,
+        } => testbench::testbench(&config, &operands, seed, bias.as_deref(), &out)?,
         Command::ConfigDefault => print!("{DEFAULT_TOML}"),
         Command::ConfigResolved(config) => print!("{}", config.to_toml()),
     }

@@ -64,3 +64,57 @@ pub fn operands(cfg: &ArrayConfig, ops: &Operands, seed: u64) -> Result<(Matrix,
         }
     }
 }
+
+/// The npu_core bias: from `path` (N int32 values, 1-D or one row), random with random
+/// operands, else zeros. `None` without post-processing.
+pub fn bias(
+    post: bool,
+    n: usize,
+    path: Option<&Path>,
+    ops: &Operands,
+    seed: u64,
+) -> Result<Option<Vec<i128>>> {
+    if !post {
+        return Ok(None);
+    }
+    if let Some(p) = path {
+        let what = p.display().to_string();
+        if !p.exists() {
+            return Err(Error::input(what, "no such file"));
+        }
+        let m = crate::npy::read(p).map_err(|e| Error::input(&what, e))?;
+        if m.rows != 1 || m.cols != n {
+            return Err(Error::input(
+                &what,
+                format!(
+                    "shape ({}, {}) is not N = {n} values (B's columns)",
+                    m.rows, m.cols
+                ),
+            ));
+        }
+        let (lo, hi) = (i128::from(i32::MIN), i128::from(i32::MAX));
+        if let Some(i) = m.data.iter().position(|v| *v < lo || *v > hi) {
+            return Err(Error::input(
+                &what,
+                format!(
+                    "element {i} = {} is out of range: allowed {lo}..={hi} (int32)",
+                    m.data[i]
+                ),
+            ));
+        }
+        return Ok(Some(m.data));
+    }
+    Ok(Some(match ops {
+        Operands::Random { .. } => {
+            let mut rng = Rng::new(seed ^ 0xb1a5);
+            (0..n)
+                .map(|i| match i {
+                    0 => i128::from(i32::MAX),
+                    1 => i128::from(i32::MIN),
+                    _ => i128::from(rng.range(-(1 << 16), 1 << 16)),
+                })
+                .collect()
+        }
+        Operands::Files { .. } => vec![0; n],
+    }))
+}

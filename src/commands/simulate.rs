@@ -3,34 +3,58 @@
 use std::path::PathBuf;
 
 use crate::cli::SimulateArgs;
+use crate::config::Config;
 use crate::emit::write_atomic;
 use crate::error::{Error, Result};
+use crate::npy::OutType;
 use crate::sim::cache::cache_root;
-use crate::sim::gemm::{cosim_gemm, GemmOptions, GemmReport};
+use crate::sim::gemm::{cosim_gemm, GemmJob, GemmOptions, GemmReport};
 use crate::sim::stream::Stalls;
 
-/// Whether C is written as int64 (else int32); an error if it fits neither.
-fn c_dtype_is_wide(acc_bits: u32, signed: bool) -> Result<bool> {
-    let magnitude_bits = if signed { acc_bits } else { acc_bits + 1 };
-    match magnitude_bits {
-        0..=32 => Ok(false),
-        33..=64 => Ok(true),
-        _ => Err(Error::value(
-            "array.acc_bits",
-            acc_bits,
-            "at most 64 (signed) or 63 (unsigned) to write C as int64 with --out",
-        )),
+/// The element type of the written result: the post-processed outputs' width, or the
+/// accumulator's (int32 or int64; an error if it fits neither).
+fn out_type(config: &Config) -> Result<OutType> {
+    let a = config.array();
+    match &config.postproc {
+        Some(p) => Ok(OutType::fitting(p.out_bits, p.out_signed).expect("out_bits <= 16")),
+        None => match OutType::fitting(a.acc_bits(), a.signed) {
+            Some(t) if matches!(t, OutType::I64) => Ok(t),
+            Some(_) => Ok(OutType::I32),
+            None => Err(Error::value(
+                "array.acc_bits",
+                a.acc_bits(),
+                "at most 64 (signed) or 63 (unsigned) to write C as int64 with --out",
+            )),
+        },
     }
 }
 
 /// Runs the command; returns the exit code (1 when the RTL and the model disagree).
 pub fn simulate(args: SimulateArgs) -> Result<i32> {
     let cfg = args.config.array().clone();
-    let wide = match &args.out {
-        Some(_) => Some(c_dtype_is_wide(cfg.acc_bits(), cfg.signed)?),
+    let post = args.config.postproc.as_ref();
+    let out_ty = match &args.out {
+        Some(_) => Some(out_type(&args.config)?),
         None => None,
     };
     let (a, b) = super::operands::operands(&cfg, &args.operands, args.seed)?;
+    if post.is_some() && cfg.dataflow == crate::config::Dataflow::Ws && a.cols > cfg.rows as usize {
+        return Err(Error::input(
+            "operands",
+            format!(
+                "K = {} is more than array.rows = {}: a weight-stationary npu_core post-processes each \
+                 fold's sums and has no on-chip accumulator, so K must be at most rows (or use dataflow = \"os\")",
+                a.cols, cfg.rows
+            ),
+        ));
+    }
+    let bias = super::operands::bias(
+        post.is_some(),
+        b.cols,
+        args.bias.as_deref(),
+        &args.operands,
+        args.seed,
+    )?;
     let design = crate::gen::generate(&args.config)?;
     let near = args
         .report
@@ -48,11 +72,18 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
         vcd: args.vcd.clone(),
         vcd_on_mismatch: Some(near.join("npugen-mismatch.vcd")),
     };
-    let out = cosim_gemm(&cfg, &design, &a, &b, &opts).map_err(|e| Error::Tool(e.to_string()))?;
+    let job = GemmJob {
+        array: &cfg,
+        post,
+        a: &a,
+        b: &b,
+        bias: bias.as_deref(),
+    };
+    let out = cosim_gemm(&job, &design, &opts).map_err(|e| Error::Tool(e.to_string()))?;
     let shape = (a.rows, a.cols, b.cols);
-    let report = GemmReport::new(&cfg, shape, &out, Some(args.seed));
+    let report = GemmReport::new(&cfg, post.is_some(), shape, &out, Some(args.seed));
     println!(
-        "{}: {} x {} x {} GEMM on a {} x {} {} array, {} folds (seed {})",
+        "{}: {} x {} x {} GEMM on a {} x {} {} {}, {} folds (seed {})",
         args.config.name,
         shape.0,
         shape.1,
@@ -60,6 +91,7 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
         cfg.rows,
         cfg.cols,
         cfg.dataflow.as_str().to_uppercase(),
+        if post.is_some() { "npu_core" } else { "array" },
         report.folds,
         args.seed
     );
@@ -78,7 +110,7 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
         report.verilator, report.model_seconds
     );
     println!(
-        "  matches the golden model (every cycle) and A * B: {}",
+        "  matches the golden model (every cycle) and the reference: {}",
         if report.matches_model { "yes" } else { "NO" }
     );
     if let Some(path) = &args.report {
@@ -86,15 +118,17 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
         text.push('\n');
         write_atomic(path, text.as_bytes())?;
     }
-    if let (Some(path), Some(wide)) = (&args.out, wide) {
-        write_atomic(path, &crate::npy::to_bytes(&out.c, wide))?;
+    if let (Some(path), Some(ty)) = (&args.out, out_ty) {
+        write_atomic(path, &crate::npy::to_bytes_as(&out.c, ty))?;
     }
     if report.matches_model {
         return Ok(0);
     }
     match &out.run.mismatch {
         Some(mm) => eprintln!("npugen: RTL and golden model disagree: {mm}"),
-        None => eprintln!("npugen: RTL and golden model disagree: C differs from A * B"),
+        None => eprintln!(
+            "npugen: RTL and golden model disagree: the result differs from the reference"
+        ),
     }
     if let Some(v) = &out.vcd {
         eprintln!("npugen: waveform written to {}", v.display());

@@ -8,12 +8,21 @@ use crate::emit::{testbench::testbench as emit_testbench, write_files};
 use crate::error::{Error, Result};
 use crate::sim::vectors::vectors;
 
-/// Writes the testbench for `config` and the operands into `out`.
-pub fn testbench(config: &Config, operands: &Operands, seed: u64, out: &Path) -> Result<()> {
+/// Writes the testbench for `config`, the operands and the bias (npu_core) into `out`.
+pub fn testbench(
+    config: &Config,
+    operands: &Operands,
+    seed: u64,
+    bias: Option<&Path>,
+    out: &Path,
+) -> Result<()> {
     let cfg = config.array();
+    let post = config.postproc.as_ref();
     let (a, b) = super::operands::operands(cfg, operands, seed)?;
+    let bias = super::operands::bias(post.is_some(), b.cols, bias, operands, seed)?;
     let design = crate::gen::generate(config)?;
-    let v = vectors(cfg, &a, &b).map_err(|e| Error::Internal(e.to_string()))?;
+    let v =
+        vectors(cfg, post, &a, &b, bias.as_deref()).map_err(|e| Error::Internal(e.to_string()))?;
     let files = emit_testbench(config, &design, &v, seed);
     write_files(out, &files)?;
     println!(

@@ -13,6 +13,8 @@ use crate::timing;
 #[derive(Serialize)]
 struct Manifest<'a> {
     generator: String,
+    /// "systolic_array" or "npu_core" (array + post-processing).
+    kind: &'static str,
     name: &'a str,
     top: &'a str,
     sources: &'a [String],
@@ -21,6 +23,21 @@ struct Manifest<'a> {
     pe_count: u64,
     ports: Vec<PortInfo<'a>>,
     timing: Timing,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postproc: Option<PostInfo>,
+}
+
+/// The post-processing constants as the hardware holds them.
+#[derive(Serialize)]
+struct PostInfo {
+    /// Pipeline latency in cycles (already included in the timing figures).
+    latency: u32,
+    /// TFLite int32 multipliers, one per tensor or per column.
+    multipliers: Vec<i32>,
+    /// Right shifts, matching `multipliers`.
+    shifts: Vec<u32>,
+    /// The real scales they stand for: multiplier * 2^-(31 + shift).
+    effective_scales: Vec<f64>,
 }
 
 #[derive(Serialize)]
@@ -36,7 +53,7 @@ struct Timing {
     /// Named cycle counts (see `description`).
     cycles: BTreeMap<&'static str, u32>,
     /// Cycles from the first input beat to the last output beat of an M x K by K x N product.
-    gemm_cycles_formula: &'static str,
+    gemm_cycles_formula: String,
     /// The same sketch as the top module's comment.
     description: Vec<String>,
 }
@@ -44,27 +61,46 @@ struct Timing {
 /// The manifest as pretty JSON (stable key order, trailing newline).
 pub fn manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> String {
     let a = cfg.array();
+    let post = cfg.postproc.as_ref();
+    let extra = timing::post_latency(post.is_some());
     let top = design.top_module();
     let mut cycles = BTreeMap::new();
     let description = match a.dataflow {
         Dataflow::Os => {
-            cycles.insert("last_beat_to_first_row", timing::os_first_row_latency(a));
+            cycles.insert(
+                "last_beat_to_first_row",
+                timing::os_first_row_latency(a) + extra,
+            );
             cycles.insert("row_spacing", 2);
             cycles.insert("min_tile_last_spacing", timing::os_min_last_gap(a));
-            port_doc::os_waveform(a)
+            port_doc::os_waveform(a, post)
         }
         Dataflow::Ws => {
-            cycles.insert("a_row_to_result_row", timing::ws_row_latency(a));
+            cycles.insert("a_row_to_result_row", timing::ws_row_latency(a) + extra);
             cycles.insert("weight_tile_rows", a.rows);
             cycles.insert(
                 "next_tile_weights_after_first_row",
                 timing::ws_shadow_free_after(a),
             );
-            port_doc::ws_waveform(a)
+            port_doc::ws_waveform(a, post)
         }
     };
+    let post_info = post.map(|p| {
+        let qms = crate::model::postproc::multipliers(p, a.cols as usize);
+        PostInfo {
+            latency: timing::POSTPROC_LATENCY,
+            multipliers: qms.iter().map(|q| q.bits()).collect(),
+            shifts: qms.iter().map(|q| q.shift).collect(),
+            effective_scales: qms.iter().map(|q| q.effective_scale()).collect(),
+        }
+    });
     let m = Manifest {
         generator: format!("npugen {VERSION}"),
+        kind: if post.is_some() {
+            "npu_core"
+        } else {
+            "systolic_array"
+        },
         name: &cfg.name,
         top: &design.top,
         sources,
@@ -87,9 +123,10 @@ pub fn manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> Strin
             .collect(),
         timing: Timing {
             cycles,
-            gemm_cycles_formula: timing::gemm_cycles_formula(a),
+            gemm_cycles_formula: timing::gemm_cycles_formula(a, post.is_some()),
             description,
         },
+        postproc: post_info,
     };
     let mut s = serde_json::to_string_pretty(&m).expect("manifest serializes");
     s.push('\n');

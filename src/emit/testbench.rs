@@ -46,9 +46,27 @@ fn hex_file(header: &str, beats: &[BeatData], lane_bits: u32, width: u32) -> Str
 /// `<name>.v`, `tb_<name>.v`, `<name>_{a,b,c}.hex` and the file list `<name>_tb.f`.
 pub fn testbench(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) -> Vec<OutputFile> {
     let a = cfg.array();
+    let post = cfg.postproc.as_ref();
     let name = &design.top;
     let (r, c) = (a.rows, a.cols);
-    let (aw, bw, cw) = (r * a.input_bits, c * a.weight_bits, c * a.acc_bits());
+    let (lw, lane_signed) = post.map_or((a.acc_bits(), a.signed), |p| (p.out_bits, p.out_signed));
+    let (aw, bw, cw) = (r * a.input_bits, c * a.weight_bits, c * lw);
+    let nbias = vectors.bias.len().max(1);
+    let (bias_decl, bias_conn, bias_drive, bias_load) = if post.is_some() {
+        (
+            format!(
+                "\n  reg [{c}*32-1:0] bias_mem [0:{}];\n  integer bias_i = 0;\n  reg bias_off = 1'b0;\n  wire bias_tready;\n  wire [{c}*32-1:0] bias_word = bias_mem[(bias_i < {nbias}) ? bias_i : 0];",
+                nbias - 1
+            ),
+            ", .bias_tdata(bias_word), .bias_tvalid(bias_off), .bias_tready(bias_tready)".to_string(),
+            format!(
+                "\n      if (bias_off && bias_tready) begin\n        bias_i <= bias_i + 1;\n        bias_off <= (bias_i + 1 < {nbias}) && lfsr[2];\n      end else if (!bias_off) begin\n        bias_off <= (bias_i < {nbias}) && lfsr[2];\n      end"
+            ),
+            format!("\n    $readmemh(\"{name}_bias.hex\", bias_mem);"),
+        )
+    } else {
+        Default::default()
+    };
     let b_port = match a.dataflow {
         Dataflow::Os => "b",
         Dataflow::Ws => "w",
@@ -60,7 +78,7 @@ pub fn testbench(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) ->
     let timeout = 8 * vectors.cycles + 2000;
     let first = design.header.first().cloned().unwrap_or_default();
     let lfsr_seed = (seed as u32) | 1;
-    let lane_fmt = if a.signed { "$signed" } else { "$unsigned" };
+    let lane_fmt = if lane_signed { "$signed" } else { "$unsigned" };
     let mut tb = String::new();
     for line in &design.header {
         let _ = writeln!(tb, "// {line}");
@@ -96,7 +114,7 @@ module tb_{name};
   initial begin
     $readmemh("{name}_a.hex", a_mem);
     $readmemh("{name}_b.hex", b_mem);
-    $readmemh("{name}_c.hex", c_mem);
+    $readmemh("{name}_c.hex", c_mem);{bias_load}
   end
 
   integer a_i = 0;
@@ -108,7 +126,7 @@ module tb_{name};
   reg b_off = 1'b0;
   reg [31:0] lfsr = 32'h{lfsr_seed:08x};
   wire [AW:0] a_word = a_mem[(a_i < NA) ? a_i : 0];
-  wire [BW:0] b_word = b_mem[(b_i < NB) ? b_i : 0];
+  wire [BW:0] b_word = b_mem[(b_i < NB) ? b_i : 0];{bias_decl}
   wire c_tready = lfsr[3] | lfsr[7];
   wire a_tready;
   wire b_tready;
@@ -116,7 +134,7 @@ module tb_{name};
   wire c_tlast;
   wire [CW-1:0] c_tdata;
 
-  {name} dut (.clk(clk), .rst(rst), .a_tdata(a_word[AW-1:0]), .a_tvalid(a_off), .a_tready(a_tready), .a_tlast(a_word[AW]), .{b_port}_tdata(b_word[BW-1:0]), .{b_port}_tvalid(b_off), .{b_port}_tready(b_tready){b_last}, .c_tdata(c_tdata), .c_tvalid(c_tvalid), .c_tready(c_tready), .c_tlast(c_tlast));
+  {name} dut (.clk(clk), .rst(rst), .a_tdata(a_word[AW-1:0]), .a_tvalid(a_off), .a_tready(a_tready), .a_tlast(a_word[AW]), .{b_port}_tdata(b_word[BW-1:0]), .{b_port}_tvalid(b_off), .{b_port}_tready(b_tready){b_last}{bias_conn}, .c_tdata(c_tdata), .c_tvalid(c_tvalid), .c_tready(c_tready), .c_tlast(c_tlast));
 
   always @(posedge clk) begin
     cycle <= cycle + 1;
@@ -134,7 +152,7 @@ module tb_{name};
         b_off <= (b_i + 1 < NB) && lfsr[1];
       end else if (!b_off) begin
         b_off <= (b_i < NB) && lfsr[1];
-      end
+      end{bias_drive}
       if (c_tvalid && c_tready) begin
         if ({{c_tlast, c_tdata}} !== c_mem[c_i]) begin
           $display("FAIL: result row %0d at cycle %0d: expected %h, got %h", c_i, cycle, c_mem[c_i], {{c_tlast, c_tdata}});
@@ -164,9 +182,8 @@ endmodule
         na = vectors.a.len(),
         nb = vectors.b.len(),
         nc = vectors.c.len(),
-        lw = a.acc_bits(),
     );
-    vec![
+    let mut files = vec![
         OutputFile {
             name: format!("{name}.v"),
             contents: design_to_verilog(design),
@@ -198,7 +215,7 @@ endmodule
             contents: hex_file(
                 &format!("{first}\n// expected result rows: {{c_tlast, c_tdata}}"),
                 &vectors.c,
-                a.acc_bits(),
+                lw,
                 cw,
             ),
         },
@@ -206,7 +223,22 @@ endmodule
             name: format!("{name}_tb.f"),
             contents: format!("// {first}\ntb_{name}.v\n{name}.v\n"),
         },
-    ]
+    ];
+    if post.is_some() {
+        // Bias beats: C int32 lanes (no last bit: the hex word is exactly C*32 bits).
+        let mut text = format!("// {first}\n// bias beats: bias_tdata\n");
+        for beat in &vectors.bias {
+            let full = hex_word(beat, 32, c * 32);
+            // Drop the leading digit that holds only the (zero) last bit.
+            text.push_str(&full[full.len() - (c * 32 / 4) as usize..]);
+            text.push('\n');
+        }
+        files.push(OutputFile {
+            name: format!("{name}_bias.hex"),
+            contents: text,
+        });
+    }
+    files
 }
 
 #[cfg(test)]

@@ -138,20 +138,25 @@ fn write_module(out: &mut String, m: &Module) {
 
     for mem in sorted_by_name(&m.memories, |x| &x.name) {
         out.push('\n');
+        if let Some(init) = &mem.init {
+            let _ = writeln!(out, "{INDENT}initial begin");
+            for (i, c) in init.iter().enumerate() {
+                let _ = writeln!(out, "{INDENT}{INDENT}{}[{i}] = {};", mem.name, konst(c));
+            }
+            let _ = writeln!(out, "{INDENT}end");
+        }
         let _ = writeln!(out, "{INDENT}always @(posedge clk) begin");
-        let _ = writeln!(
-            out,
-            "{INDENT}{INDENT}if ({}) begin",
-            top_expr(&mem.write_enable)
-        );
-        let _ = writeln!(
-            out,
-            "{INDENT}{INDENT}{INDENT}{}[{}] <= {};",
-            mem.name,
-            top_expr(&mem.write_addr),
-            top_expr(&mem.write_data)
-        );
-        let _ = writeln!(out, "{INDENT}{INDENT}end");
+        if let Some(w) = &mem.write {
+            let _ = writeln!(out, "{INDENT}{INDENT}if ({}) begin", top_expr(&w.enable));
+            let _ = writeln!(
+                out,
+                "{INDENT}{INDENT}{INDENT}{}[{}] <= {};",
+                mem.name,
+                top_expr(&w.addr),
+                top_expr(&w.data)
+            );
+            let _ = writeln!(out, "{INDENT}{INDENT}end");
+        }
         let _ = writeln!(
             out,
             "{INDENT}{INDENT}if ({}) begin",

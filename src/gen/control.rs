@@ -63,8 +63,14 @@ pub struct OsControl {
 }
 
 /// OS acceptance: A and B beats are taken together; a tile's last beat also needs `rows`
-/// credits and the drain spacing. Drives `a_tready` and `b_tready`.
-pub fn os_control(b: &mut ModuleBuilder, cfg: &ArrayConfig, pop: Expr) -> OsControl {
+/// credits and the drain spacing, and with post-processing (`bias_space` = room in the bias
+/// queue) a bias beat, taken in the same cycle. Drives `a_tready`, `b_tready` (`bias_tready`).
+pub fn os_control(
+    b: &mut ModuleBuilder,
+    cfg: &ArrayConfig,
+    pop: Expr,
+    bias_space: Option<Expr>,
+) -> OsControl {
     let a_tvalid = Expr::sig("a_tvalid", Ty::BIT);
     let a_tlast = Expr::sig("a_tlast", Ty::BIT);
     let b_tvalid = Expr::sig("b_tvalid", Ty::BIT);
@@ -73,7 +79,16 @@ pub fn os_control(b: &mut ModuleBuilder, cfg: &ArrayConfig, pop: Expr) -> OsCont
     let take_last = b.declare_wire("take_last", Ty::BIT);
     let cred_ok = credits(b, cfg.fifo_depth(), cfg.rows, &take_last, pop);
     let spaced = gap_timer(b, "gap", timing::os_min_last_gap(cfg) - 1, &take_last);
-    let last_ok = b.wire("last_ok", cred_ok.and(spaced));
+    let mut ready = cred_ok.and(spaced);
+    if let Some(space) = bias_space {
+        let room = b.wire("last_room", ready.and(space));
+        b.assign(
+            "bias_tready",
+            both.clone().and(a_tlast.clone()).and(room.clone()),
+        );
+        ready = room.and(Expr::sig("bias_tvalid", Ty::BIT));
+    }
+    let last_ok = b.wire("last_ok", ready);
     let can = b.wire("can_take", a_tlast.clone().not().or(last_ok));
     b.assign("a_tready", b_tvalid.and(can.clone()));
     b.assign("b_tready", a_tvalid.and(can.clone()));
@@ -98,9 +113,15 @@ pub struct WsControl {
 
 /// WS acceptance. Weights: `rows` rows shift into the shadow chain (`w_tlast` earlier pads the
 /// rest with zeros), not before every PE has swapped to the previous tile. A rows: the first
-/// after a tile switch (`a_tlast`) waits for a full shadow tile; every row needs one credit.
-/// Drives `a_tready` and `w_tready`.
-pub fn ws_control(b: &mut ModuleBuilder, cfg: &ArrayConfig, pop: Expr) -> WsControl {
+/// after a tile switch (`a_tlast`) waits for a full shadow tile, and with post-processing
+/// (`bias_space` = room in the bias queue) for a bias beat taken in the same cycle; every row
+/// needs one credit. Drives `a_tready`, `w_tready` (`bias_tready`).
+pub fn ws_control(
+    b: &mut ModuleBuilder,
+    cfg: &ArrayConfig,
+    pop: Expr,
+    bias_space: Option<Expr>,
+) -> WsControl {
     let rows = cfg.rows;
     let a_tvalid = Expr::sig("a_tvalid", Ty::BIT);
     let a_tlast = Expr::sig("a_tlast", Ty::BIT);
@@ -152,7 +173,18 @@ pub fn ws_control(b: &mut ModuleBuilder, cfg: &ArrayConfig, pop: Expr) -> WsCont
         Some(crate::rtl::Const::from_u128(1, Ty::BIT)),
     );
     let first_q = first.q();
-    let a_ok = b.wire("a_ok", cred_ok.and(first_q.clone().not().or(full)));
+    let tile_ready = match bias_space {
+        Some(space) => {
+            let room = b.wire("tile_room", cred_ok.clone().and(full).and(space));
+            b.assign(
+                "bias_tready",
+                a_tvalid.clone().and(first_q.clone()).and(room.clone()),
+            );
+            room.and(Expr::sig("bias_tvalid", Ty::BIT))
+        }
+        None => full,
+    };
+    let a_ok = b.wire("a_ok", cred_ok.and(first_q.clone().not().or(tile_ready)));
     b.assign("a_tready", a_ok.clone());
     b.assign("take", a_tvalid.and(a_ok));
     b.assign("a_first", take.clone().and(first_q.clone()));

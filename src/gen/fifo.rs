@@ -2,7 +2,7 @@
 //! never stalls) and the AXI-Stream output (which may). The array only produces rows it holds
 //! credits for (see `control`), so the FIFO cannot overflow and has no `full` output.
 
-use crate::rtl::{bits_for, Expr, Memory, Module, ModuleBuilder, Ty};
+use crate::rtl::{bits_for, Expr, MemWrite, Memory, Module, ModuleBuilder, Ty};
 
 /// FIFO module of `depth` (a power of two >= 2) words of `width` bits.
 ///
@@ -51,9 +51,12 @@ pub fn fifo(module: &str, width: u32, depth: u32) -> Module {
         name: "mem".into(),
         width,
         depth,
-        write_enable: wr_en,
-        write_addr: waddr,
-        write_data: wr_data,
+        write: Some(MemWrite {
+            enable: wr_en,
+            addr: waddr,
+            data: wr_data,
+        }),
+        init: None,
         read_enable: load,
         read_addr: raddr,
         read_data: "dout".into(),

@@ -5,6 +5,7 @@ pub mod control;
 pub mod fifo;
 pub mod pe;
 pub mod port_doc;
+pub mod postproc;
 pub mod systolic;
 pub mod top;
 
@@ -36,20 +37,30 @@ pub fn header(cfg: &Config) -> Vec<String> {
 pub fn build(cfg: &Config) -> Result<Design> {
     cfg.validate()?;
     let a = cfg.array();
+    let post = cfg.postproc.as_ref();
     let names = top::Names::new(&cfg.name);
     let pe = match a.dataflow {
         Dataflow::Os => pe::os_pe(&names.pe, a),
         Dataflow::Ws => pe::ws_pe(&names.pe, a),
     };
-    let fifo_width = a.cols * a.acc_bits() + 1;
+    let fifo_width = a.cols * top::result_lane_bits(a, post) + 1;
+    let mut modules = vec![
+        top::top(a, post, &names),
+        pe,
+        fifo::fifo(&names.fifo, fifo_width, a.fifo_depth()),
+    ];
+    if let Some(p) = post {
+        modules.push(postproc::postproc(&names.post, a, p));
+        modules.push(fifo::fifo(
+            &names.biasq,
+            a.cols * 32,
+            crate::timing::BIAS_QUEUE_DEPTH,
+        ));
+    }
     Ok(Design {
         top: names.top.clone(),
         header: header(cfg),
-        modules: vec![
-            top::top(a, &names),
-            pe,
-            fifo::fifo(&names.fifo, fifo_width, a.fifo_depth()),
-        ],
+        modules,
     })
 }
 

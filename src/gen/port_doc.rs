@@ -1,7 +1,7 @@
 //! Port descriptions and the timing sketch of the top module. The same text goes into the
 //! Verilog module comment and the manifest, so the two cannot disagree.
 
-use crate::config::ArrayConfig;
+use crate::config::{ArrayConfig, PostprocConfig};
 use crate::timing;
 
 /// OS `a_tdata`.
@@ -21,6 +21,12 @@ pub const WS_A_TDATA: &str = "A row m: lane i (bits [i*IB +: IB]) = A[m][k0 + i]
 pub const WS_A_TLAST: &str = "last A row for the current weights; the next row uses the next tile";
 /// `c_tdata`.
 pub const C_TDATA: &str = "result row r: lane j (bits [j*AB +: AB]) = C[r][j], wrapped to AB bits";
+/// `c_tdata` of an npu_core.
+pub const Y_TDATA: &str = "post-processed row r: lane j (bits [j*OB +: OB]) = y[r][j]";
+/// `bias_tdata`.
+pub const BIAS_TDATA: &str = "int32 bias of the tile's columns: lane j (bits [j*32 +: 32])";
+/// `bias_tready`.
+pub const BIAS_TREADY: &str = "bias accepted, together with the tile's committing A beat";
 /// `c_tvalid`.
 pub const C_TVALID: &str = "result row valid";
 /// `c_tready`.
@@ -42,9 +48,32 @@ fn shape(cfg: &ArrayConfig) -> String {
     )
 }
 
+/// What post-processing adds to the timing notes.
+fn post_lines(post: Option<&PostprocConfig>, commit: &str) -> Vec<String> {
+    match post {
+        None => Vec::new(),
+        Some(p) => vec![
+            String::new(),
+            format!(
+                "npu_core: each result goes through bias, requantization ({}-bit outputs) and {}",
+                p.out_bits,
+                p.activation.as_str()
+            ),
+            format!(
+                "activation in a {}-cycle pipeline (included above). One bias beat per tile is taken",
+                timing::POSTPROC_LATENCY
+            ),
+            format!(
+                "with the tile's {commit}; up to {} tiles may be in flight.",
+                timing::BIAS_QUEUE_DEPTH
+            ),
+        ],
+    }
+}
+
 /// Port timing of the output-stationary top, as comment lines.
-pub fn os_waveform(cfg: &ArrayConfig) -> Vec<String> {
-    let lat = timing::os_first_row_latency(cfg);
+pub fn os_waveform(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> Vec<String> {
+    let lat = timing::os_first_row_latency(cfg) + timing::post_latency(post.is_some());
     let gap = timing::os_min_last_gap(cfg);
     vec![
         "Output-stationary systolic MAC array.".into(),
@@ -62,11 +91,14 @@ pub fn os_waveform(cfg: &ArrayConfig) -> Vec<String> {
         format!("A tile's last beat waits until {gap} cycles after the previous one and until the"),
         "output FIFO has room for R rows; other beats are never held. Bubbles are allowed.".into(),
     ]
+    .into_iter()
+    .chain(post_lines(post, "last beat (a_tlast)"))
+    .collect()
 }
 
 /// Port timing of the weight-stationary top, as comment lines.
-pub fn ws_waveform(cfg: &ArrayConfig) -> Vec<String> {
-    let lat = timing::ws_row_latency(cfg);
+pub fn ws_waveform(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> Vec<String> {
+    let lat = timing::ws_row_latency(cfg) + timing::post_latency(post.is_some());
     let free = timing::ws_shadow_free_after(cfg);
     vec![
         "Weight-stationary systolic MAC array.".into(),
@@ -86,4 +118,7 @@ pub fn ws_waveform(cfg: &ArrayConfig) -> Vec<String> {
             .into(),
         "Every A row needs room for one row in the output FIFO. Bubbles are allowed.".into(),
     ]
+    .into_iter()
+    .chain(post_lines(post, "first A row"))
+    .collect()
 }

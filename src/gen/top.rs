@@ -1,13 +1,14 @@
 //! The array's top module: AXI-Stream ports, input control, skew, PE grid, deskew, the
-//! result-row valid/last tracking and the output FIFO.
+//! result-row valid/last tracking, the optional post-processing (an npu_core) and the output
+//! FIFO.
 
 use super::control::{os_control, ws_control};
 use super::pe::{clock_conns, PeTypes};
 use super::port_doc;
 use super::systolic::{delay_line, deskew, lane, os_grid, skew, ws_grid};
-use crate::config::{ArrayConfig, Dataflow};
-use crate::rtl::{Conn, Expr, Module, ModuleBuilder, Ty};
-use crate::timing;
+use crate::config::{ArrayConfig, Dataflow, PostprocConfig};
+use crate::rtl::{bits_for, Conn, Expr, Module, ModuleBuilder, Ty};
+use crate::timing::{self, BIAS_QUEUE_DEPTH};
 
 /// Names of the modules a design is made of.
 pub struct Names {
@@ -17,6 +18,10 @@ pub struct Names {
     pub pe: String,
     /// Output FIFO.
     pub fifo: String,
+    /// Post-processing pipeline (npu_core).
+    pub post: String,
+    /// Bias queue (npu_core).
+    pub biasq: String,
 }
 
 impl Names {
@@ -26,22 +31,33 @@ impl Names {
             top: name.to_string(),
             pe: format!("{name}_pe"),
             fifo: format!("{name}_ofifo"),
+            post: format!("{name}_postproc"),
+            biasq: format!("{name}_biasq"),
         }
     }
 }
 
+/// Width of one result lane on `c_tdata`: the accumulator, or the post-processed output.
+pub fn result_lane_bits(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> u32 {
+    post.map_or(cfg.acc_bits(), |p| p.out_bits)
+}
+
 /// Declares the result stream ports, drives them from the FIFO's read side and returns the
 /// output handshake `pop` (a row leaves this cycle).
-fn output_stage(b: &mut ModuleBuilder, cfg: &ArrayConfig) -> Expr {
-    let t = PeTypes::of(cfg);
-    let data_w = cfg.cols * t.acc.width;
-    b.output("c_tdata", Ty::unsigned(data_w), port_doc::C_TDATA);
-    b.output("c_tvalid", Ty::BIT, port_doc::C_TVALID);
-    let c_tready = b.input("c_tready", Ty::BIT, port_doc::C_TREADY);
+fn output_stage(b: &mut ModuleBuilder, cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> Expr {
+    let data_w = cfg.cols * result_lane_bits(cfg, post);
+    let data_doc = if post.is_some() {
+        port_doc::Y_TDATA
+    } else {
+        port_doc::C_TDATA
+    };
     let last_doc = match cfg.dataflow {
         Dataflow::Os => port_doc::OS_C_TLAST,
         Dataflow::Ws => port_doc::WS_C_TLAST,
     };
+    b.output("c_tdata", Ty::unsigned(data_w), data_doc);
+    b.output("c_tvalid", Ty::BIT, port_doc::C_TVALID);
+    let c_tready = b.input("c_tready", Ty::BIT, port_doc::C_TREADY);
     b.output("c_tlast", Ty::BIT, last_doc);
     let valid = b.declare_wire("ofifo_valid", Ty::BIT);
     let data = b.declare_wire("ofifo_data", Ty::unsigned(data_w + 1));
@@ -51,14 +67,82 @@ fn output_stage(b: &mut ModuleBuilder, cfg: &ArrayConfig) -> Expr {
     b.wire("pop", valid.and(c_tready))
 }
 
-/// Connects the FIFO's write side: `wr_en`, and a row made of `last` and the result columns.
-fn fifo_instance(b: &mut ModuleBuilder, fifo: &str, wr_en: Expr, last: Expr, cols: Vec<Expr>) {
-    let mut parts = vec![last];
-    parts.extend(cols.into_iter().rev().map(|c| c.cast(false)));
+/// The bias stream, its queue and occupancy counter (npu_core only). Returns the queue's room
+/// flag for the control; the control's committing beat drives the wire `bias_take`, the result
+/// path drives `bias_pop`.
+fn bias_queue(b: &mut ModuleBuilder, cfg: &ArrayConfig, names: &Names) -> Expr {
+    let w = cfg.cols * 32;
+    let bias_tdata = b.input("bias_tdata", Ty::unsigned(w), port_doc::BIAS_TDATA);
+    b.input("bias_tvalid", Ty::BIT, "bias beat valid");
+    b.output("bias_tready", Ty::BIT, port_doc::BIAS_TREADY);
+    let take = b.declare_wire("bias_take", Ty::BIT);
+    let pop = b.declare_wire("bias_pop", Ty::BIT);
+    let ty = Ty::unsigned(bits_for(u64::from(BIAS_QUEUE_DEPTH)));
+    let cnt = b.reg("bias_count", ty);
+    let q = cnt.q();
+    let inc = Expr::mux(take.clone(), Expr::lit(1, ty), Expr::zero(ty));
+    let dec = Expr::mux(pop.clone(), Expr::lit(1, ty), Expr::zero(ty));
+    b.set_next(cnt, q.clone().add(inc).sub(dec), None);
+    b.declare_wire("biasq_valid_unused", Ty::BIT);
+    b.declare_wire("biasq_data", Ty::unsigned(w));
+    let mut conns = clock_conns();
+    conns.extend([
+        ("wr_en", Conn::Input(take)),
+        ("wr_data", Conn::Input(bias_tdata)),
+        ("rd_ready", Conn::Input(pop)),
+        ("rd_valid", Conn::Output("biasq_valid_unused".into())),
+        ("rd_data", Conn::Output("biasq_data".into())),
+    ]);
+    b.instance("biasq", &names.biasq, conns);
+    b.wire(
+        "bias_room",
+        q.ne(Expr::lit(i128::from(BIAS_QUEUE_DEPTH), ty)),
+    )
+}
+
+/// Rows (valid, last, lanes) to the FIFO, through the post-processing pipeline if any.
+fn result_path(
+    b: &mut ModuleBuilder,
+    cfg: &ArrayConfig,
+    names: &Names,
+    post: Option<&PostprocConfig>,
+    valid: Expr,
+    last: Expr,
+    cols: Vec<Expr>,
+) {
+    let data = Expr::concat(cols.into_iter().rev().map(|c| c.cast(false)).collect());
+    let Some(p) = post else {
+        fifo_instance(b, &names.fifo, valid, last, data);
+        return;
+    };
+    // A tile's bias leaves the queue as its last row enters the pipeline.
+    b.assign("bias_pop", valid.clone().and(last.clone()));
+    let out_valid = b.declare_wire("post_valid", Ty::BIT);
+    let out_last = b.declare_wire("post_last", Ty::BIT);
+    let out_data = b.declare_wire("post_data", Ty::unsigned(cfg.cols * p.out_bits));
+    let mut conns = clock_conns();
+    conns.extend([
+        ("in_valid", Conn::Input(valid)),
+        ("in_last", Conn::Input(last)),
+        ("in_data", Conn::Input(data)),
+        (
+            "bias",
+            Conn::Input(Expr::sig("biasq_data", Ty::unsigned(cfg.cols * 32))),
+        ),
+        ("out_valid", Conn::Output("post_valid".into())),
+        ("out_last", Conn::Output("post_last".into())),
+        ("out_data", Conn::Output("post_data".into())),
+    ]);
+    b.instance("post", &names.post, conns);
+    fifo_instance(b, &names.fifo, out_valid, out_last, out_data);
+}
+
+/// Connects the FIFO's write side: `wr_en`, and a row made of `last` and `data`.
+fn fifo_instance(b: &mut ModuleBuilder, fifo: &str, wr_en: Expr, last: Expr, data: Expr) {
     let mut conns = clock_conns();
     conns.extend([
         ("wr_en", Conn::Input(wr_en)),
-        ("wr_data", Conn::Input(Expr::concat(parts))),
+        ("wr_data", Conn::Input(Expr::concat(vec![last, data]))),
         ("rd_ready", Conn::Input(Expr::sig("c_tready", Ty::BIT))),
         ("rd_valid", Conn::Output("ofifo_valid".into())),
         ("rd_data", Conn::Output("ofifo_data".into())),
@@ -66,12 +150,12 @@ fn fifo_instance(b: &mut ModuleBuilder, fifo: &str, wr_en: Expr, last: Expr, col
     b.instance("ofifo", fifo, conns);
 }
 
-/// Output-stationary top module.
-pub fn os_top(cfg: &ArrayConfig, names: &Names) -> Module {
+/// Output-stationary top module (an npu_core when `post` is given).
+pub fn os_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &Names) -> Module {
     let t = PeTypes::of(cfg);
     let (rows, cols) = (cfg.rows, cfg.cols);
     let mut b = ModuleBuilder::new(&names.top);
-    for line in port_doc::os_waveform(cfg) {
+    for line in port_doc::os_waveform(cfg, post) {
         b.doc(line);
     }
     b.clock_and_reset();
@@ -90,9 +174,13 @@ pub fn os_top(cfg: &ArrayConfig, names: &Names) -> Module {
     );
     b.input("b_tvalid", Ty::BIT, "B beat valid");
     b.output("b_tready", Ty::BIT, "B beat accepted (together with A)");
-    let pop = output_stage(&mut b, cfg);
+    let bias_room = post.map(|_| bias_queue(&mut b, cfg, names));
+    let pop = output_stage(&mut b, cfg, post);
 
-    let ctl = os_control(&mut b, cfg, pop);
+    let ctl = os_control(&mut b, cfg, pop, bias_room);
+    if post.is_some() {
+        b.assign("bias_take", ctl.take_last.clone());
+    }
     // Bubbles carry A = 0, so a PE accumulates nothing in a cycle without an accepted beat.
     let a_beat = b.wire(
         "a_beat",
@@ -127,16 +215,16 @@ pub fn os_top(cfg: &ArrayConfig, names: &Names) -> Module {
         above_v = v;
         above_l = l;
     }
-    fifo_instance(&mut b, &names.fifo, above_v, above_l, aligned);
+    result_path(&mut b, cfg, names, post, above_v, above_l, aligned);
     b.finish()
 }
 
-/// Weight-stationary top module.
-pub fn ws_top(cfg: &ArrayConfig, names: &Names) -> Module {
+/// Weight-stationary top module (an npu_core when `post` is given).
+pub fn ws_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &Names) -> Module {
     let t = PeTypes::of(cfg);
     let (rows, cols) = (cfg.rows, cfg.cols);
     let mut b = ModuleBuilder::new(&names.top);
-    for line in port_doc::ws_waveform(cfg) {
+    for line in port_doc::ws_waveform(cfg, post) {
         b.doc(line);
     }
     b.clock_and_reset();
@@ -156,9 +244,13 @@ pub fn ws_top(cfg: &ArrayConfig, names: &Names) -> Module {
     b.input("a_tvalid", Ty::BIT, "A row valid");
     b.output("a_tready", Ty::BIT, "A row accepted");
     b.input("a_tlast", Ty::BIT, port_doc::WS_A_TLAST);
-    let pop = output_stage(&mut b, cfg);
+    let bias_room = post.map(|_| bias_queue(&mut b, cfg, names));
+    let pop = output_stage(&mut b, cfg, post);
 
-    let ctl = ws_control(&mut b, cfg, pop);
+    let ctl = ws_control(&mut b, cfg, pop, bias_room);
+    if post.is_some() {
+        b.assign("bias_take", ctl.first.clone());
+    }
     let w_width = cols * t.b.width;
     let w_beat = b.wire(
         "w_beat",
@@ -185,14 +277,14 @@ pub fn ws_top(cfg: &ArrayConfig, names: &Names) -> Module {
     let last = delay_line(&mut b, "row_l", ctl.take_last, delay)
         .pop()
         .expect("taps");
-    fifo_instance(&mut b, &names.fifo, valid, last, aligned);
+    result_path(&mut b, cfg, names, post, valid, last, aligned);
     b.finish()
 }
 
-/// The top module for the configured dataflow.
-pub fn top(cfg: &ArrayConfig, names: &Names) -> Module {
+/// The top module for the configured dataflow (an npu_core when `post` is given).
+pub fn top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &Names) -> Module {
     match cfg.dataflow {
-        Dataflow::Os => os_top(cfg, names),
-        Dataflow::Ws => ws_top(cfg, names),
+        Dataflow::Os => os_top(cfg, post, names),
+        Dataflow::Ws => ws_top(cfg, post, names),
     }
 }

@@ -21,6 +21,8 @@ pub struct CycleIn {
     pub a: Beat,
     /// The B stream: OS: a row of the B tile (`b_*`); WS: a weight tile row (`w_*`).
     pub b: Beat,
+    /// The bias stream of an npu_core (`bias_*`): int32 lanes, one beat per tile.
+    pub bias: Beat,
     /// `c_tready`.
     pub c_ready: bool,
 }
@@ -32,6 +34,8 @@ pub struct CycleOut {
     pub a_ready: bool,
     /// `b_tready` (OS) or `w_tready` (WS).
     pub b_ready: bool,
+    /// `bias_tready` (npu_core; false otherwise).
+    pub bias_ready: bool,
     /// `c_tvalid`.
     pub c_valid: bool,
     /// `c_tlast` (meaningful when `c_valid`).

@@ -6,6 +6,8 @@
 
 pub mod gemm;
 pub mod io;
+pub mod lif;
+pub mod postproc;
 pub mod systolic;
 
 pub use gemm::{matmul, Matrix};

@@ -10,8 +10,9 @@
 use std::collections::VecDeque;
 
 use super::io::{wrap, CycleIn, CycleOut};
-use crate::config::{ArrayConfig, Dataflow};
-use crate::timing;
+use super::postproc::{activation_table, multipliers, postprocess, QuantizedMultiplier};
+use crate::config::{ArrayConfig, Dataflow, PostprocConfig};
+use crate::timing::{self, BIAS_QUEUE_DEPTH, POSTPROC_LATENCY};
 
 /// Cycles from the FIFO write of a row (the edge ending cycle w) to `c_tvalid` (cycle w + 2),
 /// when the FIFO is empty and the consumer ready.
@@ -101,6 +102,44 @@ struct WsState {
     since_swap: u32,
 }
 
+/// The npu_core's post-processing: constants, and the bias queue.
+#[derive(Debug)]
+struct Post {
+    cfg: PostprocConfig,
+    qms: Vec<QuantizedMultiplier>,
+    table: Vec<i64>,
+    /// Bias vectors accepted and not yet popped.
+    queued: u32,
+    /// Cycles at whose end a bias leaves the queue (a tile's last row enters the pipeline).
+    pops: VecDeque<u64>,
+    /// The bias of the WS tile being streamed.
+    tile_bias: Vec<i128>,
+}
+
+impl Post {
+    fn room(&self) -> bool {
+        self.queued < BIAS_QUEUE_DEPTH
+    }
+
+    fn apply(&self, lanes: &[i128], bias: &[i128]) -> Vec<i128> {
+        lanes
+            .iter()
+            .enumerate()
+            .map(|(j, &acc)| {
+                let v = postprocess(
+                    &self.cfg,
+                    &self.qms,
+                    &self.table,
+                    j,
+                    acc as i64,
+                    bias[j] as i32,
+                );
+                i128::from(v)
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug)]
 enum Flow {
     Os(OsState),
@@ -114,11 +153,17 @@ pub struct ArrayModel {
     cycle: u64,
     flow: Flow,
     out: OutQueue,
+    post: Option<Post>,
 }
 
 impl ArrayModel {
-    /// A model in its reset state.
+    /// A model of a plain array in its reset state.
     pub fn new(cfg: &ArrayConfig) -> ArrayModel {
+        ArrayModel::with_post(cfg, None)
+    }
+
+    /// A model of an array, or of an npu_core when `post` is given, in its reset state.
+    pub fn with_post(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> ArrayModel {
         let (r, c) = (cfg.rows as usize, cfg.cols as usize);
         let flow = match cfg.dataflow {
             Dataflow::Os => Flow::Os(OsState {
@@ -139,6 +184,18 @@ impl ArrayModel {
             cycle: 0,
             flow,
             out: OutQueue::new(cfg.fifo_depth()),
+            post: post.map(|p| Post {
+                cfg: p.clone(),
+                qms: multipliers(p, cfg.cols as usize),
+                table: if p.activation.is_lut() {
+                    activation_table(p)
+                } else {
+                    Vec::new()
+                },
+                queued: 0,
+                pops: VecDeque::new(),
+                tile_bias: vec![0; cfg.cols as usize],
+            }),
         }
     }
 
@@ -165,7 +222,13 @@ impl ArrayModel {
         match &mut self.flow {
             Flow::Os(s) => {
                 let spaced = s.since_last == timing::os_min_last_gap(&cfg) - 1;
-                let can = !inp.a.last || (self.out.credits >= rows && spaced);
+                let mut ready = self.out.credits >= rows && spaced;
+                if let Some(p) = &self.post {
+                    ready = ready && p.room();
+                    o.bias_ready = inp.a.valid && inp.b.valid && inp.a.last && ready;
+                    ready = ready && inp.bias.valid;
+                }
+                let can = !inp.a.last || ready;
                 o.a_ready = inp.b.valid && can;
                 o.b_ready = inp.a.valid && can;
                 let take = inp.a.valid && inp.b.valid && can;
@@ -181,13 +244,21 @@ impl ArrayModel {
                 if take && inp.a.last {
                     let first_write =
                         t + u64::from(timing::os_first_row_latency(&cfg)) - FIFO_LATENCY;
+                    let extra = u64::from(timing::post_latency(self.post.is_some()));
                     for i in 0..rows as usize {
-                        let lanes = s.tile[i * cols as usize..(i + 1) * cols as usize].to_vec();
+                        let mut lanes = s.tile[i * cols as usize..(i + 1) * cols as usize].to_vec();
+                        if let Some(p) = &self.post {
+                            lanes = p.apply(&lanes, &inp.bias.lanes);
+                        }
                         let row = Row {
                             lanes,
                             last: i + 1 == rows as usize,
                         };
-                        self.out.schedule(first_write + 2 * i as u64, row);
+                        self.out.schedule(first_write + 2 * i as u64 + extra, row);
+                    }
+                    if let Some(p) = &mut self.post {
+                        p.queued += 1;
+                        p.pops.push_back(first_write + 2 * (u64::from(rows) - 1));
                     }
                     s.tile.iter_mut().for_each(|v| *v = 0);
                     self.out.credits -= rows;
@@ -202,7 +273,16 @@ impl ArrayModel {
                 let w_ok = !full && !s.filling && s.since_swap == settle_max;
                 o.b_ready = w_ok;
                 let w_take = inp.b.valid && w_ok;
-                let a_ok = self.out.credits >= 1 && (!s.first || full);
+                let credit = self.out.credits >= 1;
+                let tile_ready = match &self.post {
+                    Some(p) => {
+                        let room = credit && full && p.room();
+                        o.bias_ready = inp.a.valid && s.first && room;
+                        room && inp.bias.valid
+                    }
+                    None => full,
+                };
+                let a_ok = credit && (!s.first || tile_ready);
                 o.a_ready = a_ok;
                 let take = inp.a.valid && a_ok;
                 let swap = take && s.first;
@@ -210,11 +290,15 @@ impl ArrayModel {
                     s.active = s.shadow.clone();
                     s.loaded = 0;
                     s.since_swap = 0;
+                    if let Some(p) = &mut self.post {
+                        p.queued += 1;
+                        p.tile_bias = inp.bias.lanes.clone();
+                    }
                 } else {
                     s.since_swap = (s.since_swap + 1).min(settle_max);
                 }
                 if take {
-                    let lanes = (0..cols as usize)
+                    let lanes: Vec<i128> = (0..cols as usize)
                         .map(|j| {
                             let dot = (0..rows as usize)
                                 .map(|i| inp.a.lanes[i] * s.active[i][j])
@@ -223,8 +307,17 @@ impl ArrayModel {
                         })
                         .collect();
                     let write = t + u64::from(timing::ws_row_latency(&cfg)) - FIFO_LATENCY;
+                    let (lanes, extra) = match &mut self.post {
+                        Some(p) => {
+                            if inp.a.last {
+                                p.pops.push_back(write);
+                            }
+                            (p.apply(&lanes, &p.tile_bias), u64::from(POSTPROC_LATENCY))
+                        }
+                        None => (lanes, 0),
+                    };
                     self.out.schedule(
-                        write,
+                        write + extra,
                         Row {
                             lanes,
                             last: inp.a.last,
@@ -248,8 +341,15 @@ impl ArrayModel {
             }
         }
         self.out.edge(t, inp.c_ready);
+        if let Some(p) = &mut self.post {
+            while p.pops.front() == Some(&t) {
+                p.pops.pop_front();
+                p.queued -= 1;
+            }
+        }
         if inp.rst {
-            *self = ArrayModel::new(&cfg);
+            let post = self.post.as_ref().map(|p| p.cfg.clone());
+            *self = ArrayModel::with_post(&cfg, post.as_ref());
         }
         self.cycle = t + 1;
         o

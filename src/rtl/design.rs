@@ -4,7 +4,7 @@
 //! - every register is clocked by the module's `clk` input on the rising edge and, when it has a
 //!   reset value, reset synchronously by the active-high `rst` input;
 //! - a wire or output port has exactly one driver: an [`Assign`] or one instance output;
-//! - memories have one synchronous write port and one synchronous, registered read port.
+//! - memories have at most one synchronous write port and one registered read port.
 
 use super::expr::{Const, Expr, Ty};
 
@@ -112,7 +112,19 @@ pub struct Instance {
     pub conns: Vec<(String, Conn)>,
 }
 
-/// A memory array with one synchronous write port and one registered read port.
+/// The write port of a [`Memory`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemWrite {
+    /// Write enable (1 bit).
+    pub enable: Expr,
+    /// Write address (unsigned).
+    pub addr: Expr,
+    /// Write data (`width` bits, unsigned).
+    pub data: Expr,
+}
+
+/// A memory array with an optional synchronous write port, optional initial contents (a ROM
+/// when there is no write port) and one registered read port.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Memory {
     /// Memory name.
@@ -121,12 +133,11 @@ pub struct Memory {
     pub width: u32,
     /// Number of words.
     pub depth: u32,
-    /// Write enable (1 bit).
-    pub write_enable: Expr,
-    /// Write address (unsigned).
-    pub write_addr: Expr,
-    /// Write data (`width` bits, unsigned).
-    pub write_data: Expr,
+    /// The write port, if any.
+    pub write: Option<MemWrite>,
+    /// Initial contents, one constant per word (emitted as an `initial` block, which FPGA
+    /// synthesis tools infer as ROM / initialised RAM).
+    pub init: Option<Vec<Const>>,
     /// Read enable (1 bit).
     pub read_enable: Expr,
     /// Read address (unsigned).

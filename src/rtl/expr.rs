@@ -385,9 +385,16 @@ impl Expr {
         }
     }
 
-    /// Concatenation, most significant part first.
+    /// Concatenation, most significant part first (nested concatenations are flattened).
     pub fn concat(parts: Vec<Expr>) -> Expr {
         assert!(!parts.is_empty(), "internal IR error: empty concatenation");
+        let parts: Vec<Expr> = parts
+            .into_iter()
+            .flat_map(|p| match p {
+                Expr::Concat(inner) => inner,
+                other => vec![other],
+            })
+            .collect();
         if parts.len() == 1 && !parts[0].ty().signed {
             return parts.into_iter().next().expect("one part");
         }

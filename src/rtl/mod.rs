@@ -11,7 +11,7 @@ pub mod expr;
 
 pub use builder::{ModuleBuilder, RegHandle};
 pub use check::check_design;
-pub use design::{Assign, Conn, Design, Dir, Instance, Memory, Module, Port, Reg, Wire};
+pub use design::{Assign, Conn, Design, Dir, Instance, MemWrite, Memory, Module, Port, Reg, Wire};
 pub use expr::{BinOp, Const, Expr, Ty, UnOp};
 
 /// Number of bits needed to hold the unsigned value `max` (at least 1).

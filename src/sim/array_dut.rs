@@ -4,7 +4,7 @@
 use super::ports::{pack_lanes, unpack_lanes, PortSlot};
 use super::run::Dut;
 use super::verilator::{SimError, Verilated};
-use crate::config::{ArrayConfig, Dataflow};
+use crate::config::{ArrayConfig, Dataflow, PostprocConfig};
 use crate::model::{CycleIn, CycleOut};
 
 /// Port slots of the array top, resolved once.
@@ -17,6 +17,7 @@ struct Slots {
     b_tvalid: PortSlot,
     b_tlast: Option<PortSlot>,
     c_tready: PortSlot,
+    bias: Option<(PortSlot, PortSlot, PortSlot)>,
     a_tready: PortSlot,
     b_tready: PortSlot,
     c_tdata: PortSlot,
@@ -29,11 +30,17 @@ pub struct ArrayDut {
     sim: Verilated,
     cfg: ArrayConfig,
     slots: Slots,
+    /// Width and signedness of a result lane.
+    lane: (u32, bool),
 }
 
 impl ArrayDut {
-    /// Wraps a loaded model of an array generated from `cfg`.
-    pub fn new(sim: Verilated, cfg: &ArrayConfig) -> Result<ArrayDut, SimError> {
+    /// Wraps a loaded model of an array (or npu_core, with `post`) generated from `cfg`.
+    pub fn new(
+        sim: Verilated,
+        cfg: &ArrayConfig,
+        post: Option<&PostprocConfig>,
+    ) -> Result<ArrayDut, SimError> {
         let l = &sim.layout;
         let b = if cfg.dataflow == Dataflow::Os {
             "b"
@@ -55,16 +62,25 @@ impl ArrayDut {
             b_tvalid: inp(&format!("{b}_tvalid"))?,
             b_tlast: l.input(&format!("{b}_tlast")).cloned(),
             c_tready: inp("c_tready")?,
+            bias: match post {
+                Some(_) => Some((inp("bias_tdata")?, inp("bias_tvalid")?, out("bias_tready")?)),
+                None => None,
+            },
             a_tready: out("a_tready")?,
             b_tready: out(&format!("{b}_tready"))?,
             c_tdata: out("c_tdata")?,
             c_tvalid: out("c_tvalid")?,
             c_tlast: out("c_tlast")?,
         };
+        let lane = match post {
+            Some(p) => (p.out_bits, p.out_signed),
+            None => (cfg.acc_bits(), cfg.signed),
+        };
         Ok(ArrayDut {
             sim,
             cfg: cfg.clone(),
             slots,
+            lane,
         })
     }
 
@@ -94,6 +110,14 @@ impl Dut for ArrayDut {
             set_bit(w, l, inp.b.last);
         }
         set_bit(w, &s.c_tready, inp.c_ready);
+        if let Some((data, valid, _)) = &s.bias {
+            pack_lanes(
+                &mut w[data.offset..data.offset + data.words()],
+                &inp.bias.lanes,
+                32,
+            );
+            set_bit(w, valid, inp.bias.valid);
+        }
         self.sim.step();
         let o = &self.sim.outputs;
         let bit = |slot: &PortSlot| o[slot.offset] & 1 == 1;
@@ -102,15 +126,11 @@ impl Dut for ArrayDut {
         CycleOut {
             a_ready: bit(&s.a_tready),
             b_ready: bit(&s.b_tready),
+            bias_ready: s.bias.as_ref().is_some_and(|(_, _, r)| bit(r)),
             c_valid,
             c_last: bit(&s.c_tlast),
             c_lanes: if c_valid {
-                unpack_lanes(
-                    c,
-                    self.cfg.cols as usize,
-                    self.cfg.acc_bits(),
-                    self.cfg.signed,
-                )
+                unpack_lanes(c, self.cfg.cols as usize, self.lane.0, self.lane.1)
             } else {
                 Vec::new()
             },

@@ -8,9 +8,10 @@ use serde::Serialize;
 use super::array_dut::ArrayDut;
 use super::run::{run, RunError, RunOptions, RunResult};
 use super::stream::Stalls;
-use super::tiling::{assemble, macs, plan};
+use super::tiling::{assemble, macs, plan_with_bias};
 use super::verilator::{build_model, ModelBuild, SimError, Verilated};
-use crate::config::ArrayConfig;
+use crate::config::{ArrayConfig, PostprocConfig};
+use crate::model::postproc::postprocess_matrix;
 use crate::model::{matmul, ArrayModel, Matrix};
 use crate::rtl::Design;
 use crate::timing;
@@ -31,7 +32,7 @@ pub struct GemmOptions {
 /// What a co-simulated GEMM produced.
 #[derive(Debug)]
 pub struct GemmOutcome {
-    /// C as reassembled from the RTL's output rows.
+    /// C (or Y, post-processed) as reassembled from the RTL's output rows.
     pub c: Matrix,
     /// The run (cycles, first mismatch).
     pub run: RunResult,
@@ -39,7 +40,7 @@ pub struct GemmOutcome {
     pub build: ModelBuild,
     /// Folds streamed.
     pub folds: usize,
-    /// Whether C equals the plain matrix product.
+    /// Whether the result equals the reference (A * B, post-processed if configured).
     pub matches_reference: bool,
     /// Where a waveform was written, if any.
     pub vcd: Option<PathBuf>,
@@ -63,11 +64,40 @@ pub enum GemmError {
     Hang(#[from] RunError),
 }
 
+/// One GEMM to co-simulate: the array (and post-processing, for an npu_core), A, B and the
+/// bias (npu_core only: N int32 values).
+#[derive(Clone, Copy, Debug)]
+pub struct GemmJob<'a> {
+    /// The array's config.
+    pub array: &'a ArrayConfig,
+    /// Post-processing (an npu_core), if any.
+    pub post: Option<&'a PostprocConfig>,
+    /// A, M x K.
+    pub a: &'a Matrix,
+    /// B, K x N.
+    pub b: &'a Matrix,
+    /// Bias, N values (required with `post`).
+    pub bias: Option<&'a [i128]>,
+}
+
+impl GemmJob<'_> {
+    /// The expected result: A * B wrapped to the accumulator, post-processed if configured.
+    pub fn reference(&self) -> Matrix {
+        let c = matmul(self.a, self.b, self.array.acc_bits(), self.array.signed);
+        match (self.post, self.bias) {
+            (Some(p), Some(bias)) => postprocess_matrix(p, self.array.cols as usize, &c, bias),
+            _ => c,
+        }
+    }
+
+    fn plan(&self) -> super::tiling::GemmPlan {
+        plan_with_bias(self.array, self.a, self.b, self.post.and(self.bias))
+    }
+}
+
 fn one_run(
-    cfg: &ArrayConfig,
+    job: &GemmJob,
     design: &Design,
-    a: &Matrix,
-    b: &Matrix,
     opts: &GemmOptions,
     vcd: Option<&PathBuf>,
 ) -> Result<(RunResult, ModelBuild, usize), GemmError> {
@@ -76,34 +106,31 @@ fn one_run(
     if let Some(path) = vcd {
         sim.open_trace(path)?;
     }
-    let mut dut = ArrayDut::new(sim, cfg)?;
-    let p = plan(cfg, a, b);
-    let mut model = ArrayModel::new(cfg);
+    let mut dut = ArrayDut::new(sim, job.array, job.post)?;
+    let p = job.plan();
+    let mut model = ArrayModel::with_post(job.array, job.post);
     let run_opts = RunOptions {
         stalls: opts.stalls,
         ..RunOptions::default()
     };
-    let res = run(cfg, &p, &mut dut, Some(&mut model), &run_opts)?;
+    let res = run(job.array, &p, &mut dut, Some(&mut model), &run_opts)?;
     Ok((res, build, p.folds))
 }
 
-/// Co-simulates `a` x `b` on `design` (generated from `cfg`).
+/// Co-simulates `job` on `design` (generated from the job's config).
 pub fn cosim_gemm(
-    cfg: &ArrayConfig,
+    job: &GemmJob,
     design: &Design,
-    a: &Matrix,
-    b: &Matrix,
     opts: &GemmOptions,
 ) -> Result<GemmOutcome, GemmError> {
-    let (run_res, build, folds) = one_run(cfg, design, a, b, opts, opts.vcd.as_ref())?;
-    let p = plan(cfg, a, b);
-    let c = assemble(cfg, &p, &run_res.rows);
-    let matches_reference = c == matmul(a, b, cfg.acc_bits(), cfg.signed);
+    let (run_res, build, folds) = one_run(job, design, opts, opts.vcd.as_ref())?;
+    let c = assemble(job.array, &job.plan(), &run_res.rows);
+    let matches_reference = c == job.reference();
     let mut vcd = opts.vcd.clone();
     if (run_res.mismatch.is_some() || !matches_reference) && vcd.is_none() {
         if let Some(path) = &opts.vcd_on_mismatch {
             // The run is deterministic: the traced re-run shows the same failure.
-            one_run(cfg, design, a, b, opts, Some(path))?;
+            one_run(job, design, opts, Some(path))?;
             vcd = Some(path.clone());
         }
     }
@@ -157,9 +184,10 @@ pub struct GemmReport {
 }
 
 impl GemmReport {
-    /// The report of an outcome.
+    /// The report of an outcome (`post`: an npu_core, whose latency the formula includes).
     pub fn new(
         cfg: &ArrayConfig,
+        post: bool,
         shape: (usize, usize, usize),
         out: &GemmOutcome,
         seed: Option<u64>,
@@ -178,7 +206,8 @@ impl GemmReport {
             macs,
             utilization: macs as f64 / (f64::from(cfg.rows * cfg.cols) * cycles.max(1) as f64),
             scalesim_cycles: timing::scalesim_cycles(cfg, m as u64, k as u64, n as u64),
-            formula_cycles: timing::gemm_cycles(cfg, m as u64, k as u64, n as u64),
+            formula_cycles: timing::gemm_cycles(cfg, m as u64, k as u64, n as u64)
+                + u64::from(timing::post_latency(post)),
             folds: out.folds,
             matches_model: out.matches_model(),
             verilator: out.build.verilator_version.clone(),

@@ -103,12 +103,14 @@ pub fn run(
     let (r, c) = (cfg.rows as usize, cfg.cols as usize);
     let mut a_src = Source::new(plan.a_beats.clone(), r);
     let mut b_src = Source::new(plan.b_beats.clone(), c);
+    let mut bias_src = Source::new(plan.bias_beats.clone(), c);
     let mut rng = opts.stalls.map(|s| Rng::new(s.seed));
     let mut res = RunResult::default();
     let idle_in = CycleIn {
         rst: true,
         a: a_src.offer(Some((&mut Rng::new(0), 0))),
         b: b_src.offer(Some((&mut Rng::new(0), 0))),
+        bias: bias_src.offer(Some((&mut Rng::new(0), 0))),
         c_ready: false,
     };
     let mut cycle = 0u64;
@@ -133,6 +135,7 @@ pub fn run(
             rst: false,
             a: a_src.offer(rng.as_mut().zip(offer_pct)),
             b: b_src.offer(rng.as_mut().zip(offer_pct)),
+            bias: bias_src.offer(rng.as_mut().zip(offer_pct)),
             c_ready: ready,
         };
         let out = dut.step(&inp);
@@ -151,6 +154,7 @@ pub fn run(
         let c_hs = out.c_valid && inp.c_ready;
         a_src.handshake(a_hs);
         b_src.handshake(b_hs);
+        bias_src.handshake(inp.bias.valid && out.bias_ready);
         if (a_hs || b_hs) && res.first_in.is_none() {
             res.first_in = Some(cycle);
         }

@@ -41,6 +41,8 @@ pub struct GemmPlan {
     pub a_beats: Vec<BeatData>,
     /// Beats of the B (OS) or weight (WS) stream.
     pub b_beats: Vec<BeatData>,
+    /// Beats of the bias stream (npu_core): one per fold, the fold's columns of the bias.
+    pub bias_beats: Vec<BeatData>,
     /// Target of each output row, in output order.
     pub rows: Vec<RowTarget>,
     /// Number of folds.
@@ -49,6 +51,16 @@ pub struct GemmPlan {
 
 /// Plans `a` (M x K) times `b` (K x N) on the array.
 pub fn plan(cfg: &ArrayConfig, a: &Matrix, b: &Matrix) -> GemmPlan {
+    plan_with_bias(cfg, a, b, None)
+}
+
+/// Plans `a` x `b` on an npu_core: also one bias beat per fold (`bias`: N values).
+pub fn plan_with_bias(
+    cfg: &ArrayConfig,
+    a: &Matrix,
+    b: &Matrix,
+    bias: Option<&[i128]>,
+) -> GemmPlan {
     assert_eq!(a.cols, b.rows, "inner dimensions");
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let (r, c) = (cfg.rows as usize, cfg.cols as usize);
@@ -56,6 +68,7 @@ pub fn plan(cfg: &ArrayConfig, a: &Matrix, b: &Matrix) -> GemmPlan {
         shape: (m, k, n),
         a_beats: Vec::new(),
         b_beats: Vec::new(),
+        bias_beats: Vec::new(),
         rows: Vec::new(),
         folds: 0,
     };
@@ -64,6 +77,7 @@ pub fn plan(cfg: &ArrayConfig, a: &Matrix, b: &Matrix) -> GemmPlan {
             for mt in 0..m.div_ceil(r) {
                 for nt in 0..n.div_ceil(c) {
                     p.folds += 1;
+                    push_bias(&mut p, bias, nt * c, c);
                     for kk in 0..k {
                         p.a_beats.push(BeatData {
                             lanes: (0..r).map(|i| a.get_or_zero(mt * r + i, kk)).collect(),
@@ -88,6 +102,7 @@ pub fn plan(cfg: &ArrayConfig, a: &Matrix, b: &Matrix) -> GemmPlan {
             for nt in 0..n.div_ceil(c) {
                 for kt in 0..k.div_ceil(r) {
                     p.folds += 1;
+                    push_bias(&mut p, bias, nt * c, c);
                     let depth = (k - kt * r).min(r);
                     for kr in 0..depth {
                         p.b_beats.push(BeatData {
@@ -112,6 +127,17 @@ pub fn plan(cfg: &ArrayConfig, a: &Matrix, b: &Matrix) -> GemmPlan {
         }
     }
     p
+}
+
+fn push_bias(p: &mut GemmPlan, bias: Option<&[i128]>, col0: usize, c: usize) {
+    if let Some(bias) = bias {
+        p.bias_beats.push(BeatData {
+            lanes: (0..c)
+                .map(|j| bias.get(col0 + j).copied().unwrap_or(0))
+                .collect(),
+            last: false,
+        });
+    }
 }
 
 /// Reassembles C from the output rows (in output order), summing partial rows with wrap.

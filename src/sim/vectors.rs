@@ -2,8 +2,8 @@
 //! the golden model produces for them, in order (padding rows included).
 
 use super::run::{run, RunError, RunOptions};
-use super::tiling::{plan, BeatData};
-use crate::config::ArrayConfig;
+use super::tiling::{plan_with_bias, BeatData};
+use crate::config::{ArrayConfig, PostprocConfig};
 use crate::model::{ArrayModel, Matrix};
 
 /// Input beats and expected output rows.
@@ -13,16 +13,25 @@ pub struct Vectors {
     pub a: Vec<BeatData>,
     /// B (OS) / weight (WS) stream beats.
     pub b: Vec<BeatData>,
+    /// Bias stream beats (npu_core; empty otherwise).
+    pub bias: Vec<BeatData>,
     /// Expected result rows, in output order.
     pub c: Vec<BeatData>,
     /// Cycles the model needs at full speed (for a timeout).
     pub cycles: u64,
 }
 
-/// The vectors of `a` x `b` on the array, from the golden model.
-pub fn vectors(cfg: &ArrayConfig, a: &Matrix, b: &Matrix) -> Result<Vectors, RunError> {
-    let p = plan(cfg, a, b);
-    let mut model = ArrayModel::new(cfg);
+/// The vectors of `a` x `b` on the array (an npu_core with `post` and `bias`), from the
+/// golden model.
+pub fn vectors(
+    cfg: &ArrayConfig,
+    post: Option<&PostprocConfig>,
+    a: &Matrix,
+    b: &Matrix,
+    bias: Option<&[i128]>,
+) -> Result<Vectors, RunError> {
+    let p = plan_with_bias(cfg, a, b, post.and(bias));
+    let mut model = ArrayModel::with_post(cfg, post);
     let res = run(cfg, &p, &mut model, None, &RunOptions::default())?;
     let c = res
         .rows
@@ -36,6 +45,7 @@ pub fn vectors(cfg: &ArrayConfig, a: &Matrix, b: &Matrix) -> Result<Vectors, Run
     Ok(Vectors {
         a: p.a_beats,
         b: p.b_beats,
+        bias: p.bias_beats,
         c,
         cycles: res.total_cycles,
     })

@@ -105,13 +105,56 @@ pub fn random_config(rng: &mut Rng, index: usize) -> Config {
             let min = array.min_fifo_depth();
             array.out_fifo_depth = Some(min << rng.range(0, 2));
         }
+        let postproc = random_postproc(rng, &array);
         let cfg = Config {
             name: format!("rnd{index}_{}", dataflow.as_str()),
             array: Some(array),
+            postproc,
+            lif: None,
         };
         cfg.validate().expect("random config is valid");
         return cfg;
     }
+}
+
+/// A random `[postproc]` for `array` one time in three (when its accumulator fits int32).
+fn random_postproc(rng: &mut Rng, array: &ArrayConfig) -> Option<npugen::config::PostprocConfig> {
+    use npugen::config::{Activation, PostprocConfig, Scale};
+    let max_acc = if array.signed { 32 } else { 31 };
+    if array.acc_bits() > max_acc || rng.range(0, 2) != 0 {
+        return None;
+    }
+    let activation = *rng.pick(&[
+        Activation::None,
+        Activation::Relu,
+        Activation::Clamp,
+        Activation::LeakyRelu,
+        Activation::Sigmoid,
+        Activation::Tanh,
+    ]);
+    let out_bits = rng.range(2, 10) as u32;
+    let out_signed = rng.coin();
+    let scale = if rng.coin() {
+        Scale::PerTensor(0.001 * rng.range(1, 900) as f64)
+    } else {
+        Scale::PerColumn(
+            (0..array.cols)
+                .map(|_| 0.0001 * rng.range(1, 9000) as f64)
+                .collect(),
+        )
+    };
+    let p = PostprocConfig {
+        out_bits,
+        out_signed,
+        scale,
+        zero_point: 0,
+        activation,
+        clamp_min: None,
+        clamp_max: None,
+        leaky_shift: rng.range(1, 4) as u32,
+        lut_input_scale: activation.is_lut().then_some(0.05),
+    };
+    Some(p)
 }
 
 /// Writes `cfg` as TOML into `dir/<name>.toml` and returns the path.

@@ -187,13 +187,32 @@ fn check_module(index: &Index, m: &Module, table: &SymbolTable, errors: &mut Vec
             continue;
         }
         let addr = Ty::unsigned(crate::rtl::bits_for(u64::from(mem.depth - 1)));
-        let ports = [
-            ("write enable", &mem.write_enable, Ty::BIT),
+        let mut ports = vec![
             ("read enable", &mem.read_enable, Ty::BIT),
-            ("write address", &mem.write_addr, addr),
             ("read address", &mem.read_addr, addr),
-            ("write data", &mem.write_data, mem.data_ty()),
         ];
+        if let Some(w) = &mem.write {
+            ports.push(("write enable", &w.enable, Ty::BIT));
+            ports.push(("write address", &w.addr, addr));
+            ports.push(("write data", &w.data, mem.data_ty()));
+        }
+        if let Some(init) = &mem.init {
+            if init.len() != mem.depth as usize || init.iter().any(|c| c.ty != mem.data_ty()) {
+                err(
+                    &what,
+                    format!(
+                        "initial contents must be {} words of {}",
+                        mem.depth,
+                        mem.data_ty()
+                    ),
+                );
+            }
+        } else if mem.write.is_none() {
+            err(
+                &what,
+                "has neither a write port nor initial contents".into(),
+            );
+        }
         for (label, e, ty) in ports {
             if let Some(msg) = ty_error(table, e, ty) {
                 err(&what, format!("{label}: {msg}"));

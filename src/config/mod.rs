@@ -1,7 +1,15 @@
 //! The design configuration: serde structs (unknown keys refused), validation with messages
 //! that name the field, the value and the allowed range, and derived values as methods.
 
+mod array;
+mod lif;
+mod postproc;
+
 use serde::{Deserialize, Serialize};
+
+pub use array::{ArrayConfig, Dataflow};
+pub use lif::LifConfig;
+pub use postproc::{Activation, PostprocConfig, Scale};
 
 use crate::error::{Error, Result};
 use crate::rtl::check::is_identifier;
@@ -15,158 +23,65 @@ pub const MAX_ACC_BITS: u32 = 128;
 /// Largest output FIFO depth in rows.
 pub const MAX_FIFO_DEPTH: u32 = 65536;
 
-/// A whole npugen configuration (one TOML file).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// A whole npugen configuration (one TOML file). A config without `[array]` and without
+/// `[lif]` gets the default array; `[lif]` alone describes a spiking core only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "RawConfig")]
 pub struct Config {
     /// Design name: the top module's name, the output file stem and the prefix of every
     /// generated module. A Verilog identifier of at most 64 characters.
     pub name: String,
     /// The systolic MAC array (`[array]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub array: Option<ArrayConfig>,
+    /// Bias, requantization and activation after the array (`[postproc]`); makes the array's
+    /// top an npu_core.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postproc: Option<PostprocConfig>,
+    /// A spiking LIF neuron core (`[lif]`), its own top `<name>_lif`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lif: Option<LifConfig>,
 }
 
-/// Dataflow of the systolic array.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Dataflow {
-    /// Output-stationary: A streams from the left, B from the top, each PE keeps one C[i][j].
-    Os,
-    /// Weight-stationary: a B tile is preloaded into the PEs, A streams in, sums flow down.
-    Ws,
+/// The config as written: every section optional, unknown keys refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default = "default_name")]
+    name: String,
+    array: Option<ArrayConfig>,
+    postproc: Option<PostprocConfig>,
+    lif: Option<LifConfig>,
 }
 
-impl Dataflow {
-    /// The config spelling (`"os"` / `"ws"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dataflow::Os => "os",
-            Dataflow::Ws => "ws",
+fn default_name() -> String {
+    "npu8x8".to_string()
+}
+
+impl From<RawConfig> for Config {
+    fn from(r: RawConfig) -> Config {
+        let array = match (r.array, &r.lif) {
+            (Some(a), _) => Some(a),
+            (None, None) => Some(ArrayConfig::default()),
+            (None, Some(_)) => None,
+        };
+        Config {
+            name: r.name,
+            array,
+            postproc: r.postproc,
+            lif: r.lif,
         }
     }
-}
-
-/// The `[array]` section: an R x C grid of multiply-accumulate processing elements.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ArrayConfig {
-    /// Number of PE rows R, 1..=256.
-    pub rows: u32,
-    /// Number of PE columns C, 1..=256.
-    pub cols: u32,
-    /// `"os"` (output-stationary) or `"ws"` (weight-stationary).
-    pub dataflow: Dataflow,
-    /// Width of A operands (activations) in bits, 2..=32.
-    pub input_bits: u32,
-    /// Width of B operands (weights) in bits, 2..=32.
-    pub weight_bits: u32,
-    /// Accumulator width in bits; defaults to input_bits + weight_bits + 16. At least
-    /// input_bits + weight_bits (a full product), at most 128. Sums wrap at this width.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub acc_bits: Option<u32>,
-    /// Two's-complement operands (`true`) or unsigned (`false`).
-    pub signed: bool,
-    /// Rows of the output FIFO that decouples the array from `c_tready`; a power of two,
-    /// default the next power of two >= rows + cols + 4 (enough for full throughput). The
-    /// output-stationary array needs at least `rows` (a tile's results are reserved at once).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub out_fifo_depth: Option<u32>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            name: "npu8x8".to_string(),
+            name: default_name(),
             array: Some(ArrayConfig::default()),
+            postproc: None,
+            lif: None,
         }
-    }
-}
-
-impl Default for ArrayConfig {
-    fn default() -> Self {
-        ArrayConfig {
-            rows: 8,
-            cols: 8,
-            dataflow: Dataflow::Os,
-            input_bits: 8,
-            weight_bits: 8,
-            acc_bits: None,
-            signed: true,
-            out_fifo_depth: None,
-        }
-    }
-}
-
-impl ArrayConfig {
-    /// Accumulator width (explicit or the default input_bits + weight_bits + 16).
-    pub fn acc_bits(&self) -> u32 {
-        self.acc_bits
-            .unwrap_or(self.input_bits + self.weight_bits + 16)
-    }
-
-    /// Width of a full product, input_bits + weight_bits.
-    pub fn product_bits(&self) -> u32 {
-        self.input_bits + self.weight_bits
-    }
-
-    /// Output FIFO depth in rows (explicit or the default).
-    pub fn fifo_depth(&self) -> u32 {
-        self.out_fifo_depth
-            .unwrap_or_else(|| (self.rows + self.cols + 4).next_power_of_two())
-    }
-
-    /// Smallest FIFO depth that cannot deadlock for this dataflow.
-    pub fn min_fifo_depth(&self) -> u32 {
-        match self.dataflow {
-            Dataflow::Os => self.rows.next_power_of_two().max(2),
-            Dataflow::Ws => 2,
-        }
-    }
-
-    /// Number of processing elements.
-    pub fn pe_count(&self) -> u64 {
-        u64::from(self.rows) * u64::from(self.cols)
-    }
-
-    /// Checks every field; the first violation is returned.
-    pub fn validate(&self) -> Result<()> {
-        let range = |field: &str, v: u32, lo: u32, hi: u32| {
-            if (lo..=hi).contains(&v) {
-                Ok(())
-            } else {
-                Err(Error::value(field, v, format!("{lo}..={hi}")))
-            }
-        };
-        range("array.rows", self.rows, 1, MAX_DIM)?;
-        range("array.cols", self.cols, 1, MAX_DIM)?;
-        let (lo, hi) = (*OPERAND_BITS.start(), *OPERAND_BITS.end());
-        range("array.input_bits", self.input_bits, lo, hi)?;
-        range("array.weight_bits", self.weight_bits, lo, hi)?;
-        if let Some(acc) = self.acc_bits {
-            let min = self.product_bits();
-            if !(min..=MAX_ACC_BITS).contains(&acc) {
-                return Err(Error::value(
-                    "array.acc_bits",
-                    acc,
-                    format!("{min}..={MAX_ACC_BITS} (at least input_bits + weight_bits = {min})"),
-                ));
-            }
-        } else if self.acc_bits() > MAX_ACC_BITS {
-            return Err(Error::Internal(
-                "default acc_bits exceeds the maximum".into(),
-            ));
-        }
-        if let Some(d) = self.out_fifo_depth {
-            let min = self.min_fifo_depth();
-            if !d.is_power_of_two() || !(min..=MAX_FIFO_DEPTH).contains(&d) {
-                return Err(Error::value(
-                    "array.out_fifo_depth",
-                    d,
-                    format!("a power of two in {min}..={MAX_FIFO_DEPTH}"),
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -209,14 +124,31 @@ impl Config {
                 "a Verilog identifier ([A-Za-z_][A-Za-z0-9_]*, not a keyword), at most 64 characters",
             ));
         }
-        match &self.array {
-            Some(a) => a.validate(),
-            None => Err(Error::value(
-                "array",
-                "(missing)",
-                "an [array] section (nothing else to generate yet)",
-            )),
+        if let Some(a) = &self.array {
+            a.validate()?;
         }
+        match (&self.postproc, &self.array) {
+            (Some(p), Some(a)) => p.validate(a)?,
+            (Some(_), None) => {
+                return Err(Error::value(
+                    "postproc",
+                    "(without [array])",
+                    "a [postproc] section only together with an [array] section",
+                ))
+            }
+            _ => {}
+        }
+        if let Some(l) = &self.lif {
+            l.validate()?;
+        }
+        if self.array.is_none() && self.lif.is_none() {
+            return Err(Error::value(
+                "config",
+                "(no sections)",
+                "an [array] section, a [lif] section, or both",
+            ));
+        }
+        Ok(())
     }
 
     /// Parses and validates.
@@ -241,9 +173,9 @@ impl Config {
         toml::to_string(&self.resolved()).expect("config serializes")
     }
 
-    /// The `[array]` section; call only after [`Config::validate`].
+    /// The `[array]` section; call only when the config has one.
     pub fn array(&self) -> &ArrayConfig {
-        self.array.as_ref().expect("validated config has [array]")
+        self.array.as_ref().expect("config has [array]")
     }
 }
 
@@ -276,9 +208,50 @@ weight_bits = 8
 acc_bits = 32
 # true = two's-complement operands, false = unsigned.
 signed = true
-# Output FIFO rows (a power of two). Default: next power of two >= rows + cols + 4.
+# Output FIFO rows (a power of two). Default: next power of two >= rows + cols + 9.
 # Output-stationary needs at least `rows`.
 # out_fifo_depth = 32
+
+# Optional: bias + requantization + activation after the array (TFLite / gemmlowp integer
+# arithmetic, bit-exact). Uncomment to generate an npu_core. Needs acc_bits <= 32.
+# [postproc]
+# Output width, 2..=16 bits, and signedness (int8-style or uint8-style).
+# out_bits = 8
+# out_signed = true
+# Real requantization scale, 0 < scale < 1: one number, or a list with one per column.
+# Converted to an int32 multiplier and a right shift as TFLite's QuantizeMultiplier does.
+# scale = 0.00731
+# Output zero point (within the output range).
+# zero_point = 0
+# "none" | "relu" | "clamp" | "leaky_relu" | "sigmoid" | "tanh"
+# activation = "none"
+# "clamp" bounds in quantized output units (default: zero_point ..= the output maximum).
+# clamp_min = 0
+# clamp_max = 127
+# "leaky_relu": slope 2^-leaky_shift below the zero point, 1..=16.
+# leaky_shift = 3
+# "sigmoid" / "tanh": real value of one requantized unit at the table input (required).
+# lut_input_scale = 0.0625
+
+# Optional: a spiking core of Loihi-compatible CUBA LIF neurons (its own top, <name>_lif).
+# With [lif] alone, no array is generated.
+# [lif]
+# Neurons, 1..=4096; input axons, 1..=4096; signed synapse weight width, 2..=16.
+# neurons = 256
+# axons = 256
+# weight_bits = 8
+# Neuron update units in parallel, 1..=neurons (a step visits ceil(neurons/parallel) groups).
+# parallel = 4
+# Current and voltage decay, 0..=4095 (12 bits).
+# du = 410
+# dv = 205
+# Threshold, 0..=131071: a neuron spikes when v > vth << 6.
+# vth = 100
+# Bias added to v each step: bias_mant << bias_exp; mantissa -4096..=4095, exponent 0..=7.
+# bias_mant = 0
+# bias_exp = 0
+# true: one bias mantissa per neuron, loaded at run time (bias_mant unused).
+# per_neuron_bias = false
 "#;
 
 #[cfg(test)]
@@ -295,7 +268,17 @@ mod tests {
 
     #[test]
     fn template_mentions_every_field() {
-        let full = Config::default().to_toml();
+        let all = Config {
+            postproc: Some(PostprocConfig {
+                clamp_min: Some(0),
+                clamp_max: Some(127),
+                lut_input_scale: Some(0.0625),
+                ..PostprocConfig::default()
+            }),
+            lif: Some(LifConfig::default()),
+            ..Config::default()
+        };
+        let full = all.to_toml();
         for line in full.lines().filter(|l| l.contains(" = ")) {
             let key = line.split(" = ").next().unwrap();
             assert!(DEFAULT_TOML.contains(&format!("{key} = ")), "{key} missing");
