@@ -67,6 +67,35 @@ pub enum CliCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run spike trains through the spiking core ([lif]) in Verilator, checked against the model.
+    Lif {
+        /// TOML config file with a [lif] section.
+        config: PathBuf,
+        /// Spikes, T x axons, 0/1 (any integer dtype).
+        #[arg(long)]
+        spikes: PathBuf,
+        /// Synapse weights, axons x neurons, signed values of lif.weight_bits.
+        #[arg(long)]
+        weights: PathBuf,
+        /// Per-neuron bias mantissas (neurons values, -4096..=4095); needs per_neuron_bias.
+        #[arg(long)]
+        bias: Option<PathBuf>,
+        /// Output folder for u.npy, v.npy, spikes.npy and report.json.
+        #[arg(long)]
+        out: PathBuf,
+        /// Only run the golden model (no Verilator).
+        #[arg(long)]
+        model_only: bool,
+        /// Random input gaps and output back-pressure: OFFER,READY percentages.
+        #[arg(long, value_name = "OFFER,READY")]
+        stalls: Option<String>,
+        /// Seed for --stalls.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write a VCD waveform of the whole run.
+        #[arg(long)]
+        vcd: Option<PathBuf>,
+    },
     /// Print the default config (fully commented), or a config file with defaults filled in.
     Config {
         /// Print the built-in default config as commented TOML.
@@ -131,6 +160,39 @@ pub struct SimulateArgs {
     pub stalls: Option<(u8, u8)>,
     /// Bias file (npu_core).
     pub bias: Option<PathBuf>,
+}
+
+/// A resolved `lif` command.
+#[derive(Debug)]
+pub struct LifArgs {
+    /// The validated config (with [lif]).
+    pub config: Config,
+    /// Spike trains file.
+    pub spikes: PathBuf,
+    /// Weights file.
+    pub weights: PathBuf,
+    /// Per-neuron bias file.
+    pub bias: Option<PathBuf>,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Skip the RTL.
+    pub model_only: bool,
+    /// (offer, ready) percentages and seed.
+    pub stalls: Option<(u8, u8, u64)>,
+    /// Waveform file.
+    pub vcd: Option<PathBuf>,
+}
+
+fn parse_stalls(text: Option<String>) -> Result<Option<(u8, u8)>> {
+    let Some(t) = text else { return Ok(None) };
+    let v = parse_list("--stalls", &t, 2)?;
+    if v.iter().any(|&p| p == 0 || p > 100) {
+        return Err(Error::input(
+            "--stalls",
+            format!("{t:?}: percentages must be in 1..=100"),
+        ));
+    }
+    Ok(Some((v[0] as u8, v[1] as u8)))
 }
 
 /// Largest M, K or N accepted by `--random`.
@@ -212,6 +274,8 @@ pub enum Command {
         /// Output folder.
         out: PathBuf,
     },
+    /// Run the spiking core.
+    Lif(LifArgs),
     /// Print the commented default config.
     ConfigDefault,
     /// Print a validated config with defaults filled in.
@@ -258,19 +322,7 @@ impl Cli {
                     ));
                 }
                 let (operands, seed) = operands.resolve()?;
-                let stalls = match stalls {
-                    None => None,
-                    Some(t) => {
-                        let v = parse_list("--stalls", &t, 2)?;
-                        if v.iter().any(|&p| p == 0 || p > 100) {
-                            return Err(Error::input(
-                                "--stalls",
-                                format!("{t:?}: percentages must be in 1..=100"),
-                            ));
-                        }
-                        Some((v[0] as u8, v[1] as u8))
-                    }
-                };
+                let stalls = parse_stalls(stalls)?;
                 Command::Simulate(SimulateArgs {
                     config,
                     operands,
@@ -303,6 +355,45 @@ impl Cli {
                     bias,
                     out,
                 }
+            }
+            CliCommand::Lif {
+                config,
+                spikes,
+                weights,
+                bias,
+                out,
+                model_only,
+                stalls,
+                seed,
+                vcd,
+            } => {
+                let config = load_config(Some(&config))?;
+                let Some(l) = &config.lif else {
+                    return Err(Error::value(
+                        "lif",
+                        "(missing)",
+                        "a [lif] section for `npugen lif`",
+                    ));
+                };
+                if bias.is_some() && !l.per_neuron_bias {
+                    return Err(Error::input("--bias", "needs lif.per_neuron_bias = true"));
+                }
+                if bias.is_none() && l.per_neuron_bias {
+                    return Err(Error::input(
+                        "--bias",
+                        "required: lif.per_neuron_bias = true",
+                    ));
+                }
+                Command::Lif(LifArgs {
+                    config,
+                    spikes,
+                    weights,
+                    bias,
+                    out,
+                    model_only,
+                    stalls: parse_stalls(stalls)?.map(|(o, r)| (o, r, seed)),
+                    vcd,
+                })
             }
             CliCommand::Config { default: true, .. } => Command::ConfigDefault,
             CliCommand::Config { file, .. } => Command::ConfigResolved(load_config(file.as_ref())?),

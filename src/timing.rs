@@ -108,6 +108,17 @@ pub fn scalesim_cycles(cfg: &ArrayConfig, m: u64, k: u64, n: u64) -> u64 {
     }
 }
 
+/// Spiking core: cycles of one time step with `spiking` spike events, at full speed (events
+/// arrive back to back, `n_tready` high): every event, the tick included, takes one cycle per
+/// neuron group.
+pub fn lif_step_cycles(cfg: &crate::config::LifConfig, spiking: u64) -> u64 {
+    (spiking + 1) * u64::from(cfg.groups())
+}
+
+/// Spiking core: cycles from accepting a tick to `n_tvalid` of group 0's state; group g
+/// follows g cycles later.
+pub const LIF_TICK_TO_STATE: u32 = 4;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,9 @@ use common::{examples, random_config, run, text, tool};
 use npugen::config::Config;
 use npugen::emit::{design_files, write_files};
 use npugen::flow::tools::{Tool, ToolKind};
+use npugen::gen::Part;
 use npugen::rng::{seed_from_env, Rng};
+use npugen::rtl::Design;
 
 struct Tools {
     verilator: Tool,
@@ -24,11 +26,26 @@ const NO_LATCHES: &str =
     "select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_* t:$_DLATCHSR_*";
 
 fn check_config(tools: &Tools, cfg: &Config, dir: &Path) -> Result<(), String> {
-    let design = npugen::generate(cfg).map_err(|e| e.to_string())?;
+    for part in npugen::gen::parts(cfg) {
+        let design = npugen::gen::build_part(cfg, part).map_err(|e| e.to_string())?;
+        npugen::gen::check(&design).map_err(|e| e.to_string())?;
+        let dir = dir.join(&design.top);
+        check_design(tools, cfg, part, &design, &dir)?;
+    }
+    Ok(())
+}
+
+fn check_design(
+    tools: &Tools,
+    cfg: &Config,
+    part: Part,
+    design: &Design,
+    dir: &Path,
+) -> Result<(), String> {
     let split = dir.join("split");
     let bundle = dir.join("bundle");
-    write_files(&split, &design_files(cfg, &design, true)).map_err(|e| e.to_string())?;
-    write_files(&bundle, &design_files(cfg, &design, false)).map_err(|e| e.to_string())?;
+    write_files(&split, &design_files(cfg, part, design, true)).map_err(|e| e.to_string())?;
+    write_files(&bundle, &design_files(cfg, part, design, false)).map_err(|e| e.to_string())?;
     let top = &design.top;
     let v = bundle.join(format!("{top}.v"));
 

@@ -23,6 +23,13 @@ fn cfg(name: &str, rows: u32, cols: u32, dataflow: Dataflow, bits: u32, signed: 
 }
 
 fn snapshot(c: &Config) {
+    if c.array.is_none() {
+        let d = npugen::gen::generate_lif(c).expect("valid config");
+        insta::assert_snapshot!(format!("{}_verilog", c.name), design_to_verilog(&d));
+        let m = npugen::emit::manifest::lif_manifest_json(c, &d, &[format!("{}.v", d.top)]);
+        insta::assert_snapshot!(format!("{}_manifest", c.name), m);
+        return;
+    }
     let d = npugen::generate(c).expect("valid config");
     insta::assert_snapshot!(format!("{}_verilog", c.name), design_to_verilog(&d));
     insta::assert_snapshot!(
@@ -63,5 +70,13 @@ fn npu_core_ws_2x2_sigmoid_u4() {
     snapshot(&core(
         "npu_core_ws_2x2_sigmoid_u4",
         "[array]\nrows = 2\ncols = 2\ndataflow = \"ws\"\n[postproc]\nout_bits = 4\nout_signed = false\nscale = [0.01, 0.02]\nactivation = \"sigmoid\"\nlut_input_scale = 0.5\n",
+    ));
+}
+
+#[test]
+fn lif_4n_3a_p2_bias() {
+    snapshot(&core(
+        "lif_4n_3a_p2_bias",
+        "[lif]\nneurons = 4\naxons = 3\nweight_bits = 6\nparallel = 2\ndu = 410\ndv = 205\nvth = 100\nbias_exp = 3\nper_neuron_bias = true\n",
     ));
 }

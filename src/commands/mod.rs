@@ -1,5 +1,6 @@
 //! What each resolved [`Command`] does.
 
+mod lif;
 mod operands;
 mod simulate;
 mod testbench;
@@ -9,38 +10,73 @@ use crate::config::Config;
 use crate::config::DEFAULT_TOML;
 use crate::emit::{design_files, write_files, OutputFile};
 use crate::error::{Error, Result};
-use crate::gen::{build, check};
+use crate::gen::{build_part, check, parts};
 use crate::rtl::Design;
 
-/// Builds, checks and emits a design: the files `generate` writes. Check and emit are
-/// independent reads of the design, so they run on two threads; an error means no files.
-pub fn generate_files(config: &Config, split: bool) -> Result<(Design, Vec<OutputFile>)> {
-    let design = build(config)?;
-    let (checked, files) = std::thread::scope(|s| {
-        let checker = s.spawn(|| check(&design));
-        let files = design_files(config, &design, split);
-        (checker.join(), files)
-    });
-    checked.map_err(|_| Error::Internal("design check panicked".into()))??;
-    Ok((design, files))
+/// Builds, checks and emits every design of a config (the array or npu_core, and the spiking
+/// core): the files `generate` writes. Check and emit are independent reads of a design, so
+/// they run on two threads; an error means no files.
+pub fn generate_files(config: &Config, split: bool) -> Result<(Vec<Design>, Vec<OutputFile>)> {
+    let mut designs = Vec::new();
+    let mut files = Vec::new();
+    for part in parts(config) {
+        let design = build_part(config, part)?;
+        let (checked, emitted) = std::thread::scope(|s| {
+            let checker = s.spawn(|| check(&design));
+            let emitted = design_files(config, part, &design, split);
+            (checker.join(), emitted)
+        });
+        checked.map_err(|_| Error::Internal("design check panicked".into()))??;
+        files.extend(emitted);
+        designs.push(design);
+    }
+    Ok((designs, files))
+}
+
+/// One line describing a generated design.
+fn summary(config: &Config, d: &Design) -> String {
+    match (
+        &config.lif,
+        d.top == crate::gen::lif::LifNames::new(&config.name).top,
+    ) {
+        (Some(l), true) => format!(
+            "{}: spiking core, {} LIF neurons x {} axons, {} lanes ({} groups), {} modules",
+            d.top,
+            l.neurons,
+            l.axons,
+            l.parallel,
+            l.groups(),
+            d.modules.len()
+        ),
+        _ => {
+            let a = config.array();
+            let kind = if config.postproc.is_some() {
+                "npu_core"
+            } else {
+                "array"
+            };
+            format!(
+                "{}: {} x {} {} {kind} ({} PEs), {} modules",
+                d.top,
+                a.rows,
+                a.cols,
+                a.dataflow.as_str().to_uppercase(),
+                a.pe_count(),
+                d.modules.len()
+            )
+        }
+    }
 }
 
 /// Runs a resolved command, printing its report on stdout; returns the exit code.
 pub fn run(cmd: Command) -> Result<i32> {
     match cmd {
         Command::Generate { config, out, split } => {
-            let (design, files) = generate_files(&config, split)?;
+            let (designs, files) = generate_files(&config, split)?;
             write_files(&out, &files)?;
-            let a = config.array();
-            println!(
-                "{}: {} x {} {} array ({} PEs), {} modules",
-                config.name,
-                a.rows,
-                a.cols,
-                a.dataflow.as_str().to_uppercase(),
-                a.pe_count(),
-                design.modules.len()
-            );
+            for d in &designs {
+                println!("{}", summary(&config, d));
+            }
             for f in &files {
                 println!(
                     "  wrote {} ({} bytes)",
@@ -50,6 +86,7 @@ pub fn run(cmd: Command) -> Result<i32> {
             }
         }
         Command::Simulate(args) => return simulate::simulate(args),
+        Command::Lif(args) => return lif::lif(args),
         Command::Testbench {
             config,
             operands,

@@ -58,6 +58,102 @@ struct Timing {
     description: Vec<String>,
 }
 
+/// The top's ports as manifest entries.
+fn ports(design: &Design) -> Vec<PortInfo<'_>> {
+    design
+        .top_module()
+        .ports
+        .iter()
+        .map(|p| PortInfo {
+            name: &p.name,
+            direction: if p.dir == Dir::Input {
+                "input"
+            } else {
+                "output"
+            },
+            width: p.ty.width,
+            description: &p.doc,
+        })
+        .collect()
+}
+
+fn pretty<T: Serialize>(m: &T) -> String {
+    let mut s = serde_json::to_string_pretty(m).expect("manifest serializes");
+    s.push('\n');
+    s
+}
+
+#[derive(Serialize)]
+struct LifManifest<'a> {
+    generator: String,
+    kind: &'static str,
+    name: &'a str,
+    top: &'a str,
+    sources: &'a [String],
+    modules: Vec<&'a str>,
+    config: Config,
+    neuron_groups: u32,
+    memories: BTreeMap<&'static str, [u64; 2]>,
+    ports: Vec<PortInfo<'a>>,
+    timing: LifTiming,
+}
+
+#[derive(Serialize)]
+struct LifTiming {
+    /// Exact cycles of one time step with S spiking axons, at full speed.
+    step_cycles_formula: String,
+    /// Cycles from a tick's acceptance to group 0's state on n_*; group g follows g later.
+    tick_to_first_state: u32,
+    /// Words loaded after reset on w_* (and nb_*).
+    weight_words: u32,
+    /// Bias words (per_neuron_bias), else 0.
+    bias_words: u32,
+}
+
+/// The spiking core's manifest as pretty JSON.
+pub fn lif_manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> String {
+    let l = cfg.lif.as_ref().expect("a [lif] section");
+    let g = l.groups();
+    let mut memories = BTreeMap::new();
+    let (p, words) = (u64::from(l.parallel), u64::from(g.max(2)));
+    memories.insert(
+        "weights [words, bits]",
+        [
+            u64::from((l.axons * g).max(2)),
+            p * u64::from(l.weight_bits),
+        ],
+    );
+    memories.insert(
+        "input_current [words, bits]",
+        [words, p * u64::from(crate::gen::lif::current_bits(l))],
+    );
+    memories.insert("u [words, bits]", [words, p * 24]);
+    memories.insert("v [words, bits]", [words, p * 24]);
+    if l.per_neuron_bias {
+        memories.insert("bias [words, bits]", [words, p * 13]);
+    }
+    pretty(&LifManifest {
+        generator: format!("npugen {VERSION}"),
+        kind: "lif_core",
+        name: &cfg.name,
+        top: &design.top,
+        sources,
+        modules: design.modules.iter().map(|m| m.name.as_str()).collect(),
+        config: cfg.resolved(),
+        neuron_groups: g,
+        memories,
+        ports: ports(design),
+        timing: LifTiming {
+            step_cycles_formula: format!(
+                "(S + 1) * {g}, S = spiking axons of the step (G = ceil(neurons / parallel) = {g})"
+            ),
+            tick_to_first_state: timing::LIF_TICK_TO_STATE,
+            weight_words: l.axons * g,
+            bias_words: if l.per_neuron_bias { g } else { 0 },
+        },
+    })
+}
+
 /// The manifest as pretty JSON (stable key order, trailing newline).
 pub fn manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> String {
     let a = cfg.array();
@@ -128,7 +224,5 @@ pub fn manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> Strin
         },
         postproc: post_info,
     };
-    let mut s = serde_json::to_string_pretty(&m).expect("manifest serializes");
-    s.push('\n');
-    s
+    pretty(&m)
 }

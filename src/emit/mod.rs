@@ -9,6 +9,7 @@ use std::path::Path;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::gen::Part;
 use crate::rtl::Design;
 
 /// One generated file: a name relative to the output folder and its contents.
@@ -49,9 +50,9 @@ pub fn natural_key(s: &str) -> Vec<u8> {
     key
 }
 
-/// The files `generate` writes for a design: `<name>.v` (all modules; or, with `split`, one
-/// `<module>.v` per module), `<name>.f` (the file list) and `<name>.json` (the manifest).
-pub fn design_files(cfg: &Config, design: &Design, split: bool) -> Vec<OutputFile> {
+/// The files `generate` writes for a design: `<top>.v` (all modules; or, with `split`, one
+/// `<module>.v` per module), `<top>.f` (the file list) and `<top>.json` (the manifest).
+pub fn design_files(cfg: &Config, part: Part, design: &Design, split: bool) -> Vec<OutputFile> {
     let mut files = Vec::new();
     if split {
         for m in &design.modules {
@@ -82,7 +83,10 @@ pub fn design_files(cfg: &Config, design: &Design, split: bool) -> Vec<OutputFil
     });
     files.push(OutputFile {
         name: format!("{}.json", design.top),
-        contents: manifest::manifest_json(cfg, design, &sources),
+        contents: match part {
+            Part::Array => manifest::manifest_json(cfg, design, &sources),
+            Part::Lif => manifest::lif_manifest_json(cfg, design, &sources),
+        },
     });
     files
 }

@@ -3,6 +3,7 @@
 
 pub mod control;
 pub mod fifo;
+pub mod lif;
 pub mod pe;
 pub mod port_doc;
 pub mod postproc;
@@ -32,11 +33,64 @@ pub fn header(cfg: &Config) -> Vec<String> {
     h
 }
 
+/// Which design of a config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The systolic array (an npu_core with `[postproc]`), top `<name>`.
+    Array,
+    /// The spiking core, top `<name>_lif`.
+    Lif,
+}
+
+/// The designs a config describes, in order: the array (if any), then the spiking core (if
+/// any).
+pub fn parts(cfg: &Config) -> Vec<Part> {
+    let mut v = Vec::new();
+    if cfg.array.is_some() {
+        v.push(Part::Array);
+    }
+    if cfg.lif.is_some() {
+        v.push(Part::Lif);
+    }
+    v
+}
+
+/// Builds one design of a config (validated here) without the structural check; callers must
+/// run [`check`] before trusting it (the CLI does so while it emits).
+pub fn build_part(cfg: &Config, part: Part) -> Result<Design> {
+    cfg.validate()?;
+    match part {
+        Part::Array => build(cfg),
+        Part::Lif => {
+            let l = cfg
+                .lif
+                .as_ref()
+                .ok_or_else(|| Error::Internal("no [lif] section".into()))?;
+            let names = lif::LifNames::new(&cfg.name);
+            Ok(Design {
+                top: names.top.clone(),
+                header: header(cfg),
+                modules: lif::lif_modules(l, &names),
+            })
+        }
+    }
+}
+
+/// The spiking core of a config, checked.
+pub fn generate_lif(cfg: &Config) -> Result<Design> {
+    let design = build_part(cfg, Part::Lif)?;
+    check(&design)?;
+    Ok(design)
+}
+
 /// Builds the design for a config (validated here) without the structural check; callers
 /// must run [`check_design`] before trusting it (the CLI does so while it emits).
 pub fn build(cfg: &Config) -> Result<Design> {
     cfg.validate()?;
-    let a = cfg.array();
+    let a = cfg
+        .array
+        .as_ref()
+        .ok_or_else(|| Error::Internal("no [array] section".into()))?;
     let post = cfg.postproc.as_ref();
     let names = top::Names::new(&cfg.name);
     let pe = match a.dataflow {

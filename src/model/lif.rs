@@ -83,6 +83,46 @@ pub struct LifTrace {
     pub spikes: Matrix,
 }
 
+/// The first difference between two traces: (step, neuron, field, expected, actual).
+pub fn first_difference(
+    expected: &LifTrace,
+    actual: &LifTrace,
+) -> Option<(usize, usize, &'static str, i128, i128)> {
+    for t in 0..expected.u.rows {
+        for n in 0..expected.u.cols {
+            for (field, e, a) in [
+                ("spike", &expected.spikes, &actual.spikes),
+                ("u", &expected.u, &actual.u),
+                ("v", &expected.v, &actual.v),
+            ] {
+                if e.at(t, n) != a.at(t, n) {
+                    return Some((t, n, field, e.at(t, n), a.at(t, n)));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The per-neuron bias of a config: its per-neuron mantissas, or bias_mant, shifted.
+pub fn params_of(cfg: &crate::config::LifConfig, mantissas: Option<&[i128]>) -> LifParams {
+    let bias = (0..cfg.neurons as usize)
+        .map(|n| {
+            let mant = match mantissas {
+                Some(m) => m[n] as i64,
+                None => i64::from(cfg.bias_mant),
+            };
+            mant << cfg.bias_exp
+        })
+        .collect();
+    LifParams {
+        du: cfg.du,
+        dv: cfg.dv,
+        vth: cfg.vth,
+        bias,
+    }
+}
+
 /// Runs a core from rest (u = v = 0) over T steps: `spikes` is T x axons (0/1), `weights`
 /// axons x neurons.
 pub fn run_core(p: &LifParams, spikes: &Matrix, weights: &Matrix) -> LifTrace {

@@ -80,6 +80,27 @@ impl ModuleBuilder {
         Expr::sig(name, ty)
     }
 
+    /// Bits `hi..=lo` of the named signal `sig` as a `signed` value; the bits left out are read
+    /// into a wire `{sig}_drop_unused`, so lint sees every bit used (Verilator's default
+    /// `--unused-regexp` is `*unused*`). For truncations that discard bits on purpose.
+    pub fn keep(&mut self, sig: &Expr, hi: u32, lo: u32, signed: bool) -> Expr {
+        let w = sig.ty().width;
+        let mut dropped = Vec::new();
+        if hi + 1 < w {
+            dropped.push(sig.slice(w - 1, hi + 1));
+        }
+        if lo > 0 {
+            dropped.push(sig.slice(lo - 1, 0));
+        }
+        if !dropped.is_empty() {
+            let Expr::Ref { name, .. } = sig else {
+                panic!("internal IR error: keep needs a named signal");
+            };
+            self.wire(&format!("{name}_drop_unused"), Expr::concat(dropped));
+        }
+        sig.slice_as(hi, lo, signed)
+    }
+
     /// Declares a wire without a driver (for instance outputs).
     pub fn declare_wire(&mut self, name: &str, ty: Ty) -> Expr {
         self.module.wires.push(Wire {

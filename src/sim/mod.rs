@@ -11,6 +11,7 @@ pub mod cache;
 pub mod compare;
 pub mod gemm;
 pub mod iverilog;
+pub mod lif;
 pub mod operands;
 pub mod ports;
 pub mod run;

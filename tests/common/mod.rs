@@ -106,14 +106,32 @@ pub fn random_config(rng: &mut Rng, index: usize) -> Config {
             array.out_fifo_depth = Some(min << rng.range(0, 2));
         }
         let postproc = random_postproc(rng, &array);
+        let lif = (rng.range(0, 3) == 0).then(|| random_lif(rng));
         let cfg = Config {
             name: format!("rnd{index}_{}", dataflow.as_str()),
             array: Some(array),
             postproc,
-            lif: None,
+            lif,
         };
         cfg.validate().expect("random config is valid");
         return cfg;
+    }
+}
+
+/// A small random `[lif]` section (any parallel, bias mode and widths).
+fn random_lif(rng: &mut Rng) -> npugen::config::LifConfig {
+    let neurons = rng.range(1, 12) as u32;
+    npugen::config::LifConfig {
+        neurons,
+        axons: rng.range(1, 12) as u32,
+        weight_bits: rng.range(2, 16) as u32,
+        parallel: rng.range(1, i64::from(neurons)) as u32,
+        du: rng.range(0, 4095) as u32,
+        dv: rng.range(0, 4095) as u32,
+        vth: rng.range(0, (1 << 17) - 1) as u32,
+        bias_mant: rng.range(-4096, 4095) as i32,
+        bias_exp: rng.range(0, 7) as u32,
+        per_neuron_bias: rng.coin(),
     }
 }
 

@@ -1,0 +1,192 @@
+//! `npugen lif`: spike trains through the Verilated spiking core, checked against the model.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::cli::LifArgs;
+use crate::config::LifConfig;
+use crate::emit::write_atomic;
+use crate::error::{Error, Result};
+use crate::model::lif::{first_difference, params_of, run_core, LifTrace};
+use crate::model::Matrix;
+use crate::npy::{to_bytes_as, OutType};
+use crate::sim::cache::cache_root;
+use crate::sim::lif::run_lif;
+use crate::sim::stream::Stalls;
+use crate::sim::verilator::{build_model, Verilated};
+
+/// `report.json` of a run.
+#[derive(Serialize)]
+struct LifReport {
+    steps: usize,
+    neurons: u32,
+    axons: u32,
+    parallel: u32,
+    groups: u32,
+    spikes_in: u64,
+    spikes_out: u64,
+    /// Cycles between consecutive ticks, measured in the RTL (steps 1..T).
+    step_cycles: Vec<u64>,
+    /// The manifest's formula for the same steps.
+    formula_step_cycles: Vec<u64>,
+    total_cycles: u64,
+    load_cycles: u64,
+    matches_model: bool,
+    rtl: bool,
+    verilator: Option<String>,
+}
+
+fn load(path: &Path, rows: usize, cols: usize, lo: i128, hi: i128, what: &str) -> Result<Matrix> {
+    let name = path.display().to_string();
+    if !path.exists() {
+        return Err(Error::input(name, "no such file"));
+    }
+    let m = crate::npy::read(path).map_err(|e| Error::input(&name, e))?;
+    if (rows != 0 && m.rows != rows) || m.cols != cols || m.rows == 0 {
+        let want = if rows == 0 {
+            format!("(T, {cols})")
+        } else {
+            format!("({rows}, {cols})")
+        };
+        return Err(Error::input(
+            &name,
+            format!("shape ({}, {}) is not {want} ({what})", m.rows, m.cols),
+        ));
+    }
+    if let Some(i) = m.data.iter().position(|v| *v < lo || *v > hi) {
+        return Err(Error::input(
+            &name,
+            format!(
+                "element ({}, {}) = {} is out of range for {what}: allowed {lo}..={hi}",
+                i / m.cols,
+                i % m.cols,
+                m.data[i]
+            ),
+        ));
+    }
+    Ok(m)
+}
+
+fn write_trace(out: &Path, tr: &LifTrace) -> Result<()> {
+    write_atomic(&out.join("u.npy"), &to_bytes_as(&tr.u, OutType::I32))?;
+    write_atomic(&out.join("v.npy"), &to_bytes_as(&tr.v, OutType::I32))?;
+    write_atomic(
+        &out.join("spikes.npy"),
+        &to_bytes_as(&tr.spikes, OutType::U8),
+    )
+}
+
+/// Runs the command; returns the exit code (1 when the RTL and the model disagree).
+pub fn lif(args: LifArgs) -> Result<i32> {
+    let l: LifConfig = args.config.lif.clone().expect("checked by the CLI");
+    let (n, a) = (l.neurons as usize, l.axons as usize);
+    let spikes = load(&args.spikes, 0, a, 0, 1, "spikes, 0 or 1 per axon and step")?;
+    let wmax = (1i128 << (l.weight_bits - 1)) - 1;
+    let weights = load(
+        &args.weights,
+        a,
+        n,
+        -wmax - 1,
+        wmax,
+        "lif.weight_bits weights",
+    )?;
+    let bias = match &args.bias {
+        Some(p) => Some(load(p, 1, n, -4096, 4095, "bias mantissas")?.data),
+        None => None,
+    };
+    let model = run_core(&params_of(&l, bias.as_deref()), &spikes, &weights);
+    let stalls = args.stalls.map(|(o, r, seed)| Stalls {
+        seed,
+        offer_percent: o,
+        ready_percent: r,
+    });
+    let rtl = |vcd: Option<&Path>| -> Result<(crate::sim::lif::LifRun, String)> {
+        let design = crate::gen::generate_lif(&args.config)?;
+        let tool = |e: &dyn std::fmt::Display| Error::Tool(e.to_string());
+        let build = build_model(&design, vcd.is_some(), &cache_root()).map_err(|e| tool(&e))?;
+        let mut sim = Verilated::load(&build).map_err(|e| tool(&e))?;
+        if let Some(v) = vcd {
+            sim.open_trace(v).map_err(|e| tool(&e))?;
+        }
+        let run = run_lif(&l, &mut sim, &spikes, &weights, bias.as_deref(), stalls)
+            .map_err(|e| tool(&e))?;
+        Ok((run, build.verilator_version))
+    };
+    let (trace, run, verilator) = if args.model_only {
+        (model.clone(), None, None)
+    } else {
+        let (run, version) = rtl(args.vcd.as_deref())?;
+        (run.trace.clone(), Some(run), Some(version))
+    };
+    let diff = first_difference(&model, &trace);
+    let report = LifReport {
+        steps: spikes.rows,
+        neurons: l.neurons,
+        axons: l.axons,
+        parallel: l.parallel,
+        groups: l.groups(),
+        spikes_in: spikes.data.iter().filter(|v| **v != 0).count() as u64,
+        spikes_out: trace.spikes.data.iter().filter(|v| **v != 0).count() as u64,
+        step_cycles: run
+            .as_ref()
+            .map(|r| r.step_cycles.clone())
+            .unwrap_or_default(),
+        formula_step_cycles: run
+            .as_ref()
+            .map(|r| r.formula_cycles.clone())
+            .unwrap_or_default(),
+        total_cycles: run.as_ref().map_or(0, |r| r.total_cycles),
+        load_cycles: run.as_ref().map_or(0, |r| r.load_cycles),
+        matches_model: diff.is_none(),
+        rtl: run.is_some(),
+        verilator,
+    };
+    std::fs::create_dir_all(&args.out).map_err(|source| Error::Write {
+        path: args.out.clone(),
+        source,
+    })?;
+    write_trace(&args.out, &trace)?;
+    let mut text = serde_json::to_string_pretty(&report).expect("report serializes");
+    text.push('\n');
+    write_atomic(&args.out.join("report.json"), text.as_bytes())?;
+    println!(
+        "{}_lif: {} steps, {} neurons, {} input spikes, {} output spikes{}",
+        args.config.name,
+        report.steps,
+        n,
+        report.spikes_in,
+        report.spikes_out,
+        if args.model_only { " (model only)" } else { "" }
+    );
+    if let Some(r) = &run {
+        let matches = r.step_cycles == r.formula_cycles;
+        println!(
+            "  cycles per step measured in the RTL {} the formula (S + 1) * {} (total {} cycles)",
+            if matches { "equal" } else { "DIFFER from" },
+            l.groups(),
+            r.total_cycles
+        );
+        println!(
+            "  matches the golden model on every state: {}",
+            if diff.is_none() { "yes" } else { "NO" }
+        );
+    }
+    match diff {
+        None => Ok(0),
+        Some((t, neuron, field, e, a)) => {
+            eprintln!("npugen: RTL and golden model disagree: step {t}, neuron {neuron}, {field}: expected {e}, actual {a}");
+            // The run is deterministic: a traced re-run shows the same failure.
+            let vcd = match &args.vcd {
+                Some(v) => v.clone(),
+                None => {
+                    let v = args.out.join("npugen-mismatch.vcd");
+                    rtl(Some(&v))?;
+                    v
+                }
+            };
+            eprintln!("npugen: waveform written to {}", vcd.display());
+            Ok(1)
+        }
+    }
+}
