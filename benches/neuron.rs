@@ -27,10 +27,17 @@ fn main() {
         vcd_on_mismatch: None,
     };
     let mut rng = Rng::new(2026);
-    println!("| array | dataflow | M, K, N | array cycles | npu_core cycles | difference | matches |");
+    println!(
+        "| array | dataflow | M, K, N | array cycles | npu_core cycles | difference | matches |"
+    );
     println!("|---|---|---|---|---|---|---|");
     let cases: &[(u32, &str, (usize, usize, usize))] = if full {
-        &[(16, "os", (256, 256, 256)), (16, "os", (64, 40, 48)), (16, "ws", (256, 16, 256)), (8, "ws", (100, 8, 30))]
+        &[
+            (16, "os", (256, 256, 256)),
+            (16, "os", (64, 40, 48)),
+            (16, "ws", (256, 16, 256)),
+            (8, "ws", (100, 8, 30)),
+        ]
     } else {
         &[(2, "os", (3, 4, 5))]
     };
@@ -46,7 +53,9 @@ fn main() {
         };
         let a = random_matrix(&mut rng, m, k, 8, true);
         let b = random_matrix(&mut rng, k, nn, 8, true);
-        let bias: Vec<i128> = (0..nn).map(|_| i128::from(rng.range(-5000, 5000))).collect();
+        let bias: Vec<i128> = (0..nn)
+            .map(|_| i128::from(rng.range(-5000, 5000)))
+            .collect();
         let mut cycles = Vec::new();
         let mut ok = true;
         for c in [&plain, &core] {
@@ -94,18 +103,25 @@ fn main() {
             let s = Matrix::from_rows(
                 steps,
                 axons as usize,
-                (0..steps * axons as usize).map(|_| i128::from(rng.range(0, 99) < rate)).collect(),
+                (0..steps * axons as usize)
+                    .map(|_| i128::from(rng.range(0, 99) < rate))
+                    .collect(),
             );
             let w = Matrix::from_rows(
                 axons as usize,
                 neurons as usize,
-                (0..(axons * neurons) as usize).map(|_| i128::from(rng.range(-128, 127))).collect(),
+                (0..(axons * neurons) as usize)
+                    .map(|_| i128::from(rng.range(-128, 127)))
+                    .collect(),
             );
             let want = run_core(&params_of(&l, None), &s, &w);
             let mut sim = Verilated::load(&build).expect("loads");
             let got = run_lif(&l, &mut sim, &s, &w, None, None).expect("runs");
             let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
-            let spiking: f64 = (1..steps).map(|t| (0..axons as usize).filter(|&a| s.at(t, a) != 0).count() as f64).sum::<f64>() / (steps - 1) as f64;
+            let spiking: f64 = (1..steps)
+                .map(|t| (0..axons as usize).filter(|&a| s.at(t, a) != 0).count() as f64)
+                .sum::<f64>()
+                / (steps - 1) as f64;
             println!(
                 "| {neurons} x {axons} | {p} | {} | {rate}% | {spiking:.1} | {:.1} | {:.1} | {} | {} |",
                 l.groups(),

@@ -11,6 +11,7 @@
 //   acc_bits = 32
 //   signed = true
 //   out_fifo_depth = 32
+//   pipeline = 0
 
 `default_nettype none
 
@@ -23,7 +24,7 @@
 //   a,b beat =<k=0>=<k=1>=..=<K-1>=<next tile ...
 //   a_tlast  ____________/~~~\________________________
 //   c_tvalid _____________________ .. _/~~~\___/~~~\__ (row 0, row 1, ...)
-//   row i of the tile leaves in cycle c + 12 + 2*i; c_tlast marks row R-1.
+//   row i of the tile leaves in cycle c + 13 + 2*i; c_tlast marks row R-1.
 // A tile's last beat waits until 15 cycles after the previous one and until the
 // output FIFO has room for R rows; other beats are never held. Bubbles are allowed.
 module npu8x8 (
@@ -44,8 +45,8 @@ module npu8x8 (
 
   wire [63:0] a_beat;
   wire can_take;
-  wire cred_ok;
-  wire gap_done;
+  wire [5:0] cred_next;
+  wire [3:0] gap_next;
   wire last_ok;
   wire [256:0] ofifo_data;
   wire ofifo_valid;
@@ -311,6 +312,7 @@ module npu8x8 (
   wire pop;
   wire take;
   wire take_last;
+  reg [63:0] a_in;
   reg signed [7:0] a_skew_r1_1;
   reg signed [7:0] a_skew_r2_1;
   reg signed [7:0] a_skew_r2_2;
@@ -339,6 +341,7 @@ module npu8x8 (
   reg signed [7:0] a_skew_r7_5;
   reg signed [7:0] a_skew_r7_6;
   reg signed [7:0] a_skew_r7_7;
+  reg [63:0] b_in;
   reg signed [7:0] b_skew_c1_1;
   reg signed [7:0] b_skew_c2_1;
   reg signed [7:0] b_skew_c2_2;
@@ -396,7 +399,9 @@ module npu8x8 (
   reg signed [31:0] c_dsk_c5_2;
   reg signed [31:0] c_dsk_c6_1;
   reg [5:0] cred;
+  reg cred_ok;
   reg [3:0] gap;
+  reg gap_done;
   reg last_d_1;
   reg last_d_2;
   reg last_d_3;
@@ -413,6 +418,7 @@ module npu8x8 (
   reg last_d_14;
   reg last_d_15;
   reg last_d_16;
+  reg last_q;
   reg row_l0;
   reg row_l1;
   reg row_l2;
@@ -429,26 +435,28 @@ module npu8x8 (
   reg row_v5;
   reg row_v6;
   reg row_v7;
+  reg take_q;
 
-  assign a_beat = take ? a_tdata : 64'h0;
+  assign a_beat = take_q ? a_in : 64'h0;
   assign a_tready = b_tvalid & can_take;
   assign b_tready = a_tvalid & can_take;
   assign c_tdata = ofifo_data[255:0];
   assign c_tlast = ofifo_data[256];
   assign c_tvalid = ofifo_valid;
   assign can_take = (~a_tlast) | last_ok;
-  assign cred_ok = cred >= 6'h8;
-  assign gap_done = gap == 4'he;
+  assign cred_next = (cred - (take_last ? 6'h8 : 6'h0)) + (pop ? 6'h1 : 6'h0);
+  assign gap_next = take_last ? 4'h0 : (gap_done ? gap : (gap + 4'h1));
   assign last_ok = cred_ok & gap_done;
   assign ofifo_wr_data = {row_l0, $unsigned(pe_sh_r0_c7), $unsigned(c_dsk_c6_1), $unsigned(c_dsk_c5_2), $unsigned(c_dsk_c4_3), $unsigned(c_dsk_c3_4), $unsigned(c_dsk_c2_5), $unsigned(c_dsk_c1_6), $unsigned(c_dsk_c0_7)};
   assign pe_r0_c0_a_in = $signed(a_beat[7:0]);
-  assign pe_r0_c0_b_in = $signed(b_tdata[7:0]);
+  assign pe_r0_c0_b_in = $signed(b_in[7:0]);
   assign pop = ofifo_valid & c_tready;
   assign take = (a_tvalid & b_tvalid) & can_take;
   assign take_last = take & a_tlast;
 
   always @(posedge clk) begin
     if (rst) begin
+      a_in <= 64'h0;
       a_skew_r1_1 <= 8'sh0;
       a_skew_r2_1 <= 8'sh0;
       a_skew_r2_2 <= 8'sh0;
@@ -477,6 +485,7 @@ module npu8x8 (
       a_skew_r7_5 <= 8'sh0;
       a_skew_r7_6 <= 8'sh0;
       a_skew_r7_7 <= 8'sh0;
+      b_in <= 64'h0;
       b_skew_c1_1 <= 8'sh0;
       b_skew_c2_1 <= 8'sh0;
       b_skew_c2_2 <= 8'sh0;
@@ -534,7 +543,9 @@ module npu8x8 (
       c_dsk_c5_2 <= 32'sh0;
       c_dsk_c6_1 <= 32'sh0;
       cred <= 6'h20;
+      cred_ok <= 1'h1;
       gap <= 4'he;
+      gap_done <= 1'h1;
       last_d_1 <= 1'h0;
       last_d_2 <= 1'h0;
       last_d_3 <= 1'h0;
@@ -551,6 +562,7 @@ module npu8x8 (
       last_d_14 <= 1'h0;
       last_d_15 <= 1'h0;
       last_d_16 <= 1'h0;
+      last_q <= 1'h0;
       row_l0 <= 1'h0;
       row_l1 <= 1'h0;
       row_l2 <= 1'h0;
@@ -567,7 +579,9 @@ module npu8x8 (
       row_v5 <= 1'h0;
       row_v6 <= 1'h0;
       row_v7 <= 1'h0;
+      take_q <= 1'h0;
     end else begin
+      a_in <= a_tdata;
       a_skew_r1_1 <= $signed(a_beat[15:8]);
       a_skew_r2_1 <= $signed(a_beat[23:16]);
       a_skew_r2_2 <= a_skew_r2_1;
@@ -596,28 +610,29 @@ module npu8x8 (
       a_skew_r7_5 <= a_skew_r7_4;
       a_skew_r7_6 <= a_skew_r7_5;
       a_skew_r7_7 <= a_skew_r7_6;
-      b_skew_c1_1 <= $signed(b_tdata[15:8]);
-      b_skew_c2_1 <= $signed(b_tdata[23:16]);
+      b_in <= b_tdata;
+      b_skew_c1_1 <= $signed(b_in[15:8]);
+      b_skew_c2_1 <= $signed(b_in[23:16]);
       b_skew_c2_2 <= b_skew_c2_1;
-      b_skew_c3_1 <= $signed(b_tdata[31:24]);
+      b_skew_c3_1 <= $signed(b_in[31:24]);
       b_skew_c3_2 <= b_skew_c3_1;
       b_skew_c3_3 <= b_skew_c3_2;
-      b_skew_c4_1 <= $signed(b_tdata[39:32]);
+      b_skew_c4_1 <= $signed(b_in[39:32]);
       b_skew_c4_2 <= b_skew_c4_1;
       b_skew_c4_3 <= b_skew_c4_2;
       b_skew_c4_4 <= b_skew_c4_3;
-      b_skew_c5_1 <= $signed(b_tdata[47:40]);
+      b_skew_c5_1 <= $signed(b_in[47:40]);
       b_skew_c5_2 <= b_skew_c5_1;
       b_skew_c5_3 <= b_skew_c5_2;
       b_skew_c5_4 <= b_skew_c5_3;
       b_skew_c5_5 <= b_skew_c5_4;
-      b_skew_c6_1 <= $signed(b_tdata[55:48]);
+      b_skew_c6_1 <= $signed(b_in[55:48]);
       b_skew_c6_2 <= b_skew_c6_1;
       b_skew_c6_3 <= b_skew_c6_2;
       b_skew_c6_4 <= b_skew_c6_3;
       b_skew_c6_5 <= b_skew_c6_4;
       b_skew_c6_6 <= b_skew_c6_5;
-      b_skew_c7_1 <= $signed(b_tdata[63:56]);
+      b_skew_c7_1 <= $signed(b_in[63:56]);
       b_skew_c7_2 <= b_skew_c7_1;
       b_skew_c7_3 <= b_skew_c7_2;
       b_skew_c7_4 <= b_skew_c7_3;
@@ -652,9 +667,11 @@ module npu8x8 (
       c_dsk_c5_1 <= pe_sh_r0_c5;
       c_dsk_c5_2 <= c_dsk_c5_1;
       c_dsk_c6_1 <= pe_sh_r0_c6;
-      cred <= (cred - (take_last ? 6'h8 : 6'h0)) + (pop ? 6'h1 : 6'h0);
-      gap <= take_last ? 4'h0 : (gap_done ? gap : (gap + 4'h1));
-      last_d_1 <= take_last;
+      cred <= cred_next;
+      cred_ok <= cred_next >= 6'h8;
+      gap <= gap_next;
+      gap_done <= gap_next == 4'he;
+      last_d_1 <= last_q;
       last_d_2 <= last_d_1;
       last_d_3 <= last_d_2;
       last_d_4 <= last_d_3;
@@ -670,6 +687,7 @@ module npu8x8 (
       last_d_14 <= last_d_13;
       last_d_15 <= last_d_14;
       last_d_16 <= last_d_15;
+      last_q <= take_last;
       row_l0 <= last_d_9 ? 1'h0 : row_l1;
       row_l1 <= last_d_10 ? 1'h0 : row_l2;
       row_l2 <= last_d_11 ? 1'h0 : row_l3;
@@ -686,11 +704,12 @@ module npu8x8 (
       row_v5 <= last_d_14 ? 1'h1 : row_v6;
       row_v6 <= last_d_15 ? 1'h1 : row_v7;
       row_v7 <= last_d_16 ? 1'h1 : 1'h0;
+      take_q <= take;
     end
   end
 
   npu8x8_ofifo ofifo (.clk(clk), .rst(rst), .wr_en(row_v0), .wr_data(ofifo_wr_data), .rd_ready(c_tready), .rd_valid(ofifo_valid), .rd_data(ofifo_data));
-  npu8x8_pe pe_r0_c0 (.clk(clk), .rst(rst), .a_in(pe_r0_c0_a_in), .b_in(pe_r0_c0_b_in), .l_in(take_last), .sh_in(pe_sh_r1_c0), .a_out(pe_a_r0_c0), .b_out(pe_b_r0_c0), .l_out(pe_l_r0_c0), .sh_out(pe_sh_r0_c0));
+  npu8x8_pe pe_r0_c0 (.clk(clk), .rst(rst), .a_in(pe_r0_c0_a_in), .b_in(pe_r0_c0_b_in), .l_in(last_q), .sh_in(pe_sh_r1_c0), .a_out(pe_a_r0_c0), .b_out(pe_b_r0_c0), .l_out(pe_l_r0_c0), .sh_out(pe_sh_r0_c0));
   npu8x8_pe pe_r0_c1 (.clk(clk), .rst(rst), .a_in(pe_a_r0_c0), .b_in(b_skew_c1_1), .l_in(pe_l_r0_c0), .sh_in(pe_sh_r1_c1), .a_out(pe_a_r0_c1), .b_out(pe_b_r0_c1), .l_out(pe_l_r0_c1), .sh_out(pe_sh_r0_c1));
   npu8x8_pe pe_r0_c2 (.clk(clk), .rst(rst), .a_in(pe_a_r0_c1), .b_in(b_skew_c2_2), .l_in(pe_l_r0_c1), .sh_in(pe_sh_r1_c2), .a_out(pe_a_r0_c2), .b_out(pe_b_r0_c2), .l_out(pe_l_r0_c2), .sh_out(pe_sh_r0_c2));
   npu8x8_pe pe_r0_c3 (.clk(clk), .rst(rst), .a_in(pe_a_r0_c2), .b_in(b_skew_c3_3), .l_in(pe_l_r0_c2), .sh_in(pe_sh_r1_c3), .a_out(pe_a_r0_c3), .b_out(pe_b_r0_c3), .l_out(pe_l_r0_c3), .sh_out(pe_sh_r0_c3));
@@ -818,44 +837,37 @@ module npu8x8_ofifo (
   output wire [256:0] rd_data  // oldest row
 );
 
-  wire empty;
   wire load;
   wire [4:0] raddr;
+  wire [5:0] rptr_next;
   wire [4:0] waddr;
+  wire [5:0] wptr_next;
+  reg empty;
   reg out_valid;
   reg [5:0] rptr;
   reg [5:0] wptr;
   reg [256:0] mem [0:31];
   reg [256:0] dout;
 
-  assign empty = wptr == rptr;
   assign load = (~empty) & ((~out_valid) | rd_ready);
   assign raddr = rptr[4:0];
   assign rd_data = dout;
   assign rd_valid = out_valid;
+  assign rptr_next = load ? (rptr + 6'h1) : rptr;
   assign waddr = wptr[4:0];
+  assign wptr_next = wr_en ? (wptr + 6'h1) : wptr;
 
   always @(posedge clk) begin
     if (rst) begin
+      empty <= 1'h1;
       out_valid <= 1'h0;
-    end else begin
-      out_valid <= load | (out_valid & (~rd_ready));
-    end
-  end
-
-  always @(posedge clk) begin
-    if (rst) begin
       rptr <= 6'h0;
-    end else if (load) begin
-      rptr <= rptr + 6'h1;
-    end
-  end
-
-  always @(posedge clk) begin
-    if (rst) begin
       wptr <= 6'h0;
-    end else if (wr_en) begin
-      wptr <= wptr + 6'h1;
+    end else begin
+      empty <= wptr_next == rptr_next;
+      out_valid <= load | (out_valid & (~rd_ready));
+      rptr <= rptr_next;
+      wptr <= wptr_next;
     end
   end
 

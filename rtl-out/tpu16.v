@@ -11,6 +11,7 @@
 //   acc_bits = 32
 //   signed = true
 //   out_fifo_depth = 64
+//   pipeline = 0
 
 `default_nettype none
 
@@ -45,7 +46,7 @@ module tpu16 (
 
   wire a_first;
   wire a_ok;
-  wire cred_ok;
+  wire [6:0] cred_next;
   wire [512:0] ofifo_data;
   wire ofifo_valid;
   wire [512:0] ofifo_wr_data;
@@ -1091,7 +1092,7 @@ module tpu16 (
   wire signed [7:0] pe_wsh_r15_c14;
   wire signed [7:0] pe_wsh_r15_c15;
   wire pop;
-  wire swap_gap_done;
+  wire [4:0] swap_gap_next;
   wire take;
   wire take_last;
   wire [127:0] w_beat;
@@ -1341,6 +1342,7 @@ module tpu16 (
   reg signed [31:0] c_dsk_c13_2;
   reg signed [31:0] c_dsk_c14_1;
   reg [6:0] cred;
+  reg cred_ok;
   reg first;
   reg first_d_1;
   reg first_d_2;
@@ -1422,6 +1424,7 @@ module tpu16 (
   reg row_v_31;
   reg row_v_32;
   reg [4:0] swap_gap;
+  reg swap_gap_done;
   reg w_fill;
   reg [4:0] wcnt;
 
@@ -1431,7 +1434,7 @@ module tpu16 (
   assign c_tdata = ofifo_data[511:0];
   assign c_tlast = ofifo_data[512];
   assign c_tvalid = ofifo_valid;
-  assign cred_ok = cred >= 7'h1;
+  assign cred_next = (cred - (take ? 7'h1 : 7'h0)) + (pop ? 7'h1 : 7'h0);
   assign ofifo_wr_data = {row_l_32, $unsigned(pe_s_r15_c15), $unsigned(c_dsk_c14_1), $unsigned(c_dsk_c13_2), $unsigned(c_dsk_c12_3), $unsigned(c_dsk_c11_4), $unsigned(c_dsk_c10_5), $unsigned(c_dsk_c9_6), $unsigned(c_dsk_c8_7), $unsigned(c_dsk_c7_8), $unsigned(c_dsk_c6_9), $unsigned(c_dsk_c5_10), $unsigned(c_dsk_c4_11), $unsigned(c_dsk_c3_12), $unsigned(c_dsk_c2_13), $unsigned(c_dsk_c1_14), $unsigned(c_dsk_c0_15)};
   assign pe_r0_c0_a_in = $signed(a_tdata[7:0]);
   assign pe_r15_c0_wsh_in = $signed(w_beat[7:0]);
@@ -1451,7 +1454,7 @@ module tpu16 (
   assign pe_r15_c14_wsh_in = $signed(w_beat[119:112]);
   assign pe_r15_c15_wsh_in = $signed(w_beat[127:120]);
   assign pop = ofifo_valid & c_tready;
-  assign swap_gap_done = swap_gap == 5'h1d;
+  assign swap_gap_next = a_first ? 5'h0 : (swap_gap_done ? swap_gap : (swap_gap + 5'h1));
   assign take = a_tvalid & a_ok;
   assign take_last = take & a_tlast;
   assign w_beat = w_fill ? 128'h0 : w_tdata;
@@ -1705,6 +1708,7 @@ module tpu16 (
       c_dsk_c13_2 <= 32'sh0;
       c_dsk_c14_1 <= 32'sh0;
       cred <= 7'h40;
+      cred_ok <= 1'h1;
       first <= 1'h1;
       first_d_1 <= 1'h0;
       first_d_2 <= 1'h0;
@@ -1786,6 +1790,7 @@ module tpu16 (
       row_v_31 <= 1'h0;
       row_v_32 <= 1'h0;
       swap_gap <= 5'h1d;
+      swap_gap_done <= 1'h1;
       w_fill <= 1'h0;
       wcnt <= 5'h0;
     end else begin
@@ -2029,7 +2034,8 @@ module tpu16 (
       c_dsk_c13_1 <= pe_s_r15_c13;
       c_dsk_c13_2 <= c_dsk_c13_1;
       c_dsk_c14_1 <= pe_s_r15_c14;
-      cred <= (cred - (take ? 7'h1 : 7'h0)) + (pop ? 7'h1 : 7'h0);
+      cred <= cred_next;
+      cred_ok <= cred_next >= 7'h1;
       first <= take ? a_tlast : first;
       first_d_1 <= a_first;
       first_d_2 <= first_d_1;
@@ -2110,7 +2116,8 @@ module tpu16 (
       row_v_30 <= row_v_29;
       row_v_31 <= row_v_30;
       row_v_32 <= row_v_31;
-      swap_gap <= a_first ? 5'h0 : (swap_gap_done ? swap_gap : (swap_gap + 5'h1));
+      swap_gap <= swap_gap_next;
+      swap_gap_done <= swap_gap_next == 5'h1d;
       w_fill <= ((w_take & w_tlast) | w_fill) & w_more;
       wcnt <= a_first ? 5'h0 : (w_shift ? (wcnt + 5'h1) : wcnt);
     end
@@ -2446,44 +2453,37 @@ module tpu16_ofifo (
   output wire [512:0] rd_data  // oldest row
 );
 
-  wire empty;
   wire load;
   wire [5:0] raddr;
+  wire [6:0] rptr_next;
   wire [5:0] waddr;
+  wire [6:0] wptr_next;
+  reg empty;
   reg out_valid;
   reg [6:0] rptr;
   reg [6:0] wptr;
   reg [512:0] mem [0:63];
   reg [512:0] dout;
 
-  assign empty = wptr == rptr;
   assign load = (~empty) & ((~out_valid) | rd_ready);
   assign raddr = rptr[5:0];
   assign rd_data = dout;
   assign rd_valid = out_valid;
+  assign rptr_next = load ? (rptr + 7'h1) : rptr;
   assign waddr = wptr[5:0];
+  assign wptr_next = wr_en ? (wptr + 7'h1) : wptr;
 
   always @(posedge clk) begin
     if (rst) begin
+      empty <= 1'h1;
       out_valid <= 1'h0;
-    end else begin
-      out_valid <= load | (out_valid & (~rd_ready));
-    end
-  end
-
-  always @(posedge clk) begin
-    if (rst) begin
       rptr <= 7'h0;
-    end else if (load) begin
-      rptr <= rptr + 7'h1;
-    end
-  end
-
-  always @(posedge clk) begin
-    if (rst) begin
       wptr <= 7'h0;
-    end else if (wr_en) begin
-      wptr <= wptr + 7'h1;
+    end else begin
+      empty <= wptr_next == rptr_next;
+      out_valid <= load | (out_valid & (~rd_ready));
+      rptr <= rptr_next;
+      wptr <= wptr_next;
     end
   end
 

@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::flow::targets::Target;
+use crate::gen::Part;
 
 /// npugen: systolic-array and neuron-core generator for FPGAs.
 #[derive(Debug, Parser)]
@@ -66,6 +68,34 @@ pub enum CliCommand {
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Synthesise for an FPGA target (and place and route on ECP5 / iCE40): constraints,
+    /// scripts, vendor project files and a QoR report.
+    Synth {
+        /// TOML config file; omitted: the built-in default.
+        config: Option<PathBuf>,
+        /// xc7, xcup, cyclonev, max10, ice40-up5k, ice40-hx8k, ecp5-25k, ecp5-45k, ecp5-85k.
+        #[arg(long)]
+        target: String,
+        /// Clock frequency to constrain, MHz (1..=1000).
+        #[arg(long, default_value_t = 100.0)]
+        freq: f64,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Which design of the config: "array" (default when present) or "lif".
+        #[arg(long)]
+        part: Option<String>,
+        /// Synthesis only, even where place and route is available.
+        #[arg(long)]
+        no_pnr: bool,
+        /// When the part has too few DSP blocks: "refuse" (default) or "lut" (the remaining
+        /// PEs get logic multipliers).
+        #[arg(long, default_value = "refuse")]
+        dsp_fallback: String,
+        /// nextpnr placement seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Run spike trains through the spiking core ([lif]) in Verilator, checked against the model.
     Lif {
@@ -276,6 +306,8 @@ pub enum Command {
     },
     /// Run the spiking core.
     Lif(LifArgs),
+    /// Synthesise for an FPGA target.
+    Synth(crate::commands::synth::SynthArgs),
     /// Print the commented default config.
     ConfigDefault,
     /// Print a validated config with defaults filled in.
@@ -393,6 +425,61 @@ impl Cli {
                     model_only,
                     stalls: parse_stalls(stalls)?.map(|(o, r)| (o, r, seed)),
                     vcd,
+                })
+            }
+            CliCommand::Synth {
+                config,
+                target,
+                freq,
+                out,
+                part,
+                no_pnr,
+                dsp_fallback,
+                seed,
+            } => {
+                let config = load_config(config.as_ref())?;
+                let target: Target = target
+                    .parse()
+                    .map_err(|e: String| Error::input("--target", e))?;
+                if !(1.0..=1000.0).contains(&freq) {
+                    return Err(Error::input(
+                        "--freq",
+                        format!("{freq} is out of range: allowed 1..=1000 MHz"),
+                    ));
+                }
+                let part = match part.as_deref() {
+                    None if config.array.is_some() => Part::Array,
+                    None => Part::Lif,
+                    Some("array") if config.array.is_some() => Part::Array,
+                    Some("lif") if config.lif.is_some() => Part::Lif,
+                    Some(p) => {
+                        return Err(Error::input(
+                            "--part",
+                            format!(
+                                "{p:?}: allowed \"array\" or \"lif\", a section the config has"
+                            ),
+                        ))
+                    }
+                };
+                let dsp_fallback_lut = match dsp_fallback.as_str() {
+                    "refuse" => false,
+                    "lut" => true,
+                    other => {
+                        return Err(Error::input(
+                            "--dsp-fallback",
+                            format!("{other:?}: allowed \"refuse\" or \"lut\""),
+                        ))
+                    }
+                };
+                Command::Synth(crate::commands::synth::SynthArgs {
+                    config,
+                    part,
+                    target,
+                    freq_mhz: freq,
+                    out,
+                    no_pnr,
+                    dsp_fallback_lut,
+                    seed,
                 })
             }
             CliCommand::Config { default: true, .. } => Command::ConfigDefault,

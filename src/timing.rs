@@ -29,10 +29,11 @@ pub fn os_min_last_gap(cfg: &ArrayConfig) -> u32 {
     2 * cfg.rows - 1
 }
 
-/// OS: cycles from accepting a tile's last beat to `c_tvalid` of result row 0.
-/// Row i follows 2*i cycles after row 0.
+/// OS: cycles from accepting a tile's last beat to `c_tvalid` of result row 0 (one input
+/// register stage, the array, the drain, the deskew and the FIFO). Row i follows 2*i cycles
+/// after row 0.
 pub fn os_first_row_latency(cfg: &ArrayConfig) -> u32 {
-    cfg.cols + 4
+    cfg.cols + 5 + cfg.pipeline
 }
 
 /// WS: cycles after accepting a tile's first A row before the next weight tile may start
@@ -43,15 +44,15 @@ pub fn ws_shadow_free_after(cfg: &ArrayConfig) -> u32 {
 
 /// WS: cycles from accepting an A row to `c_tvalid` of its result row.
 pub fn ws_row_latency(cfg: &ArrayConfig) -> u32 {
-    cfg.rows + cfg.cols + 2
+    cfg.rows + cfg.cols + 2 + cfg.pipeline
 }
 
 /// Cycles of the output delay line from an accepted beat to the FIFO write (WS), or from an
 /// accepted last beat to row 0's FIFO write (OS).
 pub fn write_delay(cfg: &ArrayConfig) -> u32 {
     match cfg.dataflow {
-        Dataflow::Os => cfg.cols + 2,
-        Dataflow::Ws => cfg.rows + cfg.cols,
+        Dataflow::Os => cfg.cols + 3 + cfg.pipeline,
+        Dataflow::Ws => cfg.rows + cfg.cols + cfg.pipeline,
     }
 }
 
@@ -72,11 +73,11 @@ pub fn gemm_cycles(cfg: &ArrayConfig, m: u64, k: u64, n: u64) -> u64 {
     match cfg.dataflow {
         Dataflow::Os => {
             let period = k.max(2 * r - 1);
-            (f - 1) * period + k + 2 * r + c + 2
+            (f - 1) * period + k + 2 * r + c + 3 + u64::from(cfg.pipeline)
         }
         Dataflow::Ws => {
             let period = m.max(2 * r + c - 2).max(r + 1);
-            (f - 1) * period + 2 * r + c + m + 2
+            (f - 1) * period + 2 * r + c + m + 2 + u64::from(cfg.pipeline)
         }
     }
 }
@@ -86,11 +87,16 @@ pub fn gemm_cycles(cfg: &ArrayConfig, m: u64, k: u64, n: u64) -> u64 {
 pub fn gemm_cycles_formula(cfg: &ArrayConfig, post: bool) -> String {
     let base = match cfg.dataflow {
         Dataflow::Os => {
-            "F = ceil(M/R) * ceil(N/C); cycles = (F - 1) * max(K, 2R - 1) + K + 2R + C + 2"
+            "F = ceil(M/R) * ceil(N/C); cycles = (F - 1) * max(K, 2R - 1) + K + 2R + C + 3"
         }
         Dataflow::Ws => {
             "F = ceil(K/R) * ceil(N/C); cycles = (F - 1) * max(M, 2R + C - 2, R + 1) + 2R + C + M + 2"
         }
+    };
+    let base = if cfg.pipeline > 0 {
+        format!("{base} + {} (pipeline)", cfg.pipeline)
+    } else {
+        base.to_string()
     };
     if post {
         format!("{base} + {POSTPROC_LATENCY} (post-processing)")

@@ -35,10 +35,24 @@ fn cfg(
             acc_bits: acc,
             signed,
             out_fifo_depth: None,
+            pipeline: 0,
+            dsp_pes: None,
         }),
         postproc: None,
         lif: None,
     }
+}
+
+/// Extra PE pipeline registers: results later, values unchanged.
+fn with_pipeline(mut c: Config, pipeline: u32) -> Config {
+    c.array.as_mut().expect("array").pipeline = pipeline;
+    c
+}
+
+/// Only the first `n` PEs multiply with `*` (DSP blocks); the rest use shift-add logic.
+fn with_dsp_pes(mut c: Config, n: u32) -> Config {
+    c.array.as_mut().expect("array").dsp_pes = Some(n);
+    c
 }
 
 /// The smallest legal output FIFO makes the credits bind under back-pressure.
@@ -181,6 +195,14 @@ fn rtl_matches_model_on_random_gemms() {
         cfg("c4x4_i16_wrap_ws", 4, 4, Dataflow::Ws, 16, Some(33), true),
         with_fifo(cfg("c4x4_os_fifo4", 4, 4, Dataflow::Os, 8, None, true), 4),
         with_fifo(cfg("c3x2_ws_fifo2", 3, 2, Dataflow::Ws, 8, None, true), 2),
+        with_pipeline(cfg("c4x3_os_pipe1", 4, 3, Dataflow::Os, 8, None, true), 1),
+        with_pipeline(cfg("c3x4_ws_pipe2", 3, 4, Dataflow::Ws, 8, None, true), 2),
+        with_pipeline(cfg("c2x2_os_pipe3_u4", 2, 2, Dataflow::Os, 4, Some(9), false), 3),
+        with_pipeline(cfg("c2x3_ws_pipe3", 2, 3, Dataflow::Ws, 12, Some(25), true), 3),
+        with_dsp_pes(cfg("c2x2_os_lutmul", 2, 2, Dataflow::Os, 8, None, true), 1),
+        with_dsp_pes(cfg("c2x3_ws_lutmul", 2, 3, Dataflow::Ws, 12, Some(30), true), 2),
+        with_dsp_pes(with_pipeline(cfg("c3x2_os_lutmul_u", 3, 2, Dataflow::Os, 5, Some(12), false), 2), 0),
+        core("pp_os_pipe2", "rows = 3\ncols = 3\npipeline = 2", "scale = 0.003\nactivation = \"relu\""),
         core("pp_os_relu", "rows = 4\ncols = 4", "scale = 0.00731\nzero_point = -5\nactivation = \"relu\""),
         core(
             "pp_os_leaky_percol",

@@ -17,6 +17,8 @@ fn cfg(rows: u32, cols: u32, dataflow: Dataflow, ib: u32, wb: u32, acc: Option<u
             acc_bits: acc,
             signed: true,
             out_fifo_depth: None,
+            pipeline: 0,
+            dsp_pes: None,
         }),
         postproc: None,
         lif: None,

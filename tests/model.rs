@@ -28,6 +28,8 @@ fn cfg(
         acc_bits: acc,
         signed,
         out_fifo_depth: None,
+        pipeline: 0,
+        dsp_pes: None,
     }
 }
 

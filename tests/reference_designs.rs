@@ -3,8 +3,8 @@
 
 mod common;
 
-use npugen::config::Config;
 use npugen::commands::generate_files;
+use npugen::config::Config;
 
 #[test]
 fn rtl_out_is_current() {

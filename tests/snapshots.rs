@@ -16,6 +16,8 @@ fn cfg(name: &str, rows: u32, cols: u32, dataflow: Dataflow, bits: u32, signed: 
             acc_bits: None,
             signed,
             out_fifo_depth: None,
+            pipeline: 0,
+            dsp_pes: None,
         }),
         postproc: None,
         lif: None,

@@ -3,6 +3,7 @@
 mod lif;
 mod operands;
 mod simulate;
+pub mod synth;
 mod testbench;
 
 use crate::cli::Command;
@@ -87,6 +88,7 @@ pub fn run(cmd: Command) -> Result<i32> {
         }
         Command::Simulate(args) => return simulate::simulate(args),
         Command::Lif(args) => return lif::lif(args),
+        Command::Synth(args) => return synth::synth(args),
         Command::Testbench {
             config,
             operands,

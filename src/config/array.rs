@@ -46,11 +46,21 @@ pub struct ArrayConfig {
     /// Two's-complement operands (`true`) or unsigned (`false`).
     pub signed: bool,
     /// Rows of the output FIFO that decouples the array from `c_tready`; a power of two,
-    /// default the next power of two >= rows + cols + 9 (enough for full throughput, with or
-    /// without post-processing). The output-stationary array needs at least `rows` (a tile's
+    /// default the next power of two >= rows + cols + 10 + pipeline (enough for full
+    /// throughput, with or without post-processing). The output-stationary array needs at least `rows` (a tile's
     /// results are reserved at once).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_fifo_depth: Option<u32>,
+    /// Extra PE pipeline registers on the multiply path, 0..=3 (results arrive that many
+    /// cycles later, values unchanged): 1 registers the product, 2 also re-registers the
+    /// operands for the multiplier alone, 3 adds a second product register. Registers used
+    /// only by the multiplier can sit next to the DSP block, which is what raises Fmax.
+    pub pipeline: u32,
+    /// How many PEs (row-major from PE (0, 0)) use a `*` the tools map to a DSP block; the
+    /// rest use a shift-add multiplier built from logic. Default: all. `npugen synth
+    /// --dsp-fallback lut` sets it from the target's DSP count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dsp_pes: Option<u32>,
 }
 
 impl Default for ArrayConfig {
@@ -64,6 +74,8 @@ impl Default for ArrayConfig {
             acc_bits: None,
             signed: true,
             out_fifo_depth: None,
+            pipeline: 0,
+            dsp_pes: None,
         }
     }
 }
@@ -83,8 +95,8 @@ impl ArrayConfig {
     /// Output FIFO depth in rows (explicit or the default).
     pub fn fifo_depth(&self) -> u32 {
         // A row holds its credit from acceptance until it leaves: the array's latency (at most
-        // rows + cols + 4 cycles) plus the post-processing pipeline.
-        let in_flight = self.rows + self.cols + 4 + crate::timing::POSTPROC_LATENCY;
+        // rows + cols + 5 cycles) plus the post-processing pipeline.
+        let in_flight = self.rows + self.cols + 5 + crate::timing::POSTPROC_LATENCY + self.pipeline;
         self.out_fifo_depth
             .unwrap_or_else(|| in_flight.next_power_of_two())
     }
@@ -113,6 +125,11 @@ impl ArrayConfig {
         };
         range("array.rows", self.rows, 1, MAX_DIM)?;
         range("array.cols", self.cols, 1, MAX_DIM)?;
+        range("array.pipeline", self.pipeline, 0, 3)?;
+        if let Some(d) = self.dsp_pes {
+            let pes = self.rows * self.cols;
+            range("array.dsp_pes", d, 0, pes)?;
+        }
         let (lo, hi) = (*OPERAND_BITS.start(), *OPERAND_BITS.end());
         range("array.input_bits", self.input_bits, lo, hi)?;
         range("array.weight_bits", self.weight_bits, lo, hi)?;

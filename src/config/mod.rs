@@ -208,9 +208,13 @@ weight_bits = 8
 acc_bits = 32
 # true = two's-complement operands, false = unsigned.
 signed = true
-# Output FIFO rows (a power of two). Default: next power of two >= rows + cols + 9.
+# Output FIFO rows (a power of two). Default: next power of two >= rows + cols + 10 + pipeline.
 # Output-stationary needs at least `rows`.
 # out_fifo_depth = 32
+# Extra PE pipeline registers on the multiply path, 0..=3; results arrive that many cycles
+# later, values unchanged. 1: product register; 2: also operand registers that feed only the
+# multiplier (so they sit beside the DSP); 3: also a second product register.
+pipeline = 0
 
 # Optional: bias + requantization + activation after the array (TFLite / gemmlowp integer
 # arithmetic, bit-exact). Uncomment to generate an npu_core. Needs acc_bits <= 32.

@@ -1,7 +1,9 @@
 //! Emitters: read the IR (and the config it came from) and produce files. Nothing here builds
 //! hardware.
 
+pub mod constraints;
 pub mod manifest;
+pub mod scripts;
 pub mod testbench;
 pub mod verilog;
 

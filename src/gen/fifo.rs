@@ -32,18 +32,37 @@ pub fn fifo(module: &str, width: u32, depth: u32) -> Module {
     let one = Expr::lit(1, ptr);
     let wptr = b.reg("wptr", ptr);
     let wptr_q = wptr.q();
-    b.set_next(wptr, wptr_q.clone().add(one.clone()), Some(wr_en.clone()));
     let rptr = b.reg("rptr", ptr);
     let rptr_q = rptr.q();
     let ov = b.reg("out_valid", Ty::BIT);
     let ov_q = ov.q();
-
-    let empty = b.wire("empty", wptr_q.clone().eq(rptr_q.clone()));
+    // `empty` is a register computed from the next pointers, so the read enable (which clocks
+    // the whole output row) is one gate from flip-flops and rd_ready.
+    let empty = b.reg_with_reset(
+        "empty",
+        Ty::BIT,
+        Some(crate::rtl::Const::from_u128(1, Ty::BIT)),
+    );
+    let empty_q = empty.q();
     let load = b.wire(
         "load",
-        empty.not().and(ov_q.clone().not().or(rd_ready.clone())),
+        empty_q.not().and(ov_q.clone().not().or(rd_ready.clone())),
     );
-    b.set_next(rptr, rptr_q.clone().add(one), Some(load.clone()));
+    let wptr_next = b.wire(
+        "wptr_next",
+        Expr::mux(
+            wr_en.clone(),
+            wptr_q.clone().add(one.clone()),
+            wptr_q.clone(),
+        ),
+    );
+    let rptr_next = b.wire(
+        "rptr_next",
+        Expr::mux(load.clone(), rptr_q.clone().add(one), rptr_q.clone()),
+    );
+    b.set_next(wptr, wptr_next.clone(), None);
+    b.set_next(rptr, rptr_next.clone(), None);
+    b.set_next(empty, wptr_next.eq(rptr_next), None);
     b.set_next(ov, load.clone().or(ov_q.clone().and(rd_ready.not())), None);
     let waddr = b.wire("waddr", wptr_q.slice(aw - 1, 0));
     let raddr = b.wire("raddr", rptr_q.slice(aw - 1, 0));

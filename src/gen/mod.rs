@@ -3,6 +3,7 @@
 
 pub mod control;
 pub mod fifo;
+pub mod harness;
 pub mod lif;
 pub mod pe;
 pub mod port_doc;
@@ -93,16 +94,20 @@ pub fn build(cfg: &Config) -> Result<Design> {
         .ok_or_else(|| Error::Internal("no [array] section".into()))?;
     let post = cfg.postproc.as_ref();
     let names = top::Names::new(&cfg.name);
-    let pe = match a.dataflow {
-        Dataflow::Os => pe::os_pe(&names.pe, a),
-        Dataflow::Ws => pe::ws_pe(&names.pe, a),
+    let pe_of = |name: &str, style| match a.dataflow {
+        Dataflow::Os => pe::os_pe(name, a, style),
+        Dataflow::Ws => pe::ws_pe(name, a, style),
     };
+    let pe = pe_of(&names.pe, pe::MulStyle::Dsp);
     let fifo_width = a.cols * top::result_lane_bits(a, post) + 1;
     let mut modules = vec![
         top::top(a, post, &names),
         pe,
         fifo::fifo(&names.fifo, fifo_width, a.fifo_depth()),
     ];
+    if a.dsp_pes.is_some_and(|d| d < a.rows * a.cols) {
+        modules.push(pe_of(&names.pe_lut, pe::MulStyle::Lut));
+    }
     if let Some(p) = post {
         modules.push(postproc::postproc(&names.post, a, p));
         modules.push(fifo::fifo(

@@ -5,7 +5,7 @@
 //! through a mux on the feedback), the form Yosys packs into one DSP48E1 / SB_MAC16 / MULT18.
 
 use crate::config::ArrayConfig;
-use crate::rtl::{Conn, Expr, Module, ModuleBuilder, Ty};
+use crate::rtl::{bits_for, Conn, Expr, Module, ModuleBuilder, Ty};
 
 /// Operand and accumulator types of a configured array.
 #[derive(Clone, Copy, Debug)]
@@ -41,10 +41,78 @@ pub fn clock_conns() -> Vec<(&'static str, Conn)> {
     ]
 }
 
-/// Full-width product `ext(a) * ext(b)` bound to the wire `prod`.
-fn product(b: &mut ModuleBuilder, t: PeTypes, a_q: &Expr, w_q: &Expr) -> Expr {
+/// How a PE multiplies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MulStyle {
+    /// `a * b`: synthesis tools map it to a DSP block.
+    Dsp,
+    /// A shift-add multiplier from logic (partial products and adders), for PEs beyond the
+    /// target's DSP budget.
+    Lut,
+}
+
+/// `ext(a) * ext(b)` modulo 2^w as a sum of shifted partial products (an adder tree): the
+/// operands are extended to the full width w first, so the truncated sum is the exact
+/// product, signed or not.
+fn shift_add(b: &mut ModuleBuilder, a: &Expr, m: &Expr, w: u32) -> Expr {
+    let ty = Ty::new(w, a.ty().signed);
+    let ax = b.wire("mul_a", a.ext(w));
+    let mx = b.wire("mul_b", m.ext(w).cast(false));
+    let mut rows: Vec<Expr> = (0..w)
+        .map(|k| {
+            let shifted = ax.clone().shl(Expr::lit(
+                i128::from(k),
+                Ty::unsigned(bits_for(u64::from(w))),
+            ));
+            Expr::mux(mx.bit(k), shifted, Expr::zero(ty))
+        })
+        .collect();
+    let mut level = 0;
+    while rows.len() > 1 {
+        let mut next = Vec::new();
+        for (i, pair) in rows.chunks(2).enumerate() {
+            let e = match pair {
+                [x, y] => x.clone().add(y.clone()),
+                [x] => x.clone(),
+                _ => unreachable!("chunks of two"),
+            };
+            next.push(b.wire(&format!("pp{level}_{i}"), e));
+        }
+        rows = next;
+        level += 1;
+    }
+    rows.pop().expect("one row")
+}
+
+/// The full-width product `ext(a) * ext(b)` (wire `prod`), through `pipeline` extra
+/// registers: 1 = product register `m1`; 2 = also operand registers `a2`/`b2` that feed only
+/// the multiplier; 3 = also a second product register `m2`.
+fn product(
+    b: &mut ModuleBuilder,
+    t: PeTypes,
+    a_q: &Expr,
+    w_q: &Expr,
+    pipeline: u32,
+    style: MulStyle,
+) -> Expr {
     let w = t.prod.width;
-    b.wire("prod", a_q.ext(w).mul(w_q.ext(w)))
+    let (a, m) = if pipeline >= 2 {
+        (b.delay("a2", a_q.clone()), b.delay("b2", w_q.clone()))
+    } else {
+        (a_q.clone(), w_q.clone())
+    };
+    let p = match style {
+        MulStyle::Dsp => a.ext(w).mul(m.ext(w)),
+        MulStyle::Lut => shift_add(b, &a, &m, w),
+    };
+    let mut p = b.wire("prod", p);
+    if pipeline >= 1 {
+        p = b.delay("m1", p);
+    }
+    if pipeline >= 3 {
+        p = b.delay("m2", p);
+    }
+    p
 }
 
 /// Output-stationary PE.
@@ -56,7 +124,7 @@ fn product(b: &mut ModuleBuilder, t: PeTypes, a_q: &Expr, w_q: &Expr) -> Expr {
 ///            |   [acc]  [sh] <- sh_in   finished sum moves into sh, which otherwise shifts up
 ///          sh_out (up), b_out (down)     the column (sh_out of row 0 is the column result).
 /// ```
-pub fn os_pe(module: &str, cfg: &ArrayConfig) -> Module {
+pub fn os_pe(module: &str, cfg: &ArrayConfig, style: MulStyle) -> Module {
     let t = PeTypes::of(cfg);
     let mut b = ModuleBuilder::new(module);
     b.doc("Output-stationary processing element (one per array cell).");
@@ -88,8 +156,12 @@ pub fn os_pe(module: &str, cfg: &ArrayConfig) -> Module {
     let a_q = b.delay("a_q", a_in);
     let b_q = b.delay("b_q", b_in);
     let l_q = b.delay("l_q", l_in);
-    let lp = b.delay("lp", l_q.clone());
-    let prod = product(&mut b, t, &a_q, &b_q);
+    // lp: the previous beat was a tile's last; delayed with the product pipeline.
+    let mut lp = b.delay("lp", l_q.clone());
+    for k in 1..=cfg.pipeline {
+        lp = b.delay(&format!("lp{k}"), lp);
+    }
+    let prod = product(&mut b, t, &a_q, &b_q, cfg.pipeline, style);
     let acc = b.reg("acc", t.acc);
     let acc_q = acc.q();
     let base = Expr::mux(lp.clone(), Expr::zero(t.acc), acc_q.clone());
@@ -112,7 +184,7 @@ pub fn os_pe(module: &str, cfg: &ArrayConfig) -> Module {
 ///                 [wsh] [w]            beat of a new tile arrives with its swap flag);
 ///              s_out = s_q (down)      s_q <= s_in + a_q * w.
 /// ```
-pub fn ws_pe(module: &str, cfg: &ArrayConfig) -> Module {
+pub fn ws_pe(module: &str, cfg: &ArrayConfig, style: MulStyle) -> Module {
     let t = PeTypes::of(cfg);
     let mut b = ModuleBuilder::new(module);
     b.doc("Weight-stationary processing element (one per array cell).");
@@ -153,7 +225,7 @@ pub fn ws_pe(module: &str, cfg: &ArrayConfig) -> Module {
     let w = b.reg("w", t.b);
     let w_q = w.q();
     b.set_next(w, wsh_q.clone(), Some(sw_in));
-    let prod = product(&mut b, t, &a_q, &w_q);
+    let prod = product(&mut b, t, &a_q, &w_q, cfg.pipeline, style);
     let s = b.reg("s_q", t.acc);
     let s_q = s.q();
     b.set_next(s, s_in.add(prod.ext(t.acc.width)), None);

@@ -5,6 +5,7 @@
 //! of the result is delayed (cols - 1 - j) cycles so that a whole result row leaves at once.
 
 use super::pe::clock_conns;
+use super::top::Names;
 use crate::config::ArrayConfig;
 use crate::rtl::{Conn, Expr, ModuleBuilder, Ty};
 
@@ -68,12 +69,23 @@ fn pe_output(b: &mut ModuleBuilder, kind: &str, i: u32, j: u32, unused: bool, ty
     Conn::Output(name)
 }
 
+/// The PE module of cell (i, j): the DSP variant for the first `dsp_pes` cells (row-major),
+/// the logic-multiplier variant after that.
+fn pe_module<'a>(names: &'a Names, cfg: &ArrayConfig, i: u32, j: u32) -> &'a str {
+    let dsp = cfg.dsp_pes.unwrap_or(cfg.rows * cfg.cols);
+    if i * cfg.cols + j < dsp {
+        &names.pe
+    } else {
+        &names.pe_lut
+    }
+}
+
 /// Output-stationary grid. `a_rows[i]`/`l_rows[i]` enter row i from the left (already skewed),
 /// `b_cols[j]` enters column j from the top. Returns each column's drain output (row 0's sh).
 pub fn os_grid(
     b: &mut ModuleBuilder,
     cfg: &ArrayConfig,
-    pe: &str,
+    names: &Names,
     a_rows: &[Expr],
     l_rows: &[Expr],
     b_cols: &[Expr],
@@ -112,7 +124,7 @@ pub fn os_grid(
                 ("l_out", pe_output(b, "l", i, j, right_edge, Ty::BIT)),
                 ("sh_out", pe_output(b, "sh", i, j, false, t.acc)),
             ]);
-            b.instance(&format!("pe_r{i}_c{j}"), pe, conns);
+            b.instance(&format!("pe_r{i}_c{j}"), pe_module(names, cfg, i, j), conns);
         }
     }
     (0..cols)
@@ -126,7 +138,7 @@ pub fn os_grid(
 pub fn ws_grid(
     b: &mut ModuleBuilder,
     cfg: &ArrayConfig,
-    pe: &str,
+    names: &Names,
     a_rows: &[Expr],
     sw_rows: &[Expr],
     w_lanes: &[Expr],
@@ -167,7 +179,7 @@ pub fn ws_grid(
                 ("wsh_out", pe_output(b, "wsh", i, j, i == 0, t.b)),
                 ("s_out", pe_output(b, "s", i, j, false, t.acc)),
             ]);
-            b.instance(&format!("pe_r{i}_c{j}"), pe, conns);
+            b.instance(&format!("pe_r{i}_c{j}"), pe_module(names, cfg, i, j), conns);
         }
     }
     (0..cols)

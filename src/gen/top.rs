@@ -16,6 +16,8 @@ pub struct Names {
     pub top: String,
     /// Processing element.
     pub pe: String,
+    /// Processing element with a logic (shift-add) multiplier, beyond the DSP budget.
+    pub pe_lut: String,
     /// Output FIFO.
     pub fifo: String,
     /// Post-processing pipeline (npu_core).
@@ -30,6 +32,7 @@ impl Names {
         Names {
             top: name.to_string(),
             pe: format!("{name}_pe"),
+            pe_lut: format!("{name}_pe_lut"),
             fifo: format!("{name}_ofifo"),
             post: format!("{name}_postproc"),
             biasq: format!("{name}_biasq"),
@@ -181,31 +184,34 @@ pub fn os_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &Names) -
     if post.is_some() {
         b.assign("bias_take", ctl.take_last.clone());
     }
+    // Input stage: the beat and its flags are registered as they arrive, so the gating below
+    // (and its fan-out to every skew register) starts at flip-flops, not at the handshake.
     // Bubbles carry A = 0, so a PE accumulates nothing in a cycle without an accepted beat.
+    let a_in = b.delay("a_in", a_tdata);
+    let b_in = b.delay("b_in", b_tdata);
+    let take_q = b.delay("take_q", ctl.take);
+    let last_q = b.delay("last_q", ctl.take_last);
     let a_beat = b.wire(
         "a_beat",
-        Expr::mux(
-            ctl.take,
-            a_tdata,
-            Expr::zero(Ty::unsigned(rows * t.a.width)),
-        ),
+        Expr::mux(take_q, a_in, Expr::zero(Ty::unsigned(rows * t.a.width))),
     );
     let a_lanes = (0..rows).map(|i| lane(&a_beat, i, t.a)).collect();
-    let b_lanes = (0..cols).map(|j| lane(&b_tdata, j, t.b)).collect();
+    let b_lanes = (0..cols).map(|j| lane(&b_in, j, t.b)).collect();
     let a_rows = skew(&mut b, "a_skew_r", a_lanes);
     let b_cols = skew(&mut b, "b_skew_c", b_lanes);
     // One delay line of the tile-last flag: tap i feeds row i (the row skew); tap cols+1+i is
     // when PE (i, cols-1) captures its finished sum, which the row-valid chain mirrors.
-    let last_taps = delay_line(&mut b, "last_d", ctl.take_last, cols + rows);
+    let pipe = cfg.pipeline;
+    let last_taps = delay_line(&mut b, "last_d", last_q, cols + rows + pipe);
     let l_rows: Vec<Expr> = last_taps[..rows as usize].to_vec();
-    let col_out = os_grid(&mut b, cfg, &names.pe, &a_rows, &l_rows, &b_cols);
+    let col_out = os_grid(&mut b, cfg, names, &a_rows, &l_rows, &b_cols);
     let aligned = deskew(&mut b, "c_dsk_c", col_out);
 
     // Row-valid chain: a copy of the last column's drain chain carrying (valid, last) flags.
     let mut above_v = Expr::bit_const(false);
     let mut above_l = Expr::bit_const(false);
     for i in (0..rows).rev() {
-        let cap = last_taps[(cols + 1 + i) as usize].clone();
+        let cap = last_taps[(cols + 1 + i + pipe) as usize].clone();
         let is_last = Expr::bit_const(i + 1 == rows);
         let v = b.delay(
             &format!("row_v{i}"),
@@ -263,7 +269,7 @@ pub fn ws_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &Names) -
     let col_out = ws_grid(
         &mut b,
         cfg,
-        &names.pe,
+        names,
         &a_rows,
         &first_taps,
         &w_lanes,

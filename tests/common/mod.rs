@@ -100,6 +100,8 @@ pub fn random_config(rng: &mut Rng, index: usize) -> Config {
             acc_bits,
             signed: rng.coin(),
             out_fifo_depth: None,
+            pipeline: rng.range(0, 3) as u32,
+            dsp_pes: None,
         };
         if rng.coin() {
             let min = array.min_fifo_depth();

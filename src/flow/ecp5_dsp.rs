@@ -1,0 +1,288 @@
+//! ECP5 DSP register packing on the Yosys JSON netlist, before nextpnr.
+//!
+//! Yosys maps multipliers to MULT18X18D with every internal register off, so a registered
+//! product pays the block's combinational delay plus two fabric routes (about 100 MHz on an
+//! ECP5-6). This pass moves the fabric flip-flops around each MULT18X18D into the block:
+//!
+//! - input A / B: when every used bit of a port comes from TRELLIS_FFs with one clock, one
+//!   synchronous reset to 0 and no clock enable, the port is connected to those FFs' D nets and
+//!   its input register is enabled (the FFs stay for any other loads, so this is a copy);
+//! - output P: when every used P bit drives exactly one TRELLIS_FF (same conditions), the FFs
+//!   are absorbed into the pipeline register, and a second such rank into the output register.
+//!
+//! Each step is a register moved across wires, never across logic, so the design's cycle
+//! behaviour is unchanged; the Verilog that npugen emits and co-simulates is not touched.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Map, Value};
+
+/// What the pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PackStats {
+    /// MULT18X18D cells seen.
+    pub dsps: usize,
+    /// Input registers enabled (A and B counted separately).
+    pub input_regs: usize,
+    /// Output-side ranks absorbed (pipeline and output registers).
+    pub output_regs: usize,
+    /// Fabric FFs removed.
+    pub ffs_removed: usize,
+}
+
+type Bit = Value;
+
+/// Control of a TRELLIS_FF: (clock bit, reset bit) if it is a plain synchronous-reset-to-0 FF
+/// without clock enable.
+fn plain_ff(cell: &Map<String, Value>) -> Option<(Bit, Bit)> {
+    if cell.get("type")?.as_str()? != "TRELLIS_FF" {
+        return None;
+    }
+    let p = cell.get("parameters")?.as_object()?;
+    let param = |k: &str| {
+        p.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or("")
+    };
+    let ok = param("CEMUX") == "1"
+        && param("CLKMUX") == "CLK"
+        && param("LSRMUX") == "LSR"
+        && param("REGSET") == "RESET"
+        && param("SRMODE") == "LSR_OVER_CE";
+    if !ok {
+        return None;
+    }
+    let c = cell.get("connections")?.as_object()?;
+    Some((c.get("CLK")?[0].clone(), c.get("LSR")?[0].clone()))
+}
+
+/// Every input pin (cell, port) that reads each bit, plus module output ports.
+fn loads(
+    cells: &Map<String, Value>,
+    ports: &Map<String, Value>,
+) -> BTreeMap<String, Vec<(String, String)>> {
+    let mut l: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for (name, cell) in cells {
+        let dirs = cell["port_directions"].as_object();
+        for (port, bits) in cell["connections"].as_object().into_iter().flatten() {
+            let is_input = dirs
+                .and_then(|d| d.get(port))
+                .and_then(Value::as_str)
+                .is_none_or(|d| d != "output");
+            if is_input {
+                for b in bits.as_array().into_iter().flatten() {
+                    l.entry(b.to_string())
+                        .or_default()
+                        .push((name.clone(), port.clone()));
+                }
+            }
+        }
+    }
+    for (pname, p) in ports {
+        if p["direction"] != "input" {
+            for b in p["bits"].as_array().into_iter().flatten() {
+                l.entry(b.to_string())
+                    .or_default()
+                    .push(("<port>".into(), pname.clone()));
+            }
+        }
+    }
+    l
+}
+
+/// Which FF drives each bit (by its Q output).
+fn ff_drivers(cells: &Map<String, Value>) -> BTreeMap<String, String> {
+    let mut d = BTreeMap::new();
+    for (name, cell) in cells {
+        if cell["type"] == "TRELLIS_FF" {
+            if let Some(q) = cell["connections"]["Q"].as_array() {
+                d.insert(q[0].to_string(), name.clone());
+            }
+        }
+    }
+    d
+}
+
+fn is_const(b: &Value) -> bool {
+    b.is_string()
+}
+
+/// Packs registers into every MULT18X18D of the top module of `netlist` (Yosys JSON).
+pub fn pack(netlist: &mut Value) -> PackStats {
+    let mut stats = PackStats::default();
+    let Some(modules) = netlist["modules"].as_object_mut() else {
+        return stats;
+    };
+    for module in modules.values_mut() {
+        let Some(obj) = module.as_object_mut() else {
+            continue;
+        };
+        let ports = obj
+            .get("ports")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let Some(cells) = obj.get_mut("cells").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let dsp_names: Vec<String> = cells
+            .iter()
+            .filter(|(_, c)| c["type"] == "MULT18X18D")
+            .map(|(n, _)| n.clone())
+            .collect();
+        stats.dsps += dsp_names.len();
+        let mut removed: BTreeSet<String> = BTreeSet::new();
+        // Input packing keeps the FFs and output packing only rewires P pins to bits whose
+        // loads do not change, so both maps stay valid while the DSPs are processed.
+        let drivers = ff_drivers(cells);
+        let all_loads = loads(cells, &ports);
+        for dsp in dsp_names {
+            let mut control: Option<(Bit, Bit)> = None;
+            // Inputs A and B: copy the driving FFs' registers into the block.
+            for (port, reg) in [("A", "REG_INPUTA"), ("B", "REG_INPUTB")] {
+                let conn = cells[&dsp]["connections"].clone();
+                let mut new_bits = Vec::new();
+                let mut ok = true;
+                for i in 0..18 {
+                    let b = &conn[format!("{port}{i}")][0];
+                    if is_const(b) {
+                        new_bits.push(b.clone());
+                        continue;
+                    }
+                    let Some(ff) = drivers.get(&b.to_string()) else {
+                        ok = false;
+                        break;
+                    };
+                    let ffc = cells[ff].as_object().expect("cell");
+                    match (plain_ff(ffc), &control) {
+                        (Some(c), None) => control = Some(c),
+                        (Some(c), Some(k)) if &c == k => {}
+                        _ => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                    new_bits.push(ffc["connections"]["DI"][0].clone());
+                }
+                if !ok {
+                    continue;
+                }
+                let cell = cells[&dsp].as_object_mut().expect("cell");
+                for (i, b) in new_bits.into_iter().enumerate() {
+                    cell["connections"][format!("{port}{i}")] = json!([b]);
+                }
+                cell["parameters"][format!("{reg}_CLK")] = json!("CLK0");
+                cell["parameters"][format!("{reg}_CE")] = json!("CE0");
+                cell["parameters"][format!("{reg}_RST")] = json!("RST0");
+                stats.input_regs += 1;
+            }
+            // Output P: absorb the first rank of FFs whose D comes only from P (this takes the
+            // multiplier's combinational delay out of the fabric), and a second rank only if
+            // it feeds nothing but further FFs: one fabric rank then stays beside the logic it
+            // feeds (the accumulator), splitting the long route from the DSP row. One rank
+            // becomes the output register (0.7 ns clock-to-out; the pipeline register's output
+            // still crosses the block's output logic, about 3.9 ns), two become pipeline and
+            // output registers.
+            let mut ranks: Vec<Vec<(usize, String, Value)>> = Vec::new();
+            let mut pins: Vec<(usize, Value)> = (0..36)
+                .map(|i| (i, cells[&dsp]["connections"][format!("P{i}")][0].clone()))
+                .collect();
+            while ranks.len() < 2 {
+                let mut moves = Vec::new();
+                let mut ok = true;
+                for (i, b) in &pins {
+                    let Some(l) = all_loads.get(&b.to_string()) else {
+                        continue;
+                    };
+                    let [(ff, pin)] = l.as_slice() else {
+                        ok = false;
+                        break;
+                    };
+                    let ffc = cells.get(ff).and_then(Value::as_object);
+                    let Some(ffc) = ffc.filter(|_| pin == "DI") else {
+                        ok = false;
+                        break;
+                    };
+                    match (plain_ff(ffc), &control) {
+                        (Some(c), None) => control = Some(c),
+                        (Some(c), Some(k)) if &c == k => {}
+                        _ => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                    moves.push((*i, ff.clone(), ffc["connections"]["Q"][0].clone()));
+                }
+                if !ok || moves.is_empty() {
+                    break;
+                }
+                if !ranks.is_empty() {
+                    let only_ffs = moves.iter().all(|(_, _, q)| {
+                        all_loads.get(&q.to_string()).is_some_and(|l| {
+                            l.iter().all(|(c, pin)| {
+                                pin == "DI"
+                                    && cells
+                                        .get(c)
+                                        .and_then(Value::as_object)
+                                        .and_then(plain_ff)
+                                        .is_some()
+                            })
+                        })
+                    });
+                    if !only_ffs {
+                        break;
+                    }
+                }
+                pins = moves.iter().map(|(i, _, q)| (*i, q.clone())).collect();
+                ranks.push(moves);
+            }
+            let regs: &[&str] = match ranks.len() {
+                1 => &["REG_OUTPUT"],
+                _ => &["REG_PIPELINE", "REG_OUTPUT"],
+            };
+            for (moves, reg) in ranks.iter().zip(regs) {
+                for (i, ff, q) in moves {
+                    cells[&dsp]["connections"][format!("P{i}")] = json!([q]);
+                    cells.remove(ff);
+                    removed.insert(ff.clone());
+                }
+                let cell = cells[&dsp].as_object_mut().expect("cell");
+                cell["parameters"][format!("{reg}_CLK")] = json!("CLK0");
+                cell["parameters"][format!("{reg}_CE")] = json!("CE0");
+                cell["parameters"][format!("{reg}_RST")] = json!("RST0");
+                stats.output_regs += 1;
+            }
+            if let Some((clk, rst)) = control {
+                let cell = cells[&dsp].as_object_mut().expect("cell");
+                cell["connections"]["CLK0"] = json!([clk]);
+                cell["connections"]["RST0"] = json!([rst]);
+                cell["connections"]["CE0"] = json!(["1"]);
+                cell["parameters"]["RESETMODE"] = json!("SYNC");
+                cell["parameters"]["GSR"] = json!("DISABLED");
+                for d in ["CLK0", "RST0", "CE0"] {
+                    cell["port_directions"][d] = json!("input");
+                }
+            }
+        }
+        // Input-side FFs left without loads are dead now.
+        loop {
+            let all_loads = loads(cells, &ports);
+            let dead: Vec<String> = cells
+                .iter()
+                .filter(|(_, c)| c["type"] == "TRELLIS_FF")
+                .filter(|(_, c)| !all_loads.contains_key(&c["connections"]["Q"][0].to_string()))
+                .map(|(n, _)| n.clone())
+                .collect();
+            if dead.is_empty() {
+                break;
+            }
+            for d in dead {
+                cells.remove(&d);
+                removed.insert(d);
+            }
+        }
+        stats.ffs_removed += removed.len();
+    }
+    stats
+}

