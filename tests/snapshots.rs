@@ -82,3 +82,37 @@ fn lif_4n_3a_p2_bias() {
         "[lif]\nneurons = 4\naxons = 3\nweight_bits = 6\nparallel = 2\ndu = 410\ndv = 205\nvth = 100\nbias_exp = 3\nper_neuron_bias = true\n",
     ));
 }
+
+/// The constraints and project files `npugen synth` writes, one per format.
+#[test]
+fn flow_files_2x2() {
+    use npugen::emit::{constraints, scripts};
+    use npugen::flow::targets::Target;
+    let c = cfg("flow_2x2", 2, 2, Dataflow::Os, 8, true);
+    let d = npugen::generate(&c).expect("valid config");
+    let (h, top) = (&d.header, d.top.as_str());
+    let v = npugen::gen::VERSION;
+    for (target, label) in [
+        (Target::Xc7, "xdc"),
+        (Target::CycloneV, "sdc"),
+        (Target::Ice40Up5k, "pcf"),
+        (Target::Ecp5_45k, "lpf"),
+    ] {
+        let cons = constraints::file_name(top, target);
+        let text = format!(
+            "== {cons}\n{}\n== {top}.core\n{}\n== {top}.ys\n{}",
+            constraints::constraints(h, target, 150.0),
+            scripts::fusesoc_core(h, top, target, &cons, v),
+            npugen::flow::yosys::script(target, &format!("{top}.v"), top, Some(4), false),
+        );
+        insta::assert_snapshot!(format!("flow_2x2_{label}"), text);
+    }
+    insta::assert_snapshot!(
+        "flow_2x2_vivado_tcl",
+        scripts::vivado_tcl(h, top, Target::Xc7, "flow_2x2.xdc")
+    );
+    insta::assert_snapshot!(
+        "flow_2x2_quartus_qsf",
+        scripts::quartus_qsf(h, top, Target::Max10, "flow_2x2.sdc")
+    );
+}

@@ -39,17 +39,18 @@ fn plain_ff(cell: &Map<String, Value>) -> Option<(Bit, Bit)> {
         return None;
     }
     let p = cell.get("parameters")?.as_object()?;
-    let param = |k: &str| {
+    // A parameter Yosys left out has the primitive's default value.
+    let param = |k: &str, default: &'static str| {
         p.get(k)
             .and_then(Value::as_str)
             .map(str::trim)
-            .unwrap_or("")
+            .unwrap_or(default)
     };
-    let ok = param("CEMUX") == "1"
-        && param("CLKMUX") == "CLK"
-        && param("LSRMUX") == "LSR"
-        && param("REGSET") == "RESET"
-        && param("SRMODE") == "LSR_OVER_CE";
+    let ok = param("CEMUX", "1") == "1"
+        && param("CLKMUX", "CLK") == "CLK"
+        && param("LSRMUX", "LSR") == "LSR"
+        && param("REGSET", "RESET") == "RESET"
+        && param("SRMODE", "LSR_OVER_CE") == "LSR_OVER_CE";
     if !ok {
         return None;
     }
@@ -285,4 +286,95 @@ pub fn pack(netlist: &mut Value) -> PackStats {
         stats.ffs_removed += removed.len();
     }
     stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A TRELLIS_FF cell as Yosys writes it (parameters left at their defaults are omitted).
+    fn ff(d: i64, q: i64) -> Value {
+        json!({"type": "TRELLIS_FF",
+               "parameters": {"CEMUX": "1 ", "GSR": "DISABLED"},
+               "port_directions": {"CLK": "input", "LSR": "input", "DI": "input", "Q": "output"},
+               "connections": {"CLK": [2], "LSR": [3], "DI": [d], "Q": [q]}})
+    }
+
+    /// One multiplier: A0/B0 from FFs (D nets 10, 11), P0 through two FF ranks into a LUT,
+    /// every other pin constant.
+    fn netlist() -> Value {
+        let mut conn = Map::new();
+        let mut dirs = Map::new();
+        for i in 0..18 {
+            for p in ["A", "B"] {
+                conn.insert(format!("{p}{i}"), json!(["0"]));
+                dirs.insert(format!("{p}{i}"), json!("input"));
+            }
+        }
+        for i in 0..36 {
+            conn.insert(format!("P{i}"), json!([100 + i]));
+            dirs.insert(format!("P{i}"), json!("output"));
+        }
+        conn.insert("A0".into(), json!([20]));
+        conn.insert("B0".into(), json!([21]));
+        json!({"modules": {"top": {
+        "ports": {"o": {"direction": "output", "bits": [40]}},
+        "cells": {
+            "fa": ff(10, 20), "fb": ff(11, 21),
+            "r1": ff(100, 30), "r2": ff(30, 31),
+            "lut": {"type": "LUT4", "parameters": {},
+                    "port_directions": {"A": "input", "Z": "output"},
+                    "connections": {"A": [31], "Z": [40]}},
+            "m": {"type": "MULT18X18D", "parameters": {},
+                  "port_directions": dirs, "connections": conn}
+        }}}})
+    }
+
+    #[test]
+    fn input_registers_are_copied_and_the_first_output_rank_absorbed() {
+        let mut n = netlist();
+        let s = pack(&mut n);
+        assert_eq!(
+            s,
+            PackStats {
+                dsps: 1,
+                input_regs: 2,
+                // r2 feeds a LUT, so it stays in the fabric.
+                output_regs: 1,
+                ffs_removed: 3,
+            }
+        );
+        let cells = &n["modules"]["top"]["cells"];
+        let m = &cells["m"];
+        assert_eq!(m["connections"]["A0"], json!([10]));
+        assert_eq!(m["connections"]["B0"], json!([11]));
+        assert_eq!(m["connections"]["P0"], json!([30]));
+        assert_eq!(m["parameters"]["REG_INPUTA_CLK"], "CLK0");
+        assert_eq!(m["parameters"]["REG_OUTPUT_CLK"], "CLK0");
+        assert!(m["parameters"].get("REG_PIPELINE_CLK").is_none());
+        assert_eq!(m["connections"]["CLK0"], json!([2]));
+        assert_eq!(m["connections"]["RST0"], json!([3]));
+        // fa, fb (no loads left) and r1 (absorbed) are gone; r2 stays.
+        for gone in ["fa", "fb", "r1"] {
+            assert!(cells.get(gone).is_none(), "{gone}");
+        }
+        assert!(cells.get("r2").is_some());
+    }
+
+    #[test]
+    fn flip_flops_with_a_clock_enable_or_async_reset_stay_in_the_fabric() {
+        for (k, v) in [("CEMUX", "CE"), ("SRMODE", "ASYNC"), ("REGSET", "SET")] {
+            let mut n = netlist();
+            for c in ["fa", "r1"] {
+                n["modules"]["top"]["cells"][c]["parameters"][k] = json!(v);
+            }
+            let s = pack(&mut n);
+            // Only B's register moves; P's first rank is not plain, so nothing is absorbed.
+            assert_eq!((s.input_regs, s.output_regs), (1, 0), "{k}={v}");
+            assert_eq!(
+                n["modules"]["top"]["cells"]["m"]["connections"]["A0"],
+                json!([20])
+            );
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! `--report` JSON (utilization and achieved Fmax).
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -97,22 +97,26 @@ pub fn run(argv: &[String], dir: &Path) -> Result<String, String> {
         .stderr(log)
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+    let tty = std::io::stderr().is_terminal();
     let mut last = Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
             break s;
         }
         if last.elapsed() >= Duration::from_secs(20) {
-            eprint!(
-                "\r  ... placing and routing ({} s)",
-                start.elapsed().as_secs()
-            );
+            // One line rewritten in place on a terminal; one line per beat in a log.
+            let secs = start.elapsed().as_secs();
+            if tty {
+                eprint!("\r  ... placing and routing ({secs} s)");
+            } else {
+                eprintln!("  ... placing and routing ({secs} s)");
+            }
             let _ = std::io::stderr().flush();
             last = Instant::now();
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    if start.elapsed() >= Duration::from_secs(20) {
+    if tty && start.elapsed() >= Duration::from_secs(20) {
         eprintln!();
     }
     let text = std::fs::read_to_string(dir.join("nextpnr.log")).unwrap_or_default();

