@@ -58,6 +58,19 @@ fn plain_ff(cell: &Map<String, Value>) -> Option<(Bit, Bit)> {
     Some((c.get("CLK")?[0].clone(), c.get("LSR")?[0].clone()))
 }
 
+/// Whether `ffc` is a plain FF with the clock and reset already in `control` (or sets them,
+/// when none is recorded yet).
+fn shares_control(ffc: &Map<String, Value>, control: &mut Option<(Bit, Bit)>) -> bool {
+    match (plain_ff(ffc), &*control) {
+        (Some(c), None) => {
+            *control = Some(c);
+            true
+        }
+        (Some(c), Some(k)) => &c == k,
+        (None, _) => false,
+    }
+}
+
 /// Every input pin (cell, port) that reads each bit, plus module output ports.
 fn loads(
     cells: &Map<String, Value>,
@@ -145,6 +158,7 @@ pub fn pack(netlist: &mut Value) -> PackStats {
                 let conn = cells[&dsp]["connections"].clone();
                 let mut new_bits = Vec::new();
                 let mut ok = true;
+                let mut ctl = control.clone();
                 for i in 0..18 {
                     let b = &conn[format!("{port}{i}")][0];
                     if is_const(b) {
@@ -156,19 +170,16 @@ pub fn pack(netlist: &mut Value) -> PackStats {
                         break;
                     };
                     let ffc = cells[ff].as_object().expect("cell");
-                    match (plain_ff(ffc), &control) {
-                        (Some(c), None) => control = Some(c),
-                        (Some(c), Some(k)) if &c == k => {}
-                        _ => {
-                            ok = false;
-                            break;
-                        }
+                    if !shares_control(ffc, &mut ctl) {
+                        ok = false;
+                        break;
                     }
                     new_bits.push(ffc["connections"]["DI"][0].clone());
                 }
                 if !ok {
                     continue;
                 }
+                control = ctl;
                 let cell = cells[&dsp].as_object_mut().expect("cell");
                 for (i, b) in new_bits.into_iter().enumerate() {
                     cell["connections"][format!("{port}{i}")] = json!([b]);
@@ -192,6 +203,7 @@ pub fn pack(netlist: &mut Value) -> PackStats {
             while ranks.len() < 2 {
                 let mut moves = Vec::new();
                 let mut ok = true;
+                let mut ctl = control.clone();
                 for (i, b) in &pins {
                     let Some(l) = all_loads.get(&b.to_string()) else {
                         continue;
@@ -205,13 +217,9 @@ pub fn pack(netlist: &mut Value) -> PackStats {
                         ok = false;
                         break;
                     };
-                    match (plain_ff(ffc), &control) {
-                        (Some(c), None) => control = Some(c),
-                        (Some(c), Some(k)) if &c == k => {}
-                        _ => {
-                            ok = false;
-                            break;
-                        }
+                    if !shares_control(ffc, &mut ctl) {
+                        ok = false;
+                        break;
                     }
                     moves.push((*i, ff.clone(), ffc["connections"]["Q"][0].clone()));
                 }
@@ -235,6 +243,7 @@ pub fn pack(netlist: &mut Value) -> PackStats {
                         break;
                     }
                 }
+                control = ctl;
                 pins = moves.iter().map(|(i, _, q)| (*i, q.clone())).collect();
                 ranks.push(moves);
             }

@@ -86,6 +86,24 @@ pub fn parse_report(text: &str) -> Result<PnrReport, String> {
     Ok(r)
 }
 
+/// The first over-capacity line of the "Device utilisation" table in a nextpnr log, as
+/// (cell type, used, available). nextpnr prints the table after packing, then fails at
+/// placement without writing its report when something does not fit.
+pub fn over_capacity(log: &str) -> Option<(String, u64, u64)> {
+    log.lines()
+        .skip_while(|l| !l.contains("Device utilisation"))
+        .skip(1)
+        .take_while(|l| l.contains('/'))
+        .find_map(|l| {
+            let body = l.strip_prefix("Info:").unwrap_or(l);
+            let (name, rest) = body.split_once(':')?;
+            let (used, rest) = rest.split_once('/')?;
+            let avail = rest.split_whitespace().next()?;
+            let (used, avail) = (used.trim().parse().ok()?, avail.parse().ok()?);
+            (used > avail).then(|| (name.trim().to_string(), used, avail))
+        })
+}
+
 /// Runs nextpnr in `dir`, printing a heartbeat to stderr every 20 s; returns its log text.
 pub fn run(argv: &[String], dir: &Path) -> Result<String, String> {
     let start = Instant::now();
@@ -144,6 +162,18 @@ mod tests {
         assert_eq!(r.used(&["MULT18X18D"]), Some(4));
         assert_eq!(r.fmax_mhz, Some(151.2));
         assert!(r.fits());
+    }
+
+    #[test]
+    fn over_capacity_lines_are_found_in_the_log() {
+        let log = "Info: Device utilisation:\n\
+                   Info: \t          TRELLIS_IO:       4/    245     1%\n\
+                   Info: \t          MULT18X18D:      80/     72   111%\n\
+                   Info: \t        TRELLIS_COMB:     900/  24288     3%\n\
+                   \nInfo: Placed 4 cells\n";
+        assert_eq!(over_capacity(log), Some(("MULT18X18D".into(), 80, 72)));
+        assert_eq!(over_capacity(&log.replace("80/", "60/")), None);
+        assert_eq!(over_capacity("ERROR: something else"), None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub enum Family {
 /// A synthesis target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// Xilinx 7-series (reference part xc7a100tcsg324-1).
+    /// Xilinx 7-series (reference part xc7a200tsbg484-1).
     Xc7,
     /// Xilinx UltraScale+ (reference part xczu3eg-sbva484-1-e).
     Xcup,
@@ -95,7 +95,7 @@ impl Target {
     /// The reference part (resources, vendor projects).
     pub fn part(self) -> &'static str {
         match self {
-            Target::Xc7 => "xc7a100tcsg324-1",
+            Target::Xc7 => "xc7a200tsbg484-1",
             Target::Xcup => "xczu3eg-sbva484-1-e",
             Target::CycloneV => "5CSEMA5F31C6",
             Target::Max10 => "10M50DAF484C7G",
@@ -116,7 +116,7 @@ impl Target {
             brams,
         };
         match self {
-            Target::Xc7 => c(63_400, 126_800, 240, 135),
+            Target::Xc7 => c(134_600, 269_200, 740, 365),
             Target::Xcup => c(70_560, 141_120, 360, 216),
             Target::CycloneV => c(32_070, 128_280, 87, 397),
             Target::Max10 => c(49_760, 49_760, 144, 182),

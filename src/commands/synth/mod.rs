@@ -1,19 +1,21 @@
 //! `npugen synth`: a design through Yosys (and nextpnr for ECP5 and iCE40) for one target, with
 //! constraints, vendor project files and a QoR report.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
-
-use serde::Serialize;
 
 use crate::config::Config;
 use crate::emit::{constraints, scripts, verilog::design_to_verilog, write_files, OutputFile};
 use crate::error::{Error, Result};
 use crate::flow::targets::{Family, Target};
 use crate::flow::tools::{find, ToolKind};
-use crate::flow::{ecp5_dsp, nextpnr, yosys};
+use crate::flow::{nextpnr, yosys};
 use crate::gen::{self, Part};
 use crate::rtl::Design;
+use report::{print_table, Report};
+
+mod pnr;
+mod report;
 
 /// A resolved `synth` command.
 #[derive(Debug)]
@@ -34,45 +36,6 @@ pub struct SynthArgs {
     pub dsp_fallback_lut: bool,
     /// nextpnr seed.
     pub seed: u64,
-}
-
-/// `report.json`.
-#[derive(Debug, Serialize)]
-struct Report {
-    target: &'static str,
-    part: &'static str,
-    top: String,
-    tool_versions: std::collections::BTreeMap<&'static str, String>,
-    /// Logic LUTs of the core (Yosys).
-    luts: u64,
-    /// Flip-flops of the core (Yosys).
-    ffs: u64,
-    /// DSP blocks of the core (Yosys).
-    dsps: u64,
-    /// Block RAMs of the core (Yosys).
-    brams: u64,
-    /// Carry-chain cells of the core (Yosys).
-    carry: u64,
-    /// Distributed-RAM cells of the core (Yosys).
-    lutram: u64,
-    /// Everything within the reference part's capacity.
-    fits: bool,
-    /// Achieved Fmax after place and route (null where none runs).
-    fmax_mhz: Option<f64>,
-    /// Requested clock.
-    target_mhz: f64,
-    /// PEs of the array (null for the spiking core).
-    pes: Option<u64>,
-    /// PEs that use DSP blocks.
-    dsp_pes: Option<u64>,
-    /// DSP blocks the array needs, as asserted in Yosys (null when not known exactly).
-    dsp_expected: Option<u64>,
-    /// Resources of the placed four-pin harness design, from nextpnr (harness included).
-    placed: Option<std::collections::BTreeMap<String, (u64, u64)>>,
-    /// ECP5 DSP register packing, if run.
-    dsp_registers_packed: Option<String>,
-    /// Wall seconds per step.
-    seconds: std::collections::BTreeMap<&'static str, f64>,
 }
 
 /// DSP blocks one PE needs on `target` (None when the target has none), and whether the count
@@ -222,78 +185,25 @@ pub fn synth(mut args: SynthArgs) -> Result<i32> {
     let cells = yosys::parse_stat(&stat).map_err(Error::Tool)?;
     let r = yosys::classify(target.family(), &cells);
     let cap = target.capacity();
-    for (what, used, avail) in [
+    // A design over the part's capacity still gets its report (fits: false), then exit 1.
+    let mut not_fitting = [
         ("DSPs", r.dsps, cap.dsps),
         ("LUTs", r.luts, cap.luts),
         ("FFs", r.ffs, cap.ffs),
         ("BRAMs", r.brams, cap.brams),
-    ] {
-        if used > avail {
-            return Err(not_fit(what, used, avail, target, ""));
-        }
-    }
+    ]
+    .into_iter()
+    .find(|(_, used, avail)| used > avail)
+    .map(|(what, used, avail)| not_fit(what, used, avail, target, ""));
     let mut fmax = None;
     let mut placed = None;
     let mut packed = None;
-    if let (true, Some(argv)) = (pnr, &pnr_argv) {
-        eprintln!("[synth] QoR harness {harness_top}: yosys");
-        let t = Instant::now();
-        yosys::run(&yosys_exe, &args.out, &format!("{harness_top}.ys")).map_err(Error::Tool)?;
-        seconds.insert("yosys_harness", t.elapsed().as_secs_f64());
-        if target.family() == Family::Ecp5 {
-            let path = args.out.join("netlist.json");
-            let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
-                path: path.clone(),
-                source,
-            })?;
-            let mut net: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| Error::Tool(format!("netlist.json: {e}")))?;
-            let s = ecp5_dsp::pack(&mut net);
-            packed = Some(format!(
-                "{} MULT18X18D: {} input and {} output registers moved in, {} fabric FFs removed",
-                s.dsps, s.input_regs, s.output_regs, s.ffs_removed
-            ));
-            crate::emit::write_atomic(
-                &args.out.join("netlist_packed.json"),
-                net.to_string().as_bytes(),
-            )?;
-        }
-        let kind = if target.family() == Family::Ecp5 {
-            ToolKind::NextpnrEcp5
-        } else {
-            ToolKind::NextpnrIce40
-        };
-        let (_, pnr_version) = tool_version(kind)?;
-        versions.insert("nextpnr", pnr_version);
-        eprintln!("[synth] place and route: {}", argv[0]);
-        let t = Instant::now();
-        let result = nextpnr::run(argv, &args.out);
-        seconds.insert("nextpnr", t.elapsed().as_secs_f64());
-        let report = std::fs::read_to_string(args.out.join("pnr-report.json"));
-        let text = match (result, report) {
-            (Ok(_), Ok(text)) => text,
-            (result, _) => {
-                let why = result
-                    .err()
-                    .or_else(|| e_text(&args.out))
-                    .unwrap_or_else(|| "see nextpnr.log".into());
-                return Err(Error::Tool(format!(
-                    "place and route failed on {target} ({}), nextpnr wrote no report: {why}",
-                    target.part()
-                )));
-            }
-        };
-        let rep = nextpnr::parse_report(&text).map_err(Error::Tool)?;
-        fmax = rep.fmax_mhz;
-        if let Some((k, (u, a))) = rep.utilization.iter().find(|(_, (u, a))| u > a) {
-            return Err(not_fit(k, *u, *a, target, ""));
-        }
-        placed = Some(
-            rep.utilization
-                .into_iter()
-                .filter(|(_, (used, _))| *used > 0)
-                .collect(),
-        );
+    if let (true, Some(argv), None) = (pnr, &pnr_argv, &not_fitting) {
+        let p = pnr::place_and_route(target, argv, &args.out, &harness_top, &yosys_exe)?;
+        seconds.extend(p.seconds);
+        versions.insert("nextpnr", p.version);
+        (fmax, placed, packed) = (p.fmax_mhz, p.placed, p.packed);
+        not_fitting = p.not_fitting;
     }
     let (pes, dsp_pes) = match (&args.config.array, args.part) {
         (Some(a), Part::Array) => {
@@ -317,7 +227,7 @@ pub fn synth(mut args: SynthArgs) -> Result<i32> {
         brams: r.brams,
         carry: r.carry,
         lutram: r.lutram,
-        fits: true,
+        fits: not_fitting.is_none(),
         fmax_mhz: fmax,
         target_mhz: freq,
         pes,
@@ -331,16 +241,10 @@ pub fn synth(mut args: SynthArgs) -> Result<i32> {
     text.push('\n');
     crate::emit::write_atomic(&args.out.join("report.json"), text.as_bytes())?;
     print_table(&report, &cap, &args.out);
-    Ok(0)
-}
-
-/// The first ERROR line of nextpnr's log, if any.
-fn e_text(dir: &Path) -> Option<String> {
-    std::fs::read_to_string(dir.join("nextpnr.log"))
-        .ok()?
-        .lines()
-        .find(|l| l.starts_with("ERROR"))
-        .map(str::to_string)
+    match not_fitting {
+        Some(e) => Err(e),
+        None => Ok(0),
+    }
 }
 
 /// The core wrapped in its four-pin QoR harness.
@@ -352,36 +256,4 @@ fn harness_design(design: &Design) -> Design {
         header: design.header.clone(),
         modules,
     }
-}
-
-fn print_table(r: &Report, cap: &crate::flow::targets::Capacity, out: &Path) {
-    println!(
-        "{} on {} ({}), {} MHz requested",
-        r.top, r.target, r.part, r.target_mhz
-    );
-    println!(
-        "  {:<8} {:>9} {:>11} {:>9}",
-        "resource", "used", "available", "per PE"
-    );
-    let per = |v: u64| {
-        r.pes
-            .map(|p| format!("{:.1}", v as f64 / p as f64))
-            .unwrap_or_default()
-    };
-    for (name, used, avail) in [
-        ("LUTs", r.luts, Some(cap.luts)),
-        ("FFs", r.ffs, Some(cap.ffs)),
-        ("DSPs", r.dsps, Some(cap.dsps)),
-        ("BRAMs", r.brams, Some(cap.brams)),
-        ("carry", r.carry, None),
-        ("LUTRAM", r.lutram, None),
-    ] {
-        let a = avail.map(|a| a.to_string()).unwrap_or_default();
-        println!("  {name:<8} {used:>9} {a:>11} {:>9}", per(used));
-    }
-    match r.fmax_mhz {
-        Some(f) => println!("  Fmax     {f:.1} MHz (placed and routed in the four-pin harness)"),
-        None => println!("  Fmax     - (synthesis estimate only; vendor project files written)"),
-    }
-    println!("  report   {}", out.join("report.json").display());
 }

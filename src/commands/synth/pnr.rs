@@ -1,0 +1,115 @@
+//! Place and route of the QoR harness (ECP5 and iCE40): Yosys on the harness, ECP5 DSP
+//! register packing, nextpnr, and its report.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use super::{not_fit, tool_version};
+use crate::error::{Error, Result};
+use crate::flow::targets::{Family, Target};
+use crate::flow::tools::ToolKind;
+use crate::flow::{ecp5_dsp, nextpnr, yosys};
+
+/// What place and route found.
+#[derive(Debug, Default)]
+pub(super) struct Pnr {
+    /// nextpnr's short version.
+    pub version: String,
+    /// Achieved Fmax of `clk`, MHz.
+    pub fmax_mhz: Option<f64>,
+    /// Placed cells by type: (used, available), non-zero only.
+    pub placed: Option<BTreeMap<String, (u64, u64)>>,
+    /// ECP5 DSP register packing summary.
+    pub packed: Option<String>,
+    /// Seconds of the harness synthesis and of nextpnr.
+    pub seconds: BTreeMap<&'static str, f64>,
+    /// The not-fit error, when nextpnr found a resource over capacity.
+    pub not_fitting: Option<Error>,
+}
+
+/// Synthesises the harness `harness_top` in `out` (its script is there), packs ECP5 DSP
+/// registers, runs nextpnr with `argv` and reads its report.
+pub(super) fn place_and_route(
+    target: Target,
+    argv: &[String],
+    out: &Path,
+    harness_top: &str,
+    yosys_exe: &Path,
+) -> Result<Pnr> {
+    let mut r = Pnr::default();
+    eprintln!("[synth] QoR harness {harness_top}: yosys");
+    let t = Instant::now();
+    yosys::run(yosys_exe, out, &format!("{harness_top}.ys")).map_err(Error::Tool)?;
+    r.seconds.insert("yosys_harness", t.elapsed().as_secs_f64());
+    if target.family() == Family::Ecp5 {
+        let path = out.join("netlist.json");
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let mut net: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| Error::Tool(format!("netlist.json: {e}")))?;
+        let s = ecp5_dsp::pack(&mut net);
+        r.packed = Some(format!(
+            "{} MULT18X18D: {} input and {} output registers moved in, {} fabric FFs removed",
+            s.dsps, s.input_regs, s.output_regs, s.ffs_removed
+        ));
+        crate::emit::write_atomic(&out.join("netlist_packed.json"), net.to_string().as_bytes())?;
+    }
+    let kind = if target.family() == Family::Ecp5 {
+        ToolKind::NextpnrEcp5
+    } else {
+        ToolKind::NextpnrIce40
+    };
+    let (_, pnr_version) = tool_version(kind)?;
+    r.version = pnr_version;
+
+    eprintln!("[synth] place and route: {}", argv[0]);
+    let t = Instant::now();
+    let result = nextpnr::run(argv, out);
+    r.seconds.insert("nextpnr", t.elapsed().as_secs_f64());
+    let report = std::fs::read_to_string(out.join("pnr-report.json"));
+    let text = match (result, report) {
+        (Ok(_), Ok(text)) => text,
+        (result, _) => {
+            let log = std::fs::read_to_string(out.join("nextpnr.log")).unwrap_or_default();
+            if let Some((cell, used, avail)) = nextpnr::over_capacity(&log) {
+                r.not_fitting = Some(not_fit(&format!("{cell} cells"), used, avail, target, ""));
+                String::new()
+            } else {
+                let why = result
+                    .err()
+                    .or_else(|| e_text(out))
+                    .unwrap_or_else(|| "see nextpnr.log".into());
+                return Err(Error::Tool(format!(
+                    "place and route failed on {target} ({}), nextpnr wrote no report: {why}",
+                    target.part()
+                )));
+            }
+        }
+    };
+    if r.not_fitting.is_none() {
+        let rep = nextpnr::parse_report(&text).map_err(Error::Tool)?;
+        r.fmax_mhz = rep.fmax_mhz;
+        if let Some((k, (u, a))) = rep.utilization.iter().find(|(_, (u, a))| u > a) {
+            r.not_fitting = Some(not_fit(&format!("{k} cells"), *u, *a, target, ""));
+        }
+        r.placed = Some(
+            rep.utilization
+                .into_iter()
+                .filter(|(_, (used, _))| *used > 0)
+                .collect(),
+        );
+    }
+    Ok(r)
+}
+
+/// The first ERROR line of nextpnr's log, if any.
+fn e_text(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join("nextpnr.log"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("ERROR"))
+        .map(str::to_string)
+}

@@ -1,0 +1,80 @@
+//! `report.json` of `npugen synth` and the table printed after a run.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::flow::targets::Capacity;
+
+/// `report.json`.
+#[derive(Debug, Serialize)]
+pub(super) struct Report {
+    pub(super) target: &'static str,
+    pub(super) part: &'static str,
+    pub(super) top: String,
+    pub(super) tool_versions: BTreeMap<&'static str, String>,
+    /// Logic LUTs of the core (Yosys).
+    pub(super) luts: u64,
+    /// Flip-flops of the core (Yosys).
+    pub(super) ffs: u64,
+    /// DSP blocks of the core (Yosys).
+    pub(super) dsps: u64,
+    /// Block RAMs of the core (Yosys).
+    pub(super) brams: u64,
+    /// Carry-chain cells of the core (Yosys).
+    pub(super) carry: u64,
+    /// Distributed-RAM cells of the core (Yosys).
+    pub(super) lutram: u64,
+    /// Everything within the reference part's capacity.
+    pub(super) fits: bool,
+    /// Achieved Fmax after place and route (null where none runs).
+    pub(super) fmax_mhz: Option<f64>,
+    /// Requested clock.
+    pub(super) target_mhz: f64,
+    /// PEs of the array (null for the spiking core).
+    pub(super) pes: Option<u64>,
+    /// PEs that use DSP blocks.
+    pub(super) dsp_pes: Option<u64>,
+    /// DSP blocks the array needs, as asserted in Yosys (null when not known exactly).
+    pub(super) dsp_expected: Option<u64>,
+    /// Resources of the placed four-pin harness design, from nextpnr (harness included).
+    pub(super) placed: Option<BTreeMap<String, (u64, u64)>>,
+    /// ECP5 DSP register packing, if run.
+    pub(super) dsp_registers_packed: Option<String>,
+    /// Wall seconds per step.
+    pub(super) seconds: BTreeMap<&'static str, f64>,
+}
+
+/// Prints the resource table (per PE for arrays) and the Fmax.
+pub(super) fn print_table(r: &Report, cap: &Capacity, out: &Path) {
+    println!(
+        "{} on {} ({}), {} MHz requested",
+        r.top, r.target, r.part, r.target_mhz
+    );
+    println!(
+        "  {:<8} {:>9} {:>11} {:>9}",
+        "resource", "used", "available", "per PE"
+    );
+    let per = |v: u64| {
+        r.pes
+            .map(|p| format!("{:.1}", v as f64 / p as f64))
+            .unwrap_or_default()
+    };
+    for (name, used, avail) in [
+        ("LUTs", r.luts, Some(cap.luts)),
+        ("FFs", r.ffs, Some(cap.ffs)),
+        ("DSPs", r.dsps, Some(cap.dsps)),
+        ("BRAMs", r.brams, Some(cap.brams)),
+        ("carry", r.carry, None),
+        ("LUTRAM", r.lutram, None),
+    ] {
+        let a = avail.map(|a| a.to_string()).unwrap_or_default();
+        println!("  {name:<8} {used:>9} {a:>11} {:>9}", per(used));
+    }
+    match r.fmax_mhz {
+        Some(f) => println!("  Fmax     {f:.1} MHz (placed and routed in the four-pin harness)"),
+        None => println!("  Fmax     - (synthesis estimate only; vendor project files written)"),
+    }
+    println!("  report   {}", out.join("report.json").display());
+}
