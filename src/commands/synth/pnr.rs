@@ -11,6 +11,9 @@ use crate::flow::targets::{Family, Target};
 use crate::flow::tools::ToolKind;
 use crate::flow::{ecp5_dsp, nextpnr, yosys};
 
+/// Appended to a not-fit message from nextpnr: its counts include the harness.
+const HARNESS: &str = " (nextpnr's count, with the four-pin QoR harness around the core)";
+
 /// What place and route found.
 #[derive(Debug, Default)]
 pub(super) struct Pnr {
@@ -75,7 +78,13 @@ pub(super) fn place_and_route(
         (result, _) => {
             let log = std::fs::read_to_string(out.join("nextpnr.log")).unwrap_or_default();
             if let Some((cell, used, avail)) = nextpnr::over_capacity(&log) {
-                r.not_fitting = Some(not_fit(&format!("{cell} cells"), used, avail, target, ""));
+                r.not_fitting = Some(not_fit(
+                    &format!("{cell} cells"),
+                    used,
+                    avail,
+                    target,
+                    HARNESS,
+                ));
                 String::new()
             } else {
                 let why = result
@@ -93,7 +102,7 @@ pub(super) fn place_and_route(
         let rep = nextpnr::parse_report(&text).map_err(Error::Tool)?;
         r.fmax_mhz = rep.fmax_mhz;
         if let Some((k, (u, a))) = rep.utilization.iter().find(|(_, (u, a))| u > a) {
-            r.not_fitting = Some(not_fit(&format!("{k} cells"), *u, *a, target, ""));
+            r.not_fitting = Some(not_fit(&format!("{k} cells"), *u, *a, target, HARNESS));
         }
         r.placed = Some(
             rep.utilization
