@@ -162,7 +162,7 @@ fn xc7(dir: &Path) {
     println!("| array | pipeline | DSP48E1 | DSP48E1/PE | LUTs/PE | FFs/PE | carry/PE | wall s |");
     println!("|---|---|---|---|---|---|---|---|");
     for n in [8, 16] {
-        for p in [0, 3] {
+        for p in [0, 1, 2, 3] {
             let c = config(dir, &format!("x{n}p{p}"), &array(n, p));
             let r = synth(&c, "xc7", &dir.join(format!("x{n}p{p}")), &[]);
             let Some(rep) = r.report else {
@@ -212,7 +212,7 @@ fn wall_times(dir: &Path) {
             } else {
                 "yosys"
             };
-            match r.report {
+            match r.report.filter(|rep| rep["fits"] != false) {
                 Some(rep) => println!(
                     "| {target} | {n}x{n} | {steps} | {:.1} | {} | {} | {} | ok |",
                     r.secs,
