@@ -837,37 +837,50 @@ module npu8x8_ofifo (
   output wire [256:0] rd_data  // oldest row
 );
 
+  wire drained;
   wire load;
   wire [4:0] raddr;
-  wire [5:0] rptr_next;
   wire [4:0] waddr;
-  wire [5:0] wptr_next;
   reg empty;
   reg out_valid;
   reg [5:0] rptr;
+  reg [5:0] rptr_inc;
   reg [5:0] wptr;
   reg [256:0] mem [0:31];
   reg [256:0] dout;
 
+  assign drained = wptr == rptr_inc;
   assign load = (~empty) & ((~out_valid) | rd_ready);
   assign raddr = rptr[4:0];
   assign rd_data = dout;
   assign rd_valid = out_valid;
-  assign rptr_next = load ? (rptr + 6'h1) : rptr;
   assign waddr = wptr[4:0];
-  assign wptr_next = wr_en ? (wptr + 6'h1) : wptr;
 
   always @(posedge clk) begin
     if (rst) begin
       empty <= 1'h1;
       out_valid <= 1'h0;
-      rptr <= 6'h0;
-      wptr <= 6'h0;
     end else begin
-      empty <= wptr_next == rptr_next;
+      empty <= wr_en ? (load ? empty : 1'h0) : (load ? drained : empty);
       out_valid <= load | (out_valid & (~rd_ready));
-      rptr <= rptr_next;
-      wptr <= wptr_next;
+    end
+  end
+
+  always @(posedge clk) begin
+    if (rst) begin
+      rptr <= 6'h0;
+      rptr_inc <= 6'h1;
+    end else if (load) begin
+      rptr <= rptr_inc;
+      rptr_inc <= rptr_inc + 6'h1;
+    end
+  end
+
+  always @(posedge clk) begin
+    if (rst) begin
+      wptr <= 6'h0;
+    end else if (wr_en) begin
+      wptr <= wptr + 6'h1;
     end
   end
 

@@ -15,6 +15,12 @@ use super::targets::{Family, Target};
 /// Yosys commands that fail on any latch, before and after technology mapping.
 const NO_LATCHES: &str = "select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_* t:$_DLATCHSR_* t:LDCE t:LDPE t:*LATCH*";
 
+/// Keeps each PE's own tile-end flag registers (`lp`, `lp1`..`lp3`, driving the accumulator
+/// clear and the drain load). They hold the same value along an anti-diagonal, so `opt_merge`
+/// would fold them into one register per diagonal fanning out across the array: on an 8x8
+/// ECP5 build that fan-out was the critical path.
+const KEEP_TILE_FLAGS: &str = "setattr -set keep 1 w:lp w:lp? %u %ci1:+[Q] t:* %i";
+
 /// The synthesis script: read, check for latches, synthesise, `check -assert`, check again,
 /// assert the DSP count when it is known, write `stat.json` and (for place and route) the
 /// netlist `netlist.json`.
@@ -31,6 +37,7 @@ pub fn script(
          hierarchy -check -top {top}\n\
          proc\n\
          {NO_LATCHES}\n\
+         {KEEP_TILE_FLAGS}\n\
          {synth} -top {top}\n\
          check -assert\n\
          {NO_LATCHES}\n",
@@ -212,5 +219,10 @@ mod tests {
         assert_eq!(s.matches("select -assert-none").count(), 2);
         assert!(s.contains("select -assert-count 4 t:MULT18X18D"));
         assert!(s.contains("write_json netlist.json"));
+        let keep = s.find("setattr -set keep 1 w:lp").expect("tile flags kept");
+        assert!(
+            keep < s.find("synth_ecp5").expect("synth"),
+            "keep set before synthesis"
+        );
     }
 }

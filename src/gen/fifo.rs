@@ -36,33 +36,38 @@ pub fn fifo(module: &str, width: u32, depth: u32) -> Module {
     let rptr_q = rptr.q();
     let ov = b.reg("out_valid", Ty::BIT);
     let ov_q = ov.q();
-    // `empty` is a register computed from the next pointers, so the read enable (which clocks
-    // the whole output row) is one gate from flip-flops and rd_ready.
+    // `empty` is a register, so the read enable (which clocks the whole output row) is one
+    // gate from flip-flops and rd_ready. Its next value needs no adder or pointer compare on
+    // the path: a write alone makes the FIFO non-empty, a read alone empties it when the write
+    // pointer equals the registered rptr + 1, and both or neither leave it as it is.
     let empty = b.reg_with_reset(
         "empty",
         Ty::BIT,
         Some(crate::rtl::Const::from_u128(1, Ty::BIT)),
     );
     let empty_q = empty.q();
+    let rptr_inc = b.reg_with_reset("rptr_inc", ptr, Some(crate::rtl::Const::from_u128(1, ptr)));
+    let rptr_inc_q = rptr_inc.q();
     let load = b.wire(
         "load",
-        empty_q.not().and(ov_q.clone().not().or(rd_ready.clone())),
+        empty_q
+            .clone()
+            .not()
+            .and(ov_q.clone().not().or(rd_ready.clone())),
     );
-    let wptr_next = b.wire(
-        "wptr_next",
+    b.set_next(wptr, wptr_q.clone().add(one.clone()), Some(wr_en.clone()));
+    b.set_next(rptr, rptr_inc_q.clone(), Some(load.clone()));
+    b.set_next(rptr_inc, rptr_inc_q.clone().add(one), Some(load.clone()));
+    let drained = b.wire("drained", wptr_q.clone().eq(rptr_inc_q));
+    b.set_next(
+        empty,
         Expr::mux(
             wr_en.clone(),
-            wptr_q.clone().add(one.clone()),
-            wptr_q.clone(),
+            Expr::mux(load.clone(), empty_q.clone(), Expr::bit_const(false)),
+            Expr::mux(load.clone(), drained, empty_q),
         ),
+        None,
     );
-    let rptr_next = b.wire(
-        "rptr_next",
-        Expr::mux(load.clone(), rptr_q.clone().add(one), rptr_q.clone()),
-    );
-    b.set_next(wptr, wptr_next.clone(), None);
-    b.set_next(rptr, rptr_next.clone(), None);
-    b.set_next(empty, wptr_next.eq(rptr_next), None);
     b.set_next(ov, load.clone().or(ov_q.clone().and(rd_ready.not())), None);
     let waddr = b.wire("waddr", wptr_q.slice(aw - 1, 0));
     let raddr = b.wire("raddr", rptr_q.slice(aw - 1, 0));
