@@ -80,7 +80,7 @@ fn main() {
     }
 
     println!();
-    println!("| neurons x axons | parallel | groups G | input spike rate | mean S per step | measured cycles/step (mean) | formula (S+1)*G (mean) | all steps equal | matches model |");
+    println!("| neurons x axons | parallel | groups G | input spike rate | mean S per step | measured cycles/step (mean) | formula (S+1)*G [+1 if G=1] (mean) | all steps equal | matches model |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let (neurons, axons, steps) = if full { (256, 256, 8) } else { (8, 4, 3) };
     let parallels: &[u32] = if full { &[1, 4, 16, 64, 256] } else { &[2] };

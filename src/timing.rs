@@ -116,14 +116,16 @@ pub fn scalesim_cycles(cfg: &ArrayConfig, m: u64, k: u64, n: u64) -> u64 {
 
 /// Spiking core: cycles of one time step with `spiking` spike events, at full speed (events
 /// arrive back to back, `n_tready` high): every event, the tick included, takes one cycle per
-/// neuron group.
+/// neuron group. With a single group the tick takes one cycle more (the update's write-back
+/// must land before the next event reads the state).
 pub fn lif_step_cycles(cfg: &crate::config::LifConfig, spiking: u64) -> u64 {
-    (spiking + 1) * u64::from(cfg.groups())
+    let g = u64::from(cfg.groups());
+    (spiking + 1) * g + u64::from(g == 1)
 }
 
 /// Spiking core: cycles from accepting a tick to `n_tvalid` of group 0's state; group g
 /// follows g cycles later.
-pub const LIF_TICK_TO_STATE: u32 = 4;
+pub const LIF_TICK_TO_STATE: u32 = 5;
 
 #[cfg(test)]
 mod tests {

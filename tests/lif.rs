@@ -140,6 +140,19 @@ fn rtl_matches_the_loihi_model_on_random_networks() {
                 ..base.clone()
             },
         ),
+        // Two groups: the next step reads a group in the very cycle its update is written.
+        lif_cfg(
+            "lif_g2",
+            LifConfig {
+                neurons: 7,
+                axons: 4,
+                parallel: 4,
+                per_neuron_bias: true,
+                bias_exp: 1,
+                vth: 40,
+                ..base.clone()
+            },
+        ),
         lif_cfg(
             "lif_p1",
             LifConfig {

@@ -144,9 +144,15 @@ pub fn lif_manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> S
         memories,
         ports: ports(design),
         timing: LifTiming {
-            step_cycles_formula: format!(
-                "(S + 1) * {g}, S = spiking axons of the step (G = ceil(neurons / parallel) = {g})"
-            ),
+            step_cycles_formula: if g == 1 {
+                "S + 2, S = spiking axons of the step (G = ceil(neurons / parallel) = 1: one cycle \
+                 per event and the tick, plus one for the update's write-back)"
+                    .to_string()
+            } else {
+                format!(
+                    "(S + 1) * {g}, S = spiking axons of the step (G = ceil(neurons / parallel) = {g})"
+                )
+            },
             tick_to_first_state: timing::LIF_TICK_TO_STATE,
             weight_words: l.axons * g,
             bias_words: if l.per_neuron_bias { g } else { 0 },

@@ -8,7 +8,8 @@
 //! s_* events:  {tick = 0, axon}: add W[axon] to every neuron's input current (G cycles)
 //!              {tick = 1}:       update every neuron (G cycles), one n_* beat per group:
 //!                                {spikes[P], v[P], u[P]}, n_tlast on the last group
-//! one time step = (spiking axons + 1) * G cycles when events and n_tready keep up
+//! one time step = (spiking axons + 1) * G cycles when events and n_tready keep up (+ 1 when
+//!              G = 1: the two-stage update writes u and v back a cycle after the next read)
 //! ```
 //!
 //! Input currents are summed exactly (weight_bits + log2(axons) bits) and saturated to 16
@@ -62,14 +63,19 @@ pub fn n_beat_bits(cfg: &LifConfig) -> u32 {
     cfg.parallel * (1 + 2 * UV)
 }
 
-/// The neuron update, one lane: (u, v, summed input, bias) to (u', v', spike).
+/// The neuron update, one lane, in two stages: (u, v, summed input) in one cycle and the bias
+/// in the next give (u', v', spike) in that next cycle. Stage 1 registers the decay products
+/// and the saturated input; stage 2 rounds, adds, saturates and compares.
 pub fn neuron(module: &str, cfg: &LifConfig) -> Module {
     let aw = current_bits(cfg);
     let s24 = Ty::signed(UV);
     let mut b = ModuleBuilder::new(module);
-    b.doc("One LIF neuron update (Loihi CUBA integer model), combinational:");
+    b.doc("One LIF neuron update (Loihi CUBA integer model), two pipeline stages:");
     b.doc("u' = wrap24(trunc0(u * (4095 - du) / 4096) + (sat16(a) << 6))");
     b.doc("v' = sat24(trunc0(v * (4096 - dv) / 4096) + u' + bias); spike = v' > vth << 6; v' = 0 on spike");
+    b.doc("u, v and a are sampled in one cycle (the decay products and sat16(a) are registered);");
+    b.doc("bias belongs to the next cycle, when u_next, v_next and spike hold the result.");
+    b.clock_and_reset();
     let u = b.input("u", s24, "current");
     let v = b.input("v", s24, "voltage");
     let a = b.input(
@@ -77,8 +83,16 @@ pub fn neuron(module: &str, cfg: &LifConfig) -> Module {
         Ty::signed(aw),
         "summed synaptic input of the step (exact)",
     );
-    let bias = b.input("bias", Ty::signed(21), "bias_mant << bias_exp");
-    b.output("u_next", s24, "current after the step (wraps at 24 bits)");
+    let bias = b.input(
+        "bias",
+        Ty::signed(21),
+        "bias_mant << bias_exp (one cycle after u, v, a)",
+    );
+    b.output(
+        "u_next",
+        s24,
+        "current after the step (wraps at 24 bits), one cycle after u, v, a",
+    );
     b.output(
         "v_next",
         s24,
@@ -111,11 +125,13 @@ pub fn neuron(module: &str, cfg: &LifConfig) -> Module {
         "a_in",
         Expr::concat(vec![a_sat, Expr::zero(Ty::unsigned(6))]).cast(true),
     );
+    let a_in = b.delay("a_in_r", a_in);
     // Decays: x * k / 4096 truncated toward zero; |x * k| < 2^35, so 36 bits hold it and the
-    // quotient is bits 35..12 of (x * k + (negative ? 4095 : 0)).
+    // quotient is bits 35..12 of (x * k + (negative ? 4095 : 0)). The product is registered.
     let s36 = Ty::signed(36);
     let decay = |b: &mut ModuleBuilder, name: &str, x: &Expr, k: i128| {
         let p = b.wire(&format!("{name}_p"), x.ext(36).mul(Expr::lit(k, s36)));
+        let p = b.delay(&format!("{name}_pr"), p);
         let neg = p.clone().lt(Expr::zero(s36));
         let up = Expr::mux(neg, Expr::lit(4095, s36), Expr::zero(s36));
         let q = b.wire(&format!("{name}_q"), p.add(up));
@@ -228,7 +244,8 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
     b.doc("then s_tready rises. Each s_* event is {tick, axon}: a spike (tick = 0) adds W[axon]");
     b.doc("to every neuron's input current in G cycles; a tick updates every neuron in G cycles");
     b.doc("and sends one n_* beat per group: {spikes[P], v[P] (24 bits), u[P] (24 bits)}, n_tlast");
-    b.doc("on the last group. A step takes (spiking axons + 1) * G cycles at full speed.");
+    b.doc("on the last group. A step takes (spiking axons + 1) * G cycles at full speed");
+    b.doc("(+ 1 when G = 1).");
     b.clock_and_reset();
     let w_tdata = b.input(
         "w_tdata",
@@ -327,7 +344,14 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
     let issue = b.wire("issue", in_integ.clone().or(in_upd.clone().and(cred_ok)));
     let at_end = b.wire("at_end", gcnt_q.clone().eq(lit(u64::from(g - 1), gw)));
     let handover = b.wire("handover", issue.clone().and(at_end.clone()));
-    b.assign("s_tready", loaded.clone().and(idle.or(handover.clone())));
+    // With one group, an update's write-back (stage F) lands a cycle after the next event's
+    // first read, so the next event waits a cycle; with G >= 2 the read comes no earlier.
+    let next_ok = if g == 1 {
+        handover.clone().and(in_upd.clone().not())
+    } else {
+        handover.clone()
+    };
+    b.assign("s_tready", loaded.clone().and(idle.or(next_ok)));
     let s_take = b.wire("s_take", s_tvalid.and(Expr::sig("s_tready", bit)));
     let tick = s_tdata.bit(axw);
     let axon = b.wire("axon", s_tdata.slice(axw - 1, 0));
@@ -395,6 +419,10 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
     let e_grp = b.delay("e_grp", grp.clone());
     let e_last = b.delay("e_last", at_end);
     let e_ok = b.delay("e_ok", axon_ok);
+    // Stage F: the neuron's second stage, when u, v and the group's state are written.
+    let f_upd = b.delay("f_upd", e_upd.clone());
+    let f_grp = b.delay("f_grp", e_grp.clone());
+    let f_last = b.delay("f_last", e_last);
     let w_q = b.memory(Memory {
         name: "w_mem".into(),
         width: p * wb,
@@ -426,8 +454,8 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
     let u_wdata = b.declare_wire("u_wdata", Ty::unsigned(p * UV));
     let v_wdata = b.declare_wire("v_wdata", Ty::unsigned(p * UV));
     let uv_write = |data: Expr| MemWrite {
-        enable: e_upd.clone(),
-        addr: e_grp.clone(),
+        enable: f_upd.clone(),
+        addr: f_grp.clone(),
         data,
     };
     let u_rd = forwarded_memory(
@@ -449,7 +477,7 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
         uv_write(v_wdata),
     );
     let nb_q = nb_write.map(|write| {
-        b.memory(Memory {
+        let q = b.memory(Memory {
             name: "nb_mem".into(),
             width: p * 13,
             depth: sdepth,
@@ -458,7 +486,8 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
             read_enable: upd_issue.clone(),
             read_addr: grp.clone(),
             read_data: "nb_q".into(),
-        })
+        });
+        b.delay("nb_f", q)
     });
 
     // Per lane: integrate (acc + W) or update (the neuron), in stage E.
@@ -481,12 +510,13 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
         for (name, ty) in [("u_next", s24), ("v_next", s24), ("spike", bit)] {
             b.declare_wire(&format!("{name}{k}"), ty);
         }
-        let mut conns = vec![
+        let mut conns = clock_conns();
+        conns.extend([
             ("u", Conn::Input(lane(&u_rd, k, s24))),
             ("v", Conn::Input(lane(&v_rd, k, s24))),
             ("a", Conn::Input(acc_k)),
             ("bias", Conn::Input(bias)),
-        ];
+        ]);
         conns.extend([
             ("u_next", Conn::Output(format!("u_next{k}"))),
             ("v_next", Conn::Output(format!("v_next{k}"))),
@@ -516,14 +546,14 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
     b.declare_wire("n_fifo_valid", bit);
     let n_data = b.declare_wire("n_fifo_data", Ty::unsigned(nbits + 1));
     let row = Expr::concat(vec![
-        e_last,
+        f_last,
         spike_bus,
         Expr::sig("v_wdata", Ty::unsigned(p * UV)),
         Expr::sig("u_wdata", Ty::unsigned(p * UV)),
     ]);
     let mut conns = clock_conns();
     conns.extend([
-        ("wr_en", Conn::Input(e_upd)),
+        ("wr_en", Conn::Input(f_upd)),
         ("wr_data", Conn::Input(row)),
         ("rd_ready", Conn::Input(n_tready)),
         ("rd_valid", Conn::Output("n_fifo_valid".into())),
