@@ -272,3 +272,25 @@ fn the_neuron_tops_synthesise_too() {
     });
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+#[test]
+fn a_missing_yosys_names_the_install_script() {
+    // An empty PATH: no Yosys anywhere. The error names the tool and the install script.
+    let root = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(root.path(), "m", 2, 2, "");
+    let out = root.path().join("out");
+    let empty = root.path().join("no-tools");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let o = run(npugen()
+        .env("PATH", &empty)
+        .arg("synth")
+        .arg(&cfg)
+        .args(["--target", "xc7", "--out"])
+        .arg(&out));
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("yosys") && t.contains("scripts/install-tools.sh"),
+        "{t}"
+    );
+}
