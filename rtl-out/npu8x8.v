@@ -843,7 +843,7 @@ module npu8x8_ofifo (
   wire [4:0] waddr;
   reg empty;
   reg out_valid;
-  reg [5:0] rptr;
+  reg [4:0] rptr;
   reg [5:0] rptr_inc;
   reg [5:0] wptr;
   reg [256:0] mem [0:31];
@@ -851,7 +851,7 @@ module npu8x8_ofifo (
 
   assign drained = wptr == rptr_inc;
   assign load = (~empty) & ((~out_valid) | rd_ready);
-  assign raddr = rptr[4:0];
+  assign raddr = rptr;
   assign rd_data = dout;
   assign rd_valid = out_valid;
   assign waddr = wptr[4:0];
@@ -868,10 +868,10 @@ module npu8x8_ofifo (
 
   always @(posedge clk) begin
     if (rst) begin
-      rptr <= 6'h0;
+      rptr <= 5'h0;
       rptr_inc <= 6'h1;
     end else if (load) begin
-      rptr <= rptr_inc;
+      rptr <= rptr_inc[4:0];
       rptr_inc <= rptr_inc + 6'h1;
     end
   end

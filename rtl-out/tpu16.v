@@ -2459,7 +2459,7 @@ module tpu16_ofifo (
   wire [5:0] waddr;
   reg empty;
   reg out_valid;
-  reg [6:0] rptr;
+  reg [5:0] rptr;
   reg [6:0] rptr_inc;
   reg [6:0] wptr;
   reg [512:0] mem [0:63];
@@ -2467,7 +2467,7 @@ module tpu16_ofifo (
 
   assign drained = wptr == rptr_inc;
   assign load = (~empty) & ((~out_valid) | rd_ready);
-  assign raddr = rptr[5:0];
+  assign raddr = rptr;
   assign rd_data = dout;
   assign rd_valid = out_valid;
   assign waddr = wptr[5:0];
@@ -2484,10 +2484,10 @@ module tpu16_ofifo (
 
   always @(posedge clk) begin
     if (rst) begin
-      rptr <= 7'h0;
+      rptr <= 6'h0;
       rptr_inc <= 7'h1;
     end else if (load) begin
-      rptr <= rptr_inc;
+      rptr <= rptr_inc[5:0];
       rptr_inc <= rptr_inc + 7'h1;
     end
   end

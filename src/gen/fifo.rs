@@ -32,7 +32,8 @@ pub fn fifo(module: &str, width: u32, depth: u32) -> Module {
     let one = Expr::lit(1, ptr);
     let wptr = b.reg("wptr", ptr);
     let wptr_q = wptr.q();
-    let rptr = b.reg("rptr", ptr);
+    // The read address; the full read pointer (with the wrap bit) is rptr_inc - 1.
+    let rptr = b.reg("rptr", Ty::unsigned(aw));
     let rptr_q = rptr.q();
     let ov = b.reg("out_valid", Ty::BIT);
     let ov_q = ov.q();
@@ -56,7 +57,11 @@ pub fn fifo(module: &str, width: u32, depth: u32) -> Module {
             .and(ov_q.clone().not().or(rd_ready.clone())),
     );
     b.set_next(wptr, wptr_q.clone().add(one.clone()), Some(wr_en.clone()));
-    b.set_next(rptr, rptr_inc_q.clone(), Some(load.clone()));
+    b.set_next(
+        rptr,
+        rptr_inc_q.clone().slice(aw - 1, 0),
+        Some(load.clone()),
+    );
     b.set_next(rptr_inc, rptr_inc_q.clone().add(one), Some(load.clone()));
     let drained = b.wire("drained", wptr_q.clone().eq(rptr_inc_q));
     b.set_next(
@@ -70,7 +75,7 @@ pub fn fifo(module: &str, width: u32, depth: u32) -> Module {
     );
     b.set_next(ov, load.clone().or(ov_q.clone().and(rd_ready.not())), None);
     let waddr = b.wire("waddr", wptr_q.slice(aw - 1, 0));
-    let raddr = b.wire("raddr", rptr_q.slice(aw - 1, 0));
+    let raddr = b.wire("raddr", rptr_q);
     let data = b.memory(Memory {
         name: "mem".into(),
         width,
