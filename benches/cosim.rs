@@ -37,12 +37,7 @@ fn cfg(n: u32, df: Dataflow) -> Config {
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let cache = std::env::temp_dir().join("npugen-bench-cache");
-    let opts = GemmOptions {
-        cache: cache.clone(),
-        stalls: None,
-        vcd: None,
-        vcd_on_mismatch: None,
-    };
+    let opts = GemmOptions::new(cache.clone());
     let mut rng = Rng::new(2026);
     let only_speed = std::env::var("NPUGEN_BENCH_SPEED_ONLY").is_ok();
     let sizes: &[u32] = if only_speed {

@@ -20,12 +20,7 @@ use npugen::sim::verilator::{build_model, Verilated};
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let cache = std::env::temp_dir().join("npugen-bench-cache");
-    let opts = GemmOptions {
-        cache: cache.clone(),
-        stalls: None,
-        vcd: None,
-        vcd_on_mismatch: None,
-    };
+    let opts = GemmOptions::new(cache.clone());
     let mut rng = Rng::new(2026);
     println!(
         "| array | dataflow | M, K, N | array cycles | npu_core cycles | difference | matches |"

@@ -123,6 +123,18 @@ pub fn lif_step_cycles(cfg: &crate::config::LifConfig, spiking: u64) -> u64 {
     (spiking + 1) * g + u64::from(g == 1)
 }
 
+/// [`lif_step_cycles`] as text, for the manifest and the `lif` command's summary.
+pub fn lif_step_formula(cfg: &crate::config::LifConfig) -> String {
+    match cfg.groups() {
+        1 => "S + 2, S = spiking axons of the step (G = ceil(neurons / parallel) = 1: one cycle \
+              per event and the tick, plus one for the update's write-back)"
+            .to_string(),
+        g => format!(
+            "(S + 1) * {g}, S = spiking axons of the step (G = ceil(neurons / parallel) = {g})"
+        ),
+    }
+}
+
 /// Spiking core: cycles from accepting a tick to `n_tvalid` of group 0's state; group g
 /// follows g cycles later.
 pub const LIF_TICK_TO_STATE: u32 = 5;
@@ -155,5 +167,20 @@ mod tests {
                 assert!(gemm_cycles(&c, m, k, n) < scalesim_cycles(&c, m, k, n));
             }
         }
+    }
+
+    #[test]
+    fn lif_step_formula_text_agrees_with_the_count() {
+        use crate::config::LifConfig;
+        let lif = |neurons, parallel| LifConfig {
+            neurons,
+            parallel,
+            ..LifConfig::default()
+        };
+        // (S + 1) * G, plus one cycle with a single group; S = 3 here.
+        assert_eq!(lif_step_cycles(&lif(8, 4), 3), 8);
+        assert!(lif_step_formula(&lif(8, 4)).starts_with("(S + 1) * 2,"));
+        assert_eq!(lif_step_cycles(&lif(8, 8), 3), 5);
+        assert!(lif_step_formula(&lif(8, 8)).starts_with("S + 2,"));
     }
 }

@@ -80,10 +80,8 @@ fn shapes(r: usize, c: usize) -> Vec<(usize, usize, usize)> {
 
 fn options(stalls: Option<Stalls>) -> GemmOptions {
     GemmOptions {
-        cache: sim_cache(),
         stalls,
-        vcd: None,
-        vcd_on_mismatch: None,
+        ..GemmOptions::new(sim_cache())
     }
 }
 

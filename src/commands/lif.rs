@@ -162,10 +162,9 @@ pub fn lif(args: LifArgs) -> Result<i32> {
     if let Some(r) = &run {
         let matches = r.step_cycles == r.formula_cycles;
         println!(
-            "  cycles per step measured in the RTL {} the manifest's formula (S + 1) * {}{} (total {} cycles)",
+            "  cycles per step measured in the RTL {} the formula {} (total {} cycles)",
             if matches { "equal" } else { "DIFFER from" },
-            l.groups(),
-            if l.groups() == 1 { " + 1" } else { "" },
+            crate::timing::lif_step_formula(&l),
             r.total_cycles
         );
         println!(

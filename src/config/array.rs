@@ -114,6 +114,11 @@ impl ArrayConfig {
         u64::from(self.rows) * u64::from(self.cols)
     }
 
+    /// Number of PEs with a DSP-style multiplier (`dsp_pes`, default all of them).
+    pub fn dsp_pe_count(&self) -> u32 {
+        self.dsp_pes.unwrap_or(self.rows * self.cols)
+    }
+
     /// Checks every field; the first violation is returned.
     pub fn validate(&self) -> Result<()> {
         let range = |field: &str, v: u32, lo: u32, hi: u32| {

@@ -144,15 +144,7 @@ pub fn lif_manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> S
         memories,
         ports: ports(design),
         timing: LifTiming {
-            step_cycles_formula: if g == 1 {
-                "S + 2, S = spiking axons of the step (G = ceil(neurons / parallel) = 1: one cycle \
-                 per event and the tick, plus one for the update's write-back)"
-                    .to_string()
-            } else {
-                format!(
-                    "(S + 1) * {g}, S = spiking axons of the step (G = ceil(neurons / parallel) = {g})"
-                )
-            },
+            step_cycles_formula: timing::lif_step_formula(l),
             tick_to_first_state: timing::LIF_TICK_TO_STATE,
             weight_words: l.axons * g,
             bias_words: if l.per_neuron_bias { g } else { 0 },
@@ -165,7 +157,6 @@ pub fn manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> Strin
     let a = cfg.array();
     let post = cfg.postproc.as_ref();
     let extra = timing::post_latency(post.is_some());
-    let top = design.top_module();
     let mut cycles = BTreeMap::new();
     let description = match a.dataflow {
         Dataflow::Os => {
@@ -209,20 +200,7 @@ pub fn manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> Strin
         modules: design.modules.iter().map(|m| m.name.as_str()).collect(),
         config: cfg.resolved(),
         pe_count: a.pe_count(),
-        ports: top
-            .ports
-            .iter()
-            .map(|p| PortInfo {
-                name: &p.name,
-                direction: if p.dir == Dir::Input {
-                    "input"
-                } else {
-                    "output"
-                },
-                width: p.ty.width,
-                description: &p.doc,
-            })
-            .collect(),
+        ports: ports(design),
         timing: Timing {
             cycles,
             gemm_cycles_formula: timing::gemm_cycles_formula(a, post.is_some()),

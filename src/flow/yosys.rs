@@ -15,11 +15,14 @@ use super::targets::{Family, Target};
 /// Yosys commands that fail on any latch, before and after technology mapping.
 const NO_LATCHES: &str = "select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_* t:$_DLATCHSR_* t:LDCE t:LDPE t:*LATCH*";
 
-/// Keeps each PE's own tile-end flag registers (`lp`, `lp1`..`lp3`, driving the accumulator
-/// clear and the drain load). They hold the same value along an anti-diagonal, so `opt_merge`
-/// would fold them into one register per diagonal fanning out across the array: on an 8x8
-/// ECP5 build that fan-out was the critical path.
-const KEEP_TILE_FLAGS: &str = "setattr -set keep 1 w:lp w:lp? %u %ci1:+[Q] t:* %i";
+/// Keeps each PE's own tile-end flag registers (`gen::pe::TILE_FLAG` and its numbered
+/// copies, driving the accumulator clear and the drain load). They hold the same value along
+/// an anti-diagonal, so `opt_merge` would fold them into one register per diagonal fanning out
+/// across the array: on an 8x8 ECP5 build that fan-out was the critical path.
+fn keep_tile_flags() -> String {
+    let f = crate::gen::pe::TILE_FLAG;
+    format!("setattr -set keep 1 w:{f} w:{f}? %u %ci1:+[Q] t:* %i")
+}
 
 /// The synthesis script: read, check for latches, synthesise, `check -assert`, check again,
 /// assert the DSP count when it is known, write `stat.json` and (for place and route) the
@@ -37,11 +40,12 @@ pub fn script(
          hierarchy -check -top {top}\n\
          proc\n\
          {NO_LATCHES}\n\
-         {KEEP_TILE_FLAGS}\n\
+         {keep}\n\
          {synth} -top {top}\n\
          check -assert\n\
          {NO_LATCHES}\n",
         synth = target.yosys_synth(),
+        keep = keep_tile_flags(),
     );
     if let (Some(n), Some(cell)) = (expected_dsps, target.dsp_cell()) {
         s.push_str(&format!("select -assert-count {n} t:{cell}\n"));

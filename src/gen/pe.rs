@@ -115,6 +115,11 @@ fn product(
     p
 }
 
+/// Name of the OS PE's tile-end flag register; its delayed copies for the product pipeline
+/// are this name with the stage number appended (`lp1`..`lp3`). The Yosys scripts keep them
+/// apart (see `flow::yosys`).
+pub const TILE_FLAG: &str = "lp";
+
 /// Output-stationary PE.
 ///
 /// ```text
@@ -157,9 +162,9 @@ pub fn os_pe(module: &str, cfg: &ArrayConfig, style: MulStyle) -> Module {
     let b_q = b.delay("b_q", b_in);
     let l_q = b.delay("l_q", l_in);
     // lp: the previous beat was a tile's last; delayed with the product pipeline.
-    let mut lp = b.delay("lp", l_q.clone());
+    let mut lp = b.delay(TILE_FLAG, l_q.clone());
     for k in 1..=cfg.pipeline {
-        lp = b.delay(&format!("lp{k}"), lp);
+        lp = b.delay(&format!("{TILE_FLAG}{k}"), lp);
     }
     let prod = product(&mut b, t, &a_q, &b_q, cfg.pipeline, style);
     let acc = b.reg("acc", t.acc);

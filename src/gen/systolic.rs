@@ -72,8 +72,7 @@ fn pe_output(b: &mut ModuleBuilder, kind: &str, i: u32, j: u32, unused: bool, ty
 /// The PE module of cell (i, j): the DSP variant for the first `dsp_pes` cells (row-major),
 /// the logic-multiplier variant after that.
 fn pe_module<'a>(names: &'a Names, cfg: &ArrayConfig, i: u32, j: u32) -> &'a str {
-    let dsp = cfg.dsp_pes.unwrap_or(cfg.rows * cfg.cols);
-    if i * cfg.cols + j < dsp {
+    if i * cfg.cols + j < cfg.dsp_pe_count() {
         &names.pe
     } else {
         &names.pe_lut

@@ -29,6 +29,18 @@ pub struct GemmOptions {
     pub vcd_on_mismatch: Option<PathBuf>,
 }
 
+impl GemmOptions {
+    /// Full speed (no stalls), no waveforms, models cached in `cache`.
+    pub fn new(cache: PathBuf) -> GemmOptions {
+        GemmOptions {
+            cache,
+            stalls: None,
+            vcd: None,
+            vcd_on_mismatch: None,
+        }
+    }
+}
+
 /// What a co-simulated GEMM produced.
 #[derive(Debug)]
 pub struct GemmOutcome {

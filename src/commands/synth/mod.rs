@@ -63,37 +63,42 @@ fn not_fit(resource: &str, used: u64, available: u64, target: Target, hint: &str
     ))
 }
 
+/// The DSP budget of an array on `target`: refuses a design needing more DSP blocks than the
+/// part has, or (with the LUT fallback) lowers `dsp_pes` to what fits. Returns the DSP count
+/// the Yosys script asserts (plain arrays with one block per PE; post-processing multiplies
+/// too).
+fn dsp_budget(args: &mut SynthArgs) -> Result<Option<u64>> {
+    let target = args.target;
+    let plain = args.config.postproc.is_none();
+    let (Part::Array, Some(a)) = (args.part, args.config.array.as_mut()) else {
+        return Ok(None);
+    };
+    let Some((per_pe, exact)) = dsps_per_pe(a, target) else {
+        return Ok(None);
+    };
+    let cap = target.capacity().dsps;
+    let needed = u64::from(a.dsp_pe_count()) * per_pe;
+    if needed > cap {
+        if !args.dsp_fallback_lut {
+            let cell = target.dsp_cell().unwrap_or("DSP");
+            return Err(not_fit(
+                &format!("DSPs ({cell}: {} PEs x {per_pe})", a.dsp_pe_count()),
+                needed,
+                cap,
+                target,
+                "; --dsp-fallback lut maps the remaining PEs to logic multipliers",
+            ));
+        }
+        a.dsp_pes = Some(u32::try_from(cap / per_pe).unwrap_or(0));
+    }
+    Ok((exact && plain).then(|| u64::from(a.dsp_pe_count()) * per_pe))
+}
+
 /// Runs the command; returns the exit code.
 pub fn synth(mut args: SynthArgs) -> Result<i32> {
     let target = args.target;
     let mut seconds = std::collections::BTreeMap::new();
-    // DSP budget (array only): refuse, or give the remaining PEs logic multipliers.
-    let mut dsp_expected = None;
-    if args.part == Part::Array {
-        let cap = target.capacity().dsps;
-        let a = args.config.array.as_mut().expect("array part");
-        if let Some((per_pe, exact)) = dsps_per_pe(a, target) {
-            let dsp_pes = u64::from(a.dsp_pes.unwrap_or(a.rows * a.cols));
-            if dsp_pes * per_pe > cap {
-                if !args.dsp_fallback_lut {
-                    let cell = target.dsp_cell().unwrap_or("DSP");
-                    return Err(not_fit(
-                        &format!("DSPs ({cell}: {dsp_pes} PEs x {per_pe})"),
-                        dsp_pes * per_pe,
-                        cap,
-                        target,
-                        "; --dsp-fallback lut maps the remaining PEs to logic multipliers",
-                    ));
-                }
-                a.dsp_pes = Some(u32::try_from(cap / per_pe).unwrap_or(0));
-            }
-            // Post-processing multiplies too; the count is asserted for plain arrays only.
-            let dsp_pes = u64::from(a.dsp_pes.unwrap_or(a.rows * a.cols));
-            if exact && args.config.postproc.is_none() {
-                dsp_expected = Some(dsp_pes * per_pe);
-            }
-        }
-    }
+    let dsp_expected = dsp_budget(&mut args)?;
     let design = gen::build_part(&args.config, args.part)?;
     gen::check(&design)?;
     let top = design.top.clone();
@@ -164,11 +169,20 @@ pub fn synth(mut args: SynthArgs) -> Result<i32> {
     } else {
         None
     };
-    write_files(&args.out, &files)?;
-
+    // Every tool the run needs is found before anything is written.
     let (yosys_exe, yosys_version) = tool_version(ToolKind::YowaspYosys)?;
     let mut versions = std::collections::BTreeMap::new();
     versions.insert("yosys", yosys_version);
+    let nextpnr_exe = match (pnr, target.nextpnr()) {
+        (true, Some((kind, _))) => {
+            let (exe, version) = tool_version(kind)?;
+            versions.insert("nextpnr", version);
+            Some(exe)
+        }
+        _ => None,
+    };
+    write_files(&args.out, &files)?;
+
     eprintln!(
         "[synth] {top} for {target} ({}): yosys {}",
         target.part(),
@@ -198,17 +212,16 @@ pub fn synth(mut args: SynthArgs) -> Result<i32> {
     let mut fmax = None;
     let mut placed = None;
     let mut packed = None;
-    if let (true, Some(argv), None) = (pnr, &pnr_argv, &not_fitting) {
-        let p = pnr::place_and_route(target, argv, &args.out, &harness_top, &yosys_exe)?;
+    if let (Some(argv), Some(nextpnr), None) = (&pnr_argv, &nextpnr_exe, &not_fitting) {
+        let p = pnr::place_and_route(target, argv, &args.out, &harness_top, &yosys_exe, nextpnr)?;
         seconds.extend(p.seconds);
-        versions.insert("nextpnr", p.version);
         (fmax, placed, packed) = (p.fmax_mhz, p.placed, p.packed);
         not_fitting = p.not_fitting;
     }
     let (pes, dsp_pes) = match (&args.config.array, args.part) {
         (Some(a), Part::Array) => {
             let with_dsp = if target.dsp_cell().is_some() {
-                u64::from(a.dsp_pes.unwrap_or(a.rows * a.cols))
+                u64::from(a.dsp_pe_count())
             } else {
                 0
             };

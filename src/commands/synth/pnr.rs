@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use super::{not_fit, tool_version};
+use super::not_fit;
 use crate::error::{Error, Result};
 use crate::flow::targets::{Family, Target};
-use crate::flow::tools::ToolKind;
 use crate::flow::{ecp5_dsp, nextpnr, yosys};
 
 /// Appended to a not-fit message from nextpnr: its counts include the harness.
@@ -17,8 +16,6 @@ const HARNESS: &str = " (nextpnr's count, with the four-pin QoR harness around t
 /// What place and route found.
 #[derive(Debug, Default)]
 pub(super) struct Pnr {
-    /// nextpnr's short version.
-    pub version: String,
     /// Achieved Fmax of `clk`, MHz.
     pub fmax_mhz: Option<f64>,
     /// Placed cells by type: (used, available), non-zero only.
@@ -32,52 +29,34 @@ pub(super) struct Pnr {
 }
 
 /// Synthesises the harness `harness_top` in `out` (its script is there), packs ECP5 DSP
-/// registers, runs nextpnr with `argv` and reads its report.
+/// registers, runs `nextpnr` (the located tool) with `argv` and reads its report.
 pub(super) fn place_and_route(
     target: Target,
     argv: &[String],
     out: &Path,
     harness_top: &str,
-    yosys_exe: &Path,
+    yosys: &Path,
+    nextpnr: &Path,
 ) -> Result<Pnr> {
     let mut r = Pnr::default();
     eprintln!("[synth] QoR harness {harness_top}: yosys");
     let t = Instant::now();
-    yosys::run(yosys_exe, out, &format!("{harness_top}.ys")).map_err(Error::Tool)?;
+    yosys::run(yosys, out, &format!("{harness_top}.ys")).map_err(Error::Tool)?;
     r.seconds.insert("yosys_harness", t.elapsed().as_secs_f64());
     if target.family() == Family::Ecp5 {
-        let path = out.join("netlist.json");
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let mut net: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| Error::Tool(format!("netlist.json: {e}")))?;
-        let s = ecp5_dsp::pack(&mut net);
-        r.packed = Some(format!(
-            "{} MULT18X18D: {} input and {} output registers moved in, {} fabric FFs removed",
-            s.dsps, s.input_regs, s.output_regs, s.ffs_removed
-        ));
-        crate::emit::write_atomic(&out.join("netlist_packed.json"), net.to_string().as_bytes())?;
+        r.packed = Some(pack_dsp_registers(out)?);
     }
-    let kind = if target.family() == Family::Ecp5 {
-        ToolKind::NextpnrEcp5
-    } else {
-        ToolKind::NextpnrIce40
-    };
-    let (_, pnr_version) = tool_version(kind)?;
-    r.version = pnr_version;
 
     eprintln!("[synth] place and route: {}", argv[0]);
     let t = Instant::now();
-    let result = nextpnr::run(argv, out);
+    let run = nextpnr::run(nextpnr, argv, out).map_err(Error::Tool)?;
     r.seconds.insert("nextpnr", t.elapsed().as_secs_f64());
     let report = std::fs::read_to_string(out.join("pnr-report.json"));
-    let text = match (result, report) {
-        (Ok(_), Ok(text)) => text,
-        (result, _) => {
-            let log = std::fs::read_to_string(out.join("nextpnr.log")).unwrap_or_default();
-            if let Some((cell, used, avail)) = nextpnr::over_capacity(&log) {
+    let text = match (&run.failure, report) {
+        (None, Ok(text)) => text,
+        (failure, _) => {
+            // nextpnr writes no report when a resource is over capacity: read its log.
+            if let Some((cell, used, avail)) = nextpnr::over_capacity(&run.log) {
                 r.not_fitting = Some(not_fit(
                     &format!("{cell} cells"),
                     used,
@@ -85,40 +64,49 @@ pub(super) fn place_and_route(
                     target,
                     HARNESS,
                 ));
-                String::new()
-            } else {
-                let why = result
-                    .err()
-                    .or_else(|| e_text(out))
-                    .unwrap_or_else(|| "see nextpnr.log".into());
-                return Err(Error::Tool(format!(
-                    "place and route failed on {target} ({}), nextpnr wrote no report: {why}",
-                    target.part()
-                )));
+                return Ok(r);
             }
+            let why = failure.clone().unwrap_or_else(|| "see nextpnr.log".into());
+            return Err(Error::Tool(format!(
+                "place and route failed on {target} ({}), nextpnr wrote no report: {why}",
+                target.part()
+            )));
         }
     };
-    if r.not_fitting.is_none() {
-        let rep = nextpnr::parse_report(&text).map_err(Error::Tool)?;
-        r.fmax_mhz = rep.fmax_mhz;
-        if let Some((k, (u, a))) = rep.utilization.iter().find(|(_, (u, a))| u > a) {
-            r.not_fitting = Some(not_fit(&format!("{k} cells"), *u, *a, target, HARNESS));
-        }
-        r.placed = Some(
-            rep.utilization
-                .into_iter()
-                .filter(|(_, (used, _))| *used > 0)
-                .collect(),
-        );
+    let rep = nextpnr::parse_report(&text).map_err(Error::Tool)?;
+    r.fmax_mhz = rep.fmax_mhz;
+    if let Some((cell, used, avail)) = rep.over_capacity() {
+        r.not_fitting = Some(not_fit(
+            &format!("{cell} cells"),
+            used,
+            avail,
+            target,
+            HARNESS,
+        ));
     }
+    r.placed = Some(
+        rep.utilization
+            .into_iter()
+            .filter(|(_, (used, _))| *used > 0)
+            .collect(),
+    );
     Ok(r)
 }
 
-/// The first ERROR line of nextpnr's log, if any.
-fn e_text(dir: &Path) -> Option<String> {
-    std::fs::read_to_string(dir.join("nextpnr.log"))
-        .ok()?
-        .lines()
-        .find(|l| l.starts_with("ERROR"))
-        .map(str::to_string)
+/// Moves fabric FFs into the MULT18X18D registers of `netlist.json`, writing
+/// `netlist_packed.json`; returns the summary for the report.
+fn pack_dsp_registers(out: &Path) -> Result<String> {
+    let path = out.join("netlist.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let mut net: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::Tool(format!("netlist.json: {e}")))?;
+    let s = ecp5_dsp::pack(&mut net);
+    crate::emit::write_atomic(&out.join("netlist_packed.json"), net.to_string().as_bytes())?;
+    Ok(format!(
+        "{} MULT18X18D: {} input and {} output registers moved in, {} fabric FFs removed",
+        s.dsps, s.input_regs, s.output_regs, s.ffs_removed
+    ))
 }
