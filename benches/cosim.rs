@@ -18,7 +18,7 @@ use npugen::sim::gemm::{cosim_gemm, GemmJob, GemmOptions, GemmReport};
 use npugen::sim::operands::random_matrix;
 use npugen::sim::run::{run, RunOptions};
 use npugen::sim::tiling::plan;
-use npugen::sim::verilator::{build_model, Verilated};
+use npugen::sim::verilator::{build_model, TraceFormat, Verilated};
 
 fn cfg(n: u32, df: Dataflow) -> Config {
     Config {
@@ -95,7 +95,7 @@ fn main() {
     let c = cfg(n, Dataflow::Os);
     let a_cfg = c.array().clone();
     let design = npugen::generate(&c).expect("valid");
-    let build = build_model(&design, false, &cache).expect("builds");
+    let build = build_model(&design, TraceFormat::Vcd, &cache).expect("builds");
     println!();
     println!("{} ({})", build.verilator_version, build.lib.display());
     let mut sim = Verilated::load(&build).expect("loads");
@@ -144,7 +144,7 @@ fn main() {
     let design = npugen::generate(&c).expect("valid");
     let cold = std::env::temp_dir().join(format!("npugen-cold-{}", std::process::id()));
     let t = Instant::now();
-    let b = build_model(&design, false, &cold).expect("builds");
+    let b = build_model(&design, TraceFormat::Vcd, &cold).expect("builds");
     let _sim = Verilated::load(&b).expect("loads");
     println!(
         "{n}x{n} model cold build + load: {:.2} s (cached: {})",
@@ -152,7 +152,7 @@ fn main() {
         b.cached
     );
     let t = Instant::now();
-    let b = build_model(&design, false, &cold).expect("cached");
+    let b = build_model(&design, TraceFormat::Vcd, &cold).expect("cached");
     let _sim2 = Verilated::load(&b).expect("loads");
     println!(
         "{n}x{n} model cached start (hash, lookup, load): {:.3} s (cached: {})",

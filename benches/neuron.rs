@@ -15,7 +15,7 @@ use npugen::rng::Rng;
 use npugen::sim::gemm::{cosim_gemm, GemmJob, GemmOptions};
 use npugen::sim::lif::run_lif;
 use npugen::sim::operands::random_matrix;
-use npugen::sim::verilator::{build_model, Verilated};
+use npugen::sim::verilator::{build_model, TraceFormat, Verilated};
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -93,7 +93,7 @@ fn main() {
             lif: Some(l.clone()),
         };
         let design = npugen::gen::generate_lif(&c).expect("valid");
-        let build = build_model(&design, false, &cache).expect("builds");
+        let build = build_model(&design, TraceFormat::Vcd, &cache).expect("builds");
         for rate in [2i64, 10, 30] {
             let s = Matrix::from_rows(
                 steps,

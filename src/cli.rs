@@ -48,6 +48,10 @@ pub enum CliCommand {
         /// Write a VCD waveform of the whole run (otherwise one is written only on a mismatch).
         #[arg(long)]
         vcd: Option<PathBuf>,
+        /// Write an FST waveform of the whole run (compressed: for long runs; its model is
+        /// built once and cached beside the VCD one).
+        #[arg(long, conflicts_with = "vcd")]
+        fst: Option<PathBuf>,
         /// Random input gaps and output back-pressure: OFFER,READY percentages, e.g. 60,40.
         #[arg(long, value_name = "OFFER,READY")]
         stalls: Option<String>,
@@ -184,8 +188,10 @@ pub struct SimulateArgs {
     pub out: Option<PathBuf>,
     /// Report file.
     pub report: Option<PathBuf>,
-    /// Waveform of the whole run.
+    /// VCD waveform of the whole run.
     pub vcd: Option<PathBuf>,
+    /// FST waveform of the whole run.
+    pub fst: Option<PathBuf>,
     /// (offer, ready) percentages.
     pub stalls: Option<(u8, u8)>,
     /// Bias file (npu_core).
@@ -343,6 +349,7 @@ impl Cli {
                 out,
                 report,
                 vcd,
+                fst,
                 stalls,
                 bias,
             } => {
@@ -362,6 +369,7 @@ impl Cli {
                     out,
                     report,
                     vcd,
+                    fst,
                     stalls,
                     bias,
                 })

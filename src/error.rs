@@ -18,6 +18,21 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A config value has the wrong type or cannot be represented (`rows = -1`,
+    /// `scale = "0.01"`): reported with the value as written and the allowed range.
+    #[error("{file}{line}: {field} = {value} is not allowed: allowed {allowed}")]
+    ConfigType {
+        /// Config file name.
+        file: String,
+        /// `:line` when known, else empty.
+        line: String,
+        /// Dotted path of the key.
+        field: String,
+        /// The value as written in the file.
+        value: String,
+        /// The allowed range or set.
+        allowed: String,
+    },
     /// A config value is out of its allowed range.
     #[error("{field} = {value} is out of range: allowed {allowed}")]
     ConfigValue {
@@ -65,6 +80,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::ConfigSyntax { .. }
+            | Error::ConfigType { .. }
             | Error::ConfigValue { .. }
             | Error::Read { .. }
             | Error::Input { .. } => 2,

@@ -23,7 +23,10 @@ struct Dtype {
 }
 
 fn parse_descr(d: &str) -> Result<Dtype, NpyError> {
-    let (order, kind) = d.split_at(1.min(d.len()));
+    // Split after the first character, not the first byte: a multi-byte first character
+    // must be an error, never a panic.
+    let split = d.chars().next().map_or(0, char::len_utf8);
+    let (order, kind) = d.split_at(split);
     let big_endian = match order {
         "<" | "|" | "=" => false,
         ">" => true,
@@ -39,7 +42,9 @@ fn parse_descr(d: &str) -> Result<Dtype, NpyError> {
             )))
         }
     };
-    let bytes: usize = kind[1..]
+    let bytes: usize = kind
+        .get(1..)
+        .unwrap_or("")
         .parse()
         .map_err(|_| err(format!("dtype {d:?} is not understood")))?;
     if ![1, 2, 4, 8].contains(&bytes) {
@@ -115,14 +120,21 @@ pub fn parse(bytes: &[u8]) -> Result<Matrix, NpyError> {
         }
     };
     let data = &bytes[hstart + hlen..];
-    let count = rows * cols;
-    if data.len() != count * dtype.bytes {
+    // In u128, (2^64 - 1)^2 * 8 cannot overflow: the message states the real byte count.
+    let needed = rows as u128 * cols as u128 * dtype.bytes as u128;
+    if data.len() as u128 != needed {
         return Err(err(format!(
-            "holds {} data bytes, shape {shape_text} of {descr} needs {}",
+            "holds {} data bytes, shape {shape_text} of {descr} needs {needed}",
             data.len(),
-            count * dtype.bytes
         )));
     }
+    // The data is in memory, so the element count fits usize.
+    let count = rows * cols;
+    crate::mem::check(
+        "reading the .npy file",
+        crate::mem::matrix_bytes(rows, cols),
+    )
+    .map_err(|e| err(e.to_string()))?;
     let mut values = Vec::with_capacity(count);
     for chunk in data.chunks_exact(dtype.bytes) {
         let mut b = [0u8; 8];
@@ -320,6 +332,32 @@ mod tests {
             .unwrap_err()
             .0
             .contains("dimensional"));
+    }
+
+    #[test]
+    fn multibyte_descr_is_an_error_not_a_panic() {
+        // Regression: `split_at(1)` panicked inside the 2-byte 'é'.
+        let e = parse(&npy("éi1", "(1,)", false, &[0])).unwrap_err().0;
+        assert!(e.contains("not understood"), "{e}");
+        let e = parse(&npy("<", "(1,)", false, &[0])).unwrap_err().0;
+        assert!(e.contains("not an integer"), "{e}");
+    }
+
+    #[test]
+    fn overflowing_shapes_report_the_real_byte_count() {
+        // Regression: rows * cols * bytes wrapped in release builds.
+        let e = parse(&npy("<i4", "(4611686018427387904, 3)", false, &[]))
+            .unwrap_err()
+            .0;
+        assert!(e.contains("needs 55340232221128654848"), "{e}");
+        let e = parse(&npy("<i4", "(4294967296, 4294967296)", false, &[]))
+            .unwrap_err()
+            .0;
+        assert!(e.contains(&format!("needs {}", 1u128 << 66)), "{e}");
+        let e = parse(&npy("|i1", "(1000000000000, 1000000000000)", false, &[]))
+            .unwrap_err()
+            .0;
+        assert!(e.contains("needs 1000000000000000000000000"), "{e}");
     }
 
     #[test]

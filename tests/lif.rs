@@ -12,7 +12,7 @@ use npugen::model::Matrix;
 use npugen::rng::{seed_from_env, Rng};
 use npugen::sim::lif::run_lif;
 use npugen::sim::stream::Stalls;
-use npugen::sim::verilator::{build_model, Verilated};
+use npugen::sim::verilator::{build_model, TraceFormat, Verilated};
 
 fn lif_cfg(name: &str, l: LifConfig) -> Config {
     Config {
@@ -55,7 +55,7 @@ fn network(
 fn check(c: &Config, seed: u64) -> Result<(), String> {
     let l = c.lif.as_ref().expect("lif");
     let design = npugen::gen::generate_lif(c).map_err(|e| e.to_string())?;
-    let build = build_model(&design, false, &sim_cache()).map_err(|e| e.to_string())?;
+    let build = build_model(&design, TraceFormat::Vcd, &sim_cache()).map_err(|e| e.to_string())?;
     let mut rng = Rng::new(seed);
     for (density, stalls) in [
         (30, None),

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::cli::LifArgs;
 use crate::config::LifConfig;
-use crate::emit::write_atomic;
+use crate::emit::Outputs;
 use crate::error::{Error, Result};
 use crate::model::lif::{first_difference, params_of, run_core, LifTrace};
 use crate::model::Matrix;
@@ -14,7 +14,7 @@ use crate::npy::{to_bytes_as, OutType};
 use crate::sim::cache::cache_root;
 use crate::sim::lif::run_lif;
 use crate::sim::stream::Stalls;
-use crate::sim::verilator::{build_model, Verilated};
+use crate::sim::verilator::{build_model, TraceFormat, Verilated};
 
 /// `report.json` of a run.
 #[derive(Serialize)]
@@ -26,7 +26,9 @@ struct LifReport {
     groups: u32,
     spikes_in: u64,
     spikes_out: u64,
-    /// Cycles between consecutive ticks, measured in the RTL (steps 1..T).
+    /// Cycles between consecutive ticks, measured in the RTL: T - 1 entries, entry i for
+    /// the events and update between the ticks of steps i and i + 1 (step 0 starts after
+    /// the weight load, counted in `load_cycles`).
     step_cycles: Vec<u64>,
     /// The manifest's formula for the same steps.
     formula_step_cycles: Vec<u64>,
@@ -68,10 +70,10 @@ fn load(path: &Path, rows: usize, cols: usize, lo: i128, hi: i128, what: &str) -
     Ok(m)
 }
 
-fn write_trace(out: &Path, tr: &LifTrace) -> Result<()> {
-    write_atomic(&out.join("u.npy"), &to_bytes_as(&tr.u, OutType::I32))?;
-    write_atomic(&out.join("v.npy"), &to_bytes_as(&tr.v, OutType::I32))?;
-    write_atomic(
+fn write_trace(files: &mut Outputs, out: &Path, tr: &LifTrace) -> Result<()> {
+    files.write(&out.join("u.npy"), &to_bytes_as(&tr.u, OutType::I32))?;
+    files.write(&out.join("v.npy"), &to_bytes_as(&tr.v, OutType::I32))?;
+    files.write(
         &out.join("spikes.npy"),
         &to_bytes_as(&tr.spikes, OutType::U8),
     )
@@ -95,6 +97,16 @@ pub fn lif(args: LifArgs) -> Result<i32> {
         Some(p) => Some(load(p, 1, n, -4096, 4095, "bias mantissas")?.data),
         None => None,
     };
+    // Every output is declared (and its folder checked) before the run; all land together.
+    let mut files = Outputs::new();
+    for name in ["u.npy", "v.npy", "spikes.npy", "report.json"] {
+        files.reserve(&args.out.join(name))?;
+    }
+    let vcd_tmp = match &args.vcd {
+        Some(v) => Some(files.reserve(v)?),
+        None => None,
+    };
+    let mismatch_vcd = args.out.join("npugen-mismatch.vcd");
     let model = run_core(&params_of(&l, bias.as_deref()), &spikes, &weights);
     let stalls = args.stalls.map(|(o, r, seed)| Stalls {
         seed,
@@ -104,7 +116,7 @@ pub fn lif(args: LifArgs) -> Result<i32> {
     let rtl = |vcd: Option<&Path>| -> Result<(crate::sim::lif::LifRun, String)> {
         let design = crate::gen::generate_lif(&args.config)?;
         let tool = |e: &dyn std::fmt::Display| Error::Tool(e.to_string());
-        let build = build_model(&design, vcd.is_some(), &cache_root()).map_err(|e| tool(&e))?;
+        let build = build_model(&design, TraceFormat::Vcd, &cache_root()).map_err(|e| tool(&e))?;
         let mut sim = Verilated::load(&build).map_err(|e| tool(&e))?;
         if let Some(v) = vcd {
             sim.open_trace(v).map_err(|e| tool(&e))?;
@@ -116,7 +128,10 @@ pub fn lif(args: LifArgs) -> Result<i32> {
     let (trace, run, verilator) = if args.model_only {
         (model.clone(), None, None)
     } else {
-        let (run, version) = rtl(args.vcd.as_deref())?;
+        let (run, version) = rtl(vcd_tmp.as_deref())?;
+        if let Some(v) = &args.vcd {
+            files.keep(v);
+        }
         (run.trace.clone(), Some(run), Some(version))
     };
     let diff = first_difference(&model, &trace);
@@ -142,14 +157,10 @@ pub fn lif(args: LifArgs) -> Result<i32> {
         rtl: run.is_some(),
         verilator,
     };
-    std::fs::create_dir_all(&args.out).map_err(|source| Error::Write {
-        path: args.out.clone(),
-        source,
-    })?;
-    write_trace(&args.out, &trace)?;
+    write_trace(&mut files, &args.out, &trace)?;
     let mut text = serde_json::to_string_pretty(&report).expect("report serializes");
     text.push('\n');
-    write_atomic(&args.out.join("report.json"), text.as_bytes())?;
+    files.write(&args.out.join("report.json"), text.as_bytes())?;
     println!(
         "{}_lif: {} steps, {} neurons, {} input spikes, {} output spikes{}",
         args.config.name,
@@ -173,18 +184,24 @@ pub fn lif(args: LifArgs) -> Result<i32> {
         );
     }
     match diff {
-        None => Ok(0),
+        None => {
+            files.commit()?;
+            Ok(0)
+        }
         Some((t, neuron, field, e, a)) => {
             eprintln!("npugen: RTL and golden model disagree: step {t}, neuron {neuron}, {field}: expected {e}, actual {a}");
-            // The run is deterministic: a traced re-run shows the same failure.
+            // The run is deterministic: a traced re-run (same cached model) shows the same
+            // failure.
             let vcd = match &args.vcd {
                 Some(v) => v.clone(),
                 None => {
-                    let v = args.out.join("npugen-mismatch.vcd");
-                    rtl(Some(&v))?;
-                    v
+                    let tmp = files.reserve(&mismatch_vcd)?;
+                    rtl(Some(&tmp))?;
+                    files.keep(&mismatch_vcd);
+                    mismatch_vcd
                 }
             };
+            files.commit()?;
             eprintln!("npugen: waveform written to {}", vcd.display());
             Ok(1)
         }

@@ -39,7 +39,19 @@ fn load(path: &Path, field: &str, bits: u32, signed: bool) -> Result<Matrix> {
     Ok(m)
 }
 
-/// The operands A (M x K) and B (K x N).
+/// Refuses (exit code 2) a GEMM whose co-simulation would not fit in memory.
+fn check_memory(cfg: &ArrayConfig, shape: (usize, usize, usize)) -> Result<()> {
+    let (m, k, n) = shape;
+    crate::mem::check(
+        &format!(
+            "a {m} x {k} x {n} GEMM on the {} x {} array",
+            cfg.rows, cfg.cols
+        ),
+        crate::sim::tiling::gemm_memory_bytes(cfg, shape),
+    )
+}
+
+/// The operands A (M x K) and B (K x N), after checking that the run fits in memory.
 pub fn operands(cfg: &ArrayConfig, ops: &Operands, seed: u64) -> Result<(Matrix, Matrix)> {
     match ops {
         Operands::Files { a, b } => {
@@ -54,9 +66,11 @@ pub fn operands(cfg: &ArrayConfig, ops: &Operands, seed: u64) -> Result<(Matrix,
                     ),
                 ));
             }
+            check_memory(cfg, (am.rows, am.cols, bm.cols))?;
             Ok((am, bm))
         }
         Operands::Random { shape: (m, k, n) } => {
+            check_memory(cfg, (*m, *k, *n))?;
             let mut rng = Rng::new(seed);
             let am = random_matrix(&mut rng, *m, *k, cfg.input_bits, cfg.signed);
             let bm = random_matrix(&mut rng, *k, *n, cfg.weight_bits, cfg.signed);

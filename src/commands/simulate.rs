@@ -4,12 +4,13 @@ use std::path::PathBuf;
 
 use crate::cli::SimulateArgs;
 use crate::config::Config;
-use crate::emit::write_atomic;
+use crate::emit::Outputs;
 use crate::error::{Error, Result};
 use crate::npy::OutType;
 use crate::sim::cache::cache_root;
 use crate::sim::gemm::{cosim_gemm, GemmJob, GemmOptions, GemmReport};
 use crate::sim::stream::Stalls;
+use crate::sim::verilator::TraceFormat;
 
 /// The element type of the written result: the post-processed outputs' width, or the
 /// accumulator's (int32 or int64; an error if it fits neither).
@@ -56,12 +57,32 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
         args.seed,
     )?;
     let design = crate::gen::generate(&args.config)?;
+    // Every output is declared before the run (folders created, a folder in the way or an
+    // unwritable one refused: exit 1 naming the path); all land together at the end.
+    let mut files = Outputs::new();
+    for p in [&args.out, &args.report].into_iter().flatten() {
+        files.reserve(p)?;
+    }
+    let (wave, trace) = match (&args.vcd, &args.fst) {
+        (_, Some(f)) => (Some(f.clone()), TraceFormat::Fst),
+        (v, None) => (v.clone(), TraceFormat::Vcd),
+    };
+    let wave_tmp = match &wave {
+        Some(w) => Some(files.reserve(w)?),
+        None => None,
+    };
     let near = args
         .report
         .as_ref()
         .or(args.out.as_ref())
         .and_then(|p| p.parent().map(PathBuf::from))
         .unwrap_or_default();
+    let mismatch_wave = near.join("npugen-mismatch.vcd");
+    // Best effort: without a writable place there is just no mismatch waveform.
+    let mismatch_tmp = match wave {
+        None => files.reserve(&mismatch_wave).ok(),
+        Some(_) => None,
+    };
     let opts = GemmOptions {
         cache: cache_root(),
         stalls: args.stalls.map(|(offer, ready)| Stalls {
@@ -69,8 +90,9 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
             offer_percent: offer,
             ready_percent: ready,
         }),
-        vcd: args.vcd.clone(),
-        vcd_on_mismatch: Some(near.join("npugen-mismatch.vcd")),
+        vcd: wave_tmp.clone(),
+        vcd_on_mismatch: mismatch_tmp.clone(),
+        trace,
     };
     let job = GemmJob {
         array: &cfg,
@@ -116,11 +138,30 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
     if let Some(path) = &args.report {
         let mut text = serde_json::to_string_pretty(&report).expect("report serializes");
         text.push('\n');
-        write_atomic(path, text.as_bytes())?;
+        files.write(path, text.as_bytes())?;
     }
     if let (Some(path), Some(ty)) = (&args.out, out_ty) {
-        write_atomic(path, &crate::npy::to_bytes_as(&out.c, ty))?;
+        files.write(path, &crate::npy::to_bytes_as(&out.c, ty))?;
     }
+    let written = |tmp: &Option<PathBuf>| {
+        tmp.as_ref()
+            .and_then(|t| std::fs::metadata(t).ok())
+            .is_some_and(|m| m.len() > 0)
+    };
+    if let Some(w) = &wave {
+        if !written(&wave_tmp) {
+            return Err(Error::Tool(format!(
+                "the simulator wrote no waveform to {}",
+                w.display()
+            )));
+        }
+        files.keep(w);
+    }
+    let mismatch_written = written(&mismatch_tmp) && out.vcd.is_some();
+    if mismatch_written {
+        files.keep(&mismatch_wave);
+    }
+    files.commit()?;
     if report.matches_model {
         return Ok(0);
     }
@@ -130,7 +171,7 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
             "npugen: RTL and golden model disagree: the result differs from the reference"
         ),
     }
-    if let Some(v) = &out.vcd {
+    if let Some(v) = wave.as_ref().or(mismatch_written.then_some(&mismatch_wave)) {
         eprintln!("npugen: waveform written to {}", v.display());
     }
     Ok(1)

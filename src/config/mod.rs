@@ -4,6 +4,7 @@
 mod array;
 mod lif;
 mod postproc;
+mod schema;
 
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +107,22 @@ impl Config {
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
+            let message = inner.message();
+            let structural =
+                message.starts_with("unknown field") || message.starts_with("missing field");
+            if let (false, Some(allowed), Some(value)) = (
+                structural,
+                schema::allowed(&path),
+                schema::value_text(text, &path),
+            ) {
+                return Error::ConfigType {
+                    file: file.to_string(),
+                    line: line_of(inner.span()),
+                    field: path,
+                    value,
+                    allowed: allowed.to_string(),
+                };
+            }
             Error::ConfigSyntax {
                 file: file.to_string(),
                 line: line_of(inner.span()),
@@ -215,6 +232,9 @@ signed = true
 # later, values unchanged. 1: product register; 2: also operand registers that feed only the
 # multiplier (so they sit beside the DSP); 3: also a second product register.
 pipeline = 0
+# PEs (row-major) whose multiplier maps to a DSP block, 0..=rows*cols; the rest get a
+# shift-add multiplier in logic (bit-exact too). Default: every PE.
+# dsp_pes = 64
 
 # Optional: bias + requantization + activation after the array (TFLite / gemmlowp integer
 # arithmetic, bit-exact). Uncomment to generate an npu_core. Needs acc_bits <= 32.
@@ -273,6 +293,11 @@ mod tests {
     #[test]
     fn template_mentions_every_field() {
         let all = Config {
+            // Regression: `config --default` omitted array.dsp_pes.
+            array: Some(ArrayConfig {
+                dsp_pes: Some(64),
+                ..ArrayConfig::default()
+            }),
             postproc: Some(PostprocConfig {
                 clamp_min: Some(0),
                 clamp_max: Some(127),
@@ -312,14 +337,69 @@ mod tests {
             "{unknown}"
         );
         let ty = err("[array]\nrows = \"8\"");
-        assert!(
-            ty.starts_with("t.toml:2: array.rows: invalid type: string"),
-            "{ty}"
+        assert_eq!(
+            ty,
+            "t.toml:2: array.rows = \"8\" is not allowed: allowed an integer in 1..=256"
         );
         let df = err("[array]\ndataflow = \"xs\"");
-        assert!(df.contains("array.dataflow: unknown variant `xs`"), "{df}");
+        assert_eq!(
+            df,
+            "t.toml:2: array.dataflow = \"xs\" is not allowed: allowed \"os\" or \"ws\""
+        );
         assert!(err("name = \"8bad\"").starts_with("name = \"8bad\" is out of range"));
         assert!(err("[array]\nout_fifo_depth = 12").contains("a power of two in 8..=65536"));
+        // Values serde cannot even represent (regression: config messages without the range).
+        for (text, field, value, allowed) in [
+            ("[array]\nrows = -1", "array.rows", "-1", "1..=256"),
+            (
+                "[array]\nrows = 4294967296",
+                "array.rows",
+                "4294967296",
+                "1..=256",
+            ),
+            ("[array]\npipeline = -1", "array.pipeline", "-1", "0..=3"),
+            (
+                "[array]\ndsp_pes = -1",
+                "array.dsp_pes",
+                "-1",
+                "0..=rows * cols",
+            ),
+            ("[lif]\nvth = -1", "lif.vth", "-1", "0..=131071"),
+            (
+                "[postproc]\nzero_point = 3000000000",
+                "postproc.zero_point",
+                "3000000000",
+                "output range",
+            ),
+            (
+                "[array]\nrows = 1979-05-27",
+                "array.rows",
+                "1979-05-27",
+                "1..=256",
+            ),
+            (
+                "[array]\ndataflow = 3",
+                "array.dataflow",
+                "3",
+                "\"os\" or \"ws\"",
+            ),
+            (
+                "[postproc]\nscale = \"0.01\"",
+                "postproc.scale",
+                "\"0.01\"",
+                "0 < s < 1",
+            ),
+        ] {
+            let e = err(text);
+            assert!(
+                e.starts_with(&format!(
+                    "t.toml:2: {field} = {value} is not allowed: allowed "
+                )),
+                "{e}"
+            );
+            assert!(e.contains(allowed), "{e}");
+            assert_eq!(Config::load(text, "t.toml").unwrap_err().exit_code(), 2);
+        }
         let syntax = err("[array\nrows = 4");
         assert!(syntax.starts_with("t.toml:1: config:"), "{syntax}");
     }

@@ -3,6 +3,7 @@
 
 pub mod constraints;
 pub mod manifest;
+pub mod outputs;
 pub mod scripts;
 pub mod testbench;
 pub mod verilog;
@@ -10,9 +11,10 @@ pub mod verilog;
 use std::path::Path;
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gen::Part;
 use crate::rtl::Design;
+pub use outputs::Outputs;
 
 /// One generated file: a name relative to the output folder and its contents.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,53 +95,25 @@ pub fn design_files(cfg: &Config, part: Part, design: &Design, split: bool) -> V
     files
 }
 
-/// Writes `files` into `dir` (created if missing). Each file is written to a temporary name in
-/// the same folder and renamed into place, so no reader ever sees a half-written file.
+/// Writes `files` into `dir` (created if missing), all or nothing: every destination is
+/// checked first, the contents go to temporary files, and all are renamed into place at the
+/// end (see [`outputs::Outputs`]). On an error no file is replaced and no temporary is left.
 pub fn write_files(dir: &Path, files: &[OutputFile]) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let pid = std::process::id();
-    let mut staged = Vec::new();
+    let mut out = Outputs::new();
     for f in files {
-        let tmp = dir.join(format!(".{}.tmp{pid}", f.name));
-        if let Err(source) = std::fs::write(&tmp, &f.contents) {
-            for (t, _) in &staged {
-                let _ = std::fs::remove_file(t);
-            }
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::Write { path: tmp, source });
-        }
-        staged.push((tmp, dir.join(&f.name)));
+        out.reserve(&dir.join(&f.name))?;
     }
-    for (tmp, dst) in staged {
-        std::fs::rename(&tmp, &dst).map_err(|source| Error::Write { path: dst, source })?;
+    for f in files {
+        out.write(&dir.join(&f.name), f.contents.as_bytes())?;
     }
-    Ok(())
+    out.commit()
 }
 
 /// Writes one file through a temporary name in the same folder and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let fail = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    std::fs::create_dir_all(&dir).map_err(fail)?;
-    std::fs::write(&tmp, bytes).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
-    })?;
-    std::fs::rename(&tmp, path).map_err(fail)
+    let mut out = Outputs::new();
+    out.write(path, bytes)?;
+    out.commit()
 }
 
 #[cfg(test)]

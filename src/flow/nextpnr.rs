@@ -2,10 +2,9 @@
 //! `--report` JSON (utilization and achieved Fmax).
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::targets::{Family, Target};
 
@@ -110,10 +109,9 @@ pub struct PnrRun {
 }
 
 /// Runs nextpnr in `dir`: `exe` is the located tool, `argv` the command line from [`argv`]
-/// (its program name is skipped). Prints a heartbeat to stderr every 20 s. `Err` only when
+/// (its program name is skipped). Shows progress on stderr (every 20 s in a log). `Err` only when
 /// nextpnr cannot be started.
 pub fn run(exe: &Path, argv: &[String], dir: &Path) -> Result<PnrRun, String> {
-    let start = Instant::now();
     let log = std::fs::File::create(dir.join("nextpnr.log")).map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
         .args(&argv[1..])
@@ -122,28 +120,14 @@ pub fn run(exe: &Path, argv: &[String], dir: &Path) -> Result<PnrRun, String> {
         .stderr(log)
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
-    let tty = std::io::stderr().is_terminal();
-    let mut last = Instant::now();
+    let beat = crate::progress::Heartbeat::start("placing and routing", Duration::from_secs(20));
     let status = loop {
         if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
             break s;
         }
-        if last.elapsed() >= Duration::from_secs(20) {
-            // One line rewritten in place on a terminal; one line per beat in a log.
-            let secs = start.elapsed().as_secs();
-            if tty {
-                eprint!("\r  ... placing and routing ({secs} s)");
-            } else {
-                eprintln!("  ... placing and routing ({secs} s)");
-            }
-            let _ = std::io::stderr().flush();
-            last = Instant::now();
-        }
         std::thread::sleep(Duration::from_millis(200));
     };
-    if tty && start.elapsed() >= Duration::from_secs(20) {
-        eprintln!();
-    }
+    beat.finish();
     let log = std::fs::read_to_string(dir.join("nextpnr.log")).unwrap_or_default();
     let failure = (!status.success()).then(|| {
         let errors: Vec<&str> = log.lines().filter(|l| l.starts_with("ERROR")).collect();

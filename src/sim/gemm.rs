@@ -9,7 +9,7 @@ use super::array_dut::ArrayDut;
 use super::run::{run, RunError, RunOptions, RunResult};
 use super::stream::Stalls;
 use super::tiling::{assemble, macs, plan_with_bias};
-use super::verilator::{build_model, ModelBuild, SimError, Verilated};
+use super::verilator::{build_model, ModelBuild, SimError, TraceFormat, Verilated};
 use crate::config::{ArrayConfig, PostprocConfig};
 use crate::model::postproc::postprocess_matrix;
 use crate::model::{matmul, ArrayModel, Matrix};
@@ -27,6 +27,8 @@ pub struct GemmOptions {
     pub vcd: Option<PathBuf>,
     /// On a mismatch, re-run with tracing and write the waveform here (if `vcd` is unset).
     pub vcd_on_mismatch: Option<PathBuf>,
+    /// The waveform format of both (the model is built for it).
+    pub trace: TraceFormat,
 }
 
 impl GemmOptions {
@@ -37,6 +39,7 @@ impl GemmOptions {
             stalls: None,
             vcd: None,
             vcd_on_mismatch: None,
+            trace: TraceFormat::Vcd,
         }
     }
 }
@@ -113,7 +116,7 @@ fn one_run(
     opts: &GemmOptions,
     vcd: Option<&PathBuf>,
 ) -> Result<(RunResult, ModelBuild, usize), GemmError> {
-    let build = build_model(design, vcd.is_some(), &opts.cache)?;
+    let build = build_model(design, opts.trace, &opts.cache)?;
     let mut sim = Verilated::load(&build)?;
     if let Some(path) = vcd {
         sim.open_trace(path)?;
@@ -141,7 +144,8 @@ pub fn cosim_gemm(
     let mut vcd = opts.vcd.clone();
     if (run_res.mismatch.is_some() || !matches_reference) && vcd.is_none() {
         if let Some(path) = &opts.vcd_on_mismatch {
-            // The run is deterministic: the traced re-run shows the same failure.
+            // The run is deterministic: the traced re-run (same model, no new build) shows
+            // the same failure.
             one_run(job, design, opts, Some(path))?;
             vcd = Some(path.clone());
         }

@@ -5,19 +5,19 @@
 //! int   npu_abi(void);                        // ABI_VERSION
 //! void* npu_new(int trace);                   // own VerilatedContext per model
 //! void  npu_free(void*);
-//! int   npu_trace_open(void*, const char*);   // 1 if built with --trace
+//! int   npu_trace_open(void*, const char*);   // 1 if the waveform file opened
 //! void  npu_step(void*, const uint32_t* in, uint32_t* out);
 //! ```
 //!
 //! `npu_step`: apply inputs, settle with `clk` low, copy outputs (the values during the cycle),
-//! then the rising edge.
+//! then the rising edge. Each half period is 5000 time units of 1 ps (a 10 ns clock).
 
 use std::fmt::Write as _;
 
 use super::ports::{PortLayout, PortSlot};
 
 /// Version of the C ABI above; bump on any change.
-pub const ABI_VERSION: i32 = 1;
+pub const ABI_VERSION: i32 = 2;
 
 /// The Verilator class prefix used for every model.
 pub const PREFIX: &str = "Vnpu";
@@ -72,8 +72,12 @@ pub fn shim_source(layout: &PortLayout) -> String {
 #include "{PREFIX}.h"
 #include "verilated.h"
 #include <cstdint>
-#if VM_TRACE
+#if VM_TRACE_FST
+#include "verilated_fst_c.h"
+typedef VerilatedFstC NpuTrace;
+#elif VM_TRACE
 #include "verilated_vcd_c.h"
+typedef VerilatedVcdC NpuTrace;
 #endif
 
 namespace {{
@@ -81,14 +85,14 @@ struct Sim {{
   VerilatedContext* ctx;
   {PREFIX}* top;
 #if VM_TRACE
-  VerilatedVcdC* vcd;
+  NpuTrace* vcd;
 #endif
 }};
 inline void dump(Sim* s) {{
 #if VM_TRACE
   if (s->vcd) s->vcd->dump(s->ctx->time());
 #endif
-  s->ctx->timeInc(1);
+  s->ctx->timeInc({half});
 }}
 }}  // namespace
 
@@ -123,9 +127,10 @@ NPU_API void npu_free(void* p) {{
 NPU_API int npu_trace_open(void* p, const char* path) {{
 #if VM_TRACE
   Sim* s = static_cast<Sim*>(p);
-  s->vcd = new VerilatedVcdC;
+  s->vcd = new NpuTrace;
   s->top->trace(s->vcd, 99);
   s->vcd->open(path);
+  if (!s->vcd->isOpen()) {{ delete s->vcd; s->vcd = nullptr; return 0; }}
   return 1;
 #else
   (void)p; (void)path;
@@ -144,6 +149,7 @@ NPU_API void npu_step(void* p, const uint32_t* in, uint32_t* out) {{
   dump(s);
 }}
 }}  // extern "C"
-"#
+"#,
+        half = super::verilator::HALF_PERIOD_PS
     )
 }

@@ -157,6 +157,30 @@ pub fn assemble(cfg: &ArrayConfig, plan: &GemmPlan, rows: &[Vec<i128>]) -> Matri
     c
 }
 
+/// An upper estimate of the memory a co-simulated M x K by K x N GEMM holds at once, in bytes:
+/// the operands, the beat streams (planned, and copied into the sources), the output rows and
+/// two copies of C (reassembled and reference). Exact integer arithmetic, so it never wraps.
+pub fn gemm_memory_bytes(cfg: &ArrayConfig, (m, k, n): (usize, usize, usize)) -> u128 {
+    use crate::mem::ELEMENT_BYTES as E;
+    const VEC: u128 = 32; // a Vec header plus the beat's flag, padded
+    let (m, k, n) = (m as u128, k as u128, n as u128);
+    let (r, c) = (u128::from(cfg.rows), u128::from(cfg.cols));
+    let beat = |lanes: u128| lanes * E + VEC;
+    let (a_beats, b_beats, out_rows) = match cfg.dataflow {
+        Dataflow::Os => {
+            let folds = m.div_ceil(r) * n.div_ceil(c);
+            (folds * k, folds * k, folds * r)
+        }
+        Dataflow::Ws => {
+            let folds = n.div_ceil(c) * k.div_ceil(r);
+            (folds * m, n.div_ceil(c) * k, folds * m)
+        }
+    };
+    let streams = 2 * (a_beats * beat(r) + b_beats * beat(c));
+    let rows = out_rows * (beat(c) + VEC);
+    (m * k + k * n + 2 * m * n) * E + streams + rows
+}
+
 /// Multiply-accumulate operations of an M x K by K x N product.
 pub fn macs(shape: (usize, usize, usize)) -> u64 {
     shape.0 as u64 * shape.1 as u64 * shape.2 as u64

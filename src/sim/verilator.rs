@@ -39,6 +39,26 @@ pub enum SimError {
     },
 }
 
+/// The waveform format a model is built for. Every model is built with tracing compiled in
+/// (it costs nothing until a waveform is opened), so `--vcd` or a mismatch never needs a
+/// second build; FST needs its own model, built only when asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceFormat {
+    /// Value change dump (`--trace`).
+    Vcd,
+    /// Fast signal trace (`--trace-fst`), compressed, for long runs.
+    Fst,
+}
+
+impl TraceFormat {
+    fn flag(self) -> &'static str {
+        match self {
+            TraceFormat::Vcd => "--trace",
+            TraceFormat::Fst => "--trace-fst",
+        }
+    }
+}
+
 /// A compiled model on disk.
 #[derive(Clone, Debug)]
 pub struct ModelBuild {
@@ -52,9 +72,12 @@ pub struct ModelBuild {
     pub cached: bool,
     /// Seconds spent (building, or finding it in the cache).
     pub seconds: f64,
-    /// Whether it was built with VCD tracing.
-    pub trace: bool,
+    /// The waveform format it writes.
+    pub trace: TraceFormat,
 }
+
+/// Half a clock period in simulation time units (1 ps): the waveform shows a 10 ns clock.
+pub const HALF_PERIOD_PS: u64 = 5000;
 
 /// Verilator flags used for every model.
 const VERILATOR_FLAGS: &[&str] = &[
@@ -140,8 +163,14 @@ fn compiler_version() -> String {
 }
 
 /// Builds (or finds in `cache`, see [`super::cache::cache_root`]) the simulation library of
-/// `design`, with VCD tracing if `trace`.
-pub fn build_model(design: &Design, trace: bool, cache: &Path) -> Result<ModelBuild, SimError> {
+/// `design`, traced in `trace` format. A cached library is checked against the checksum
+/// recorded when it was built and rebuilt if damaged; concurrent builds of one model wait
+/// for each other; work folders of killed builds are removed.
+pub fn build_model(
+    design: &Design,
+    trace: TraceFormat,
+    cache: &Path,
+) -> Result<ModelBuild, SimError> {
     let start = Instant::now();
     let verilator = find(ToolKind::Verilator)?;
     let root = run_tool(
@@ -153,17 +182,26 @@ pub fn build_model(design: &Design, trace: bool, cache: &Path) -> Result<ModelBu
     let layout = PortLayout::of(design.top_module());
     let verilog = design_to_verilog(design);
     let shim = shim_source(&layout);
-    let trace_flag: &[u8] = if trace { b"trace" } else { b"notrace" };
     let key = content_key(&[
         verilator.version.as_bytes(),
         root.as_bytes(),
         VERILATOR_FLAGS.join(" ").as_bytes(),
-        trace_flag,
+        trace.flag().as_bytes(),
         verilog.as_bytes(),
         shim.as_bytes(),
         compiler_version().as_bytes(),
         crate::gen::VERSION.as_bytes(),
     ]);
+    let cache_err = |detail: String| SimError::Build {
+        step: "using the model cache",
+        detail,
+    };
+    super::cache::ensure_root(cache).map_err(cache_err)?;
+    let _lock = super::cache::lock_entry(cache, &key, || {
+        eprintln!("npugen: waiting for another npugen that is building the same model");
+    })
+    .map_err(cache_err)?;
+    super::cache::remove_stale(cache);
     let dir = cache.join(format!("sim-{key}"));
     let lib = dir.join("libnpusim.so");
     let done = |cached| ModelBuild {
@@ -174,11 +212,29 @@ pub fn build_model(design: &Design, trace: bool, cache: &Path) -> Result<ModelBu
         seconds: start.elapsed().as_secs_f64(),
         trace,
     };
-    if lib.exists() {
-        return Ok(done(true));
+    if dir.exists() {
+        match super::cache::verify(&lib) {
+            Ok(()) => return Ok(done(true)),
+            Err(why) => {
+                eprintln!(
+                    "npugen: the cached model {} is damaged ({why}); rebuilding it",
+                    dir.display()
+                );
+                std::fs::remove_dir_all(&dir)
+                    .map_err(|e| cache_err(format!("cannot remove {}: {e}", dir.display())))?;
+            }
+        }
     }
     let work = cache.join(format!("tmp-{key}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
+    let beat = crate::progress::Heartbeat::start(
+        &format!(
+            "building the Verilator model of {} ({} modules; cached for later runs)",
+            design.top,
+            design.modules.len()
+        ),
+        std::time::Duration::from_secs(10),
+    );
     let result = compile_in(
         &work,
         &verilator.path,
@@ -187,21 +243,22 @@ pub fn build_model(design: &Design, trace: bool, cache: &Path) -> Result<ModelBu
         &verilog,
         &shim,
         trace,
-    );
+    )
+    .and_then(|()| super::cache::write_checksum(&work.join("libnpusim.so")).map_err(cache_err));
+    beat.finish();
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&work);
         return Err(e);
     }
-    // Publish atomically; another process may have won the race, which is fine.
-    if std::fs::rename(&work, &dir).is_err() {
+    // Publish atomically (the lock keeps other npugen processes out).
+    std::fs::rename(&work, &dir).map_err(|e| {
         let _ = std::fs::remove_dir_all(&work);
-        if !lib.exists() {
-            return Err(SimError::Build {
-                step: "caching the model",
-                detail: format!("cannot move {} to {}", work.display(), dir.display()),
-            });
-        }
-    }
+        cache_err(format!(
+            "cannot move {} to {}: {e}",
+            work.display(),
+            dir.display()
+        ))
+    })?;
     Ok(done(false))
 }
 
@@ -212,11 +269,11 @@ fn compile_in(
     design: &Design,
     verilog: &str,
     shim: &str,
-    trace: bool,
+    trace: TraceFormat,
 ) -> Result<(), SimError> {
     let io = |e: std::io::Error| SimError::Build {
-        step: "writing sources",
-        detail: e.to_string(),
+        step: "writing the model sources",
+        detail: format!("in {}: {e}", work.display()),
     };
     std::fs::create_dir_all(work).map_err(io)?;
     std::fs::write(work.join("npu.v"), verilog).map_err(io)?;
@@ -230,9 +287,7 @@ fn compile_in(
         "--Mdir",
         "obj",
     ]);
-    if trace {
-        cmd.arg("--trace");
-    }
+    cmd.arg(trace.flag());
     cmd.arg("npu.v");
     run_tool("verilator", &mut cmd)?;
     let mk = std::fs::read_to_string(work.join(format!("obj/{PREFIX}_classes.mk"))).map_err(io)?;
@@ -292,6 +347,13 @@ fn compile_in(
         .arg(work.join("libnpusim.so"))
         .args(&objects)
         .arg("-pthread");
+    if trace == TraceFormat::Fst {
+        // Verilator's FST writer compresses with zlib (and lz4 from 5.04x on).
+        link.arg("-lz");
+        if Path::new(root).join("include/fstcpp").exists() {
+            link.arg("-llz4");
+        }
+    }
     run_tool("linking the model", &mut link)?;
     Ok(())
 }
@@ -341,7 +403,10 @@ impl Verilated {
             let trace_open: TraceFn = *lib
                 .get(b"npu_trace_open\0")
                 .map_err(|e| err(e.to_string()))?;
-            let handle = new(i32::from(build.trace));
+            let handle = new(1);
+            if handle.is_null() {
+                return Err(err("npu_new returned no model".into()));
+            }
             Ok(Verilated {
                 _lib: lib,
                 handle,
@@ -370,7 +435,7 @@ impl Verilated {
         } else {
             Err(SimError::Build {
                 step: "opening a waveform",
-                detail: "the model was built without --trace".into(),
+                detail: format!("cannot open {} for writing", path.display()),
             })
         }
     }

@@ -6,127 +6,262 @@ use std::hash::{BuildHasherDefault, Hasher};
 use crate::rtl::design::{Dir, Module};
 use crate::rtl::expr::Ty;
 
+/// Every reserved keyword of IEEE 1800-2017 (Annex B), which includes all of IEEE 1364-2005's,
+/// sorted for binary search. None of them may name a module, port, net or instance.
+pub const KEYWORDS: &[&str] = &[
+    "accept_on",
+    "alias",
+    "always",
+    "always_comb",
+    "always_ff",
+    "always_latch",
+    "and",
+    "assert",
+    "assign",
+    "assume",
+    "automatic",
+    "before",
+    "begin",
+    "bind",
+    "bins",
+    "binsof",
+    "bit",
+    "break",
+    "buf",
+    "bufif0",
+    "bufif1",
+    "byte",
+    "case",
+    "casex",
+    "casez",
+    "cell",
+    "chandle",
+    "checker",
+    "class",
+    "clocking",
+    "cmos",
+    "config",
+    "const",
+    "constraint",
+    "context",
+    "continue",
+    "cover",
+    "covergroup",
+    "coverpoint",
+    "cross",
+    "deassign",
+    "default",
+    "defparam",
+    "design",
+    "disable",
+    "dist",
+    "do",
+    "edge",
+    "else",
+    "end",
+    "endcase",
+    "endchecker",
+    "endclass",
+    "endclocking",
+    "endconfig",
+    "endfunction",
+    "endgenerate",
+    "endgroup",
+    "endinterface",
+    "endmodule",
+    "endpackage",
+    "endprimitive",
+    "endprogram",
+    "endproperty",
+    "endsequence",
+    "endspecify",
+    "endtable",
+    "endtask",
+    "enum",
+    "event",
+    "eventually",
+    "expect",
+    "export",
+    "extends",
+    "extern",
+    "final",
+    "first_match",
+    "for",
+    "force",
+    "foreach",
+    "forever",
+    "fork",
+    "forkjoin",
+    "function",
+    "generate",
+    "genvar",
+    "global",
+    "highz0",
+    "highz1",
+    "if",
+    "iff",
+    "ifnone",
+    "ignore_bins",
+    "illegal_bins",
+    "implements",
+    "implies",
+    "import",
+    "incdir",
+    "include",
+    "initial",
+    "inout",
+    "input",
+    "inside",
+    "instance",
+    "int",
+    "integer",
+    "interconnect",
+    "interface",
+    "intersect",
+    "join",
+    "join_any",
+    "join_none",
+    "large",
+    "let",
+    "liblist",
+    "library",
+    "local",
+    "localparam",
+    "logic",
+    "longint",
+    "macromodule",
+    "matches",
+    "medium",
+    "modport",
+    "module",
+    "nand",
+    "negedge",
+    "nettype",
+    "new",
+    "nexttime",
+    "nmos",
+    "nor",
+    "noshowcancelled",
+    "not",
+    "notif0",
+    "notif1",
+    "null",
+    "or",
+    "output",
+    "package",
+    "packed",
+    "parameter",
+    "pmos",
+    "posedge",
+    "primitive",
+    "priority",
+    "program",
+    "property",
+    "protected",
+    "pull0",
+    "pull1",
+    "pulldown",
+    "pullup",
+    "pulsestyle_ondetect",
+    "pulsestyle_onevent",
+    "pure",
+    "rand",
+    "randc",
+    "randcase",
+    "randsequence",
+    "rcmos",
+    "real",
+    "realtime",
+    "ref",
+    "reg",
+    "reject_on",
+    "release",
+    "repeat",
+    "restrict",
+    "return",
+    "rnmos",
+    "rpmos",
+    "rtran",
+    "rtranif0",
+    "rtranif1",
+    "s_always",
+    "s_eventually",
+    "s_nexttime",
+    "s_until",
+    "s_until_with",
+    "scalared",
+    "sequence",
+    "shortint",
+    "shortreal",
+    "showcancelled",
+    "signed",
+    "small",
+    "soft",
+    "solve",
+    "specify",
+    "specparam",
+    "static",
+    "string",
+    "strong",
+    "strong0",
+    "strong1",
+    "struct",
+    "super",
+    "supply0",
+    "supply1",
+    "sync_accept_on",
+    "sync_reject_on",
+    "table",
+    "tagged",
+    "task",
+    "this",
+    "throughout",
+    "time",
+    "timeprecision",
+    "timeunit",
+    "tran",
+    "tranif0",
+    "tranif1",
+    "tri",
+    "tri0",
+    "tri1",
+    "triand",
+    "trior",
+    "trireg",
+    "type",
+    "typedef",
+    "union",
+    "unique",
+    "unique0",
+    "unsigned",
+    "until",
+    "until_with",
+    "untyped",
+    "use",
+    "uwire",
+    "var",
+    "vectored",
+    "virtual",
+    "void",
+    "wait",
+    "wait_order",
+    "wand",
+    "weak",
+    "weak0",
+    "weak1",
+    "while",
+    "wildcard",
+    "wire",
+    "with",
+    "within",
+    "wor",
+    "xnor",
+    "xor",
+];
+
 /// Whether `name` is a Verilog-2005 or SystemVerilog keyword (not usable as an identifier).
 fn is_keyword(name: &str) -> bool {
-    matches!(
-        name,
-        "always"
-            | "and"
-            | "assign"
-            | "automatic"
-            | "begin"
-            | "buf"
-            | "case"
-            | "casex"
-            | "casez"
-            | "cell"
-            | "config"
-            | "deassign"
-            | "default"
-            | "defparam"
-            | "design"
-            | "disable"
-            | "edge"
-            | "else"
-            | "end"
-            | "endcase"
-            | "endconfig"
-            | "endfunction"
-            | "endgenerate"
-            | "endmodule"
-            | "endprimitive"
-            | "endspecify"
-            | "endtable"
-            | "endtask"
-            | "event"
-            | "for"
-            | "force"
-            | "forever"
-            | "fork"
-            | "function"
-            | "generate"
-            | "genvar"
-            | "if"
-            | "ifnone"
-            | "initial"
-            | "inout"
-            | "input"
-            | "instance"
-            | "integer"
-            | "join"
-            | "large"
-            | "liblist"
-            | "library"
-            | "localparam"
-            | "macromodule"
-            | "medium"
-            | "module"
-            | "nand"
-            | "negedge"
-            | "nor"
-            | "not"
-            | "or"
-            | "output"
-            | "parameter"
-            | "posedge"
-            | "primitive"
-            | "pulldown"
-            | "pullup"
-            | "real"
-            | "realtime"
-            | "reg"
-            | "release"
-            | "repeat"
-            | "signed"
-            | "small"
-            | "specify"
-            | "specparam"
-            | "strong0"
-            | "strong1"
-            | "supply0"
-            | "supply1"
-            | "table"
-            | "task"
-            | "time"
-            | "tri"
-            | "unsigned"
-            | "use"
-            | "wait"
-            | "while"
-            | "wire"
-            | "xnor"
-            | "xor"
-            | "bit"
-            | "logic"
-            | "byte"
-            | "int"
-            | "shortint"
-            | "longint"
-            | "string"
-            | "class"
-            | "interface"
-            | "package"
-            | "program"
-            | "property"
-            | "sequence"
-            | "type"
-            | "typedef"
-            | "enum"
-            | "struct"
-            | "union"
-            | "void"
-            | "return"
-            | "break"
-            | "continue"
-            | "do"
-            | "final"
-            | "import"
-            | "export"
-            | "priority"
-            | "unique"
-            | "alias"
-            | "const"
-    )
+    KEYWORDS.binary_search(&name).is_ok()
 }
 
 /// Whether `name` is a legal, non-keyword Verilog identifier.
@@ -276,5 +411,39 @@ mod tests {
         assert!(!is_identifier("logic"));
         assert!(!is_identifier("a-b"));
         assert!(!is_identifier(""));
+    }
+
+    #[test]
+    fn keyword_list_is_sorted_complete_and_refused() {
+        assert!(
+            KEYWORDS.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no repeats"
+        );
+        assert_eq!(
+            KEYWORDS.len(),
+            248,
+            "IEEE 1800-2017 Annex B has 248 keywords"
+        );
+        // The ones a hostile user found accepted (regression: keyword check incomplete).
+        for k in [
+            "wand",
+            "tri0",
+            "nmos",
+            "uwire",
+            "bufif0",
+            "vectored",
+            "pull0",
+            "trireg",
+            "always_ff",
+            "always_comb",
+            "assert",
+            "var",
+            "static",
+            "virtual",
+        ] {
+            assert!(!is_identifier(k), "{k} must be refused");
+        }
+        assert!(KEYWORDS.iter().all(|k| !is_identifier(k)));
+        assert!(is_identifier("wands") && is_identifier("Wand"));
     }
 }
