@@ -90,6 +90,25 @@ fn every_family_synthesises_a_2x2_array_with_one_dsp_per_pe() {
         for f in ["f2x2.v", "f2x2.ys", "f2x2.core", "stat.json", cons, project] {
             assert!(out.join(f).is_file(), "{target}: {f} missing");
         }
+        if project.ends_with(".qsf") {
+            // Regression: every bus bit became a device pin (394 for npu8x8).
+            let qsf = std::fs::read_to_string(out.join(project)).unwrap();
+            assert!(qsf.contains("VIRTUAL_PIN ON -to a_tdata[*]\n"), "{qsf}");
+            assert!(qsf.contains("VIRTUAL_PIN ON -to c_tvalid\n"), "{qsf}");
+            assert!(!qsf.contains("-to clk\n"), "{qsf}");
+            let qpf = std::fs::read_to_string(out.join("f2x2.qpf")).unwrap();
+            assert!(qpf.contains("PROJECT_REVISION = \"f2x2\""), "{qpf}");
+        }
+        if project == "vivado.tcl" {
+            let tcl = std::fs::read_to_string(out.join(project)).unwrap();
+            for want in [
+                "write_checkpoint -force post_route.dcp",
+                "report_drc",
+                "timing NOT met",
+            ] {
+                assert!(tcl.contains(want), "{want}: {tcl}");
+            }
+        }
         let ys = std::fs::read_to_string(out.join("f2x2.ys")).unwrap();
         assert!(ys.contains("select -assert-none t:$dlatch"), "{ys}");
         assert!(ys.contains("check -assert"), "{ys}");
@@ -109,10 +128,15 @@ fn ecp5_and_ice40_place_and_route_give_an_fmax() {
     }
     let root = tempfile::tempdir().expect("tempdir");
     let cfg = write_config(root.path(), "p2x2", 2, 2, "pipeline = 2\n");
-    let cases = [("ecp5-25k", "MULT18X18D"), ("ice40-up5k", "ICESTORM_DSP")];
-    let failures = parallel(&cases, |&(target, placed_dsp)| {
+    // The UP5K cannot reach 400 MHz: that run shows the timing warning.
+    let cases = [
+        ("ecp5-25k", "MULT18X18D", 100.0),
+        ("ice40-up5k", "ICESTORM_DSP", 400.0),
+    ];
+    let failures = parallel(&cases, |&(target, placed_dsp, freq)| {
         let out = root.path().join(target);
-        let (code, log, report) = synth(&cfg, target, &out, &["--freq", "100"]);
+        let freq_arg = format!("{freq}");
+        let (code, log, report) = synth(&cfg, target, &out, &["--freq", &freq_arg]);
         assert_eq!(code, 0, "{target}: {log}");
         let r = report.expect("report.json written");
         check_report_fields(&r, target);
@@ -121,6 +145,16 @@ fn ecp5_and_ice40_place_and_route_give_an_fmax() {
             .as_f64()
             .expect("an Fmax after place and route");
         assert!(fmax > 10.0 && fmax < 1000.0, "{target}: {fmax}");
+        // Regression: a missed clock printed only the number.
+        assert_eq!(r["timing_met"], fmax >= freq, "{target}: {r}");
+        assert_eq!(
+            log.contains("WARNING: timing not met"),
+            fmax < freq,
+            "{target}: {log}"
+        );
+        if target == "ice40-up5k" {
+            assert_eq!(r["timing_met"], false, "{r}");
+        }
         assert_eq!(r["placed"][placed_dsp][0], 4, "{target}: placed DSPs: {r}");
         assert!(
             r["tool_versions"]["nextpnr"]

@@ -36,14 +36,19 @@ fn emitted_testbench_passes_under_iverilog() {
             "tb",
         ]));
         assert!(o.status.success(), "{}", text(&o));
+        // +dump writes the whole run's waveform (regression: no waveform from the testbench).
         let r = run_testbench(
             &tmp.path().join("tb"),
             &format!("{name}_tb.f"),
             &format!("tb_{name}"),
+            &["+dump"],
         )
         .unwrap();
         assert!(r.passed, "{df}: {}", r.output);
         assert_eq!(r.exit_code, Some(0));
+        let vcd = std::fs::read_to_string(tmp.path().join(format!("tb/tb_{name}.vcd"))).unwrap();
+        assert!(vcd.contains("$timescale") && vcd.contains("c_tdata"));
+        assert!(!tmp.path().join(format!("tb/tb_{name}_fail.vcd")).exists());
     }
 }
 
@@ -64,11 +69,22 @@ fn emitted_testbench_fails_for_a_broken_design() {
         break_pe(&mut design);
         let tmp = tempfile::tempdir().unwrap();
         write_files(tmp.path(), &testbench(&cfg, &design, &v, 1)).unwrap();
-        let r = run_testbench(tmp.path(), &format!("{name}_tb.f"), &format!("tb_{name}")).unwrap();
+        let r = run_testbench(
+            tmp.path(),
+            &format!("{name}_tb.f"),
+            &format!("tb_{name}"),
+            &[],
+        )
+        .unwrap();
         assert!(!r.passed, "{df}: the broken design passed:\n{}", r.output);
         assert_ne!(r.exit_code, Some(0), "{}", r.output);
         assert!(r.output.contains("FAIL: result row 0"), "{}", r.output);
         assert!(r.output.contains("lane"), "{}", r.output);
+        assert_eq!(r.output.matches("FAIL").count(), 1, "{}", r.output);
+        assert!(!r.output.contains("PASS"), "{}", r.output);
+        // A failure always leaves a waveform, even without +dump.
+        let fail = tmp.path().join(format!("tb_{name}_fail.vcd"));
+        assert!(std::fs::read_to_string(fail).unwrap().contains("c_tdata"));
     }
 }
 
@@ -102,6 +118,7 @@ fn emitted_npu_core_testbench_passes_under_iverilog() {
             &tmp.path().join("tb"),
             &format!("{name}_tb.f"),
             &format!("tb_{name}"),
+            &[],
         )
         .unwrap();
         assert!(r.passed, "{df}: {}", r.output);

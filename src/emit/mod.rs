@@ -2,6 +2,7 @@
 //! hardware.
 
 pub mod constraints;
+pub mod fusesoc;
 pub mod manifest;
 pub mod outputs;
 pub mod scripts;

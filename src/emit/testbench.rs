@@ -93,6 +93,10 @@ pub fn testbench(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) ->
 // pseudo-random gaps, applies pseudo-random back-pressure on c_tready, and compares every result
 // row with {name}_c.hex (computed by npugen's golden model). Prints PASS and calls $finish, or
 // prints the first mismatch and calls $fatal. Run: iverilog -g2005 -o tb.vvp -c {name}_tb.f && vvp tb.vvp
+// (or verilator --binary --trace -F {name}_tb.f --top-module tb_{name} && obj_dir/Vtb_{name}).
+// Waveforms: +dump writes the whole run to tb_{name}.vcd. Without it a failure still writes
+// tb_{name}_fail.vcd, from the failing row for FAIL_WINDOW cycles; the run is deterministic,
+// so rerunning with +dump shows the same failure with its whole history.
 module tb_{name};
   localparam integer NA = {na};
   localparam integer NB = {nb};
@@ -103,6 +107,7 @@ module tb_{name};
   localparam integer LANES = {c};
   localparam integer LW = {lw};
   localparam integer TIMEOUT = {timeout};
+  localparam integer FAIL_WINDOW = {fail_window};
 
   reg clk = 1'b0;
   reg rst = 1'b1;
@@ -115,6 +120,16 @@ module tb_{name};
     $readmemh("{name}_a.hex", a_mem);
     $readmemh("{name}_b.hex", b_mem);
     $readmemh("{name}_c.hex", c_mem);{bias_load}
+  end
+
+  reg dumping = 1'b0;
+  integer fail_at = -1;
+  initial begin
+    if ($test$plusargs("dump")) begin
+      $dumpfile("tb_{name}.vcd");
+      $dumpvars(0, tb_{name});
+      dumping = 1'b1;
+    end
   end
 
   integer a_i = 0;
@@ -154,20 +169,31 @@ module tb_{name};
         b_off <= (b_i < NB) && lfsr[1];
       end{bias_drive}
       if (c_tvalid && c_tready) begin
-        if ({{c_tlast, c_tdata}} !== c_mem[c_i]) begin
+        if (fail_at < 0 && {{c_tlast, c_tdata}} !== c_mem[c_i]) begin
           $display("FAIL: result row %0d at cycle %0d: expected %h, got %h", c_i, cycle, c_mem[c_i], {{c_tlast, c_tdata}});
           for (j = 0; j < LANES; j = j + 1)
             if (c_tdata[j*LW +: LW] !== c_mem[c_i][j*LW +: LW])
               $display("  lane %0d: expected %0d, got %0d", j, {lane_fmt}(c_mem[c_i][j*LW +: LW]), {lane_fmt}(c_tdata[j*LW +: LW]));
           if (c_tlast !== c_mem[c_i][CW])
             $display("  c_tlast: expected %b, got %b", c_mem[c_i][CW], c_tlast);
-          $fatal(1, "result mismatch");
+          if (!dumping) begin
+            $display("  waveform: tb_{name}_fail.vcd (from this row on; rerun with +dump for the whole run)");
+            $dumpfile("tb_{name}_fail.vcd");
+            $dumpvars(0, tb_{name});
+            dumping = 1'b1;
+          end
+          if (fail_at < 0) fail_at = cycle;
         end
         c_i <= c_i + 1;
-        if (c_i + 1 == NC) begin
+        if (c_i + 1 == NC && fail_at >= 0) begin
+          $fatal(1, "result mismatch");
+        end else if (c_i + 1 == NC) begin
           $display("PASS: %0d result rows match the golden model (%0d cycles)", NC, cycle);
           $finish;
         end
+      end
+      if (fail_at >= 0 && cycle >= fail_at + FAIL_WINDOW) begin
+        $fatal(1, "result mismatch");
       end
       if (cycle > TIMEOUT) begin
         $display("FAIL: timeout after %0d cycles: %0d of %0d A beats, %0d of %0d B beats, %0d of %0d rows", cycle, a_i, NA, b_i, NB, c_i, NC);
@@ -179,6 +205,7 @@ endmodule
 
 `default_nettype wire
 "#,
+        fail_window = 2 * r + c + 16,
         na = vectors.a.len(),
         nb = vectors.b.len(),
         nc = vectors.c.len(),
@@ -238,6 +265,20 @@ endmodule
             contents: text,
         });
     }
+    let vectors: Vec<String> = files
+        .iter()
+        .filter(|f| f.name.ends_with(".hex"))
+        .map(|f| f.name.clone())
+        .collect();
+    files.push(OutputFile {
+        name: format!("{name}_tb.core"),
+        contents: super::fusesoc::testbench_core(
+            &design.header,
+            name,
+            &vectors,
+            crate::gen::VERSION,
+        ),
+    });
     files
 }
 

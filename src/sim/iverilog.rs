@@ -16,8 +16,14 @@ pub struct TbResult {
     pub output: String,
 }
 
-/// Compiles the file list `filelist` (relative to `dir`) with top `top` and runs it in `dir`.
-pub fn run_testbench(dir: &Path, filelist: &str, top: &str) -> Result<TbResult, ToolError> {
+/// Compiles the file list `filelist` (relative to `dir`) with top `top` and runs it in `dir`
+/// with `plusargs` (such as `+dump`).
+pub fn run_testbench(
+    dir: &Path,
+    filelist: &str,
+    top: &str,
+    plusargs: &[&str],
+) -> Result<TbResult, ToolError> {
     let iverilog = find(ToolKind::Iverilog)?;
     let vvp = find(ToolKind::Vvp)?;
     let mut output = String::new();
@@ -47,6 +53,7 @@ pub fn run_testbench(dir: &Path, filelist: &str, top: &str) -> Result<TbResult, 
     let run = Command::new(&vvp.path)
         .current_dir(dir)
         .args(["-n", "tb.vvp"])
+        .args(plusargs)
         .output()
         .map_err(|_| ToolError::Missing("vvp"))?;
     output.push_str(&text(&run));

@@ -28,6 +28,26 @@ pub fn tool(kind: ToolKind) -> Option<Tool> {
     }
 }
 
+/// A program on `PATH` that has no [`ToolKind`] (fusesoc, cocotb-config, make), or `None`
+/// after printing why the test is skipped. Panics under CI.
+pub fn program(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    match found {
+        Some(p) => Some(p),
+        None if under_ci() => panic!(
+            "CI=true and {name} is not on PATH (scripts/install-tools.sh installs it; . .tools/env.sh)"
+        ),
+        None => {
+            eprintln!("SKIPPED (local run): {name} not on PATH; run scripts/install-tools.sh");
+            None
+        }
+    }
+}
+
 /// Runs a command, returning its output (panics if it cannot start).
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output()

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::emit::{constraints, scripts, verilog::design_to_verilog, write_files, OutputFile};
+use crate::emit::{
+    constraints, fusesoc, scripts, verilog::design_to_verilog, write_files, OutputFile,
+};
 use crate::error::{Error, Result};
 use crate::flow::targets::{Family, Target};
 use crate::flow::tools::{find, ToolKind};
@@ -118,24 +120,46 @@ pub fn synth(mut args: SynthArgs) -> Result<i32> {
             name: format!("{top}.ys"),
             contents: yosys::script(target, &format!("{top}.v"), &top, dsp_expected, false),
         },
-        OutputFile {
-            name: format!("{top}.core"),
-            contents: scripts::fusesoc_core(&header, &top, target, &cons, gen::VERSION),
-        },
     ];
+    let pnr = target.nextpnr().is_some() && !args.no_pnr;
+    let harness_top = gen::harness::harness_name(&top);
+    files.push(OutputFile {
+        name: format!("{top}.core"),
+        contents: fusesoc::synth_core(
+            &header,
+            fusesoc::SynthCore {
+                top: &top,
+                target,
+                constraints: &cons,
+                freq_mhz: freq,
+                harness: target.nextpnr().map(|_| harness_top.as_str()),
+            },
+            gen::VERSION,
+        ),
+    });
     match target.family() {
         Family::Xilinx => files.push(OutputFile {
             name: "vivado.tcl".into(),
             contents: scripts::vivado_tcl(&header, &top, target, &cons),
         }),
-        Family::Intel => files.push(OutputFile {
-            name: format!("{top}.qsf"),
-            contents: scripts::quartus_qsf(&header, &top, target, &cons),
-        }),
+        Family::Intel => {
+            let ports: Vec<(String, u32)> = design
+                .top_module()
+                .ports
+                .iter()
+                .map(|p| (p.name.clone(), p.ty.width))
+                .collect();
+            files.push(OutputFile {
+                name: format!("{top}.qsf"),
+                contents: scripts::quartus_qsf(&header, &top, target, &cons, &ports),
+            });
+            files.push(OutputFile {
+                name: format!("{top}.qpf"),
+                contents: scripts::quartus_qpf(&header, &top),
+            });
+        }
         Family::Ice40 | Family::Ecp5 => {}
     }
-    let pnr = target.nextpnr().is_some() && !args.no_pnr;
-    let harness_top = gen::harness::harness_name(&top);
     let pnr_argv = if target.nextpnr().is_some() {
         let netlist = if target.family() == Family::Ecp5 {
             "netlist_packed.json"
@@ -243,6 +267,7 @@ pub fn synth(mut args: SynthArgs) -> Result<i32> {
         fits: not_fitting.is_none(),
         fmax_mhz: fmax,
         target_mhz: freq,
+        timing_met: fmax.map(|f| f >= freq),
         pes,
         dsp_pes,
         dsp_expected,

@@ -32,6 +32,8 @@ pub(super) struct Report {
     pub(super) fmax_mhz: Option<f64>,
     /// Requested clock.
     pub(super) target_mhz: f64,
+    /// Fmax >= the requested clock (null where no place and route ran).
+    pub(super) timing_met: Option<bool>,
     /// PEs of the array (null for the spiking core).
     pub(super) pes: Option<u64>,
     /// PEs that use DSP blocks.
@@ -73,6 +75,17 @@ pub(super) fn print_table(r: &Report, cap: &Capacity, out: &Path) {
         println!("  {name:<8} {used:>9} {a:>11} {:>9}", per(used));
     }
     match r.fmax_mhz {
+        Some(f) if f < r.target_mhz => {
+            println!("  Fmax     {f:.1} MHz (placed and routed in the four-pin harness)");
+            println!(
+                "  WARNING: timing not met: Fmax {f:.1} MHz is below the requested {} MHz",
+                r.target_mhz
+            );
+            eprintln!(
+                "npugen: warning: timing not met: Fmax {f:.1} MHz < requested {} MHz (report.json timing_met: false)",
+                r.target_mhz
+            );
+        }
         Some(f) => println!("  Fmax     {f:.1} MHz (placed and routed in the four-pin harness)"),
         None => println!("  Fmax     - (synthesis estimate only; vendor project files written)"),
     }

@@ -1,0 +1,201 @@
+//! The generated files in the third-party flows a user has, run as written: FuseSoC/edalize
+//! on the emitted cores (lint, synthesis on ECP5 and iCE40, the testbench under Icarus and
+//! Verilator), Verilator's standard `--binary` flow on the emitted testbench, and a cocotb
+//! testbench on Verilator's make flow (which needs the patched verilated.mk).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{npugen, program, run, text, tool};
+use npugen::flow::tools::ToolKind;
+
+fn write(dir: &Path, name: &str, body: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(name), body).unwrap();
+}
+
+fn fusesoc(dir: &Path, args: &[&str]) -> std::process::Output {
+    run(Command::new("fusesoc")
+        .current_dir(dir)
+        .args(["--cores-root", "."])
+        .args(args))
+}
+
+#[test]
+fn fusesoc_synth_cores_lint_and_build_the_harness_bitstream() {
+    if program("fusesoc").is_none() || tool(ToolKind::YowaspYosys).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    write(
+        d,
+        "c.toml",
+        "name = \"fs2x2\"\n[array]\nrows = 2\ncols = 2\npipeline = 2\n",
+    );
+    for (target, tool_dir, bitstream) in [
+        ("ecp5-25k", "synth-trellis", "bit"),
+        ("ice40-up5k", "synth-icestorm", "bin"),
+    ] {
+        let out = d.join(target);
+        let o = run(npugen()
+            .current_dir(d)
+            .args(["synth", "c.toml", "--no-pnr", "--target", target, "--out"])
+            .arg(&out));
+        assert!(o.status.success(), "{target}: {}", text(&o));
+        let core = "npugen:generated:fs2x2:0.1.0";
+        let o = fusesoc(&out, &["core-info", core]);
+        assert!(o.status.success(), "{target}: {}", text(&o));
+        for t in ["default", "lint", "synth"] {
+            assert!(text(&o).contains(t), "{target}: target {t}: {}", text(&o));
+        }
+        // Regression: `--tool=verilator` failed ("undefined reference to main").
+        let o = fusesoc(&out, &["run", "--target", "lint", core]);
+        assert!(o.status.success(), "{target} lint: {}", text(&o));
+        // Regression: nextpnr ran with no device, package or frequency.
+        let o = fusesoc(&out, &["run", "--target", "synth", core]);
+        assert!(o.status.success(), "{target} synth: {}", text(&o));
+        let build = out
+            .join("build/npugen_generated_fs2x2_0.1.0")
+            .join(tool_dir);
+        let bit = build.join(format!("npugen_generated_fs2x2_0.1.0.{bitstream}"));
+        assert!(
+            bit.is_file(),
+            "{target}: no bitstream in {}",
+            build.display()
+        );
+        let log = std::fs::read_to_string(build.join("next.log")).unwrap();
+        assert!(log.contains("Max frequency for clock"), "{target}: {log}");
+    }
+}
+
+#[test]
+fn fusesoc_testbench_core_simulates_under_icarus_and_verilator() {
+    if program("fusesoc").is_none()
+        || tool(ToolKind::Iverilog).is_none()
+        || tool(ToolKind::Verilator).is_none()
+    {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    write(
+        d,
+        "c.toml",
+        "name = \"fstb\"\n[array]\nrows = 2\ncols = 3\ndataflow = \"ws\"\n",
+    );
+    let o = run(npugen().current_dir(d).args([
+        "testbench",
+        "c.toml",
+        "--random",
+        "5,4,7",
+        "--seed",
+        "3",
+        "--out",
+        "tb",
+    ]));
+    assert!(o.status.success(), "{}", text(&o));
+    let tb = d.join("tb");
+    let core = "npugen:generated:fstb_tb:0.1.0";
+    for tool in ["icarus", "verilator"] {
+        let o = fusesoc(&tb, &["run", "--target", "sim", "--tool", tool, core]);
+        assert!(o.status.success(), "{tool}: {}", text(&o));
+        assert!(text(&o).contains("PASS: "), "{tool}: {}", text(&o));
+    }
+}
+
+#[test]
+fn verilator_binary_flow_runs_the_emitted_testbench_with_a_waveform() {
+    if tool(ToolKind::Verilator).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    write(
+        d,
+        "c.toml",
+        "name = \"vbin\"\n[array]\nrows = 2\ncols = 2\n",
+    );
+    let o = run(npugen().current_dir(d).args([
+        "testbench",
+        "c.toml",
+        "--random",
+        "4,3,4",
+        "--seed",
+        "9",
+        "--out",
+        "tb",
+    ]));
+    assert!(o.status.success(), "{}", text(&o));
+    let tb = d.join("tb");
+    // The standard flow, as a user types it (regression: verilated.mk named a g++ that does
+    // not exist here).
+    let o = run(Command::new("verilator").current_dir(&tb).args([
+        "--binary",
+        "--trace",
+        "-Wno-fatal",
+        "-Wno-lint",
+        "-Wno-style",
+        "-F",
+        "vbin_tb.f",
+        "--top-module",
+        "tb_vbin",
+    ]));
+    assert!(o.status.success(), "verilator --binary: {}", text(&o));
+    let o = run(Command::new(tb.join("obj_dir/Vtb_vbin"))
+        .current_dir(&tb)
+        .arg("+dump"));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("PASS: "), "{}", text(&o));
+    let vcd = std::fs::read_to_string(tb.join("tb_vbin.vcd")).expect("+dump wrote a waveform");
+    assert!(vcd.contains("c_tdata"), "{}", &vcd[..vcd.len().min(400)]);
+}
+
+#[test]
+fn cocotb_testbench_runs_on_verilators_make_flow() {
+    if tool(ToolKind::Verilator).is_none()
+        || program("cocotb-config").is_none()
+        || program("make").is_none()
+    {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    write(
+        d,
+        "c.toml",
+        "name = \"cc2x3\"\n[array]\nrows = 2\ncols = 3\n",
+    );
+    let o = run(npugen()
+        .current_dir(d)
+        .args(["generate", "c.toml", "--out", "."]));
+    assert!(o.status.success(), "{}", text(&o));
+    let py = std::fs::read_to_string(common::repo().join("tests/cocotb/test_array.py")).unwrap();
+    write(d, "test_array.py", &py);
+    write(
+        d,
+        "Makefile",
+        "SIM ?= verilator\nTOPLEVEL_LANG = verilog\nVERILOG_SOURCES = $(CURDIR)/cc2x3.v\n\
+         COCOTB_TOPLEVEL = cc2x3\nCOCOTB_TEST_MODULES = test_array\n\
+         include $(shell cocotb-config --makefiles)/Makefile.sim\n",
+    );
+    let seed = npugen::rng::seed_from_env("NPUGEN_SEED");
+    println!("seed = {seed} (replay with NPUGEN_SEED={seed})");
+    let o = run(Command::new("make").current_dir(d).envs([
+        ("NPU_ROWS", "2".to_string()),
+        ("NPU_COLS", "3".to_string()),
+        ("NPU_K", "5".to_string()),
+        ("NPU_BITS", "8".to_string()),
+        ("NPU_ACC", "32".to_string()),
+        ("NPU_SEED", seed.to_string()),
+    ]));
+    assert!(o.status.success(), "{}", text(&o));
+    let results = std::fs::read_to_string(d.join("results.xml")).unwrap();
+    assert!(
+        results.contains("one_tile_matches_a_plain_product"),
+        "{results}"
+    );
+    assert!(!results.contains("<failure"), "{results}");
+}
