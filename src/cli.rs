@@ -461,12 +461,30 @@ impl Cli {
                     Some("array") if config.array.is_some() => Part::Array,
                     Some("lif") if config.lif.is_some() => Part::Lif,
                     Some(p) => {
+                        let has: Vec<&str> = [
+                            config.array.as_ref().map(|_| "\"array\""),
+                            config.lif.as_ref().map(|_| "\"lif\""),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                        let sections: Vec<String> = [
+                            config.array.as_ref().map(|_| "[array]"),
+                            config.postproc.as_ref().map(|_| "[postproc]"),
+                            config.lif.as_ref().map(|_| "[lif]"),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .map(String::from)
+                        .collect();
                         return Err(Error::input(
                             "--part",
                             format!(
-                                "{p:?}: allowed \"array\" or \"lif\", a section the config has"
+                                "{p:?} is not a design of this config: it has {}, so allowed: {}",
+                                sections.join(" and "),
+                                has.join(" or ")
                             ),
-                        ))
+                        ));
                     }
                 };
                 let dsp_fallback_lut = match dsp_fallback.as_str() {

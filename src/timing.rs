@@ -154,7 +154,7 @@ mod tests {
 
     #[test]
     fn scalesim_reference_example() {
-        // ../shared/docs/REFERENCES.md: 16x16 array, M=64, N=48, K=40: OS 839, WS 989.
+        // docs/references.md: 16x16 array, M=64, N=48, K=40: OS 839, WS 989.
         assert_eq!(scalesim_cycles(&cfg(16, 16, Dataflow::Os), 64, 40, 48), 839);
         assert_eq!(scalesim_cycles(&cfg(16, 16, Dataflow::Ws), 64, 40, 48), 989);
     }

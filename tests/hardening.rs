@@ -346,3 +346,21 @@ fn config_type_errors_name_field_value_and_range() {
         assert!(text(&o).contains(want), "{}", text(&o));
     }
 }
+
+#[test]
+fn synth_part_names_the_sections_the_config_has() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("a.toml"), SMALL).unwrap();
+    let o = run(npugen()
+        .args([
+            "synth", "a.toml", "--part", "lif", "--target", "xc7", "--out", "o",
+        ])
+        .current_dir(tmp.path()));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("\"lif\" is not a design of this config: it has [array], so allowed: \"array\""),
+        "{t}"
+    );
+    assert!(!tmp.path().join("o").exists());
+}

@@ -1,5 +1,5 @@
 //! Golden model of the spiking core: Loihi's published integer CUBA LIF neuron and the
-//! crossbar synapses that feed it (../shared/docs/REFERENCES.md), per time step:
+//! crossbar synapses that feed it (docs/references.md), per time step:
 //!
 //! ```text
 //! a_in[n] = sat16(sum over spiking axons of W[axon][n])
