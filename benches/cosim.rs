@@ -5,7 +5,7 @@
 //!   K >= 8 * max(R, C);
 //! - Verilator speed on a 16x16 array: the raw model (one FFI step per cycle) and the whole
 //!   testbench loop (model comparison included);
-//! - cold build and cached start of an 8x8 model.
+//! - cold build, cached start (checksum verified) and two concurrent cold runs of an 8x8 model.
 //!
 //! Run: `cargo bench --bench cosim` (under `cargo test` it only checks one small case).
 
@@ -83,6 +83,11 @@ fn main() {
                     r.utilization,
                     r.matches_model
                 );
+                assert!(
+                    r.matches_model,
+                    "{n}x{n} {} ({m}, {k}, {nn}): RTL != model",
+                    df.as_str()
+                );
             }
         }
     }
@@ -155,9 +160,33 @@ fn main() {
     let b = build_model(&design, TraceFormat::Vcd, &cold).expect("cached");
     let _sim2 = Verilated::load(&b).expect("loads");
     println!(
-        "{n}x{n} model cached start (hash, lookup, load): {:.3} s (cached: {})",
+        "{n}x{n} model cached start (key hash, lock, checksum of the library, load): {:.3} s (cached: {})",
         t.elapsed().as_secs_f64(),
         b.cached
     );
     let _ = std::fs::remove_dir_all(&cold);
+
+    // Two runs needing the same model at once, on an empty cache: one builds, the other waits
+    // on the entry's lock and loads the result (one build's time, not two).
+    let cold2 = std::env::temp_dir().join(format!("npugen-cold2-{}", std::process::id()));
+    let t = Instant::now();
+    let built: Vec<bool> = std::thread::scope(|s| {
+        let jobs: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let b = build_model(&design, TraceFormat::Vcd, &cold2).expect("builds");
+                    let _sim = Verilated::load(&b).expect("loads");
+                    !b.cached
+                })
+            })
+            .collect();
+        jobs.into_iter().map(|j| j.join().expect("joins")).collect()
+    });
+    println!(
+        "{n}x{n} model, two concurrent cold runs: {:.2} s wall, {} build(s)",
+        t.elapsed().as_secs_f64(),
+        built.iter().filter(|b| **b).count()
+    );
+    assert_eq!(built.iter().filter(|b| **b).count(), 1, "exactly one build");
+    let _ = std::fs::remove_dir_all(&cold2);
 }

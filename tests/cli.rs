@@ -179,18 +179,22 @@ fn invalid_configs_exit_2_name_the_field_and_write_nothing() {
         (
             "type",
             "[array]\nrows = \"8\"\n",
-            &["array.rows", "invalid type"],
+            &["array.rows = \"8\" is not allowed", "1..=256"],
         ),
-        ("negative", "[array]\ncols = -3\n", &["array.cols", "-3"]),
+        (
+            "negative",
+            "[array]\ncols = -3\n",
+            &["array.cols = -3 is not allowed", "1..=256"],
+        ),
         (
             "dataflow",
             "[array]\ndataflow = \"is\"\n",
-            &["array.dataflow", "`is`"],
+            &["array.dataflow = \"is\"", "\"os\" or \"ws\""],
         ),
         (
             "signed",
             "[array]\nsigned = 1\n",
-            &["array.signed", "invalid type"],
+            &["array.signed = 1 is not allowed", "true or false"],
         ),
         (
             "fifo",

@@ -67,10 +67,21 @@ fn vcd_in_a_missing_folder_is_written_and_an_unwritable_vcd_exits_1() {
         "3,3,3",
         "--seed",
         "5",
+    ]));
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(in_dir(d, &common::sim_cache()).args([
+        "simulate",
+        "small.toml",
+        "--random",
+        "3,3,3",
+        "--seed",
+        "5",
         "--vcd",
         "x/nodir/w.vcd",
     ]));
     assert!(o.status.success(), "{}", text(&o));
+    // Regression: the traced model was a second full build.
+    assert!(text(&o).contains("(cached in"), "{}", text(&o));
     let vcd = std::fs::read_to_string(d.join("x/nodir/w.vcd")).unwrap();
     // A real timescale: 1 ps units, a 10 ns clock (edges 5000 units apart).
     assert!(vcd.contains("$timescale 1ps $end"), "{}", &vcd[..200]);
@@ -152,6 +163,11 @@ fn corrupt_cached_model_is_rebuilt_and_concurrent_cold_runs_build_once() {
     assert!(a.status.success(), "{}", text(&a));
     assert!(b.status.success(), "{}", text(&b));
     let both = format!("{}{}", text(&a), text(&b));
+    // Regression: the build was silent for up to a minute.
+    assert!(
+        both.contains("npugen: building the Verilator model of hard2x2"),
+        "{both}"
+    );
     assert_eq!(both.matches("(cached in").count(), 1, "{both}");
     assert_eq!(both.matches("(built in").count(), 1, "{both}");
     assert!(!cache.join("tmp-0123-4294967").exists());
@@ -363,4 +379,50 @@ fn synth_part_names_the_sections_the_config_has() {
         "{t}"
     );
     assert!(!tmp.path().join("o").exists());
+}
+
+#[test]
+fn fst_waveforms_are_written_for_long_runs() {
+    if tool(ToolKind::Verilator).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(d.join("small.toml"), SMALL).unwrap();
+    let o = run(in_dir(d, &common::sim_cache()).args([
+        "simulate",
+        "small.toml",
+        "--random",
+        "5,3,4",
+        "--seed",
+        "2",
+        "--fst",
+        "w/run.fst",
+    ]));
+    assert!(o.status.success(), "{}", text(&o));
+    let fst = std::fs::read(d.join("w/run.fst")).unwrap();
+    // An FST file starts with its header block (type 0); a VCD would be text.
+    assert!(
+        fst.len() > 64 && fst[0] == 0,
+        "{:?}",
+        &fst[..fst.len().min(16)]
+    );
+    assert!(!String::from_utf8_lossy(&fst).contains("$timescale"));
+    assert_eq!(listing(&d.join("w")), ["run.fst"]);
+    let o = run(in_dir(d, &common::sim_cache()).args([
+        "simulate",
+        "small.toml",
+        "--random",
+        "2,2,2",
+        "--vcd",
+        "a.vcd",
+        "--fst",
+        "b.fst",
+    ]));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "--vcd and --fst together: {}",
+        text(&o)
+    );
 }

@@ -94,3 +94,38 @@ fn lif_commands_run_as_written_with_the_lif_example() {
         assert!(d.join("run").join(f).is_file(), "{f}");
     }
 }
+
+#[test]
+fn docs_link_only_inside_the_repository() {
+    // Regression: the README linked ../shared/docs/REFERENCES.md, outside the repository.
+    for doc in ["README.md", "BENCHMARKS.md", "docs/references.md"] {
+        let text = std::fs::read_to_string(repo().join(doc)).unwrap();
+        assert!(
+            !text.contains("../shared"),
+            "{doc} points outside the repository"
+        );
+        for (i, _) in text.match_indices("](") {
+            let target = &text[i + 2..];
+            let target = &target[..target.find(')').unwrap()];
+            if target.starts_with("http") || target.starts_with('#') {
+                continue;
+            }
+            let base = repo().join(doc).parent().unwrap().to_path_buf();
+            assert!(
+                base.join(target).exists(),
+                "{doc} links to missing {target}"
+            );
+        }
+    }
+}
+
+#[test]
+fn readme_outputs_are_ignored_by_git() {
+    // Regression: build/ and lint/ from the README's commands showed up as untracked.
+    let ignore = std::fs::read_to_string(repo().join(".gitignore")).unwrap();
+    for dir in ["/build", "/lint", "/target", "/.tools"] {
+        assert!(ignore.lines().any(|l| l == dir), "{dir} not in .gitignore");
+    }
+    let readme = readme();
+    assert!(readme.contains("--out build/tpu16") && readme.contains("--out lint --split"));
+}

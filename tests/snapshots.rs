@@ -86,7 +86,7 @@ fn lif_4n_3a_p2_bias() {
 /// The constraints and project files `npugen synth` writes, one per format.
 #[test]
 fn flow_files_2x2() {
-    use npugen::emit::{constraints, scripts};
+    use npugen::emit::{constraints, fusesoc, scripts};
     use npugen::flow::targets::Target;
     let c = cfg("flow_2x2", 2, 2, Dataflow::Os, 8, true);
     let d = npugen::generate(&c).expect("valid config");
@@ -102,7 +102,17 @@ fn flow_files_2x2() {
         let text = format!(
             "== {cons}\n{}\n== {top}.core\n{}\n== {top}.ys\n{}",
             constraints::constraints(h, target, 150.0),
-            scripts::fusesoc_core(h, top, target, &cons, v),
+            fusesoc::synth_core(
+                h,
+                fusesoc::SynthCore {
+                    top,
+                    target,
+                    constraints: &cons,
+                    freq_mhz: 150.0,
+                    harness: target.nextpnr().map(|_| "flow_2x2_qor"),
+                },
+                v
+            ),
             npugen::flow::yosys::script(target, &format!("{top}.v"), top, Some(4), false),
         );
         insta::assert_snapshot!(format!("flow_2x2_{label}"), text);
@@ -111,8 +121,28 @@ fn flow_files_2x2() {
         "flow_2x2_vivado_tcl",
         scripts::vivado_tcl(h, top, Target::Xc7, "flow_2x2.xdc")
     );
+    let ports: Vec<(String, u32)> = d
+        .top_module()
+        .ports
+        .iter()
+        .map(|p| (p.name.clone(), p.ty.width))
+        .collect();
     insta::assert_snapshot!(
         "flow_2x2_quartus_qsf",
-        scripts::quartus_qsf(h, top, Target::Max10, "flow_2x2.sdc")
+        format!(
+            "{}\n== flow_2x2.qpf\n{}",
+            scripts::quartus_qsf(h, top, Target::Max10, "flow_2x2.sdc", &ports),
+            scripts::quartus_qpf(h, top)
+        )
+    );
+    // The testbench's FuseSoC core (lint and sim targets, vectors copied into the build).
+    insta::assert_snapshot!(
+        "flow_2x2_testbench_core",
+        fusesoc::testbench_core(
+            h,
+            top,
+            &["flow_2x2_a.hex".into(), "flow_2x2_b.hex".into()],
+            v
+        )
     );
 }
