@@ -58,6 +58,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stable_across_versions() {
+        // SplitMix64's published reference outputs for seed 0: a printed seed must replay.
+        let mut r = Rng::new(0);
+        assert_eq!(r.next_u64(), 0xe220_a839_7b1d_cdaf);
+        assert_eq!(r.next_u64(), 0x6e78_9e6a_a1b9_65f4);
+        assert_eq!(r.next_u64(), 0x06c4_5d18_8009_454f);
+    }
+
+    #[test]
     fn reproducible_and_in_range() {
         let mut a = Rng::new(7);
         let mut b = Rng::new(7);

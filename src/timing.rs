@@ -160,6 +160,31 @@ mod tests {
     }
 
     #[test]
+    fn readme_latencies_and_cycle_figures_are_literal() {
+        // The README's contract, as literal numbers (co-simulation checks the RTL against
+        // these functions, so these pins tie the RTL to the published figures).
+        // OS: row i leaves C + 5 + 2i + P cycles after the tile's last beat.
+        let mut os = cfg(8, 8, Dataflow::Os);
+        assert_eq!(os_first_row_latency(&os), 13);
+        os.pipeline = 3;
+        assert_eq!(os_first_row_latency(&os), 16);
+        assert_eq!(os_min_last_gap(&os), 15);
+        // WS: each A row's result leaves R + C + 2 + P cycles later.
+        let mut ws = cfg(4, 8, Dataflow::Ws);
+        assert_eq!(ws_row_latency(&ws), 14);
+        ws.pipeline = 1;
+        assert_eq!(ws_row_latency(&ws), 15);
+        // README / BENCHMARKS: 16x16, (M, K, N) = (64, 40, 48): OS 531, WS 626 cycles.
+        assert_eq!(gemm_cycles(&cfg(16, 16, Dataflow::Os), 64, 40, 48), 531);
+        assert_eq!(gemm_cycles(&cfg(16, 16, Dataflow::Ws), 64, 40, 48), 626);
+        // 16x16 OS 256^3 (BENCHMARKS): 65587.
+        assert_eq!(
+            gemm_cycles(&cfg(16, 16, Dataflow::Os), 256, 256, 256),
+            65587
+        );
+    }
+
+    #[test]
     fn overlapped_folds_beat_scalesim_on_multi_fold_shapes() {
         for df in [Dataflow::Os, Dataflow::Ws] {
             let c = cfg(16, 16, df);

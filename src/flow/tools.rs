@@ -199,6 +199,21 @@ pub fn find(kind: ToolKind) -> Result<Tool, ToolError> {
     }
 }
 
+/// Whether this is a CI run, where a missing tool fails a test instead of skipping it: `CI`
+/// set to anything but empty, `false` or `0` (GitHub and GitLab set `true`, others `1` or
+/// `yes`).
+pub fn under_ci() -> bool {
+    is_ci_value(std::env::var("CI").ok().as_deref())
+}
+
+/// The rule of [`under_ci`] for one value of `CI`.
+fn is_ci_value(v: Option<&str>) -> bool {
+    v.is_some_and(|v| {
+        let v = v.trim().to_ascii_lowercase();
+        !v.is_empty() && v != "false" && v != "0"
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +240,17 @@ mod tests {
             version: " rev v5.052".into(),
         };
         assert_eq!(t.label(), "Verilator 5.052");
+    }
+
+    #[test]
+    fn any_ci_value_but_false_or_zero_is_ci() {
+        // Regression: CI=yes skipped silently.
+        for v in ["true", "1", "yes", "TRUE", "on"] {
+            assert!(is_ci_value(Some(v)), "{v}");
+        }
+        for v in [None, Some(""), Some("false"), Some("0"), Some("False")] {
+            assert!(!is_ci_value(v), "{v:?}");
+        }
     }
 
     #[test]

@@ -9,20 +9,44 @@ use npugen::config::{ArrayConfig, Config, Dataflow};
 use npugen::flow::tools::{find, Tool, ToolKind};
 use npugen::rng::Rng;
 
-/// Whether we run under CI (`CI=true`), where a missing tool is a failure, not a skip.
+/// Whether we run under CI, where a missing tool is a failure, not a skip (see
+/// [`npugen::flow::tools::under_ci`]).
 pub fn under_ci() -> bool {
-    std::env::var("CI")
-        .map(|v| v == "true" || v == "1")
-        .unwrap_or(false)
+    npugen::flow::tools::under_ci()
 }
 
-/// The tool, or `None` after printing why the test is skipped. Panics under CI.
+/// Where skipped tests are listed (scripts/test.sh prints the count at the end).
+pub fn skip_log() -> PathBuf {
+    repo().join("target").join("npugen-skipped-tests.txt")
+}
+
+/// Reports a skipped test: on stderr past libtest's capture (a skip shows even when the test
+/// "passes"), and appended to [`skip_log`].
+pub fn skip(reason: &str) {
+    use std::io::Write as _;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("(unnamed)")
+        .to_string();
+    let line = format!("SKIPPED (local run) {test}: {reason}\n");
+    // Written to the file descriptor, not through eprintln!, which the harness captures.
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skip_log())
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+/// The tool, or `None` after reporting why the test is skipped. Panics under CI.
 pub fn tool(kind: ToolKind) -> Option<Tool> {
     match find(kind) {
         Ok(t) => Some(t),
-        Err(e) if under_ci() => panic!("CI=true and a required tool is unusable: {e}"),
+        Err(e) if under_ci() => panic!("CI and a required tool is unusable: {e}"),
         Err(e) => {
-            eprintln!("SKIPPED (local run): {e}");
+            skip(&e.to_string());
             None
         }
     }
@@ -39,10 +63,12 @@ pub fn program(name: &str) -> Option<PathBuf> {
     match found {
         Some(p) => Some(p),
         None if under_ci() => panic!(
-            "CI=true and {name} is not on PATH (scripts/install-tools.sh installs it; . .tools/env.sh)"
+            "CI and {name} is not on PATH (scripts/install-tools.sh installs it; . .tools/env.sh)"
         ),
         None => {
-            eprintln!("SKIPPED (local run): {name} not on PATH; run scripts/install-tools.sh");
+            skip(&format!(
+                "{name} not on PATH; run scripts/install-tools.sh and . .tools/env.sh"
+            ));
             None
         }
     }
