@@ -106,3 +106,37 @@ fn regression_yosys_signed_expression_in_port_connection() {
         }
     }
 }
+
+#[test]
+fn a_port_the_harness_does_not_compare_is_an_error() {
+    // Regression: the compared ports were a hand-written list; a new output went unchecked.
+    use npugen::rtl::{Dir, Port, Ty};
+    use npugen::sim::array_dut::check_ports;
+    use npugen::sim::ports::PortLayout;
+    for (name, post) in [("plain", false), ("core", true)] {
+        let mut toml = format!("name = \"{name}\"\n[array]\nrows = 2\ncols = 2\n");
+        if post {
+            toml.push_str("[postproc]\nscale = 0.01\n");
+        }
+        let cfg = Config::load(&toml, "t").unwrap();
+        let mut design = npugen::generate(&cfg).unwrap();
+        let layout = PortLayout::of(design.top_module());
+        check_ports(&layout, cfg.array(), cfg.postproc.as_ref()).expect("every port handled");
+        let top = design.top.clone();
+        let m = design.module_mut(&top).unwrap();
+        m.ports.push(Port {
+            name: "dbg_state".into(),
+            dir: Dir::Output,
+            ty: Ty::unsigned(3),
+            doc: String::new(),
+        });
+        let e = check_ports(
+            &PortLayout::of(design.top_module()),
+            cfg.array(),
+            cfg.postproc.as_ref(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("output dbg_state (3 bits)"), "{e}");
+    }
+}

@@ -122,3 +122,68 @@ fn exhaustive_two_bit_operands() {
         }
     }
 }
+
+/// Behaves like the model, then emits one more (garbage) row after the last real one: the
+/// defect a harness that stops at the last expected row cannot see.
+struct ExtraRow {
+    inner: ArrayModel,
+    cols: usize,
+    seen: usize,
+    total: usize,
+    injected: bool,
+}
+
+impl npugen::sim::run::Dut for ExtraRow {
+    fn step(&mut self, inp: &npugen::model::CycleIn) -> npugen::model::CycleOut {
+        let mut out = self.inner.step(inp);
+        if out.c_valid && inp.c_ready {
+            self.seen += 1;
+        } else if self.seen == self.total && !self.injected && !inp.rst {
+            out.c_valid = true;
+            out.c_last = false;
+            out.c_lanes = vec![7; self.cols];
+            // Held until taken, as AXI-Stream requires.
+            self.injected = inp.c_ready;
+        }
+        out
+    }
+}
+
+#[test]
+fn an_extra_row_after_the_last_is_caught_in_the_drain_tail() {
+    for df in [Dataflow::Os, Dataflow::Ws] {
+        let c = cfg(3, 2, df, 8, None, true);
+        let mut rng = Rng::new(41);
+        let a = random_matrix(&mut rng, 4, 5, 8, true);
+        let b = random_matrix(&mut rng, 5, 3, 8, true);
+        let p = plan(&c, &a, &b);
+        let dut = || ExtraRow {
+            inner: ArrayModel::new(&c),
+            cols: 2,
+            seen: 0,
+            total: p.rows.len(),
+            injected: false,
+        };
+        // With the drain tail (the default), the extra row is a c_tvalid mismatch and is
+        // counted.
+        let mut model = ArrayModel::new(&c);
+        let res = run(&c, &p, &mut dut(), Some(&mut model), &RunOptions::default()).unwrap();
+        let mm = res.mismatch.expect("the extra row is caught");
+        assert_eq!(mm.port, "c_tvalid", "{df:?}: {mm}");
+        assert_eq!(res.rows.len(), p.rows.len() + 1, "{df:?}");
+        // Without a tail (the old behaviour) the same DUT passes: the test can fail.
+        let mut model = ArrayModel::new(&c);
+        let opts = RunOptions {
+            tail_cycles: Some(0),
+            ..RunOptions::default()
+        };
+        let res = run(&c, &p, &mut dut(), Some(&mut model), &opts).unwrap();
+        assert!(res.mismatch.is_none() && res.rows.len() == p.rows.len());
+        // A correct DUT passes the tail.
+        let mut model = ArrayModel::new(&c);
+        let mut good = ArrayModel::new(&c);
+        let res = run(&c, &p, &mut good, Some(&mut model), &RunOptions::default()).unwrap();
+        assert!(res.mismatch.is_none(), "{df:?}: {:?}", res.mismatch);
+        assert_eq!(res.rows.len(), p.rows.len());
+    }
+}

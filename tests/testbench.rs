@@ -124,3 +124,36 @@ fn emitted_npu_core_testbench_passes_under_iverilog() {
         assert!(r.passed, "{df}: {}", r.output);
     }
 }
+
+#[test]
+fn emitted_testbench_fails_on_a_row_after_the_last_expected_one() {
+    // Regression: the testbench printed PASS on the last expected row, so an extra row was
+    // never seen. Dropping the last expected row makes the design's real last row "extra".
+    if tool(ToolKind::Iverilog).is_none() {
+        return;
+    }
+    let name = "tbextra";
+    let cfg = Config::load(&config(name, "os"), "test").unwrap();
+    let mut rng = Rng::new(12);
+    let am = random_matrix(&mut rng, 4, 3, 8, true);
+    let bm = random_matrix(&mut rng, 3, 4, 8, true);
+    let mut v = vectors(cfg.array(), None, &am, &bm, None).unwrap();
+    v.c.pop();
+    let design = npugen::generate(&cfg).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    write_files(tmp.path(), &testbench(&cfg, &design, &v, 1)).unwrap();
+    let r = run_testbench(
+        tmp.path(),
+        &format!("{name}_tb.f"),
+        &format!("tb_{name}"),
+        &[],
+    )
+    .unwrap();
+    assert!(!r.passed, "an extra row passed:\n{}", r.output);
+    assert!(
+        r.output.contains("FAIL: an extra result row"),
+        "{}",
+        r.output
+    );
+    assert!(tmp.path().join(format!("tb_{name}_fail.vcd")).is_file());
+}

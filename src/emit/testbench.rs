@@ -91,7 +91,8 @@ pub fn testbench(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) ->
 
 // Self-checking testbench for {name}: streams {name}_a.hex and {name}_b.hex into the array with
 // pseudo-random gaps, applies pseudo-random back-pressure on c_tready, and compares every result
-// row with {name}_c.hex (computed by npugen's golden model). Prints PASS and calls $finish, or
+// row with {name}_c.hex (computed by npugen's golden model), then runs a TAIL-cycle drain tail
+// in which no further row may appear. Prints PASS and calls $finish, or
 // prints the first mismatch and calls $fatal. Run: iverilog -g2005 -o tb.vvp -c {name}_tb.f && vvp tb.vvp
 // (or verilator --binary --trace -F {name}_tb.f --top-module tb_{name} && obj_dir/Vtb_{name}).
 // Waveforms: +dump writes the whole run to tb_{name}.vcd. Without it a failure still writes
@@ -108,6 +109,7 @@ module tb_{name};
   localparam integer LW = {lw};
   localparam integer TIMEOUT = {timeout};
   localparam integer FAIL_WINDOW = {fail_window};
+  localparam integer TAIL = {tail};
 
   reg clk = 1'b0;
   reg rst = 1'b1;
@@ -124,6 +126,17 @@ module tb_{name};
 
   reg dumping = 1'b0;
   integer fail_at = -1;
+  integer last_at = -1;
+  task start_fail_dump;
+    begin
+      if (!dumping) begin
+        $display("  waveform: tb_{name}_fail.vcd (from this row on; rerun with +dump for the whole run)");
+        $dumpfile("tb_{name}_fail.vcd");
+        $dumpvars(0, tb_{name});
+        dumping = 1'b1;
+      end
+    end
+  endtask
   initial begin
     if ($test$plusargs("dump")) begin
       $dumpfile("tb_{name}.vcd");
@@ -168,7 +181,13 @@ module tb_{name};
       end else if (!b_off) begin
         b_off <= (b_i < NB) && lfsr[1];
       end{bias_drive}
-      if (c_tvalid && c_tready) begin
+      if (c_tvalid && c_tready && c_i >= NC) begin
+        if (fail_at < 0) begin
+          $display("FAIL: an extra result row at cycle %0d, after all %0d expected rows: got %h", cycle, NC, {{c_tlast, c_tdata}});
+          start_fail_dump;
+          fail_at = cycle;
+        end
+      end else if (c_tvalid && c_tready) begin
         if (fail_at < 0 && {{c_tlast, c_tdata}} !== c_mem[c_i]) begin
           $display("FAIL: result row %0d at cycle %0d: expected %h, got %h", c_i, cycle, c_mem[c_i], {{c_tlast, c_tdata}});
           for (j = 0; j < LANES; j = j + 1)
@@ -176,21 +195,20 @@ module tb_{name};
               $display("  lane %0d: expected %0d, got %0d", j, {lane_fmt}(c_mem[c_i][j*LW +: LW]), {lane_fmt}(c_tdata[j*LW +: LW]));
           if (c_tlast !== c_mem[c_i][CW])
             $display("  c_tlast: expected %b, got %b", c_mem[c_i][CW], c_tlast);
-          if (!dumping) begin
-            $display("  waveform: tb_{name}_fail.vcd (from this row on; rerun with +dump for the whole run)");
-            $dumpfile("tb_{name}_fail.vcd");
-            $dumpvars(0, tb_{name});
-            dumping = 1'b1;
-          end
-          if (fail_at < 0) fail_at = cycle;
+          start_fail_dump;
+          fail_at = cycle;
         end
         c_i <= c_i + 1;
         if (c_i + 1 == NC && fail_at >= 0) begin
           $fatal(1, "result mismatch");
         end else if (c_i + 1 == NC) begin
-          $display("PASS: %0d result rows match the golden model (%0d cycles)", NC, cycle);
-          $finish;
+          last_at = cycle;
         end
+      end
+      // The drain tail: nothing may leave after the last expected row.
+      if (last_at >= 0 && fail_at < 0 && cycle >= last_at + TAIL) begin
+        $display("PASS: %0d result rows match the golden model (%0d cycles), none after them in a %0d-cycle drain tail", NC, last_at, TAIL);
+        $finish;
       end
       if (fail_at >= 0 && cycle >= fail_at + FAIL_WINDOW) begin
         $fatal(1, "result mismatch");
@@ -206,6 +224,7 @@ endmodule
 `default_nettype wire
 "#,
         fail_window = 2 * r + c + 16,
+        tail = crate::sim::run::drain_tail(a),
         na = vectors.a.len(),
         nb = vectors.b.len(),
         nc = vectors.c.len(),

@@ -1,7 +1,7 @@
 //! The Verilated array as a [`Dut`]: packs each cycle's lane values into port words and
 //! unpacks the outputs.
 
-use super::ports::{pack_lanes, unpack_lanes, PortSlot};
+use super::ports::{pack_lanes, unpack_lanes, PortLayout, PortSlot};
 use super::run::Dut;
 use super::verilator::{SimError, Verilated};
 use crate::config::{ArrayConfig, Dataflow, PostprocConfig};
@@ -25,23 +25,14 @@ struct Slots {
     c_tlast: PortSlot,
 }
 
-/// A Verilated array under test.
-pub struct ArrayDut {
-    sim: Verilated,
-    cfg: ArrayConfig,
-    slots: Slots,
-    /// Width and signedness of a result lane.
-    lane: (u32, bool),
-}
-
-impl ArrayDut {
-    /// Wraps a loaded model of an array (or npu_core, with `post`) generated from `cfg`.
-    pub fn new(
-        sim: Verilated,
+impl Slots {
+    /// The slots of an array top's ports; an error if the top lacks one, or has a port the
+    /// harness neither drives nor compares.
+    fn resolve(
+        l: &PortLayout,
         cfg: &ArrayConfig,
         post: Option<&PostprocConfig>,
-    ) -> Result<ArrayDut, SimError> {
-        let l = &sim.layout;
+    ) -> Result<Slots, SimError> {
         let b = if cfg.dataflow == Dataflow::Os {
             "b"
         } else {
@@ -72,6 +63,66 @@ impl ArrayDut {
             c_tvalid: out("c_tvalid")?,
             c_tlast: out("c_tlast")?,
         };
+        // Every port is driven or compared; the list comes from the slots above.
+        let mut driven = vec![
+            slots.rst.name.as_str(),
+            &slots.a_tdata.name,
+            &slots.a_tvalid.name,
+            &slots.a_tlast.name,
+            &slots.b_tdata.name,
+            &slots.b_tvalid.name,
+            &slots.c_tready.name,
+        ];
+        let mut compared = vec![
+            slots.a_tready.name.as_str(),
+            &slots.b_tready.name,
+            &slots.c_tdata.name,
+            &slots.c_tvalid.name,
+            &slots.c_tlast.name,
+        ];
+        if let Some(l) = &slots.b_tlast {
+            driven.push(&l.name);
+        }
+        if let Some((d, v, r)) = &slots.bias {
+            driven.extend([d.name.as_str(), &v.name]);
+            compared.push(&r.name);
+        }
+        l.check_handled(&driven, &compared)
+            .map_err(|detail| SimError::Load {
+                path: "model".into(),
+                detail,
+            })?;
+        Ok(slots)
+    }
+}
+
+/// Checks that [`ArrayDut`] handles every port of `layout` (an array or npu_core top from
+/// `cfg`): each input driven, each output compared with the model.
+pub fn check_ports(
+    layout: &PortLayout,
+    cfg: &ArrayConfig,
+    post: Option<&PostprocConfig>,
+) -> Result<(), SimError> {
+    Slots::resolve(layout, cfg, post).map(|_| ())
+}
+
+/// A Verilated array under test.
+pub struct ArrayDut {
+    sim: Verilated,
+    cfg: ArrayConfig,
+    slots: Slots,
+    /// Width and signedness of a result lane.
+    lane: (u32, bool),
+}
+
+impl ArrayDut {
+    /// Wraps a loaded model of an array (or npu_core, with `post`) generated from `cfg`.
+    pub fn new(
+        sim: Verilated,
+        cfg: &ArrayConfig,
+        post: Option<&PostprocConfig>,
+    ) -> Result<ArrayDut, SimError> {
+        let slots = Slots::resolve(&sim.layout, cfg, post)?;
         let lane = match post {
             Some(p) => (p.out_bits, p.out_signed),
             None => (cfg.acc_bits(), cfg.signed),

@@ -139,8 +139,10 @@ pub fn cosim_gemm(
     opts: &GemmOptions,
 ) -> Result<GemmOutcome, GemmError> {
     let (run_res, build, folds) = one_run(job, design, opts, opts.vcd.as_ref())?;
-    let c = assemble(job.array, &job.plan(), &run_res.rows);
-    let matches_reference = c == job.reference();
+    let plan = job.plan();
+    let c = assemble(job.array, &plan, &run_res.rows);
+    // Exactly the planned rows: an extra or repeated row is a failure even if C is right.
+    let matches_reference = c == job.reference() && run_res.rows.len() == plan.rows.len();
     let mut vcd = opts.vcd.clone();
     if (run_res.mismatch.is_some() || !matches_reference) && vcd.is_none() {
         if let Some(path) = &opts.vcd_on_mismatch {

@@ -69,6 +69,29 @@ impl PortLayout {
     pub fn output(&self, name: &str) -> Option<&PortSlot> {
         self.outputs.iter().find(|s| s.name == name)
     }
+
+    /// Checks that a harness drives every input and compares every output: `driven` and
+    /// `compared` are the names it handles. A port the design gained and the harness does not
+    /// know is an error, never a port silently left alone.
+    pub fn check_handled(&self, driven: &[&str], compared: &[&str]) -> Result<(), String> {
+        let missing = |slots: &[PortSlot], known: &[&str], what: &str| {
+            slots
+                .iter()
+                .filter(|s| !known.contains(&s.name.as_str()))
+                .map(|s| format!("{what} {} ({} bits)", s.name, s.width))
+                .collect::<Vec<_>>()
+        };
+        let mut all = missing(&self.inputs, driven, "input");
+        all.extend(missing(&self.outputs, compared, "output"));
+        if all.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the harness does not handle {}: add it to the driver and the comparison",
+                all.join(", ")
+            ))
+        }
+    }
 }
 
 /// Writes `lanes` (each wrapped to `width` <= 128 bits) into `words` at bit 0.

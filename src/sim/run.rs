@@ -31,6 +31,10 @@ pub struct RunOptions {
     pub max_idle_cycles: u64,
     /// Keep running after the first mismatch until this many more cycles (for the waveform).
     pub after_mismatch: u64,
+    /// Cycles simulated after the last expected row, every port still compared (the model
+    /// says `c_tvalid` stays low), so an extra, repeated or stuck row shows; `None`: the
+    /// array's [`drain_tail`].
+    pub tail_cycles: Option<u64>,
 }
 
 impl Default for RunOptions {
@@ -40,6 +44,7 @@ impl Default for RunOptions {
             stalls: None,
             max_idle_cycles: 100_000,
             after_mismatch: 8,
+            tail_cycles: None,
         }
     }
 }
@@ -92,7 +97,21 @@ pub enum RunError {
     },
 }
 
-/// Streams `plan` through `dut`, comparing with `model` (if given) on every cycle after reset.
+/// Cycles after the last expected row in which anything still in the array would have left:
+/// the write delay, the post-processing latency, a full output FIFO and 2R cycles of drain.
+pub fn drain_tail(cfg: &ArrayConfig) -> u64 {
+    u64::from(
+        crate::timing::write_delay(cfg)
+            + crate::timing::POSTPROC_LATENCY
+            + cfg.fifo_depth()
+            + 2 * cfg.rows,
+    )
+}
+
+/// Streams `plan` through `dut`, comparing with `model` (if given) on every cycle after reset,
+/// then runs the drain tail ([`RunOptions::tail_cycles`]) with the sources idle. Rows that
+/// arrive beyond the plan's are kept in [`RunResult::rows`] (so callers see the count) and, with
+/// a model, are a mismatch on `c_tvalid`.
 pub fn run(
     cfg: &ArrayConfig,
     plan: &GemmPlan,
@@ -123,7 +142,13 @@ pub fn run(
     }
     let mut idle = 0u64;
     let mut stop_at: Option<u64> = None;
-    while res.rows.len() < plan.rows.len() && stop_at.is_none_or(|s| cycle < s) {
+    let tail = opts.tail_cycles.unwrap_or_else(|| drain_tail(cfg));
+    let mut tail_end: Option<u64> = None;
+    while tail_end.is_none_or(|t| cycle < t) && stop_at.is_none_or(|s| cycle < s) {
+        if tail_end.is_none() && res.rows.len() >= plan.rows.len() {
+            tail_end = Some(cycle + tail);
+            continue;
+        }
         let (offer_pct, ready) = match (&mut rng, opts.stalls) {
             (Some(g), Some(s)) => (
                 Some(s.offer_percent),
@@ -165,7 +190,7 @@ pub fn run(
         }
         idle = if a_hs || b_hs || c_hs { 0 } else { idle + 1 };
         cycle += 1;
-        if idle > opts.max_idle_cycles {
+        if idle > opts.max_idle_cycles && tail_end.is_none() {
             return Err(RunError::Hang {
                 idle,
                 cycle,

@@ -205,6 +205,10 @@ pub fn synth(mut args: SynthArgs) -> Result<i32> {
         }
         _ => None,
     };
+    // report.json is declared with the rest, so a folder in its way stops the run before
+    // any tool does work; the tools' own outputs stay in the folder for inspection.
+    let mut report_file = crate::emit::Outputs::new();
+    report_file.reserve(&args.out.join("report.json"))?;
     write_files(&args.out, &files)?;
 
     eprintln!(
@@ -277,7 +281,8 @@ pub fn synth(mut args: SynthArgs) -> Result<i32> {
     };
     let mut text = serde_json::to_string_pretty(&report).expect("report serializes");
     text.push('\n');
-    crate::emit::write_atomic(&args.out.join("report.json"), text.as_bytes())?;
+    report_file.write(&args.out.join("report.json"), text.as_bytes())?;
+    report_file.commit()?;
     print_table(&report, &cap, &args.out);
     match not_fitting {
         Some(e) => Err(e),
