@@ -282,3 +282,21 @@ fn lif_command_end_to_end() {
         assert!(!d.join("bad").exists());
     }
 }
+
+#[test]
+fn every_lif_example_cosimulates() {
+    // Regression: snn32 and tpu16_snn were parsed, never simulated.
+    if tool(ToolKind::Verilator).is_none() {
+        return;
+    }
+    let seed = seed_from_env("NPUGEN_SEED");
+    println!("seed = {seed} (replay with NPUGEN_SEED={seed})");
+    let lifs: Vec<Config> = common::examples()
+        .into_iter()
+        .filter_map(|(_, c)| c.lif.clone().map(|l| lif_cfg(&c.name, l)))
+        .collect();
+    let names: Vec<&str> = lifs.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["snn32", "tpu_snn"]);
+    let failures = parallel(&lifs, |c| check(c, seed));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
