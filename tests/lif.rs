@@ -89,6 +89,13 @@ fn check(c: &Config, seed: u64) -> Result<(), String> {
                 got.step_cycles, got.formula_cycles
             ));
         }
+        // Step 0 too (regression: only steps 1.. were checked).
+        let (measured, formula) = got.first_step_cycles;
+        if stalls.is_none() && measured != formula {
+            return Err(format!(
+                "{what}: step 0 took {measured} cycles, formula S0 * G = {formula}"
+            ));
+        }
         // The run exercised spiking or v's saturation, or it proves little.
         let saturated = want
             .v
@@ -299,4 +306,41 @@ fn every_lif_example_cosimulates() {
     assert_eq!(names, ["snn32", "tpu_snn"]);
     let failures = parallel(&lifs, |c| check(c, seed));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn broken_lif_neuron_is_caught() {
+    // A mutation like broken_pe_is_caught: the LSB of every lane's next current flipped. The
+    // design stays well formed, so only the comparison with the model can tell.
+    if tool(ToolKind::Verilator).is_none() {
+        return;
+    }
+    use npugen::rtl::{Const, Expr};
+    let l = LifConfig {
+        neurons: 6,
+        axons: 4,
+        parallel: 2,
+        ..LifConfig::default()
+    };
+    let c = lif_cfg("lif_broken", l.clone());
+    let mut design = npugen::gen::generate_lif(&c).unwrap();
+    let name = format!("{}_neuron", design.top);
+    let m = design.module_mut(&name).expect("neuron module");
+    let u = m
+        .assigns
+        .iter_mut()
+        .find(|a| a.target == "u_next")
+        .expect("u_next");
+    let ty = u.expr.ty();
+    u.expr = u.expr.clone().xor(Expr::Const(Const::from_i128(1, ty)));
+    npugen::rtl::check_design(&design).expect("still well formed");
+    let build = build_model(&design, TraceFormat::Vcd, &sim_cache()).unwrap();
+    let mut rng = Rng::new(5);
+    let (spikes, weights, bias) = network(&mut rng, &l, 6, 50);
+    let want = run_core(&params_of(&l, bias.as_deref()), &spikes, &weights);
+    let mut sim = Verilated::load(&build).unwrap();
+    let got = run_lif(&l, &mut sim, &spikes, &weights, bias.as_deref(), None).unwrap();
+    let diff = first_difference(&want, &got.trace);
+    let (step, _, field, _, _) = diff.expect("the broken neuron must be caught");
+    assert_eq!((step, field), (0, "u"), "caught at the first step, in u");
 }

@@ -21,6 +21,9 @@ pub struct LifRun {
     pub step_cycles: Vec<u64>,
     /// The formula's cycles for the same steps.
     pub formula_cycles: Vec<u64>,
+    /// Step 0: cycles from its first accepted event to its tick (its events only; no
+    /// update precedes it), measured, and as the formula S0 * G says.
+    pub first_step_cycles: (u64, u64),
     /// Cycles spent loading weights and biases after reset.
     pub load_cycles: u64,
     /// Cycles simulated in all.
@@ -241,6 +244,13 @@ pub fn run_lif(
         }
     }
     let step_cycles = ticks.windows(2).map(|w| w[1] - w[0]).collect();
+    let first_step_cycles = (
+        ticks
+            .first()
+            .zip(load_done)
+            .map_or(0, |(t, first)| t - first),
+        spiking.first().copied().unwrap_or(0) * g as u64,
+    );
     let formula_cycles = spiking[1..]
         .iter()
         .map(|&s| timing::lif_step_cycles(cfg, s))
@@ -249,6 +259,7 @@ pub fn run_lif(
         trace,
         step_cycles,
         formula_cycles,
+        first_step_cycles,
         load_cycles: load_done.unwrap_or(cycle) - 2,
         total_cycles: cycle,
     })
