@@ -105,16 +105,16 @@ fn main() {
     println!("{} ({})", build.verilator_version, build.lib.display());
     let mut sim = Verilated::load(&build).expect("loads");
     let cycles: u64 = if full { 2_000_000 } else { 1000 };
-    let words = sim.inputs.len();
+    let words = sim.inputs_mut().len();
     let t = Instant::now();
     for i in 0..cycles {
         // rst low after 2 cycles, valid beats with changing data, tready high.
-        for (w, x) in sim.inputs.iter_mut().enumerate() {
+        for (w, x) in sim.inputs_mut().iter_mut().enumerate() {
             *x = (i as u32).wrapping_mul(2_654_435_761).rotate_left(w as u32) | 1;
         }
-        sim.inputs[0] = u32::from(i < 2);
+        sim.inputs_mut()[0] = u32::from(i < 2);
         sim.step();
-        std::hint::black_box(&sim.outputs);
+        std::hint::black_box(sim.outputs());
     }
     let raw = cycles as f64 / t.elapsed().as_secs_f64();
     println!("raw Verilated {n}x{n} OS model: {cycles} cycles in {:.2} s = {:.0} cycles/s ({words} input words)", t.elapsed().as_secs_f64(), raw);

@@ -409,10 +409,10 @@ impl Cli {
             } => {
                 let config = load_config(Some(&config))?;
                 let Some(l) = &config.lif else {
-                    return Err(Error::value(
-                        "lif",
-                        "(missing)",
-                        "a [lif] section for `npugen lif`",
+                    return Err(Error::input(
+                        "config",
+                        "has no [lif] section: `npugen lif` runs the spiking core, which a \
+                         [lif] section describes (see `npugen config --default`)",
                     ));
                 };
                 if bias.is_some() && !l.per_neuron_bias {

@@ -7,9 +7,7 @@
 
 use crate::config::{ArrayConfig, Dataflow};
 
-/// Cycles the post-processing pipeline adds to every result row (bias, multiply, rounding
-/// high half, rounding shift and zero point, activation / table lookup).
-pub const POSTPROC_LATENCY: u32 = 5;
+pub use crate::config::POSTPROC_LATENCY;
 
 /// Bias vectors the npu_core holds for tiles in flight; a tile's committing beat waits while
 /// the queue is full.

@@ -24,6 +24,11 @@ pub const MAX_ACC_BITS: u32 = 128;
 /// Largest output FIFO depth in rows.
 pub const MAX_FIFO_DEPTH: u32 = 65536;
 
+/// Cycles the post-processing pipeline adds to every result row (bias, multiply, rounding
+/// high half, rounding shift and zero point, activation / table lookup). Defined here, below
+/// [`crate::timing`] (which re-exports it), because the default FIFO depth counts it.
+pub const POSTPROC_LATENCY: u32 = 5;
+
 /// A whole npugen configuration (one TOML file). A config without `[array]` and without
 /// `[lif]` gets the default array; `[lif]` alone describes a spiking core only.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -211,10 +211,10 @@ impl PostprocConfig {
                     ))
                 }
                 None => {
-                    return Err(Error::value(
+                    return Err(Error::input(
                         "postproc.lut_input_scale",
-                        "(missing)",
-                        "a positive number, required by sigmoid and tanh",
+                        "missing: activation = \"sigmoid\" or \"tanh\" needs it (a positive \
+                         number, the real value of one unit at the table input)",
                     ))
                 }
             }

@@ -5,6 +5,7 @@ pub mod control;
 pub mod fifo;
 pub mod harness;
 pub mod lif;
+pub mod names;
 pub mod pe;
 pub mod port_doc;
 pub mod postproc;

@@ -4,8 +4,8 @@
 //! systolic array sees matching operands; users feed plain rows and columns. Deskew: column j
 //! of the result is delayed (cols - 1 - j) cycles so that a whole result row leaves at once.
 
+use super::names::Names;
 use super::pe::clock_conns;
-use super::top::Names;
 use crate::config::ArrayConfig;
 use crate::rtl::{Conn, Expr, ModuleBuilder, Ty};
 

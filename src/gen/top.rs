@@ -10,35 +10,7 @@ use crate::config::{ArrayConfig, Dataflow, PostprocConfig};
 use crate::rtl::{bits_for, Conn, Expr, Module, ModuleBuilder, Ty};
 use crate::timing::{self, BIAS_QUEUE_DEPTH};
 
-/// Names of the modules a design is made of.
-pub struct Names {
-    /// Top module.
-    pub top: String,
-    /// Processing element.
-    pub pe: String,
-    /// Processing element with a logic (shift-add) multiplier, beyond the DSP budget.
-    pub pe_lut: String,
-    /// Output FIFO.
-    pub fifo: String,
-    /// Post-processing pipeline (npu_core).
-    pub post: String,
-    /// Bias queue (npu_core).
-    pub biasq: String,
-}
-
-impl Names {
-    /// Module names derived from the design name.
-    pub fn new(name: &str) -> Names {
-        Names {
-            top: name.to_string(),
-            pe: format!("{name}_pe"),
-            pe_lut: format!("{name}_pe_lut"),
-            fifo: format!("{name}_ofifo"),
-            post: format!("{name}_postproc"),
-            biasq: format!("{name}_biasq"),
-        }
-    }
-}
+pub use super::names::Names;
 
 /// Width of one result lane on `c_tdata`: the accumulator, or the post-processed output.
 pub fn result_lane_bits(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> u32 {

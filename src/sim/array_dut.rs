@@ -148,7 +148,7 @@ fn set_bit(words: &mut [u32], slot: &PortSlot, v: bool) {
 impl Dut for ArrayDut {
     fn step(&mut self, inp: &CycleIn) -> CycleOut {
         let s = &self.slots;
-        let w = &mut self.sim.inputs;
+        let w = self.sim.inputs_mut();
         set_bit(w, &s.rst, inp.rst);
         let a = &mut w[s.a_tdata.offset..s.a_tdata.offset + s.a_tdata.words()];
         pack_lanes(a, &inp.a.lanes, self.cfg.input_bits);
@@ -170,7 +170,7 @@ impl Dut for ArrayDut {
             set_bit(w, valid, inp.bias.valid);
         }
         self.sim.step();
-        let o = &self.sim.outputs;
+        let o = self.sim.outputs();
         let bit = |slot: &PortSlot| o[slot.offset] & 1 == 1;
         let c_valid = bit(&s.c_tvalid);
         let c = &o[s.c_tdata.offset..s.c_tdata.offset + s.c_tdata.words()];

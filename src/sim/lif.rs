@@ -150,7 +150,7 @@ pub fn run_lif(
     while states.len() < total_beats {
         let offer = stalls.map(|s| s.offer_percent);
         let reset = cycle < 2;
-        let inputs = &mut sim.inputs;
+        let inputs = sim.inputs_mut();
         set(inputs, &rst, reset);
         if !reset {
             w_off |= wi < w_words.len() && chance(&mut rng, offer);
@@ -181,7 +181,7 @@ pub fn run_lif(
         let ready = reset || chance(&mut rng, stalls.map(|s| s.ready_percent));
         set(inputs, &n_r, ready);
         sim.step();
-        let out = &sim.outputs;
+        let out = sim.outputs();
         let bit = |s: &PortSlot| out[s.offset] & 1 == 1;
         let mut progress = false;
         if !reset {

@@ -374,10 +374,10 @@ pub struct Verilated {
     trace_open: TraceFn,
     /// Port layout.
     pub layout: PortLayout,
-    /// Input words, written by the caller before [`Verilated::step`].
-    pub inputs: Vec<u32>,
-    /// Output words, valid after [`Verilated::step`].
-    pub outputs: Vec<u32>,
+    // The word arrays handed to C on every step: private, so safe code cannot resize them
+    // below what the shim reads and writes (`layout.in_words` / `out_words`).
+    inputs: Vec<u32>,
+    outputs: Vec<u32>,
 }
 
 impl Verilated {
@@ -440,10 +440,26 @@ impl Verilated {
         }
     }
 
-    /// One clock cycle with the current [`Verilated::inputs`]; fills [`Verilated::outputs`].
+    /// The input words (every input port but `clk`, see [`PortLayout`]), written by the
+    /// caller before [`Verilated::step`]. A slice: its length cannot change.
+    pub fn inputs_mut(&mut self) -> &mut [u32] {
+        &mut self.inputs
+    }
+
+    /// The output words, valid after [`Verilated::step`].
+    pub fn outputs(&self) -> &[u32] {
+        &self.outputs
+    }
+
+    /// One clock cycle with the current [`Verilated::inputs_mut`]; fills
+    /// [`Verilated::outputs`].
     pub fn step(&mut self) {
-        // SAFETY: the word arrays have the sizes the shim was generated for.
-        unsafe { (self.step)(self.handle, self.inputs.as_ptr(), self.outputs.as_mut_ptr()) }
+        assert_eq!(self.inputs.len(), self.layout.in_words, "input words");
+        assert_eq!(self.outputs.len(), self.layout.out_words, "output words");
+        let (inp, out) = (self.inputs.as_ptr(), self.outputs.as_mut_ptr());
+        // SAFETY: the handle is live (from npu_new, checked non-null, freed only in Drop); the
+        // arrays have exactly the word counts the shim was generated for (asserted above).
+        unsafe { (self.step)(self.handle, inp, out) }
     }
 }
 

@@ -219,11 +219,13 @@ pub fn synth(mut args: SynthArgs) -> Result<i32> {
     let t = Instant::now();
     yosys::run(&yosys_exe, &args.out, &format!("{top}.ys")).map_err(Error::Tool)?;
     seconds.insert("yosys", t.elapsed().as_secs_f64());
-    let stat =
-        std::fs::read_to_string(args.out.join("stat.json")).map_err(|source| Error::Read {
-            path: args.out.join("stat.json"),
-            source,
-        })?;
+    // A tool's missing or unreadable output is a tool failure (exit 1), not bad input.
+    let stat = std::fs::read_to_string(args.out.join("stat.json")).map_err(|e| {
+        Error::Tool(format!(
+            "Yosys wrote no readable {}: {e}",
+            args.out.join("stat.json").display()
+        ))
+    })?;
     let cells = yosys::parse_stat(&stat).map_err(Error::Tool)?;
     let r = yosys::classify(target.family(), &cells);
     let cap = target.capacity();
