@@ -2,20 +2,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{npugen, repo, run, text};
-
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.map(|e| e.unwrap().file_name().into_string().unwrap())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
+use common::{listing, npugen, repo, run, text};
 
 #[test]
 fn generate_default_writes_verilog_manifest_and_filelist() {

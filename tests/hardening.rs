@@ -5,21 +5,17 @@ mod common;
 
 use std::path::Path;
 
-use common::{npugen, npy_bytes, run, text, tool};
+use common::{listing, npugen, npy_bytes, run, text, tool};
 use npugen::flow::tools::ToolKind;
 
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.map(|e| e.unwrap().file_name().into_string().unwrap())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
 const SMALL: &str = "name = \"hard2x2\"\n[array]\nrows = 2\ncols = 2\n";
+
+/// `npugen simulate small.toml ARGS` in `d`, with the tests' shared model cache.
+fn simulate(d: &Path, args: &[&str]) -> std::process::Output {
+    run(in_dir(d, &common::sim_cache())
+        .args(["simulate", "small.toml"])
+        .args(args))
+}
 
 fn in_dir(dir: &Path, cache: &Path) -> std::process::Command {
     let mut c = npugen();
@@ -43,14 +39,7 @@ fn vcd_in_a_missing_folder_is_written_and_an_unwritable_vcd_exits_1() {
     let d = tmp.path();
     std::fs::write(d.join("small.toml"), SMALL).unwrap();
     // Checked before any work, so no Verilator is needed for the refusal.
-    let o = run(in_dir(d, &common::sim_cache()).args([
-        "simulate",
-        "small.toml",
-        "--random",
-        "3,3,3",
-        "--vcd",
-        "/proc/w.vcd",
-    ]));
+    let o = simulate(d, &["--random", "3,3,3", "--vcd", "/proc/w.vcd"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         text(&o).contains("cannot write /proc/w.vcd"),
@@ -60,25 +49,12 @@ fn vcd_in_a_missing_folder_is_written_and_an_unwritable_vcd_exits_1() {
     if tool(ToolKind::Verilator).is_none() {
         return;
     }
-    let o = run(in_dir(d, &common::sim_cache()).args([
-        "simulate",
-        "small.toml",
-        "--random",
-        "3,3,3",
-        "--seed",
-        "5",
-    ]));
+    let o = simulate(d, &["--random", "3,3,3", "--seed", "5"]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = run(in_dir(d, &common::sim_cache()).args([
-        "simulate",
-        "small.toml",
-        "--random",
-        "3,3,3",
-        "--seed",
-        "5",
-        "--vcd",
-        "x/nodir/w.vcd",
-    ]));
+    let o = simulate(
+        d,
+        &["--random", "3,3,3", "--seed", "5", "--vcd", "x/nodir/w.vcd"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     // Regression: the traced model was a second full build.
     assert!(text(&o).contains("(cached in"), "{}", text(&o));
@@ -118,16 +94,12 @@ fn failed_simulate_leaves_no_report_and_no_temp_file() {
     let d = tmp.path();
     std::fs::write(d.join("small.toml"), SMALL).unwrap();
     std::fs::create_dir_all(d.join("s/Cdir")).unwrap();
-    let o = run(in_dir(d, &common::sim_cache()).args([
-        "simulate",
-        "small.toml",
-        "--random",
-        "3,3,3",
-        "--out",
-        "s/Cdir",
-        "--report",
-        "s/r.json",
-    ]));
+    let o = simulate(
+        d,
+        &[
+            "--random", "3,3,3", "--out", "s/Cdir", "--report", "s/r.json",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("s/Cdir"), "{}", text(&o));
     assert_eq!(listing(&d.join("s")), ["Cdir"]);
@@ -280,14 +252,7 @@ fn a_run_too_large_for_memory_exits_2_with_the_figure() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     std::fs::write(d.join("small.toml"), SMALL).unwrap();
-    let o = run(in_dir(d, &common::sim_cache()).args([
-        "simulate",
-        "small.toml",
-        "--random",
-        "65536,65536,65536",
-        "--out",
-        "c.npy",
-    ]));
+    let o = simulate(d, &["--random", "65536,65536,65536", "--out", "c.npy"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let t = text(&o);
     assert!(
@@ -389,16 +354,10 @@ fn fst_waveforms_are_written_for_long_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     std::fs::write(d.join("small.toml"), SMALL).unwrap();
-    let o = run(in_dir(d, &common::sim_cache()).args([
-        "simulate",
-        "small.toml",
-        "--random",
-        "5,3,4",
-        "--seed",
-        "2",
-        "--fst",
-        "w/run.fst",
-    ]));
+    let o = simulate(
+        d,
+        &["--random", "5,3,4", "--seed", "2", "--fst", "w/run.fst"],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let fst = std::fs::read(d.join("w/run.fst")).unwrap();
     // An FST file starts with its header block (type 0); a VCD would be text.
@@ -409,16 +368,10 @@ fn fst_waveforms_are_written_for_long_runs() {
     );
     assert!(!String::from_utf8_lossy(&fst).contains("$timescale"));
     assert_eq!(listing(&d.join("w")), ["run.fst"]);
-    let o = run(in_dir(d, &common::sim_cache()).args([
-        "simulate",
-        "small.toml",
-        "--random",
-        "2,2,2",
-        "--vcd",
-        "a.vcd",
-        "--fst",
-        "b.fst",
-    ]));
+    let o = simulate(
+        d,
+        &["--random", "2,2,2", "--vcd", "a.vcd", "--fst", "b.fst"],
+    );
     assert_eq!(
         o.status.code(),
         Some(2),

@@ -45,6 +45,19 @@ fn preamble(header: &[String], top: &str, version: &str, what: &str) -> String {
     )
 }
 
+/// nextpnr options of the synthesis target: the device, the clock, and (as `npugen synth`
+/// does) a report rather than a failure when timing is missed; the harness pins are left to
+/// the placer.
+fn pnr_options(mut device: Vec<String>, freq: String, unconstrained: &str) -> Vec<String> {
+    device.extend([
+        "--freq".into(),
+        freq,
+        "--timing-allow-fail".into(),
+        unconstrained.into(),
+    ]);
+    device
+}
+
 /// What the synthesis core needs to know of the output folder.
 #[derive(Clone, Copy, Debug)]
 pub struct SynthCore<'a> {
@@ -99,13 +112,7 @@ pub fn synth_core(header: &[String], core: SynthCore, version: &str) -> String {
     let freq = format!("{freq_mhz}");
     let (tool, body, filesets, synth_top) = match (target.family(), harness) {
         (Family::Ecp5, Some(h)) => {
-            let mut opts = device;
-            opts.extend([
-                "--freq".into(),
-                freq,
-                "--timing-allow-fail".into(),
-                "--lpf-allow-unconstrained".into(),
-            ]);
+            let opts = pnr_options(device, freq, "--lpf-allow-unconstrained");
             (
                 "trellis",
                 format!("nextpnr_options: {}", list(&opts)),
@@ -114,13 +121,7 @@ pub fn synth_core(header: &[String], core: SynthCore, version: &str) -> String {
             )
         }
         (Family::Ice40, Some(h)) => {
-            let mut opts = device;
-            opts.extend([
-                "--freq".into(),
-                freq,
-                "--timing-allow-fail".into(),
-                "--pcf-allow-unconstrained".into(),
-            ]);
+            let opts = pnr_options(device, freq, "--pcf-allow-unconstrained");
             let dsp = if target.dsp_cell().is_some() {
                 "[-dsp]"
             } else {

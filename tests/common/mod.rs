@@ -74,6 +74,23 @@ pub fn program(name: &str) -> Option<PathBuf> {
     }
 }
 
+/// The names in `dir`, sorted (empty if it does not exist).
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.map(|e| {
+                e.expect("dir entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
 /// Runs a command, returning its output (panics if it cannot start).
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output()
