@@ -334,6 +334,83 @@ pub fn load_config(path: Option<&PathBuf>) -> Result<Config> {
     }
 }
 
+/// `--bias` of `simulate` / `testbench` needs an npu_core.
+fn check_post_bias(config: &Config, bias: Option<&PathBuf>) -> Result<()> {
+    if bias.is_some() && config.postproc.is_none() {
+        return Err(Error::input(
+            "--bias",
+            "needs a [postproc] section in the config",
+        ));
+    }
+    Ok(())
+}
+
+/// `npugen lif` needs a `[lif]` section, and `--bias` exactly when it has per-neuron biases.
+fn check_lif_bias(config: &Config, bias: Option<&PathBuf>) -> Result<()> {
+    let Some(l) = &config.lif else {
+        return Err(Error::input(
+            "config",
+            "has no [lif] section: `npugen lif` runs the spiking core, which a \
+             [lif] section describes (see `npugen config --default`)",
+        ));
+    };
+    match (bias.is_some(), l.per_neuron_bias) {
+        (true, false) => Err(Error::input("--bias", "needs lif.per_neuron_bias = true")),
+        (false, true) => Err(Error::input(
+            "--bias",
+            "required: lif.per_neuron_bias = true",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `synth --part`: a design the config has (default: the array, else the spiking core).
+fn parse_part(config: &Config, part: Option<&str>) -> Result<Part> {
+    match part {
+        None if config.array.is_some() => Ok(Part::Array),
+        None => Ok(Part::Lif),
+        Some("array") if config.array.is_some() => Ok(Part::Array),
+        Some("lif") if config.lif.is_some() => Ok(Part::Lif),
+        Some(p) => {
+            let has: Vec<&str> = [
+                config.array.as_ref().map(|_| "\"array\""),
+                config.lif.as_ref().map(|_| "\"lif\""),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let sections: Vec<&str> = [
+                config.array.as_ref().map(|_| "[array]"),
+                config.postproc.as_ref().map(|_| "[postproc]"),
+                config.lif.as_ref().map(|_| "[lif]"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            Err(Error::input(
+                "--part",
+                format!(
+                    "{p:?} is not a design of this config: it has {}, so allowed: {}",
+                    sections.join(" and "),
+                    has.join(" or ")
+                ),
+            ))
+        }
+    }
+}
+
+/// `synth --dsp-fallback`: `true` for "lut".
+fn parse_dsp_fallback(text: &str) -> Result<bool> {
+    match text {
+        "refuse" => Ok(false),
+        "lut" => Ok(true),
+        other => Err(Error::input(
+            "--dsp-fallback",
+            format!("{other:?}: allowed \"refuse\" or \"lut\""),
+        )),
+    }
+}
+
 impl Cli {
     /// Resolves the parsed arguments into a command, loading and validating any config.
     pub fn resolve(self) -> Result<Command> {
@@ -354,12 +431,7 @@ impl Cli {
                 bias,
             } => {
                 let config = load_config(config.as_ref())?;
-                if bias.is_some() && config.postproc.is_none() {
-                    return Err(Error::input(
-                        "--bias",
-                        "needs a [postproc] section in the config",
-                    ));
-                }
+                check_post_bias(&config, bias.as_ref())?;
                 let (operands, seed) = operands.resolve()?;
                 let stalls = parse_stalls(stalls)?;
                 Command::Simulate(SimulateArgs {
@@ -381,12 +453,7 @@ impl Cli {
                 out,
             } => {
                 let config = load_config(config.as_ref())?;
-                if bias.is_some() && config.postproc.is_none() {
-                    return Err(Error::input(
-                        "--bias",
-                        "needs a [postproc] section in the config",
-                    ));
-                }
+                check_post_bias(&config, bias.as_ref())?;
                 let (operands, seed) = operands.resolve()?;
                 Command::Testbench {
                     config,
@@ -408,22 +475,7 @@ impl Cli {
                 vcd,
             } => {
                 let config = load_config(Some(&config))?;
-                let Some(l) = &config.lif else {
-                    return Err(Error::input(
-                        "config",
-                        "has no [lif] section: `npugen lif` runs the spiking core, which a \
-                         [lif] section describes (see `npugen config --default`)",
-                    ));
-                };
-                if bias.is_some() && !l.per_neuron_bias {
-                    return Err(Error::input("--bias", "needs lif.per_neuron_bias = true"));
-                }
-                if bias.is_none() && l.per_neuron_bias {
-                    return Err(Error::input(
-                        "--bias",
-                        "required: lif.per_neuron_bias = true",
-                    ));
-                }
+                check_lif_bias(&config, bias.as_ref())?;
                 Command::Lif(LifArgs {
                     config,
                     spikes,
@@ -455,48 +507,8 @@ impl Cli {
                         format!("{freq} is out of range: allowed 1..=1000 MHz"),
                     ));
                 }
-                let part = match part.as_deref() {
-                    None if config.array.is_some() => Part::Array,
-                    None => Part::Lif,
-                    Some("array") if config.array.is_some() => Part::Array,
-                    Some("lif") if config.lif.is_some() => Part::Lif,
-                    Some(p) => {
-                        let has: Vec<&str> = [
-                            config.array.as_ref().map(|_| "\"array\""),
-                            config.lif.as_ref().map(|_| "\"lif\""),
-                        ]
-                        .into_iter()
-                        .flatten()
-                        .collect();
-                        let sections: Vec<String> = [
-                            config.array.as_ref().map(|_| "[array]"),
-                            config.postproc.as_ref().map(|_| "[postproc]"),
-                            config.lif.as_ref().map(|_| "[lif]"),
-                        ]
-                        .into_iter()
-                        .flatten()
-                        .map(String::from)
-                        .collect();
-                        return Err(Error::input(
-                            "--part",
-                            format!(
-                                "{p:?} is not a design of this config: it has {}, so allowed: {}",
-                                sections.join(" and "),
-                                has.join(" or ")
-                            ),
-                        ));
-                    }
-                };
-                let dsp_fallback_lut = match dsp_fallback.as_str() {
-                    "refuse" => false,
-                    "lut" => true,
-                    other => {
-                        return Err(Error::input(
-                            "--dsp-fallback",
-                            format!("{other:?}: allowed \"refuse\" or \"lut\""),
-                        ))
-                    }
-                };
+                let part = parse_part(&config, part.as_deref())?;
+                let dsp_fallback_lut = parse_dsp_fallback(&dsp_fallback)?;
                 Command::Synth(crate::commands::synth::SynthArgs {
                     config,
                     part,

@@ -30,90 +30,109 @@ fn out_type(config: &Config) -> Result<OutType> {
     }
 }
 
-/// Runs the command; returns the exit code (1 when the RTL and the model disagree).
-pub fn simulate(args: SimulateArgs) -> Result<i32> {
-    let cfg = args.config.array().clone();
-    let post = args.config.postproc.as_ref();
-    let out_ty = match &args.out {
-        Some(_) => Some(out_type(&args.config)?),
-        None => None,
-    };
-    let (a, b) = super::operands::operands(&cfg, &args.operands, args.seed)?;
-    if post.is_some() && cfg.dataflow == crate::config::Dataflow::Ws && a.cols > cfg.rows as usize {
+/// The outputs of one run, declared before it (folders created, a folder in the way or an
+/// unwritable one refused: exit 1 naming the path) and committed together after it.
+struct RunFiles {
+    files: Outputs,
+    /// The whole-run waveform asked for, its temp path, and its format.
+    wave: Option<(PathBuf, PathBuf)>,
+    trace: TraceFormat,
+    /// The waveform written on a mismatch (next to the report or C), when there is a place.
+    mismatch: Option<(PathBuf, PathBuf)>,
+}
+
+impl RunFiles {
+    fn declare(args: &SimulateArgs) -> Result<RunFiles> {
+        let mut files = Outputs::new();
+        for p in [&args.out, &args.report].into_iter().flatten() {
+            files.reserve(p)?;
+        }
+        let (wave, trace) = match (&args.vcd, &args.fst) {
+            (_, Some(f)) => (Some(f), TraceFormat::Fst),
+            (v, None) => (v.as_ref(), TraceFormat::Vcd),
+        };
+        let wave = match wave {
+            Some(w) => Some((w.clone(), files.reserve(w)?)),
+            None => None,
+        };
+        let near = args
+            .report
+            .as_ref()
+            .or(args.out.as_ref())
+            .and_then(|p| p.parent().map(PathBuf::from))
+            .unwrap_or_default();
+        let m = near.join("npugen-mismatch.vcd");
+        // Best effort: without a writable place there is just no mismatch waveform.
+        let mismatch = match wave {
+            None => files.reserve(&m).ok().map(|tmp| (m, tmp)),
+            Some(_) => None,
+        };
+        Ok(RunFiles {
+            files,
+            wave,
+            trace,
+            mismatch,
+        })
+    }
+
+    /// Marks the waveforms the run wrote, and commits every file; returns the waveform path
+    /// to mention, if any.
+    fn commit(mut self, mismatch_traced: bool) -> Result<Option<PathBuf>> {
+        let written = |tmp: &PathBuf| std::fs::metadata(tmp).is_ok_and(|m| m.len() > 0);
+        let mut shown = None;
+        if let Some((w, tmp)) = &self.wave {
+            if !written(tmp) {
+                return Err(Error::Tool(format!(
+                    "the simulator wrote no waveform to {}",
+                    w.display()
+                )));
+            }
+            self.files.keep(w);
+            shown = Some(w.clone());
+        }
+        if let Some((m, tmp)) = &self.mismatch {
+            if mismatch_traced && written(tmp) {
+                self.files.keep(m);
+                shown = Some(m.clone());
+            }
+        }
+        self.files.commit()?;
+        Ok(shown)
+    }
+}
+
+/// Checks the operands against the config (a WS npu_core needs K <= rows).
+fn check_depth(cfg: &crate::config::ArrayConfig, post: bool, k: usize) -> Result<()> {
+    if post && cfg.dataflow == crate::config::Dataflow::Ws && k > cfg.rows as usize {
         return Err(Error::input(
             "operands",
             format!(
-                "K = {} is more than array.rows = {}: a weight-stationary npu_core post-processes each \
+                "K = {k} is more than array.rows = {}: a weight-stationary npu_core post-processes each \
                  fold's sums and has no on-chip accumulator, so K must be at most rows (or use dataflow = \"os\")",
-                a.cols, cfg.rows
+                cfg.rows
             ),
         ));
     }
-    let bias = super::operands::bias(
-        post.is_some(),
-        b.cols,
-        args.bias.as_deref(),
-        &args.operands,
-        args.seed,
-    )?;
-    let design = crate::gen::generate(&args.config)?;
-    // Every output is declared before the run (folders created, a folder in the way or an
-    // unwritable one refused: exit 1 naming the path); all land together at the end.
-    let mut files = Outputs::new();
-    for p in [&args.out, &args.report].into_iter().flatten() {
-        files.reserve(p)?;
-    }
-    let (wave, trace) = match (&args.vcd, &args.fst) {
-        (_, Some(f)) => (Some(f.clone()), TraceFormat::Fst),
-        (v, None) => (v.clone(), TraceFormat::Vcd),
-    };
-    let wave_tmp = match &wave {
-        Some(w) => Some(files.reserve(w)?),
-        None => None,
-    };
-    let near = args
-        .report
-        .as_ref()
-        .or(args.out.as_ref())
-        .and_then(|p| p.parent().map(PathBuf::from))
-        .unwrap_or_default();
-    let mismatch_wave = near.join("npugen-mismatch.vcd");
-    // Best effort: without a writable place there is just no mismatch waveform.
-    let mismatch_tmp = match wave {
-        None => files.reserve(&mismatch_wave).ok(),
-        Some(_) => None,
-    };
-    let opts = GemmOptions {
-        cache: cache_root(),
-        stalls: args.stalls.map(|(offer, ready)| Stalls {
-            seed: args.seed,
-            offer_percent: offer,
-            ready_percent: ready,
-        }),
-        vcd: wave_tmp.clone(),
-        vcd_on_mismatch: mismatch_tmp.clone(),
-        trace,
-    };
-    let job = GemmJob {
-        array: &cfg,
-        post,
-        a: &a,
-        b: &b,
-        bias: bias.as_deref(),
-    };
-    let out = cosim_gemm(&job, &design, &opts).map_err(|e| Error::Tool(e.to_string()))?;
-    let shape = (a.rows, a.cols, b.cols);
-    let report = GemmReport::new(&cfg, post.is_some(), shape, &out, Some(args.seed));
+    Ok(())
+}
+
+/// The run's summary on stdout.
+fn print_summary(args: &SimulateArgs, report: &GemmReport) {
+    let cfg = args.config.array();
     println!(
         "{}: {} x {} x {} GEMM on a {} x {} {} {}, {} folds (seed {})",
         args.config.name,
-        shape.0,
-        shape.1,
-        shape.2,
+        report.m,
+        report.k,
+        report.n,
         cfg.rows,
         cfg.cols,
         cfg.dataflow.as_str().to_uppercase(),
-        if post.is_some() { "npu_core" } else { "array" },
+        if args.config.postproc.is_some() {
+            "npu_core"
+        } else {
+            "array"
+        },
         report.folds,
         args.seed
     );
@@ -135,33 +154,65 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
         "  matches the golden model (every cycle) and the reference: {}",
         if report.matches_model { "yes" } else { "NO" }
     );
+}
+
+/// Runs the command; returns the exit code (1 when the RTL and the model disagree).
+pub fn simulate(args: SimulateArgs) -> Result<i32> {
+    let cfg = args.config.array().clone();
+    let post = args.config.postproc.as_ref();
+    let out_ty = match &args.out {
+        Some(_) => Some(out_type(&args.config)?),
+        None => None,
+    };
+    let (a, b) = super::operands::operands(&cfg, &args.operands, args.seed)?;
+    check_depth(&cfg, post.is_some(), a.cols)?;
+    let bias = super::operands::bias(
+        post.is_some(),
+        b.cols,
+        args.bias.as_deref(),
+        &args.operands,
+        args.seed,
+    )?;
+    let design = crate::gen::generate(&args.config)?;
+    let mut files = RunFiles::declare(&args)?;
+    let opts = GemmOptions {
+        cache: cache_root(),
+        stalls: args.stalls.map(|(offer, ready)| Stalls {
+            seed: args.seed,
+            offer_percent: offer,
+            ready_percent: ready,
+        }),
+        vcd: files.wave.as_ref().map(|(_, tmp)| tmp.clone()),
+        vcd_on_mismatch: files.mismatch.as_ref().map(|(_, tmp)| tmp.clone()),
+        trace: files.trace,
+    };
+    let job = GemmJob {
+        array: &cfg,
+        post,
+        a: &a,
+        b: &b,
+        bias: bias.as_deref(),
+    };
+    let out = cosim_gemm(&job, &design, &opts).map_err(|e| Error::Tool(e.to_string()))?;
+    let report = GemmReport::new(
+        &cfg,
+        post.is_some(),
+        (a.rows, a.cols, b.cols),
+        &out,
+        Some(args.seed),
+    );
+    print_summary(&args, &report);
     if let Some(path) = &args.report {
         let mut text = serde_json::to_string_pretty(&report).expect("report serializes");
         text.push('\n');
-        files.write(path, text.as_bytes())?;
+        files.files.write(path, text.as_bytes())?;
     }
     if let (Some(path), Some(ty)) = (&args.out, out_ty) {
-        files.write(path, &crate::npy::to_bytes_as(&out.c, ty))?;
+        files
+            .files
+            .write(path, &crate::npy::to_bytes_as(&out.c, ty))?;
     }
-    let written = |tmp: &Option<PathBuf>| {
-        tmp.as_ref()
-            .and_then(|t| std::fs::metadata(t).ok())
-            .is_some_and(|m| m.len() > 0)
-    };
-    if let Some(w) = &wave {
-        if !written(&wave_tmp) {
-            return Err(Error::Tool(format!(
-                "the simulator wrote no waveform to {}",
-                w.display()
-            )));
-        }
-        files.keep(w);
-    }
-    let mismatch_written = written(&mismatch_tmp) && out.vcd.is_some();
-    if mismatch_written {
-        files.keep(&mismatch_wave);
-    }
-    files.commit()?;
+    let shown = files.commit(out.vcd.is_some())?;
     if report.matches_model {
         return Ok(0);
     }
@@ -171,7 +222,7 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
             "npugen: RTL and golden model disagree: the result differs from the reference"
         ),
     }
-    if let Some(v) = wave.as_ref().or(mismatch_written.then_some(&mismatch_wave)) {
+    if let Some(v) = shown {
         eprintln!("npugen: waveform written to {}", v.display());
     }
     Ok(1)

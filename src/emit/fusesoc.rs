@@ -73,44 +73,15 @@ pub struct SynthCore<'a> {
     pub harness: Option<&'a str>,
 }
 
-/// The core file written by `synth`: targets `default`, `lint` and `synth`.
-pub fn synth_core(header: &[String], core: SynthCore, version: &str) -> String {
-    let SynthCore {
-        top,
-        target,
-        constraints,
-        freq_mhz,
-        harness,
-    } = core;
-    let mut s = preamble(header, top, version, "synthesis");
-    let cons_type = match target.family() {
-        Family::Xilinx => "xdc",
-        Family::Intel => "SDC",
-        Family::Ice40 => "PCF",
-        Family::Ecp5 => "LPF",
-    };
-    let _ = write!(
-        s,
-        "filesets:\n  rtl:\n    files: [{top}.v]\n    file_type: verilogSource\n"
-    );
-    if let Some(h) = harness {
-        let _ = write!(
-            s,
-            "  harness:\n    files: [{h}.v]\n    file_type: verilogSource\n"
-        );
-    }
-    let _ = write!(
-        s,
-        "  constraints:\n    files: [{constraints}]\n    file_type: {cons_type}\n\
-         targets:\n  default:\n    filesets: [rtl]\n    toplevel: {top}\n"
-    );
-    s.push_str(&lint_target("rtl", top));
+/// The `synth` target's edalize tool, its options (YAML lines), filesets and top level.
+fn synth_tool<'a>(core: &SynthCore<'a>) -> (&'static str, String, &'static str, &'a str) {
+    let (top, target, freq_mhz, harness) = (core.top, core.target, core.freq_mhz, core.harness);
     let device: Vec<String> = target
         .nextpnr()
         .map(|(_, d)| d.iter().map(|x| x.to_string()).collect())
         .unwrap_or_default();
     let freq = format!("{freq_mhz}");
-    let (tool, body, filesets, synth_top) = match (target.family(), harness) {
+    match (target.family(), harness) {
         (Family::Ecp5, Some(h)) => {
             let opts = pnr_options(device, freq, "--lpf-allow-unconstrained");
             (
@@ -157,7 +128,42 @@ pub fn synth_core(header: &[String], core: SynthCore, version: &str) -> String {
             "[rtl, constraints]",
             top,
         ),
+    }
+}
+
+/// The core file written by `synth`: targets `default`, `lint` and `synth`.
+pub fn synth_core(header: &[String], core: SynthCore, version: &str) -> String {
+    let SynthCore {
+        top,
+        target,
+        constraints,
+        freq_mhz,
+        harness,
+    } = core;
+    let mut s = preamble(header, top, version, "synthesis");
+    let cons_type = match target.family() {
+        Family::Xilinx => "xdc",
+        Family::Intel => "SDC",
+        Family::Ice40 => "PCF",
+        Family::Ecp5 => "LPF",
     };
+    let _ = write!(
+        s,
+        "filesets:\n  rtl:\n    files: [{top}.v]\n    file_type: verilogSource\n"
+    );
+    if let Some(h) = harness {
+        let _ = write!(
+            s,
+            "  harness:\n    files: [{h}.v]\n    file_type: verilogSource\n"
+        );
+    }
+    let _ = write!(
+        s,
+        "  constraints:\n    files: [{constraints}]\n    file_type: {cons_type}\n\
+         targets:\n  default:\n    filesets: [rtl]\n    toplevel: {top}\n"
+    );
+    s.push_str(&lint_target("rtl", top));
+    let (tool, body, filesets, synth_top) = synth_tool(&core);
     let _ = write!(
         s,
         "  synth:\n    description: synthesis and place and route for {} ({}) at {freq_mhz} MHz (the achieved Fmax is in the place-and-route log)\n    \
