@@ -37,6 +37,7 @@ pub enum CliCommand {
     Simulate {
         /// TOML config file; omitted: the built-in default.
         config: Option<PathBuf>,
+        /// Where A and B come from.
         #[command(flatten)]
         operands: OperandArgs,
         /// Write C (M x N, int32 or int64) to this .npy file.
@@ -64,6 +65,7 @@ pub enum CliCommand {
     Testbench {
         /// TOML config file; omitted: the built-in default.
         config: Option<PathBuf>,
+        /// Where A and B come from.
         #[command(flatten)]
         operands: OperandArgs,
         /// Bias for an npu_core, as for `simulate`.

@@ -21,6 +21,8 @@
 //! assert!(verilog.contains("module tiny ("));
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod commands;
 pub mod config;
