@@ -6,6 +6,7 @@ pub mod fusesoc;
 pub mod manifest;
 pub mod outputs;
 pub mod scripts;
+pub mod template;
 pub mod testbench;
 pub mod verilog;
 
