@@ -90,26 +90,11 @@ fn check_all(configs: Vec<(String, Config)>) {
         yosys,
     };
     let tmp = tempfile::tempdir().expect("tempdir");
-    let failures = std::sync::Mutex::new(Vec::new());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let Some((label, cfg)) = configs.get(i) else {
-                    break;
-                };
-                let dir = tmp.path().join(i.to_string());
-                if let Err(e) = check_config(&tools, cfg, &dir) {
-                    failures
-                        .lock()
-                        .expect("lock")
-                        .push(format!("{label}:\n{}\n{e}", cfg.to_toml()));
-                }
-            });
-        }
+    let jobs: Vec<(usize, &(String, Config))> = configs.iter().enumerate().collect();
+    let failures = common::parallel(&jobs, |(i, (label, cfg))| {
+        check_config(&tools, cfg, &tmp.path().join(i.to_string()))
+            .map_err(|e| format!("{label}:\n{}\n{e}", cfg.to_toml()))
     });
-    let failures = failures.into_inner().expect("lock");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

@@ -5,6 +5,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// Width of the neuron state u and v (Loihi: 24-bit signed).
+pub const STATE_BITS: u32 = 24;
+/// Width of a bias mantissa (13-bit signed, -4096..=4095).
+pub const BIAS_MANT_BITS: u32 = 13;
+/// Width of the shifted bias `bias_mant << bias_exp` (exponent up to 7): 13 + 7 + 1 sign-safe.
+pub const BIAS_BITS: u32 = 21;
+
 /// The `[lif]` section.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

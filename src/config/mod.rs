@@ -9,7 +9,7 @@ mod schema;
 use serde::{Deserialize, Serialize};
 
 pub use array::{ArrayConfig, Dataflow};
-pub use lif::LifConfig;
+pub use lif::{LifConfig, BIAS_BITS, BIAS_MANT_BITS, STATE_BITS};
 pub use postproc::{Activation, PostprocConfig, Scale};
 
 use crate::error::{Error, Result};

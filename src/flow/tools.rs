@@ -164,19 +164,20 @@ pub fn parse_version(text: &str) -> Option<(u32, u32)> {
     None
 }
 
+/// A finished command's stdout then stderr, as (lossy) text.
+pub fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
 /// Locates `kind` on PATH and checks its version.
 pub fn find(kind: ToolKind) -> Result<Tool, ToolError> {
     let path = which(kind.exe()).ok_or(ToolError::Missing(kind.exe()))?;
     let out = Command::new(&path).args(kind.version_args()).output();
-    let text = out
-        .map(|o| {
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            )
-        })
-        .unwrap_or_default();
+    let text = out.map(|o| output_text(&o)).unwrap_or_default();
     let version = text
         .lines()
         .find(|l| !l.trim().is_empty() && !l.starts_with("Preparing to run"))

@@ -18,14 +18,14 @@
 
 use super::pe::clock_conns;
 use super::systolic::lane;
-use crate::config::LifConfig;
+use crate::config::{LifConfig, BIAS_BITS, BIAS_MANT_BITS, STATE_BITS};
 use crate::rtl::{bits_for, Conn, Const, Expr, MemWrite, Memory, Module, ModuleBuilder, Ty};
 
 /// Output FIFO depth of the neuron-state stream.
 pub const N_FIFO_DEPTH: u32 = 8;
 
 /// Width of u and v.
-const UV: u32 = 24;
+const UV: u32 = STATE_BITS;
 
 /// Module names of the spiking core.
 pub struct LifNames {
@@ -85,7 +85,7 @@ pub fn neuron(module: &str, cfg: &LifConfig) -> Module {
     );
     let bias = b.input(
         "bias",
-        Ty::signed(21),
+        Ty::signed(BIAS_BITS),
         "bias_mant << bias_exp (one cycle after u, v, a)",
     );
     b.output(
@@ -267,7 +267,7 @@ fn lif_ports(b: &mut ModuleBuilder, cfg: &LifConfig) -> LifPorts {
     let nb = cfg.per_neuron_bias.then(|| {
         let d = b.input(
             "nb_tdata",
-            Ty::unsigned(p * 13),
+            Ty::unsigned(p * BIAS_MANT_BITS),
             "bias word: P signed 13-bit mantissas",
         );
         let v = b.input("nb_tvalid", bit, "bias word valid");
@@ -555,7 +555,7 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
     let nb_q = nb_write.map(|write| {
         let q = b.memory(Memory {
             name: "nb_mem".into(),
-            width: p * 13,
+            width: p * BIAS_MANT_BITS,
             depth: sdepth,
             write: Some(write),
             init: None,
@@ -577,11 +577,14 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
         acc_lanes.push(Expr::mux(e_integ.clone(), sum, Expr::zero(Ty::signed(aw))));
         let bias = match &nb_q {
             Some(q) => {
-                let mant = b.wire(&format!("mant{k}"), lane(q, k, Ty::signed(13)));
-                mant.ext(21)
+                let mant = b.wire(&format!("mant{k}"), lane(q, k, Ty::signed(BIAS_MANT_BITS)));
+                mant.ext(BIAS_BITS)
                     .shl(Expr::lit(i128::from(cfg.bias_exp), Ty::unsigned(3)))
             }
-            None => Expr::lit(i128::from(cfg.bias_mant) << cfg.bias_exp, Ty::signed(21)),
+            None => Expr::lit(
+                i128::from(cfg.bias_mant) << cfg.bias_exp,
+                Ty::signed(BIAS_BITS),
+            ),
         };
         for (name, ty) in [("u_next", s24), ("v_next", s24), ("spike", bit)] {
             b.declare_wire(&format!("{name}{k}"), ty);

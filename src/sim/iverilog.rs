@@ -27,13 +27,7 @@ pub fn run_testbench(
     let iverilog = find(ToolKind::Iverilog)?;
     let vvp = find(ToolKind::Vvp)?;
     let mut output = String::new();
-    let text = |o: &std::process::Output| {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    };
+    let text = crate::flow::tools::output_text;
     let compile = Command::new(&iverilog.path)
         .current_dir(dir)
         .args(["-g2005", "-o", "tb.vvp", "-s", top, "-c", filelist])

@@ -167,7 +167,11 @@ pub fn run_lif(
         set(inputs, &w_v, w_off && !reset);
         if let Some((d, v, _)) = &nb {
             let word = nb_words.get(nbi).unwrap_or(&empty);
-            pack_lanes(&mut inputs[d.offset..d.offset + d.words()], word, 13);
+            pack_lanes(
+                &mut inputs[d.offset..d.offset + d.words()],
+                word,
+                crate::config::BIAS_MANT_BITS,
+            );
             set(inputs, v, nb_off && !reset);
         }
         let (tick, axon) = events.get(ei).copied().unwrap_or((false, 0));
@@ -210,9 +214,10 @@ pub fn run_lif(
             }
             if bit(&n_v) && ready {
                 let words = &out[n_d.offset..n_d.offset + n_d.words()];
-                let bits = p as u32 * 24;
-                let u = unpack_lanes(words, p, 24, true);
-                let v = unpack_lanes(&shift_words(words, bits), p, 24, true);
+                let sb = crate::config::STATE_BITS;
+                let bits = p as u32 * sb;
+                let u = unpack_lanes(words, p, sb, true);
+                let v = unpack_lanes(&shift_words(words, bits), p, sb, true);
                 let sp = unpack_lanes(&shift_words(words, 2 * bits), p, 1, false);
                 if bit(&n_l) != (states.len() % g == g - 1) {
                     return Err(LifRunError::Framing(states.len()));

@@ -98,11 +98,7 @@ fn run_tool(step: &'static str, cmd: &mut Command) -> Result<String, SimError> {
         step,
         detail: format!("cannot start {cmd:?}: {e}"),
     })?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = crate::flow::tools::output_text(&out);
     if out.status.success() {
         Ok(text)
     } else {

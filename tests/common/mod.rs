@@ -99,11 +99,7 @@ pub fn run(cmd: &mut Command) -> Output {
 
 /// Combined stdout and stderr of an output, lossy UTF-8.
 pub fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    npugen::flow::tools::output_text(o)
 }
 
 /// The `npugen` binary under test.
