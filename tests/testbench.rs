@@ -8,7 +8,7 @@ use npugen::config::Config;
 use npugen::emit::{testbench::testbench, write_files};
 use npugen::flow::tools::ToolKind;
 use npugen::rng::Rng;
-use npugen::sim::iverilog::run_testbench;
+use npugen::sim::iverilog::run_emitted;
 use npugen::sim::operands::random_matrix;
 use npugen::sim::vectors::vectors;
 
@@ -37,13 +37,7 @@ fn emitted_testbench_passes_under_iverilog() {
         ]));
         assert!(o.status.success(), "{}", text(&o));
         // +dump writes the whole run's waveform (regression: no waveform from the testbench).
-        let r = run_testbench(
-            &tmp.path().join("tb"),
-            &format!("{name}_tb.f"),
-            &format!("tb_{name}"),
-            &["+dump"],
-        )
-        .unwrap();
+        let r = run_emitted(&tmp.path().join("tb"), &name, &["+dump"]).unwrap();
         assert!(r.passed, "{df}: {}", r.output);
         assert_eq!(r.exit_code, Some(0));
         let vcd = std::fs::read_to_string(tmp.path().join(format!("tb/tb_{name}.vcd"))).unwrap();
@@ -69,13 +63,7 @@ fn emitted_testbench_fails_for_a_broken_design() {
         break_pe(&mut design);
         let tmp = tempfile::tempdir().unwrap();
         write_files(tmp.path(), &testbench(&cfg, &design, &v, 1)).unwrap();
-        let r = run_testbench(
-            tmp.path(),
-            &format!("{name}_tb.f"),
-            &format!("tb_{name}"),
-            &[],
-        )
-        .unwrap();
+        let r = run_emitted(tmp.path(), &name, &[]).unwrap();
         assert!(!r.passed, "{df}: the broken design passed:\n{}", r.output);
         assert_ne!(r.exit_code, Some(0), "{}", r.output);
         assert!(r.output.contains("FAIL: result row 0"), "{}", r.output);
@@ -114,13 +102,7 @@ fn emitted_npu_core_testbench_passes_under_iverilog() {
         ]));
         assert!(o.status.success(), "{}", text(&o));
         assert!(tmp.path().join(format!("tb/{name}_bias.hex")).exists());
-        let r = run_testbench(
-            &tmp.path().join("tb"),
-            &format!("{name}_tb.f"),
-            &format!("tb_{name}"),
-            &[],
-        )
-        .unwrap();
+        let r = run_emitted(&tmp.path().join("tb"), &name, &[]).unwrap();
         assert!(r.passed, "{df}: {}", r.output);
     }
 }
@@ -142,13 +124,7 @@ fn emitted_testbench_fails_on_a_row_after_the_last_expected_one() {
     let design = npugen::generate(&cfg).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     write_files(tmp.path(), &testbench(&cfg, &design, &v, 1)).unwrap();
-    let r = run_testbench(
-        tmp.path(),
-        &format!("{name}_tb.f"),
-        &format!("tb_{name}"),
-        &[],
-    )
-    .unwrap();
+    let r = run_emitted(tmp.path(), name, &[]).unwrap();
     assert!(!r.passed, "an extra row passed:\n{}", r.output);
     assert!(
         r.output.contains("FAIL: an extra result row"),

@@ -102,6 +102,32 @@ mod tests {
     }
 
     #[test]
+    fn integer_ranges_agree_with_validate() {
+        // The table repeats validate()'s ranges in words; this keeps the two from drifting:
+        // one past each end of every fixed range must be refused naming that same range.
+        for (key, text) in ALLOWED {
+            let Some(range) = text.strip_prefix("an integer in ") else {
+                continue;
+            };
+            let Some((lo, hi)) = range.split_once("..=") else {
+                continue;
+            };
+            let (Ok(lo), Ok(hi)) = (lo.parse::<i64>(), hi.parse::<i64>()) else {
+                continue; // a range that depends on other fields (acc_bits, dsp_pes, parallel)
+            };
+            let (section, field) = key.split_once('.').unwrap();
+            for v in [lo - 1, hi + 1] {
+                if v < 0 && !range.starts_with('-') {
+                    continue; // not even representable: the type error path, tested elsewhere
+                }
+                let toml = format!("[{section}]\n{field} = {v}\n");
+                let e = crate::config::Config::load(&toml, "t").unwrap_err().to_string();
+                assert!(e.contains(range), "{key} = {v}: {e} (table says {range})");
+            }
+        }
+    }
+
+    #[test]
     fn values_are_shown_as_written() {
         let t = "[array]\nrows = 1979-05-27\n[postproc]\nscale = \"0.01\"\n";
         assert_eq!(value_text(t, "array.rows").as_deref(), Some("1979-05-27"));

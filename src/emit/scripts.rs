@@ -20,7 +20,8 @@ pub fn command_line(argv: &[String]) -> String {
     quoted.join(" ")
 }
 
-fn comment(header: &[String], mark: &str) -> String {
+/// The design header as comment lines starting with `mark` (shared by every script emitter).
+pub(crate) fn comment(header: &[String], mark: &str) -> String {
     header
         .iter()
         .map(|l| {

@@ -121,13 +121,9 @@ pub fn run(exe: &Path, argv: &[String], dir: &Path) -> Result<PnrRun, String> {
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
     let beat = crate::progress::Heartbeat::start("placing and routing", Duration::from_secs(20));
-    let status = loop {
-        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
-            break s;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let status = child.wait().map_err(|e| e.to_string());
     beat.finish();
+    let status = status?;
     let log = std::fs::read_to_string(dir.join("nextpnr.log")).unwrap_or_default();
     let failure = (!status.success()).then(|| {
         let errors: Vec<&str> = log.lines().filter(|l| l.starts_with("ERROR")).collect();

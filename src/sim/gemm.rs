@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::array_dut::ArrayDut;
 use super::run::{run, RunError, RunOptions, RunResult};
 use super::stream::Stalls;
-use super::tiling::{assemble, macs, plan_with_bias};
+use super::tiling::{assemble, macs, plan_with_bias, GemmPlan};
 use super::verilator::{build_model, ModelBuild, SimError, TraceFormat, Verilated};
 use crate::config::{ArrayConfig, PostprocConfig};
 use crate::model::postproc::postprocess_matrix;
@@ -105,31 +105,32 @@ impl GemmJob<'_> {
         }
     }
 
-    fn plan(&self) -> super::tiling::GemmPlan {
+    fn plan(&self) -> GemmPlan {
         plan_with_bias(self.array, self.a, self.b, self.post.and(self.bias))
     }
 }
 
+/// One run of the planned streams `p` through the model of `design` (built or cached).
 fn one_run(
     job: &GemmJob,
+    p: &GemmPlan,
     design: &Design,
     opts: &GemmOptions,
     vcd: Option<&PathBuf>,
-) -> Result<(RunResult, ModelBuild, usize), GemmError> {
+) -> Result<(RunResult, ModelBuild), GemmError> {
     let build = build_model(design, opts.trace, &opts.cache)?;
     let mut sim = Verilated::load(&build)?;
     if let Some(path) = vcd {
         sim.open_trace(path)?;
     }
     let mut dut = ArrayDut::new(sim, job.array, job.post)?;
-    let p = job.plan();
     let mut model = ArrayModel::with_post(job.array, job.post);
     let run_opts = RunOptions {
         stalls: opts.stalls,
         ..RunOptions::default()
     };
-    let res = run(job.array, &p, &mut dut, Some(&mut model), &run_opts)?;
-    Ok((res, build, p.folds))
+    let res = run(job.array, p, &mut dut, Some(&mut model), &run_opts)?;
+    Ok((res, build))
 }
 
 /// Co-simulates `job` on `design` (generated from the job's config).
@@ -138,8 +139,9 @@ pub fn cosim_gemm(
     design: &Design,
     opts: &GemmOptions,
 ) -> Result<GemmOutcome, GemmError> {
-    let (run_res, build, folds) = one_run(job, design, opts, opts.vcd.as_ref())?;
+    // Planned once: the run, the reassembly and a traced re-run all use the same streams.
     let plan = job.plan();
+    let (run_res, build) = one_run(job, &plan, design, opts, opts.vcd.as_ref())?;
     let c = assemble(job.array, &plan, &run_res.rows);
     // Exactly the planned rows: an extra or repeated row is a failure even if C is right.
     let matches_reference = c == job.reference() && run_res.rows.len() == plan.rows.len();
@@ -148,7 +150,7 @@ pub fn cosim_gemm(
         if let Some(path) = &opts.vcd_on_mismatch {
             // The run is deterministic: the traced re-run (same model, no new build) shows
             // the same failure.
-            one_run(job, design, opts, Some(path))?;
+            one_run(job, &plan, design, opts, Some(path))?;
             vcd = Some(path.clone());
         }
     }
@@ -156,7 +158,7 @@ pub fn cosim_gemm(
         c,
         run: run_res,
         build,
-        folds,
+        folds: plan.folds,
         matches_reference,
         vcd,
     })

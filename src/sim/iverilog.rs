@@ -16,6 +16,17 @@ pub struct TbResult {
     pub output: String,
 }
 
+/// Runs the testbench `npugen testbench` wrote into `dir` for design `name`: its file list
+/// `<name>_tb.f` and its top `tb_<name>` (see [`crate::emit::testbench`]).
+pub fn run_emitted(dir: &Path, name: &str, plusargs: &[&str]) -> Result<TbResult, ToolError> {
+    run_testbench(
+        dir,
+        &format!("{name}_tb.f"),
+        &format!("tb_{name}"),
+        plusargs,
+    )
+}
+
 /// Compiles the file list `filelist` (relative to `dir`) with top `top` and runs it in `dir`
 /// with `plusargs` (such as `+dump`).
 pub fn run_testbench(
