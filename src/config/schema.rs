@@ -121,7 +121,9 @@ mod tests {
                     continue; // not even representable: the type error path, tested elsewhere
                 }
                 let toml = format!("[{section}]\n{field} = {v}\n");
-                let e = crate::config::Config::load(&toml, "t").unwrap_err().to_string();
+                let e = crate::config::Config::load(&toml, "t")
+                    .unwrap_err()
+                    .to_string();
                 assert!(e.contains(range), "{key} = {v}: {e} (table says {range})");
             }
         }
