@@ -344,3 +344,72 @@ fn broken_lif_neuron_is_caught() {
     let (step, _, field, _, _) = diff.expect("the broken neuron must be caught");
     assert_eq!((step, field), (0, "u"), "caught at the first step, in u");
 }
+
+#[test]
+fn lif_handshake_mutations_are_caught() {
+    // Two mutations whose states stay right, so only the cycle-by-cycle port comparison can
+    // tell: an event ready that waits for IDLE (no overlap with the last group: one cycle more
+    // per event), and an output FIFO that never sees itself drained (one stale beat after the
+    // last one, which only the drain tail shows: a single step is run).
+    if tool(ToolKind::Verilator).is_none() {
+        return;
+    }
+    use npugen::rtl::{Expr, Ty};
+    use npugen::sim::lif::LifRunError;
+    let l = LifConfig {
+        neurons: 4,
+        axons: 3,
+        parallel: 2,
+        ..LifConfig::default()
+    };
+    let mutations: [(&str, &str, usize); 2] =
+        [("late_ready", "s_tready", 3), ("stale_beat", "n_tvalid", 1)];
+    let outcome = parallel(&mutations, |&(what, port, steps)| {
+        let c = lif_cfg(&format!("lif_{what}"), l.clone());
+        let mut design = npugen::gen::generate_lif(&c).map_err(|e| e.to_string())?;
+        let (module, target, expr) = match what {
+            "late_ready" => (
+                design.top.clone(),
+                "s_tready",
+                Expr::sig("w_done", Ty::BIT).and(Expr::sig("idle", Ty::BIT)),
+            ),
+            _ => (
+                format!("{}_nfifo", design.top),
+                "drained",
+                Expr::bit_const(false),
+            ),
+        };
+        let m = design.module_mut(&module).expect("module");
+        let a = m
+            .assigns
+            .iter_mut()
+            .find(|a| a.target == target)
+            .expect("assign");
+        a.expr = expr;
+        npugen::rtl::check_design(&design).map_err(|e| format!("{e:?}"))?;
+        let build =
+            build_model(&design, TraceFormat::Vcd, &sim_cache()).map_err(|e| e.to_string())?;
+        let mut rng = Rng::new(9);
+        let (mut spikes, weights, _) = network(&mut rng, &l, steps, 60);
+        *spikes.at_mut(0, 0) = 1;
+        let want = run_core(&params_of(&l, None), &spikes, &weights);
+        let mut sim = Verilated::load(&build).map_err(|e| e.to_string())?;
+        match run_lif(&l, &mut sim, &spikes, &weights, None, None) {
+            Err(LifRunError::Port {
+                port: p,
+                rtl,
+                model,
+                cycle,
+            }) if p == port => {
+                eprintln!("{what}: caught at cycle {cycle}: {p} RTL {rtl}, model {model}");
+                Ok(())
+            }
+            Err(e) => Err(format!("{what}: wrong error {e}")),
+            Ok(run) => Err(format!(
+                "{what}: not caught (states equal: {})",
+                first_difference(&want, &run.trace).is_none()
+            )),
+        }
+    });
+    assert!(outcome.is_empty(), "{}", outcome.join("\n"));
+}

@@ -19,7 +19,9 @@
 use super::pe::clock_conns;
 use super::systolic::lane;
 use crate::config::{LifConfig, BIAS_BITS, BIAS_MANT_BITS, STATE_BITS};
-use crate::rtl::{bits_for, Conn, Const, Expr, MemWrite, Memory, Module, ModuleBuilder, Ty};
+use crate::rtl::{
+    bits_for, Conn, Const, Expr, MemWrite, Memory, Module, ModuleBuilder, RegHandle, Ty,
+};
 
 /// Output FIFO depth of the neuron-state stream.
 pub const N_FIFO_DEPTH: u32 = 8;
@@ -368,39 +370,50 @@ fn load_phase(
     }
 }
 
-/// The spiking core's top module. The doc comment, ports and load phase are their own
-/// functions; what remains (about 260 lines) is one cycle-level pipeline, event control then
-/// stages E and F then the output FIFO, whose signals cross from stage to stage, so it stays
-/// one function until the multi-layer cores of the spiking-network issue restructure it.
+/// The spiking core's top module: ports, load phase, event control, the two pipeline stages
+/// (E: memory words arrive and the lanes compute; F: u, v and the group's state are written),
+/// the memories, the lanes and the output FIFO, each built by its own function.
 pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
-    let (a, p, g) = (cfg.axons, cfg.parallel, cfg.groups());
-    let (wb, aw, axw) = (cfg.weight_bits, current_bits(cfg), axon_bits(cfg));
-    let wdepth = (a * g).max(2);
-    let waw = bits_for(u64::from(wdepth - 1));
-    let sdepth = g.max(2);
-    let saw = bits_for(u64::from(sdepth - 1));
-    let gw = bits_for(u64::from(g - 1));
-    let bit = Ty::BIT;
-    let lit = |v: u64, w: u32| Expr::lit(i128::from(v), Ty::unsigned(w));
-
     let mut b = ModuleBuilder::new(&names.top);
     lif_doc(&mut b, cfg);
     b.clock_and_reset();
-    let LifPorts {
-        w_tdata,
-        w_tvalid,
-        nb,
-        s_tdata,
-        s_tvalid,
-        n_tready,
-    } = lif_ports(&mut b, cfg);
-    let Load {
-        loaded,
-        nb_write,
-        w_take,
-        w_addr,
-    } = load_phase(&mut b, cfg, w_tvalid, nb.as_ref());
-    // Event control: IDLE (0), INTEGRATE (1), UPDATE (2); gcnt walks the groups.
+    let ports = lif_ports(&mut b, cfg);
+    let load = load_phase(&mut b, cfg, ports.w_tvalid.clone(), ports.nb.as_ref());
+    let ev = event_control(&mut b, cfg, load.loaded.clone(), &ports);
+    let st = Stages::new(&mut b, &ev);
+    let mem = memories(&mut b, cfg, &ev, &st, load, ports.w_tdata.clone());
+    let spike_bus = lanes(&mut b, cfg, names, &mem, &st);
+    output_fifo(&mut b, cfg, names, ev, st, spike_bus, ports.n_tready);
+    b.finish()
+}
+
+/// Event control's signals that the pipeline uses.
+struct Events {
+    /// A group is issued this cycle (integrate or update).
+    issue: Expr,
+    integ_issue: Expr,
+    upd_issue: Expr,
+    /// The issued group is the last one.
+    at_end: Expr,
+    /// The event's axon is in range (integrates its weights).
+    axon_ok: Expr,
+    /// The issued group's state-memory address.
+    grp: Expr,
+    /// The weight memory's read address.
+    waddr: Expr,
+    /// Output FIFO credits: an update issues only with a free slot.
+    cred: RegHandle,
+    cred_q: Expr,
+}
+
+/// Event control: IDLE (0), INTEGRATE (1), UPDATE (2); `gcnt` walks the groups.
+fn event_control(b: &mut ModuleBuilder, cfg: &LifConfig, loaded: Expr, ports: &LifPorts) -> Events {
+    let (a, g, axw) = (cfg.axons, cfg.groups(), axon_bits(cfg));
+    let waw = bits_for(u64::from((a * g).max(2) - 1));
+    let saw = bits_for(u64::from(g.max(2) - 1));
+    let gw = bits_for(u64::from(g - 1));
+    let bit = Ty::BIT;
+    let lit = |v: u64, w: u32| Expr::lit(i128::from(v), Ty::unsigned(w));
     let state = b.reg("state", Ty::unsigned(2));
     let state_q = state.q();
     let gcnt = b.reg("gcnt", Ty::unsigned(gw));
@@ -408,12 +421,14 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
     let idle = b.wire("idle", state_q.clone().eq(lit(0, 2)));
     let in_integ = b.wire("in_integ", state_q.clone().eq(lit(1, 2)));
     let in_upd = b.wire("in_upd", state_q.clone().eq(lit(2, 2)));
-    let n_depth = N_FIFO_DEPTH;
-    let crw = bits_for(u64::from(n_depth));
+    let crw = bits_for(u64::from(N_FIFO_DEPTH));
     let cred = b.reg_with_reset(
         "cred",
         Ty::unsigned(crw),
-        Some(Const::from_u128(u128::from(n_depth), Ty::unsigned(crw))),
+        Some(Const::from_u128(
+            u128::from(N_FIFO_DEPTH),
+            Ty::unsigned(crw),
+        )),
     );
     let cred_q = cred.q();
     let cred_ok = b.wire("cred_ok", cred_q.clone().ne(lit(0, crw)));
@@ -427,10 +442,13 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
     } else {
         handover.clone()
     };
-    b.assign("s_tready", loaded.clone().and(idle.or(next_ok)));
-    let s_take = b.wire("s_take", s_tvalid.and(Expr::sig("s_tready", bit)));
-    let tick = s_tdata.bit(axw);
-    let axon = b.wire("axon", s_tdata.slice(axw - 1, 0));
+    b.assign("s_tready", loaded.and(idle.or(next_ok)));
+    let s_take = b.wire(
+        "s_take",
+        ports.s_tvalid.clone().and(Expr::sig("s_tready", bit)),
+    );
+    let tick = ports.s_tdata.bit(axw);
+    let axon = b.wire("axon", ports.s_tdata.slice(axw - 1, 0));
     b.set_next(
         state,
         Expr::mux(
@@ -478,104 +496,172 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
         let ok = b.reg("axon_ok", bit);
         let q = ok.q();
         let in_range = axon.ext(axw + 1).lt(lit(u64::from(a), axw + 1));
-        b.set_next(ok, in_range, Some(s_take.clone()));
+        b.set_next(ok, in_range, Some(s_take));
         q
     };
     let upd_issue = b.wire("upd_issue", issue.clone().and(in_upd));
-    let grp = if saw > gw {
-        gcnt_q.ext(saw)
-    } else {
-        gcnt_q.clone()
-    };
+    let grp = if saw > gw { gcnt_q.ext(saw) } else { gcnt_q };
     let grp = b.wire("grp", grp);
+    Events {
+        issue,
+        integ_issue,
+        upd_issue,
+        at_end,
+        axon_ok,
+        grp,
+        waddr: waddr_q,
+        cred,
+        cred_q,
+    }
+}
 
-    // Stage E: the cycle after an issue, when the memories' words arrive.
-    let e_integ = b.delay("e_integ", integ_issue.clone());
-    let e_upd = b.delay("e_upd", upd_issue.clone());
-    let e_grp = b.delay("e_grp", grp.clone());
-    let e_last = b.delay("e_last", at_end);
-    let e_ok = b.delay("e_ok", axon_ok);
-    // Stage F: the neuron's second stage, when u, v and the group's state are written.
-    let f_upd = b.delay("f_upd", e_upd.clone());
-    let f_grp = b.delay("f_grp", e_grp.clone());
-    let f_last = b.delay("f_last", e_last);
+/// The pipeline's delayed control signals.
+struct Stages {
+    /// Stage E, the cycle after an issue, when the memories' words arrive.
+    e_integ: Expr,
+    e_upd: Expr,
+    e_grp: Expr,
+    e_ok: Expr,
+    /// Stage F, the neuron's second stage, when u, v and the group's state are written.
+    f_upd: Expr,
+    f_grp: Expr,
+    f_last: Expr,
+}
+
+impl Stages {
+    fn new(b: &mut ModuleBuilder, ev: &Events) -> Stages {
+        let e_integ = b.delay("e_integ", ev.integ_issue.clone());
+        let e_upd = b.delay("e_upd", ev.upd_issue.clone());
+        let e_grp = b.delay("e_grp", ev.grp.clone());
+        let e_last = b.delay("e_last", ev.at_end.clone());
+        let e_ok = b.delay("e_ok", ev.axon_ok.clone());
+        let f_upd = b.delay("f_upd", e_upd.clone());
+        let f_grp = b.delay("f_grp", e_grp.clone());
+        let f_last = b.delay("f_last", e_last);
+        Stages {
+            e_integ,
+            e_upd,
+            e_grp,
+            e_ok,
+            f_upd,
+            f_grp,
+            f_last,
+        }
+    }
+}
+
+/// The memories' read data, in stage E (the bias words in stage F).
+struct Mems {
+    w_q: Expr,
+    acc: Expr,
+    u_rd: Expr,
+    v_rd: Expr,
+    nb_q: Option<Expr>,
+}
+
+/// The weight, current, u, v (and bias) memories. Their write data (`acc_wdata`, `u_wdata`,
+/// `v_wdata`) is declared here and assigned by [`lanes`].
+fn memories(
+    b: &mut ModuleBuilder,
+    cfg: &LifConfig,
+    ev: &Events,
+    st: &Stages,
+    load: Load,
+    w_tdata: Expr,
+) -> Mems {
+    let (p, g, wb, aw) = (
+        cfg.parallel,
+        cfg.groups(),
+        cfg.weight_bits,
+        current_bits(cfg),
+    );
+    let sdepth = g.max(2);
     let w_q = b.memory(Memory {
         name: "w_mem".into(),
         width: p * wb,
-        depth: wdepth,
+        depth: (cfg.axons * g).max(2),
         write: Some(MemWrite {
-            enable: w_take,
-            addr: w_addr,
+            enable: load.w_take,
+            addr: load.w_addr,
             data: w_tdata,
         }),
         init: None,
-        read_enable: integ_issue,
-        read_addr: waddr_q,
+        read_enable: ev.integ_issue.clone(),
+        read_addr: ev.waddr.clone(),
         read_data: "w_q".into(),
     });
     let acc_wdata = b.declare_wire("acc_wdata", Ty::unsigned(p * aw));
     let acc = forwarded_memory(
-        &mut b,
+        b,
         "acc",
         p * aw,
         sdepth,
-        issue.clone(),
-        grp.clone(),
+        ev.issue.clone(),
+        ev.grp.clone(),
         MemWrite {
-            enable: e_integ.clone().or(e_upd.clone()),
-            addr: e_grp.clone(),
+            enable: st.e_integ.clone().or(st.e_upd.clone()),
+            addr: st.e_grp.clone(),
             data: acc_wdata,
         },
     );
     let u_wdata = b.declare_wire("u_wdata", Ty::unsigned(p * UV));
     let v_wdata = b.declare_wire("v_wdata", Ty::unsigned(p * UV));
     let uv_write = |data: Expr| MemWrite {
-        enable: f_upd.clone(),
-        addr: f_grp.clone(),
+        enable: st.f_upd.clone(),
+        addr: st.f_grp.clone(),
         data,
     };
-    let u_rd = forwarded_memory(
-        &mut b,
-        "u",
-        p * UV,
-        sdepth,
-        upd_issue.clone(),
-        grp.clone(),
-        uv_write(u_wdata),
-    );
-    let v_rd = forwarded_memory(
-        &mut b,
-        "v",
-        p * UV,
-        sdepth,
-        upd_issue.clone(),
-        grp.clone(),
-        uv_write(v_wdata),
-    );
-    let nb_q = nb_write.map(|write| {
+    let uv = |b: &mut ModuleBuilder, name: &str, data: Expr| {
+        let (enable, grp) = (ev.upd_issue.clone(), ev.grp.clone());
+        forwarded_memory(b, name, p * UV, sdepth, enable, grp, uv_write(data))
+    };
+    let u_rd = uv(b, "u", u_wdata);
+    let v_rd = uv(b, "v", v_wdata);
+    let nb_q = load.nb_write.map(|write| {
         let q = b.memory(Memory {
             name: "nb_mem".into(),
             width: p * BIAS_MANT_BITS,
             depth: sdepth,
             write: Some(write),
             init: None,
-            read_enable: upd_issue.clone(),
-            read_addr: grp.clone(),
+            read_enable: ev.upd_issue.clone(),
+            read_addr: ev.grp.clone(),
             read_data: "nb_q".into(),
         });
         b.delay("nb_f", q)
     });
+    Mems {
+        w_q,
+        acc,
+        u_rd,
+        v_rd,
+        nb_q,
+    }
+}
 
-    // Per lane: integrate (acc + W) or update (the neuron), in stage E.
+/// Per lane, in stage E: integrate (acc + W) or update (a neuron instance). Assigns the
+/// memories' write data and returns the spike bus.
+fn lanes(
+    b: &mut ModuleBuilder,
+    cfg: &LifConfig,
+    names: &LifNames,
+    mem: &Mems,
+    st: &Stages,
+) -> Expr {
+    let (wb, aw) = (cfg.weight_bits, current_bits(cfg));
     let s24 = Ty::signed(UV);
     let (mut acc_lanes, mut u_lanes, mut v_lanes, mut spikes) = (vec![], vec![], vec![], vec![]);
-    for k in 0..p {
-        let acc_k = b.wire(&format!("acc{k}"), lane(&acc, k, Ty::signed(aw)));
-        let w_k = b.wire(&format!("w{k}"), lane(&w_q, k, Ty::signed(wb)));
-        let add = Expr::mux(e_ok.clone(), w_k.ext(aw), Expr::zero(Ty::signed(aw)));
+    for k in 0..cfg.parallel {
+        let acc_k = b.wire(&format!("acc{k}"), lane(&mem.acc, k, Ty::signed(aw)));
+        let w_k = b.wire(&format!("w{k}"), lane(&mem.w_q, k, Ty::signed(wb)));
+        let add = Expr::mux(st.e_ok.clone(), w_k.ext(aw), Expr::zero(Ty::signed(aw)));
         let sum = acc_k.clone().add(add);
-        acc_lanes.push(Expr::mux(e_integ.clone(), sum, Expr::zero(Ty::signed(aw))));
-        let bias = match &nb_q {
+        acc_lanes.push(Expr::mux(
+            st.e_integ.clone(),
+            sum,
+            Expr::zero(Ty::signed(aw)),
+        ));
+        let bias = match &mem.nb_q {
             Some(q) => {
                 let mant = b.wire(&format!("mant{k}"), lane(q, k, Ty::signed(BIAS_MANT_BITS)));
                 mant.ext(BIAS_BITS)
@@ -586,13 +672,13 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
                 Ty::signed(BIAS_BITS),
             ),
         };
-        for (name, ty) in [("u_next", s24), ("v_next", s24), ("spike", bit)] {
+        for (name, ty) in [("u_next", s24), ("v_next", s24), ("spike", Ty::BIT)] {
             b.declare_wire(&format!("{name}{k}"), ty);
         }
         let mut conns = clock_conns();
         conns.extend([
-            ("u", Conn::Input(lane(&u_rd, k, s24))),
-            ("v", Conn::Input(lane(&v_rd, k, s24))),
+            ("u", Conn::Input(lane(&mem.u_rd, k, s24))),
+            ("v", Conn::Input(lane(&mem.v_rd, k, s24))),
             ("a", Conn::Input(acc_k)),
             ("bias", Conn::Input(bias)),
         ]);
@@ -604,35 +690,47 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
         b.instance(&format!("neuron{k}"), &names.neuron, conns);
         u_lanes.push(Expr::sig(format!("u_next{k}"), s24).cast(false));
         v_lanes.push(Expr::sig(format!("v_next{k}"), s24).cast(false));
-        spikes.push(Expr::sig(format!("spike{k}"), bit));
+        spikes.push(Expr::sig(format!("spike{k}"), Ty::BIT));
     }
     let rev = |v: Vec<Expr>| Expr::concat(v.into_iter().rev().map(|e| e.cast(false)).collect());
     b.assign("acc_wdata", rev(acc_lanes));
     b.assign("u_wdata", rev(u_lanes));
     b.assign("v_wdata", rev(v_lanes));
-    let spike_bus = rev(spikes);
+    rev(spikes)
+}
 
-    // Output FIFO of group states, with credits (an update issues only with a free slot).
+/// The output FIFO of group states `{last, spikes, v, u}`, and its credit counter.
+fn output_fifo(
+    b: &mut ModuleBuilder,
+    cfg: &LifConfig,
+    names: &LifNames,
+    ev: Events,
+    st: Stages,
+    spike_bus: Expr,
+    n_tready: Expr,
+) {
+    let (p, bit) = (cfg.parallel, Ty::BIT);
+    let crw = bits_for(u64::from(N_FIFO_DEPTH));
+    let lit = |v: u64| Expr::lit(i128::from(v), Ty::unsigned(crw));
     let nbits = n_beat_bits(cfg);
     let pop = b.wire(
         "n_pop",
         Expr::sig("n_fifo_valid", bit).and(n_tready.clone()),
     );
-    let one = lit(1, crw);
-    let spent = Expr::mux(upd_issue, one.clone(), lit(0, crw));
-    let back = Expr::mux(pop, one, lit(0, crw));
-    b.set_next(cred, cred_q.sub(spent).add(back), None);
+    let spent = Expr::mux(ev.upd_issue, lit(1), lit(0));
+    let back = Expr::mux(pop, lit(1), lit(0));
+    b.set_next(ev.cred, ev.cred_q.sub(spent).add(back), None);
     b.declare_wire("n_fifo_valid", bit);
     let n_data = b.declare_wire("n_fifo_data", Ty::unsigned(nbits + 1));
     let row = Expr::concat(vec![
-        f_last,
+        st.f_last,
         spike_bus,
         Expr::sig("v_wdata", Ty::unsigned(p * UV)),
         Expr::sig("u_wdata", Ty::unsigned(p * UV)),
     ]);
     let mut conns = clock_conns();
     conns.extend([
-        ("wr_en", Conn::Input(f_upd)),
+        ("wr_en", Conn::Input(st.f_upd)),
         ("wr_data", Conn::Input(row)),
         ("rd_ready", Conn::Input(n_tready)),
         ("rd_valid", Conn::Output("n_fifo_valid".into())),
@@ -642,7 +740,6 @@ pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
     b.assign("n_tvalid", Expr::sig("n_fifo_valid", bit));
     b.assign("n_tdata", n_data.slice(nbits - 1, 0));
     b.assign("n_tlast", n_data.bit(nbits));
-    b.finish()
 }
 
 /// The modules of a spiking core: top, neuron lane and output FIFO.

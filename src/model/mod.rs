@@ -7,6 +7,8 @@
 pub mod gemm;
 pub mod io;
 pub mod lif;
+pub mod lif_cycle;
+mod out_queue;
 pub mod postproc;
 pub mod systolic;
 

@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 
 use super::io::{wrap, CycleIn, CycleOut};
+use super::out_queue::OutQueue;
 use super::postproc::{activation_table, multipliers, postprocess, QuantizedMultiplier};
 use crate::config::{ArrayConfig, Dataflow, PostprocConfig};
 use crate::timing::{self, BIAS_QUEUE_DEPTH, POSTPROC_LATENCY};
@@ -23,57 +24,6 @@ const FIFO_LATENCY: u64 = 2;
 struct Row {
     lanes: Vec<i128>,
     last: bool,
-}
-
-/// The output FIFO with its credit counter (first word fall through, one output register).
-#[derive(Debug)]
-struct OutQueue {
-    /// Rows to be written into the FIFO at the end of the given cycle, in time order.
-    scheduled: VecDeque<(u64, Row)>,
-    mem: VecDeque<Row>,
-    out: Option<Row>,
-    credits: u32,
-}
-
-impl OutQueue {
-    fn new(depth: u32) -> OutQueue {
-        OutQueue {
-            scheduled: VecDeque::new(),
-            mem: VecDeque::new(),
-            out: None,
-            credits: depth,
-        }
-    }
-
-    fn schedule(&mut self, write_cycle: u64, row: Row) {
-        let pos = self
-            .scheduled
-            .iter()
-            .position(|(w, _)| *w > write_cycle)
-            .unwrap_or(self.scheduled.len());
-        self.scheduled.insert(pos, (write_cycle, row));
-    }
-
-    /// Clock edge ending cycle `t`: output handshake, FIFO read, then this cycle's writes.
-    fn edge(&mut self, t: u64, ready: bool) {
-        let pop = self.out.is_some() && ready;
-        if !self.mem.is_empty() && (self.out.is_none() || ready) {
-            self.out = self.mem.pop_front();
-        } else if pop {
-            self.out = None;
-        }
-        if pop {
-            self.credits += 1;
-        }
-        while self.scheduled.front().is_some_and(|(w, _)| *w == t) {
-            let (_, row) = self.scheduled.pop_front().expect("front exists");
-            self.mem.push_back(row);
-        }
-        assert!(
-            self.scheduled.front().is_none_or(|(w, _)| *w > t),
-            "model error: a row was scheduled in the past"
-        );
-    }
 }
 
 /// OS state: the running tile and the tile-end spacing.
@@ -152,7 +102,7 @@ pub struct ArrayModel {
     cfg: ArrayConfig,
     cycle: u64,
     flow: Flow,
-    out: OutQueue,
+    out: OutQueue<Row>,
     post: Option<Post>,
 }
 

@@ -5,9 +5,10 @@
 use super::ports::{pack_lanes, unpack_lanes, PortSlot};
 use super::stream::Stalls;
 use super::verilator::{SimError, Verilated};
-use crate::config::LifConfig;
+use crate::config::{LifConfig, BIAS_MANT_BITS, STATE_BITS};
 use crate::gen::lif::axon_bits;
 use crate::model::lif::LifTrace;
+use crate::model::lif_cycle::{Beat, LifCycleIn, LifCycleModel, LifCycleOut, STATE_FIFO_DEPTH};
 use crate::model::Matrix;
 use crate::rng::Rng;
 use crate::timing;
@@ -40,9 +41,18 @@ struct GroupState {
 /// Why a run could not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum LifRunError {
-    /// `n_tlast` was not on the last group of a step.
-    #[error("n_tlast is wrong on state beat {0}")]
-    Framing(usize),
+    /// A handshake port differs from the cycle model's (cycles counted from 0, reset included).
+    #[error("cycle {cycle}: {port} is {rtl} in the RTL, the cycle model says {model}")]
+    Port {
+        /// Cycle of the difference.
+        cycle: u64,
+        /// The port.
+        port: &'static str,
+        /// Its value in the RTL.
+        rtl: bool,
+        /// The model's value.
+        model: bool,
+    },
     /// The model lacks a port.
     #[error(transparent)]
     Sim(#[from] SimError),
@@ -51,20 +61,256 @@ pub enum LifRunError {
     Hang(u64),
 }
 
-fn slot(sim: &Verilated, name: &str, input: bool) -> Result<PortSlot, SimError> {
-    let found = if input {
-        sim.layout.input(name)
-    } else {
-        sim.layout.output(name)
+/// Every port of the core, as slots in the model's word arrays.
+struct Slots {
+    rst: PortSlot,
+    /// `*_tdata`, `*_tvalid`, `*_tready` of the weight, bias and event streams.
+    w: (PortSlot, PortSlot, PortSlot),
+    nb: Option<(PortSlot, PortSlot, PortSlot)>,
+    s: (PortSlot, PortSlot, PortSlot),
+    /// `n_tdata`, `n_tvalid`, `n_tready`, `n_tlast`.
+    n: (PortSlot, PortSlot, PortSlot, PortSlot),
+}
+
+impl Slots {
+    /// Finds the core's ports and checks that the harness handles every port of the layout.
+    fn find(sim: &Verilated, cfg: &LifConfig) -> Result<Slots, SimError> {
+        let l = &sim.layout;
+        let get = |name: &str, input: bool| {
+            let found = if input { l.input(name) } else { l.output(name) };
+            found.cloned().ok_or_else(|| SimError::Load {
+                path: "model".into(),
+                detail: format!("the top has no port {name}"),
+            })
+        };
+        let stream = |p: &str| -> Result<(PortSlot, PortSlot, PortSlot), SimError> {
+            Ok((
+                get(&format!("{p}_tdata"), true)?,
+                get(&format!("{p}_tvalid"), true)?,
+                get(&format!("{p}_tready"), false)?,
+            ))
+        };
+        let slots = Slots {
+            rst: get("rst", true)?,
+            w: stream("w")?,
+            nb: if cfg.per_neuron_bias {
+                Some(stream("nb")?)
+            } else {
+                None
+            },
+            s: stream("s")?,
+            n: (
+                get("n_tdata", false)?,
+                get("n_tvalid", false)?,
+                get("n_tready", true)?,
+                get("n_tlast", false)?,
+            ),
+        };
+        let mut driven = vec![slots.rst.name.as_str(), &slots.n.2.name];
+        let mut compared = vec![slots.n.0.name.as_str(), &slots.n.1.name, &slots.n.3.name];
+        for (d, v, r) in [Some(&slots.w), slots.nb.as_ref(), Some(&slots.s)]
+            .into_iter()
+            .flatten()
+        {
+            driven.extend([d.name.as_str(), &v.name]);
+            compared.push(&r.name);
+        }
+        l.check_handled(&driven, &compared)
+            .map_err(|detail| SimError::Load {
+                path: "model".into(),
+                detail,
+            })?;
+        Ok(slots)
+    }
+}
+
+/// The words the driver sends.
+struct Streams {
+    /// Weight words in load order: (axon, group), lane k = W[axon][group * P + k].
+    w: Vec<Vec<i128>>,
+    /// Bias words, one per group.
+    nb: Vec<Vec<i128>>,
+    /// Events: (tick, axon).
+    events: Vec<(bool, u64)>,
+    /// Spiking axons per step.
+    spiking: Vec<u64>,
+}
+
+impl Streams {
+    fn new(cfg: &LifConfig, spikes: &Matrix, weights: &Matrix, bias: Option<&[i128]>) -> Streams {
+        let (p, g) = (cfg.parallel as usize, cfg.groups() as usize);
+        let lane_of =
+            |m: &Matrix, r: usize, col: usize| if col < m.cols { m.at(r, col) } else { 0 };
+        let w = (0..cfg.axons as usize)
+            .flat_map(|a| (0..g).map(move |gi| (a, gi)))
+            .map(|(a, gi)| (0..p).map(|k| lane_of(weights, a, gi * p + k)).collect())
+            .collect();
+        let nb = bias.map_or_else(Vec::new, |b| {
+            (0..g)
+                .map(|gi| {
+                    (0..p)
+                        .map(|k| b.get(gi * p + k).copied().unwrap_or(0))
+                        .collect()
+                })
+                .collect()
+        });
+        let (mut events, mut spiking) = (Vec::new(), Vec::new());
+        for t in 0..spikes.rows {
+            let before = events.len();
+            events.extend(
+                (0..spikes.cols)
+                    .filter(|&a| spikes.at(t, a) != 0)
+                    .map(|a| (false, a as u64)),
+            );
+            spiking.push((events.len() - before) as u64);
+            events.push((true, 0));
+        }
+        Streams {
+            w,
+            nb,
+            events,
+            spiking,
+        }
+    }
+}
+
+/// The driver's place in each stream, and what it offers this cycle.
+struct Driver {
+    /// Next word of the weight, bias and event streams.
+    next: [usize; 3],
+    /// Whether each stream's `*_tvalid` is up (held until taken).
+    offer: [bool; 3],
+    rng: Option<Rng>,
+    stalls: Option<Stalls>,
+}
+
+impl Driver {
+    fn chance(&mut self, pct: Option<u8>) -> bool {
+        match (self.rng.as_mut(), pct) {
+            (Some(r), Some(p)) => r.range(0, 99) < i64::from(p),
+            _ => true,
+        }
+    }
+
+    /// Advances each stream whose offer was taken (`ready`); true if any was.
+    fn taken(&mut self, ready: [bool; 3]) -> bool {
+        let mut any = false;
+        for ((next, offer), ready) in self.next.iter_mut().zip(&mut self.offer).zip(ready) {
+            if *offer && ready {
+                *next += 1;
+                *offer = false;
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// Decides this cycle's offers and `n_tready`, and writes every input port.
+    fn drive(
+        &mut self,
+        cfg: &LifConfig,
+        st: &Streams,
+        slots: &Slots,
+        inputs: &mut [u32],
+        reset: bool,
+    ) -> LifCycleIn {
+        let lens = [st.w.len(), st.nb.len(), st.events.len()];
+        if !reset {
+            for (i, len) in lens.into_iter().enumerate() {
+                let pct = self.stalls.map(|s| s.offer_percent);
+                self.offer[i] |= self.next[i] < len && self.chance(pct);
+            }
+        }
+        let n_ready = reset || self.chance(self.stalls.map(|s| s.ready_percent));
+        let set = |words: &mut [u32], s: &PortSlot, v: bool| words[s.offset] = u32::from(v);
+        let data = |words: &mut [u32], s: &PortSlot, lanes: &[i128], width: u32| {
+            pack_lanes(&mut words[s.offset..s.offset + s.words()], lanes, width);
+        };
+        let empty = Vec::new();
+        set(inputs, &slots.rst, reset);
+        data(
+            inputs,
+            &slots.w.0,
+            st.w.get(self.next[0]).unwrap_or(&empty),
+            cfg.weight_bits,
+        );
+        set(inputs, &slots.w.1, self.offer[0] && !reset);
+        if let Some((d, v, _)) = &slots.nb {
+            let word = st.nb.get(self.next[1]).unwrap_or(&empty);
+            data(inputs, d, word, BIAS_MANT_BITS);
+            set(inputs, v, self.offer[1] && !reset);
+        }
+        let (tick, axon) = st.events.get(self.next[2]).copied().unwrap_or((false, 0));
+        let axw = axon_bits(cfg);
+        let ev = (u128::from(tick) << axw) | u128::from(axon);
+        data(inputs, &slots.s.0, &[ev as i128], axw + 1);
+        set(inputs, &slots.s.1, self.offer[2] && !reset);
+        set(inputs, &slots.n.2, n_ready);
+        LifCycleIn {
+            rst: reset,
+            w_valid: self.offer[0] && !reset,
+            nb_valid: self.offer[1] && !reset,
+            s_valid: self.offer[2] && !reset,
+            tick,
+            n_ready,
+        }
+    }
+}
+
+/// The RTL's handshake outputs of a cycle, as the cycle model states them.
+fn observed(slots: &Slots, out: &[u32]) -> (LifCycleOut, bool) {
+    let bit = |s: &PortSlot| out[s.offset] & 1 == 1;
+    let valid = bit(&slots.n.1);
+    let beat = valid.then(|| Beat {
+        step: 0,
+        group: 0,
+        last: bit(&slots.n.3),
+    });
+    let o = LifCycleOut {
+        w_ready: bit(&slots.w.2),
+        nb_ready: slots.nb.as_ref().is_some_and(|(_, _, r)| bit(r)),
+        s_ready: bit(&slots.s.2),
+        beat,
     };
-    found.cloned().ok_or_else(|| SimError::Load {
-        path: "model".into(),
-        detail: format!("the top has no port {name}"),
-    })
+    (o, valid)
+}
+
+/// Compares the RTL's handshake ports with the cycle model's (every port, every cycle after
+/// reset; `n_tlast` while `n_tvalid`).
+fn compare(cycle: u64, rtl: &LifCycleOut, model: &LifCycleOut) -> Result<(), LifRunError> {
+    let pairs = [
+        ("w_tready", rtl.w_ready, model.w_ready),
+        ("nb_tready", rtl.nb_ready, model.nb_ready),
+        ("s_tready", rtl.s_ready, model.s_ready),
+        ("n_tvalid", rtl.beat.is_some(), model.beat.is_some()),
+        (
+            "n_tlast",
+            rtl.beat.is_some_and(|b| b.last),
+            model.beat.is_some_and(|b| b.last),
+        ),
+    ];
+    match pairs.into_iter().find(|(_, r, m)| r != m) {
+        Some((port, rtl, model)) => Err(LifRunError::Port {
+            cycle,
+            port,
+            rtl,
+            model,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Cycles simulated after the last state beat, in which no port may move: more than an
+/// update's latency to the FIFO, the FIFO's depth and a group walk.
+fn drain_tail(cfg: &LifConfig) -> u64 {
+    4 + u64::from(STATE_FIFO_DEPTH) + u64::from(cfg.groups())
 }
 
 /// Runs `spikes` (T x axons, 0/1) through the core with `weights` (axons x neurons) and, with
-/// per-neuron bias, `bias` (neurons mantissas). `stalls` adds gaps and back-pressure.
+/// per-neuron bias, `bias` (neurons mantissas). `stalls` adds gaps and back-pressure. Every
+/// handshake port is compared with [`LifCycleModel`] each cycle, through a drain tail after
+/// the last beat; the state beats' values are returned for the caller to compare with
+/// [`crate::model::lif::run_core`].
 pub fn run_lif(
     cfg: &LifConfig,
     sim: &mut Verilated,
@@ -73,201 +319,106 @@ pub fn run_lif(
     bias: Option<&[i128]>,
     stalls: Option<Stalls>,
 ) -> Result<LifRun, LifRunError> {
+    let g = cfg.groups() as usize;
+    let slots = Slots::find(sim, cfg)?;
+    let st = Streams::new(cfg, spikes, weights, bias);
+    let mut driver = Driver {
+        next: [0; 3],
+        offer: [false; 3],
+        rng: stalls.map(|s| Rng::new(s.seed)),
+        stalls,
+    };
+    let mut model = LifCycleModel::new(cfg);
+    let mut states: Vec<GroupState> = Vec::new();
+    let (mut ticks, mut load_done) = (Vec::new(), None);
+    let (mut cycle, mut idle, mut finished) = (0u64, 0u64, None);
+    let total_beats = spikes.rows * g;
+    while finished.is_none_or(|end| cycle < end + drain_tail(cfg)) {
+        let reset = cycle < 2;
+        let inp = driver.drive(cfg, &st, &slots, sim.inputs_mut(), reset);
+        sim.step();
+        let (rtl, n_valid) = observed(&slots, sim.outputs());
+        let expected = model.outputs();
+        model.edge(inp);
+        let mut progress = reset;
+        if !reset {
+            compare(cycle, &rtl, &expected)?;
+            progress |= driver.taken([rtl.w_ready, rtl.nb_ready, rtl.s_ready]);
+            if inp.s_valid && rtl.s_ready {
+                load_done.get_or_insert(cycle);
+                if inp.tick {
+                    ticks.push(cycle);
+                }
+            }
+            if n_valid && inp.n_ready {
+                states.push(state_beat(cfg, &slots, sim.outputs()));
+                progress = true;
+            }
+        }
+        cycle += 1;
+        if finished.is_none() && states.len() == total_beats {
+            finished = Some(cycle);
+        }
+        idle = if progress { 0 } else { idle + 1 };
+        if finished.is_none() && idle > 100_000 {
+            return Err(LifRunError::Hang(idle));
+        }
+    }
+    let end = finished.unwrap_or(cycle);
+    Ok(LifRun {
+        trace: assemble(cfg, spikes.rows, &states),
+        step_cycles: ticks.windows(2).map(|w| w[1] - w[0]).collect(),
+        formula_cycles: st.spiking[1..]
+            .iter()
+            .map(|&s| timing::lif_step_cycles(cfg, s))
+            .collect(),
+        first_step_cycles: (
+            ticks
+                .first()
+                .zip(load_done)
+                .map_or(0, |(t, first)| t - first),
+            st.spiking.first().copied().unwrap_or(0) * g as u64,
+        ),
+        load_cycles: load_done.unwrap_or(end) - 2,
+        total_cycles: end,
+    })
+}
+
+/// The group state on `n_tdata`: `{spikes[P], v[P], u[P]}`.
+fn state_beat(cfg: &LifConfig, slots: &Slots, out: &[u32]) -> GroupState {
+    let (p, sb) = (cfg.parallel as usize, STATE_BITS);
+    let d = &slots.n.0;
+    let words = &out[d.offset..d.offset + d.words()];
+    let bits = p as u32 * sb;
+    GroupState {
+        u: unpack_lanes(words, p, sb, true),
+        v: unpack_lanes(&shift_words(words, bits), p, sb, true),
+        spikes: unpack_lanes(&shift_words(words, 2 * bits), p, 1, false),
+    }
+}
+
+/// The beats of `steps` steps as u, v and spike matrices (steps x neurons).
+fn assemble(cfg: &LifConfig, steps: usize, states: &[GroupState]) -> LifTrace {
     let (n, p, g) = (
         cfg.neurons as usize,
         cfg.parallel as usize,
         cfg.groups() as usize,
     );
-    let axw = axon_bits(cfg);
-    let rst = slot(sim, "rst", true)?;
-    let (w_d, w_v, w_r) = (
-        slot(sim, "w_tdata", true)?,
-        slot(sim, "w_tvalid", true)?,
-        slot(sim, "w_tready", false)?,
-    );
-    let nb = if cfg.per_neuron_bias {
-        Some((
-            slot(sim, "nb_tdata", true)?,
-            slot(sim, "nb_tvalid", true)?,
-            slot(sim, "nb_tready", false)?,
-        ))
-    } else {
-        None
-    };
-    let (s_d, s_v, s_r) = (
-        slot(sim, "s_tdata", true)?,
-        slot(sim, "s_tvalid", true)?,
-        slot(sim, "s_tready", false)?,
-    );
-    let (n_d, n_v, n_r, n_l) = (
-        slot(sim, "n_tdata", false)?,
-        slot(sim, "n_tvalid", false)?,
-        slot(sim, "n_tready", true)?,
-        slot(sim, "n_tlast", false)?,
-    );
-    // The streams, as words to send.
-    let lane_of = |m: &Matrix, r: usize, col: usize| if col < m.cols { m.at(r, col) } else { 0 };
-    let w_words: Vec<Vec<i128>> = (0..cfg.axons as usize)
-        .flat_map(|a| (0..g).map(move |gi| (a, gi)))
-        .map(|(a, gi)| (0..p).map(|k| lane_of(weights, a, gi * p + k)).collect())
-        .collect();
-    let nb_words: Vec<Vec<i128>> = match bias {
-        Some(b) => (0..g)
-            .map(|gi| {
-                (0..p)
-                    .map(|k| b.get(gi * p + k).copied().unwrap_or(0))
-                    .collect()
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    let mut events: Vec<(bool, u64)> = Vec::new();
-    let mut spiking = Vec::new();
-    for t in 0..spikes.rows {
-        let mut count = 0;
-        for a in 0..spikes.cols {
-            if spikes.at(t, a) != 0 {
-                events.push((false, a as u64));
-                count += 1;
-            }
-        }
-        events.push((true, 0));
-        spiking.push(count);
-    }
-    let mut rng = stalls.map(|s| Rng::new(s.seed));
-    let chance = |rng: &mut Option<Rng>, pct: Option<u8>| match (rng.as_mut(), pct) {
-        (Some(r), Some(p)) => r.range(0, 99) < i64::from(p),
-        _ => true,
-    };
-    let (mut wi, mut nbi, mut ei) = (0usize, 0usize, 0usize);
-    let (mut w_off, mut nb_off, mut e_off) = (false, false, false);
-    let mut states: Vec<GroupState> = Vec::new();
-    let mut ticks: Vec<u64> = Vec::new();
-    let mut load_done: Option<u64> = None;
-    let (mut cycle, mut idle) = (0u64, 0u64);
-    let total_beats = spikes.rows * g;
-    let set = |words: &mut [u32], s: &PortSlot, v: bool| words[s.offset] = u32::from(v);
-    while states.len() < total_beats {
-        let offer = stalls.map(|s| s.offer_percent);
-        let reset = cycle < 2;
-        let inputs = sim.inputs_mut();
-        set(inputs, &rst, reset);
-        if !reset {
-            w_off |= wi < w_words.len() && chance(&mut rng, offer);
-            nb_off |= nbi < nb_words.len() && chance(&mut rng, offer);
-            e_off |= ei < events.len() && chance(&mut rng, offer);
-        }
-        let empty = Vec::new();
-        let w = w_words.get(wi).unwrap_or(&empty);
-        pack_lanes(
-            &mut inputs[w_d.offset..w_d.offset + w_d.words()],
-            w,
-            cfg.weight_bits,
-        );
-        set(inputs, &w_v, w_off && !reset);
-        if let Some((d, v, _)) = &nb {
-            let word = nb_words.get(nbi).unwrap_or(&empty);
-            pack_lanes(
-                &mut inputs[d.offset..d.offset + d.words()],
-                word,
-                crate::config::BIAS_MANT_BITS,
-            );
-            set(inputs, v, nb_off && !reset);
-        }
-        let (tick, axon) = events.get(ei).copied().unwrap_or((false, 0));
-        let ev = (u128::from(tick) << axw) | u128::from(axon);
-        pack_lanes(
-            &mut inputs[s_d.offset..s_d.offset + s_d.words()],
-            &[ev as i128],
-            axw + 1,
-        );
-        set(inputs, &s_v, e_off && !reset);
-        let ready = reset || chance(&mut rng, stalls.map(|s| s.ready_percent));
-        set(inputs, &n_r, ready);
-        sim.step();
-        let out = sim.outputs();
-        let bit = |s: &PortSlot| out[s.offset] & 1 == 1;
-        let mut progress = false;
-        if !reset {
-            if w_off && bit(&w_r) {
-                wi += 1;
-                w_off = false;
-                progress = true;
-            }
-            if let Some((_, _, r)) = &nb {
-                if nb_off && bit(r) {
-                    nbi += 1;
-                    nb_off = false;
-                    progress = true;
-                }
-            }
-            if e_off && bit(&s_r) {
-                if load_done.is_none() {
-                    load_done = Some(cycle);
-                }
-                if tick {
-                    ticks.push(cycle);
-                }
-                ei += 1;
-                e_off = false;
-                progress = true;
-            }
-            if bit(&n_v) && ready {
-                let words = &out[n_d.offset..n_d.offset + n_d.words()];
-                let sb = crate::config::STATE_BITS;
-                let bits = p as u32 * sb;
-                let u = unpack_lanes(words, p, sb, true);
-                let v = unpack_lanes(&shift_words(words, bits), p, sb, true);
-                let sp = unpack_lanes(&shift_words(words, 2 * bits), p, 1, false);
-                if bit(&n_l) != (states.len() % g == g - 1) {
-                    return Err(LifRunError::Framing(states.len()));
-                }
-                states.push(GroupState { u, v, spikes: sp });
-                progress = true;
-            }
-        }
-        cycle += 1;
-        idle = if progress || reset { 0 } else { idle + 1 };
-        if idle > 100_000 {
-            return Err(LifRunError::Hang(idle));
-        }
-    }
     let mut trace = LifTrace {
-        u: Matrix::zeros(spikes.rows, n),
-        v: Matrix::zeros(spikes.rows, n),
-        spikes: Matrix::zeros(spikes.rows, n),
+        u: Matrix::zeros(steps, n),
+        v: Matrix::zeros(steps, n),
+        spikes: Matrix::zeros(steps, n),
     };
     for (i, st) in states.iter().enumerate() {
         let (t, gi) = (i / g, i % g);
-        for k in 0..p {
+        for k in (0..p).filter(|k| gi * p + k < n) {
             let neuron = gi * p + k;
-            if neuron < n {
-                *trace.u.at_mut(t, neuron) = st.u[k];
-                *trace.v.at_mut(t, neuron) = st.v[k];
-                *trace.spikes.at_mut(t, neuron) = st.spikes[k];
-            }
+            *trace.u.at_mut(t, neuron) = st.u[k];
+            *trace.v.at_mut(t, neuron) = st.v[k];
+            *trace.spikes.at_mut(t, neuron) = st.spikes[k];
         }
     }
-    let step_cycles = ticks.windows(2).map(|w| w[1] - w[0]).collect();
-    let first_step_cycles = (
-        ticks
-            .first()
-            .zip(load_done)
-            .map_or(0, |(t, first)| t - first),
-        spiking.first().copied().unwrap_or(0) * g as u64,
-    );
-    let formula_cycles = spiking[1..]
-        .iter()
-        .map(|&s| timing::lif_step_cycles(cfg, s))
-        .collect();
-    Ok(LifRun {
-        trace,
-        step_cycles,
-        formula_cycles,
-        first_step_cycles,
-        load_cycles: load_done.unwrap_or(cycle) - 2,
-        total_cycles: cycle,
-    })
+    trace
 }
 
 /// `words` shifted right by `bits` (so a field starting at `bits` starts at 0).
