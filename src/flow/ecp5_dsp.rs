@@ -122,6 +122,12 @@ fn is_const(b: &Value) -> bool {
     b.is_string()
 }
 
+/// Loads of each bit: (cell, pin) pairs, from [`loads`].
+type Loads = BTreeMap<String, Vec<(String, String)>>;
+
+/// One FF moved into a DSP's output: (P pin, FF cell, the FF's Q bit).
+type Move = (usize, String, Value);
+
 /// Packs registers into every MULT18X18D of the top module of `netlist` (Yosys JSON).
 pub fn pack(netlist: &mut Value) -> PackStats {
     let mut stats = PackStats::default();
@@ -153,100 +159,13 @@ pub fn pack(netlist: &mut Value) -> PackStats {
         let all_loads = loads(cells, &ports);
         for dsp in dsp_names {
             let mut control: Option<(Bit, Bit)> = None;
-            // Inputs A and B: copy the driving FFs' registers into the block.
             for (port, reg) in [("A", "REG_INPUTA"), ("B", "REG_INPUTB")] {
-                let conn = cells[&dsp]["connections"].clone();
-                let mut new_bits = Vec::new();
-                let mut ok = true;
-                let mut ctl = control.clone();
-                for i in 0..18 {
-                    let b = &conn[format!("{port}{i}")][0];
-                    if is_const(b) {
-                        new_bits.push(b.clone());
-                        continue;
-                    }
-                    let Some(ff) = drivers.get(&b.to_string()) else {
-                        ok = false;
-                        break;
-                    };
-                    let ffc = cells[ff].as_object().expect("cell");
-                    if !shares_control(ffc, &mut ctl) {
-                        ok = false;
-                        break;
-                    }
-                    new_bits.push(ffc["connections"]["DI"][0].clone());
+                if pack_input(cells, &drivers, &dsp, port, &mut control) {
+                    enable_register(cells, &dsp, reg);
+                    stats.input_regs += 1;
                 }
-                if !ok {
-                    continue;
-                }
-                control = ctl;
-                let cell = cells[&dsp].as_object_mut().expect("cell");
-                for (i, b) in new_bits.into_iter().enumerate() {
-                    cell["connections"][format!("{port}{i}")] = json!([b]);
-                }
-                cell["parameters"][format!("{reg}_CLK")] = json!("CLK0");
-                cell["parameters"][format!("{reg}_CE")] = json!("CE0");
-                cell["parameters"][format!("{reg}_RST")] = json!("RST0");
-                stats.input_regs += 1;
             }
-            // Output P: absorb the first rank of FFs whose D comes only from P (this takes the
-            // multiplier's combinational delay out of the fabric), and a second rank only if
-            // it feeds nothing but further FFs: one fabric rank then stays beside the logic it
-            // feeds (the accumulator), splitting the long route from the DSP row. One rank
-            // becomes the output register (0.7 ns clock-to-out; the pipeline register's output
-            // still crosses the block's output logic, about 3.9 ns), two become pipeline and
-            // output registers.
-            let mut ranks: Vec<Vec<(usize, String, Value)>> = Vec::new();
-            let mut pins: Vec<(usize, Value)> = (0..36)
-                .map(|i| (i, cells[&dsp]["connections"][format!("P{i}")][0].clone()))
-                .collect();
-            while ranks.len() < 2 {
-                let mut moves = Vec::new();
-                let mut ok = true;
-                let mut ctl = control.clone();
-                for (i, b) in &pins {
-                    let Some(l) = all_loads.get(&b.to_string()) else {
-                        continue;
-                    };
-                    let [(ff, pin)] = l.as_slice() else {
-                        ok = false;
-                        break;
-                    };
-                    let ffc = cells.get(ff).and_then(Value::as_object);
-                    let Some(ffc) = ffc.filter(|_| pin == "DI") else {
-                        ok = false;
-                        break;
-                    };
-                    if !shares_control(ffc, &mut ctl) {
-                        ok = false;
-                        break;
-                    }
-                    moves.push((*i, ff.clone(), ffc["connections"]["Q"][0].clone()));
-                }
-                if !ok || moves.is_empty() {
-                    break;
-                }
-                if !ranks.is_empty() {
-                    let only_ffs = moves.iter().all(|(_, _, q)| {
-                        all_loads.get(&q.to_string()).is_some_and(|l| {
-                            l.iter().all(|(c, pin)| {
-                                pin == "DI"
-                                    && cells
-                                        .get(c)
-                                        .and_then(Value::as_object)
-                                        .and_then(plain_ff)
-                                        .is_some()
-                            })
-                        })
-                    });
-                    if !only_ffs {
-                        break;
-                    }
-                }
-                control = ctl;
-                pins = moves.iter().map(|(i, _, q)| (*i, q.clone())).collect();
-                ranks.push(moves);
-            }
+            let ranks = output_ranks(cells, &all_loads, &dsp, &mut control);
             let regs: &[&str] = match ranks.len() {
                 1 => &["REG_OUTPUT"],
                 _ => &["REG_PIPELINE", "REG_OUTPUT"],
@@ -257,44 +176,172 @@ pub fn pack(netlist: &mut Value) -> PackStats {
                     cells.remove(ff);
                     removed.insert(ff.clone());
                 }
-                let cell = cells[&dsp].as_object_mut().expect("cell");
-                cell["parameters"][format!("{reg}_CLK")] = json!("CLK0");
-                cell["parameters"][format!("{reg}_CE")] = json!("CE0");
-                cell["parameters"][format!("{reg}_RST")] = json!("RST0");
+                enable_register(cells, &dsp, reg);
                 stats.output_regs += 1;
             }
-            if let Some((clk, rst)) = control {
-                let cell = cells[&dsp].as_object_mut().expect("cell");
-                cell["connections"]["CLK0"] = json!([clk]);
-                cell["connections"]["RST0"] = json!([rst]);
-                cell["connections"]["CE0"] = json!(["1"]);
-                cell["parameters"]["RESETMODE"] = json!("SYNC");
-                cell["parameters"]["GSR"] = json!("DISABLED");
-                for d in ["CLK0", "RST0", "CE0"] {
-                    cell["port_directions"][d] = json!("input");
-                }
+            if let Some(control) = control {
+                connect_control(cells, &dsp, control);
             }
         }
-        // Input-side FFs left without loads are dead now.
-        loop {
-            let all_loads = loads(cells, &ports);
-            let dead: Vec<String> = cells
-                .iter()
-                .filter(|(_, c)| c["type"] == "TRELLIS_FF")
-                .filter(|(_, c)| !all_loads.contains_key(&c["connections"]["Q"][0].to_string()))
-                .map(|(n, _)| n.clone())
-                .collect();
-            if dead.is_empty() {
-                break;
-            }
-            for d in dead {
-                cells.remove(&d);
-                removed.insert(d);
-            }
-        }
+        remove_dead_ffs(cells, &ports, &mut removed);
         stats.ffs_removed += removed.len();
     }
     stats
+}
+
+/// Input `port` (A or B) of `dsp`: when every non-constant bit comes from a plain FF sharing
+/// `control`, the block takes those FFs' D bits and registers them itself (the FFs stay; they
+/// are removed later if nothing else loads them). Returns whether it did.
+fn pack_input(
+    cells: &mut Map<String, Value>,
+    drivers: &BTreeMap<String, String>,
+    dsp: &str,
+    port: &str,
+    control: &mut Option<(Bit, Bit)>,
+) -> bool {
+    let conn = cells[dsp]["connections"].clone();
+    let mut new_bits = Vec::new();
+    let mut ctl = control.clone();
+    for i in 0..18 {
+        let b = &conn[format!("{port}{i}")][0];
+        if is_const(b) {
+            new_bits.push(b.clone());
+            continue;
+        }
+        let Some(ff) = drivers.get(&b.to_string()) else {
+            return false;
+        };
+        let ffc = cells[ff].as_object().expect("cell");
+        if !shares_control(ffc, &mut ctl) {
+            return false;
+        }
+        new_bits.push(ffc["connections"]["DI"][0].clone());
+    }
+    *control = ctl;
+    let cell = cells[dsp].as_object_mut().expect("cell");
+    for (i, b) in new_bits.into_iter().enumerate() {
+        cell["connections"][format!("{port}{i}")] = json!([b]);
+    }
+    true
+}
+
+/// Output P of `dsp`: the first rank of FFs whose D comes only from P (this takes the
+/// multiplier's combinational delay out of the fabric), and a second rank only if it feeds
+/// nothing but further FFs: one fabric rank then stays beside the logic it feeds (the
+/// accumulator), splitting the long route from the DSP row. One rank becomes the output
+/// register (0.7 ns clock-to-out; the pipeline register's output still crosses the block's
+/// output logic, about 3.9 ns), two become pipeline and output registers.
+fn output_ranks(
+    cells: &Map<String, Value>,
+    all_loads: &Loads,
+    dsp: &str,
+    control: &mut Option<(Bit, Bit)>,
+) -> Vec<Vec<Move>> {
+    let mut ranks: Vec<Vec<Move>> = Vec::new();
+    let mut pins: Vec<(usize, Value)> = (0..36)
+        .map(|i| (i, cells[dsp]["connections"][format!("P{i}")][0].clone()))
+        .collect();
+    while ranks.len() < 2 {
+        let mut ctl = control.clone();
+        let Some(moves) = next_rank(cells, all_loads, &pins, &mut ctl) else {
+            break;
+        };
+        if !ranks.is_empty() && !feeds_only_ffs(cells, all_loads, &moves) {
+            break;
+        }
+        *control = ctl;
+        pins = moves.iter().map(|(i, _, q)| (*i, q.clone())).collect();
+        ranks.push(moves);
+    }
+    ranks
+}
+
+/// The FFs that are the only load of each of `pins` (through D, sharing `ctl`), or None when
+/// any pin has another load, or none has one.
+fn next_rank(
+    cells: &Map<String, Value>,
+    all_loads: &Loads,
+    pins: &[(usize, Value)],
+    ctl: &mut Option<(Bit, Bit)>,
+) -> Option<Vec<Move>> {
+    let mut moves = Vec::new();
+    for (i, b) in pins {
+        let Some(l) = all_loads.get(&b.to_string()) else {
+            continue;
+        };
+        let [(ff, pin)] = l.as_slice() else {
+            return None;
+        };
+        let ffc = cells.get(ff).and_then(Value::as_object);
+        let ffc = ffc.filter(|_| pin == "DI")?;
+        if !shares_control(ffc, ctl) {
+            return None;
+        }
+        moves.push((*i, ff.clone(), ffc["connections"]["Q"][0].clone()));
+    }
+    (!moves.is_empty()).then_some(moves)
+}
+
+/// Whether every load of the moved FFs' outputs is a plain FF's D input.
+fn feeds_only_ffs(cells: &Map<String, Value>, all_loads: &Loads, moves: &[Move]) -> bool {
+    moves.iter().all(|(_, _, q)| {
+        all_loads.get(&q.to_string()).is_some_and(|l| {
+            l.iter().all(|(c, pin)| {
+                pin == "DI"
+                    && cells
+                        .get(c)
+                        .and_then(Value::as_object)
+                        .and_then(plain_ff)
+                        .is_some()
+            })
+        })
+    })
+}
+
+/// Clocks register `reg` of `dsp` from CLK0, CE0 and RST0.
+fn enable_register(cells: &mut Map<String, Value>, dsp: &str, reg: &str) {
+    let cell = cells[dsp].as_object_mut().expect("cell");
+    cell["parameters"][format!("{reg}_CLK")] = json!("CLK0");
+    cell["parameters"][format!("{reg}_CE")] = json!("CE0");
+    cell["parameters"][format!("{reg}_RST")] = json!("RST0");
+}
+
+/// Connects the absorbed FFs' clock and synchronous reset to `dsp`.
+fn connect_control(cells: &mut Map<String, Value>, dsp: &str, (clk, rst): (Bit, Bit)) {
+    let cell = cells[dsp].as_object_mut().expect("cell");
+    cell["connections"]["CLK0"] = json!([clk]);
+    cell["connections"]["RST0"] = json!([rst]);
+    cell["connections"]["CE0"] = json!(["1"]);
+    cell["parameters"]["RESETMODE"] = json!("SYNC");
+    cell["parameters"]["GSR"] = json!("DISABLED");
+    for d in ["CLK0", "RST0", "CE0"] {
+        cell["port_directions"][d] = json!("input");
+    }
+}
+
+/// Removes the FFs left without loads (input-side FFs whose block took their register),
+/// until none is left.
+fn remove_dead_ffs(
+    cells: &mut Map<String, Value>,
+    ports: &Map<String, Value>,
+    removed: &mut BTreeSet<String>,
+) {
+    loop {
+        let all_loads = loads(cells, ports);
+        let dead: Vec<String> = cells
+            .iter()
+            .filter(|(_, c)| c["type"] == "TRELLIS_FF")
+            .filter(|(_, c)| !all_loads.contains_key(&c["connections"]["Q"][0].to_string()))
+            .map(|(n, _)| n.clone())
+            .collect();
+        if dead.is_empty() {
+            break;
+        }
+        for d in dead {
+            cells.remove(&d);
+            removed.insert(d);
+        }
+    }
 }
 
 #[cfg(test)]

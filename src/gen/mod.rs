@@ -133,5 +133,8 @@ pub fn generate(cfg: &Config) -> Result<Design> {
 
 /// The structural check, as an npugen error (a failure is a generator bug).
 pub fn check(design: &Design) -> Result<()> {
-    check_design(design).map_err(|errs| Error::Internal(errs.join("; ")))
+    check_design(design).map_err(|errs| {
+        let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        Error::Internal(lines.join("; "))
+    })
 }

@@ -10,7 +10,7 @@ pub mod design;
 pub mod expr;
 
 pub use builder::{ModuleBuilder, RegHandle};
-pub use check::check_design;
+pub use check::{check_design, CheckError};
 pub use design::{Assign, Conn, Design, Dir, Instance, MemWrite, Memory, Module, Port, Reg, Wire};
 pub use expr::{BinOp, Const, Expr, Ty, UnOp};
 

@@ -91,3 +91,48 @@ pub(super) fn print_table(r: &Report, cap: &Capacity, out: &Path) {
     }
     println!("  report   {}", out.join("report.json").display());
 }
+
+/// The report of a run: `r` from Yosys, `pnr` from place and route (default when none ran).
+/// `fits`, `dsp_expected` and `seconds` are the caller's to fill.
+pub(super) fn build(
+    args: &super::SynthArgs,
+    top: String,
+    tool_versions: BTreeMap<&'static str, String>,
+    r: &crate::flow::yosys::Resources,
+    pnr: super::pnr::Pnr,
+) -> Report {
+    let target = args.target;
+    let (pes, dsp_pes) = match (&args.config.array, args.part) {
+        (Some(a), crate::gen::Part::Array) => {
+            let with_dsp = if target.dsp_cell().is_some() {
+                u64::from(a.dsp_pe_count())
+            } else {
+                0
+            };
+            (Some(a.pe_count()), Some(with_dsp))
+        }
+        _ => (None, None),
+    };
+    Report {
+        target: target.name(),
+        part: target.part(),
+        top,
+        tool_versions,
+        luts: r.luts,
+        ffs: r.ffs,
+        dsps: r.dsps,
+        brams: r.brams,
+        carry: r.carry,
+        lutram: r.lutram,
+        fits: true,
+        fmax_mhz: pnr.fmax_mhz,
+        target_mhz: args.freq_mhz,
+        timing_met: pnr.fmax_mhz.map(|f| f >= args.freq_mhz),
+        pes,
+        dsp_pes,
+        dsp_expected: None,
+        placed: pnr.placed,
+        dsp_registers_packed: pnr.packed,
+        seconds: BTreeMap::new(),
+    }
+}

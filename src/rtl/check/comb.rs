@@ -72,7 +72,7 @@ pub(super) fn comb_paths(
                     }
                     1 => {
                         let name = net_name(m, d);
-                        return Err(format!("{}: combinational loop through {name}", m.name));
+                        return Err(format!("combinational loop through {name}"));
                     }
                     _ => {}
                 }

@@ -16,23 +16,72 @@ use types::ty_error;
 use super::design::{Conn, Design, Dir, Module, Port};
 use super::expr::Ty;
 
-/// Checks the whole design; returns every problem found, one line each.
-pub fn check_design(design: &Design) -> Result<(), Vec<String>> {
+/// One problem the checks found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckError {
+    /// A problem of the design as a whole: a module defined twice, a missing top, recursion.
+    Design(String),
+    /// A problem inside `module`.
+    Module {
+        /// The module.
+        module: String,
+        /// The item at fault ("assign y", "register r", "instance u0"), if one is.
+        item: Option<String>,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+impl CheckError {
+    /// A problem in module `module`, not tied to one item.
+    pub fn in_module(module: &str, problem: String) -> CheckError {
+        CheckError::Module {
+            module: module.to_string(),
+            item: None,
+            problem,
+        }
+    }
+}
+
+impl std::fmt::Display for CheckError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CheckError::Design(problem) => f.write_str(problem),
+            CheckError::Module {
+                module,
+                item: Some(item),
+                problem,
+            } => write!(f, "{module}: {item}: {problem}"),
+            CheckError::Module {
+                module, problem, ..
+            } => write!(f, "{module}: {problem}"),
+        }
+    }
+}
+
+/// Checks the whole design; returns every problem found.
+pub fn check_design(design: &Design) -> Result<(), Vec<CheckError>> {
     let mut errors = Vec::new();
     let mut seen = BTreeSet::new();
     for m in &design.modules {
         if !seen.insert(m.name.as_str()) {
-            errors.push(format!("module {} is defined twice", m.name));
+            errors.push(CheckError::Design(format!(
+                "module {} is defined twice",
+                m.name
+            )));
         }
     }
     if design.module(&design.top).is_none() {
-        errors.push(format!("top module {} is not defined", design.top));
+        errors.push(CheckError::Design(format!(
+            "top module {} is not defined",
+            design.top
+        )));
     }
     let index = Index::new(design);
     let order = match instantiation_order(&index) {
         Ok(order) => order,
         Err(e) => {
-            errors.push(e);
+            errors.push(CheckError::Design(e));
             return Err(errors);
         }
     };
@@ -41,13 +90,13 @@ pub fn check_design(design: &Design) -> Result<(), Vec<String>> {
         let (m, _) = index.modules[name];
         let before = errors.len();
         let table = SymbolTable::build(m, &mut errors);
-        check_module(&index, m, &table, &mut errors);
+        ModuleCheck::run(&index, m, &table, &mut errors);
         if errors.len() == before {
             match comb_paths(m, &table, &comb) {
                 Ok(paths) => {
                     comb.insert(name, paths);
                 }
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(CheckError::in_module(&m.name, e)),
             }
         }
     }
@@ -122,157 +171,208 @@ fn visit<'a>(
     Ok(())
 }
 
-fn check_module(index: &Index, m: &Module, table: &SymbolTable, errors: &mut Vec<String>) {
-    if !is_identifier(&m.name) {
-        errors.push(format!(
-            "module name {:?} is not a legal identifier",
-            m.name
-        ));
-    }
-    let mut err = |what: &dyn Fn() -> String, msg: String| {
-        errors.push(format!("{}: {}: {msg}", m.name, what()));
-    };
-    if m.is_sequential() {
-        for clk in ["clk", "rst"] {
-            if table.get(clk) != Some((Kind::Input, Ty::BIT)) {
-                err(
-                    &|| "state".into(),
-                    format!("registers or memories but no 1-bit input {clk}"),
-                );
-            }
+/// The checks of one module's items: types, drivers, memories and instance connections.
+struct ModuleCheck<'a, 'b> {
+    index: &'b Index<'a>,
+    m: &'a Module,
+    table: &'b SymbolTable<'a>,
+    errors: &'b mut Vec<CheckError>,
+    /// Drivers per net id.
+    drivers: Vec<u32>,
+}
+
+impl<'a, 'b> ModuleCheck<'a, 'b> {
+    fn run(
+        index: &'b Index<'a>,
+        m: &'a Module,
+        table: &'b SymbolTable<'a>,
+        errors: &'b mut Vec<CheckError>,
+    ) {
+        let mut c = ModuleCheck {
+            index,
+            m,
+            table,
+            errors,
+            drivers: vec![0; table.len()],
+        };
+        if !is_identifier(&m.name) {
+            c.errors.push(CheckError::Design(format!(
+                "module name {:?} is not a legal identifier",
+                m.name
+            )));
         }
-    }
-    let mut drivers = vec![0u32; table.len()];
-    let mut drive = |name: &str| {
-        if let Some(id) = table.id(name) {
-            drivers[id as usize] += 1;
-        }
-    };
-    for a in &m.assigns {
-        let what = || format!("assign {}", a.target);
-        match table.get(&a.target) {
-            Some((Kind::Wire | Kind::Output, ty)) => {
-                if let Some(msg) = ty_error(table, &a.expr, ty) {
-                    err(&what, msg);
+        if m.is_sequential() {
+            for clk in ["clk", "rst"] {
+                if table.get(clk) != Some((Kind::Input, Ty::BIT)) {
+                    c.err(
+                        "state",
+                        format!("registers or memories but no 1-bit input {clk}"),
+                    );
                 }
-                drive(&a.target);
             }
-            Some((kind, _)) => err(&what, format!("target is a {kind:?}")),
-            None => err(&what, "target is not declared".into()),
+        }
+        c.assigns();
+        c.regs();
+        c.memories();
+        for inst in &m.instances {
+            c.instance(inst);
+        }
+        c.single_drivers();
+    }
+
+    fn err(&mut self, item: impl Into<String>, problem: String) {
+        self.errors.push(CheckError::Module {
+            module: self.m.name.clone(),
+            item: Some(item.into()),
+            problem,
+        });
+    }
+
+    /// Reports `expr`'s type error against `ty`, prefixed by `label`, on `item`.
+    fn ty(&mut self, item: &str, label: &str, expr: &crate::rtl::Expr, ty: Ty) {
+        if let Some(msg) = ty_error(self.table, expr, ty) {
+            let msg = if label.is_empty() {
+                msg
+            } else {
+                format!("{label}: {msg}")
+            };
+            self.err(item, msg);
         }
     }
-    for r in &m.regs {
-        let what = || format!("register {}", r.name);
-        if let Some(msg) = ty_error(table, &r.next, r.ty) {
-            err(&what, msg);
-        }
-        if let Some(msg) = r
-            .enable
-            .as_ref()
-            .and_then(|en| ty_error(table, en, Ty::BIT))
-        {
-            err(&what, format!("enable: {msg}"));
-        }
-        if let Some(c) = r.reset.as_ref().filter(|c| c.ty != r.ty) {
-            err(
-                &what,
-                format!("reset value is {}, register is {}", c.ty, r.ty),
-            );
+
+    fn drive(&mut self, name: &str) {
+        if let Some(id) = self.table.id(name) {
+            self.drivers[id as usize] += 1;
         }
     }
-    for mem in &m.memories {
-        let what = || format!("memory {}", mem.name);
-        if mem.depth < 2 || mem.width == 0 {
-            err(&what, "needs depth >= 2 and width >= 1".into());
-            continue;
+
+    fn assigns(&mut self) {
+        for a in &self.m.assigns {
+            let what = format!("assign {}", a.target);
+            match self.table.get(&a.target) {
+                Some((Kind::Wire | Kind::Output, ty)) => {
+                    self.ty(&what, "", &a.expr, ty);
+                    self.drive(&a.target);
+                }
+                Some((kind, _)) => self.err(what, format!("target is a {kind:?}")),
+                None => self.err(what, "target is not declared".into()),
+            }
         }
-        let addr = Ty::unsigned(crate::rtl::bits_for(u64::from(mem.depth - 1)));
-        let mut ports = vec![
-            ("read enable", &mem.read_enable, Ty::BIT),
-            ("read address", &mem.read_addr, addr),
-        ];
-        if let Some(w) = &mem.write {
-            ports.push(("write enable", &w.enable, Ty::BIT));
-            ports.push(("write address", &w.addr, addr));
-            ports.push(("write data", &w.data, mem.data_ty()));
+    }
+
+    fn regs(&mut self) {
+        for r in &self.m.regs {
+            let what = format!("register {}", r.name);
+            self.ty(&what, "", &r.next, r.ty);
+            if let Some(en) = &r.enable {
+                self.ty(&what, "enable", en, Ty::BIT);
+            }
+            if let Some(c) = r.reset.as_ref().filter(|c| c.ty != r.ty) {
+                let msg = format!("reset value is {}, register is {}", c.ty, r.ty);
+                self.err(what, msg);
+            }
         }
-        if let Some(init) = &mem.init {
-            if init.len() != mem.depth as usize || init.iter().any(|c| c.ty != mem.data_ty()) {
-                err(
-                    &what,
-                    format!(
+    }
+
+    fn memories(&mut self) {
+        for mem in &self.m.memories {
+            let what = format!("memory {}", mem.name);
+            if mem.depth < 2 || mem.width == 0 {
+                self.err(what, "needs depth >= 2 and width >= 1".into());
+                continue;
+            }
+            let addr = Ty::unsigned(crate::rtl::bits_for(u64::from(mem.depth - 1)));
+            let mut ports = vec![
+                ("read enable", &mem.read_enable, Ty::BIT),
+                ("read address", &mem.read_addr, addr),
+            ];
+            if let Some(w) = &mem.write {
+                ports.push(("write enable", &w.enable, Ty::BIT));
+                ports.push(("write address", &w.addr, addr));
+                ports.push(("write data", &w.data, mem.data_ty()));
+            }
+            if let Some(init) = &mem.init {
+                if init.len() != mem.depth as usize || init.iter().any(|c| c.ty != mem.data_ty()) {
+                    let msg = format!(
                         "initial contents must be {} words of {}",
                         mem.depth,
                         mem.data_ty()
-                    ),
+                    );
+                    self.err(what.clone(), msg);
+                }
+            } else if mem.write.is_none() {
+                self.err(
+                    what.clone(),
+                    "has neither a write port nor initial contents".into(),
                 );
             }
-        } else if mem.write.is_none() {
-            err(
-                &what,
-                "has neither a write port nor initial contents".into(),
-            );
-        }
-        for (label, e, ty) in ports {
-            if let Some(msg) = ty_error(table, e, ty) {
-                err(&what, format!("{label}: {msg}"));
+            for (label, e, ty) in ports {
+                self.ty(&what, label, e, ty);
             }
         }
     }
-    for inst in &m.instances {
-        let what = || format!("instance {}", inst.name);
-        let Some((sub, sub_ports)) = index.modules.get(inst.module.as_str()) else {
-            err(&what, format!("module {} is not defined", inst.module));
-            continue;
+
+    fn instance(&mut self, inst: &crate::rtl::Instance) {
+        let what = format!("instance {}", inst.name);
+        let Some((sub, sub_ports)) = self.index.modules.get(inst.module.as_str()) else {
+            self.err(what, format!("module {} is not defined", inst.module));
+            return;
         };
         let mut connected = vec![false; sub.ports.len()];
         for (port, conn) in &inst.conns {
             let Some(&(pi, p)) = sub_ports.get(port.as_str()) else {
-                err(&what, format!("{} has no port {port}", sub.name));
+                self.err(what.clone(), format!("{} has no port {port}", sub.name));
                 continue;
             };
             if std::mem::replace(&mut connected[pi], true) {
-                err(&what, format!("port {port} connected twice"));
+                self.err(what.clone(), format!("port {port} connected twice"));
             }
             match (p.dir, conn) {
-                (Dir::Input, Conn::Input(e)) => {
-                    if let Some(msg) = ty_error(table, e, p.ty) {
-                        err(&what, format!("port {port}: {msg}"));
-                    }
-                }
-                (Dir::Output, Conn::Output(w)) => match table.get(w) {
-                    Some((Kind::Wire | Kind::Output, ty)) if ty == p.ty => drive(w),
-                    Some((_, ty)) => err(
-                        &what,
+                (Dir::Input, Conn::Input(e)) => self.ty(&what, &format!("port {port}"), e, p.ty),
+                (Dir::Output, Conn::Output(w)) => match self.table.get(w) {
+                    Some((Kind::Wire | Kind::Output, ty)) if ty == p.ty => self.drive(w),
+                    Some((_, ty)) => self.err(
+                        what.clone(),
                         format!("port {port} drives {w} ({ty}), port is {}", p.ty),
                     ),
-                    None => err(&what, format!("port {port}: {w} is not declared")),
+                    None => self.err(what.clone(), format!("port {port}: {w} is not declared")),
                 },
-                _ => err(
-                    &what,
+                _ => self.err(
+                    what.clone(),
                     format!("port {port} connected in the wrong direction"),
                 ),
             }
         }
         for (p, done) in sub.ports.iter().zip(connected) {
             if !done {
-                err(&what, format!("port {} is not connected", p.name));
+                self.err(what.clone(), format!("port {} is not connected", p.name));
             }
         }
     }
-    let net_names = m
-        .ports
-        .iter()
-        .map(|p| &p.name)
-        .chain(m.wires.iter().map(|w| &w.name));
-    for (id, name) in net_names.enumerate() {
-        if table.kind(id as u32) == Kind::Input {
-            continue;
-        }
-        match drivers[id] {
-            1 => {}
-            0 => errors.push(format!("{}: {name} has no driver", m.name)),
-            n => errors.push(format!("{}: {name} has {n} drivers", m.name)),
+
+    /// Every net but an input has exactly one driver.
+    fn single_drivers(&mut self) {
+        let m = self.m;
+        let net_names = m
+            .ports
+            .iter()
+            .map(|p| &p.name)
+            .chain(m.wires.iter().map(|w| &w.name));
+        for (id, name) in net_names.enumerate() {
+            if self.table.kind(id as u32) == Kind::Input {
+                continue;
+            }
+            match self.drivers[id] {
+                1 => {}
+                0 => self.errors.push(CheckError::in_module(
+                    &m.name,
+                    format!("{name} has no driver"),
+                )),
+                n => self.errors.push(CheckError::in_module(
+                    &m.name,
+                    format!("{name} has {n} drivers"),
+                )),
+            }
         }
     }
 }
@@ -312,11 +412,13 @@ mod tests {
         b.assign("y", a.not());
         let errs = check_design(&design(vec![b.finish()])).unwrap_err();
         assert!(
-            errs.iter().any(|e| e.contains("y has 2 drivers")),
+            errs.iter()
+                .any(|e| e.to_string().contains("y has 2 drivers")),
             "{errs:?}"
         );
         assert!(
-            errs.iter().any(|e| e.contains("w has no driver")),
+            errs.iter()
+                .any(|e| e.to_string().contains("w has no driver")),
             "{errs:?}"
         );
     }
@@ -329,7 +431,9 @@ mod tests {
         b.assign("y", a);
         let errs = check_design(&design(vec![b.finish()])).unwrap_err();
         assert!(
-            errs[0].contains("expression is u4, expected u5"),
+            errs[0]
+                .to_string()
+                .contains("expression is u4, expected u5"),
             "{errs:?}"
         );
     }
@@ -344,7 +448,10 @@ mod tests {
         b.wire("w2", w1.clone().not());
         b.assign("y", w1);
         let errs = check_design(&design(vec![b.finish()])).unwrap_err();
-        assert!(errs[0].contains("combinational loop"), "{errs:?}");
+        assert!(
+            errs[0].to_string().contains("combinational loop"),
+            "{errs:?}"
+        );
     }
 
     #[test]
@@ -366,7 +473,10 @@ mod tests {
         );
         top.assign("y", w);
         let errs = check_design(&design(vec![top.finish(), inner.finish()])).unwrap_err();
-        assert!(errs[0].contains("combinational loop"), "{errs:?}");
+        assert!(
+            errs[0].to_string().contains("combinational loop"),
+            "{errs:?}"
+        );
     }
 
     #[test]
@@ -395,7 +505,8 @@ mod tests {
         broken.modules[0].instances[0].conns.pop();
         let errs = check_design(&broken).unwrap_err();
         assert!(
-            errs.iter().any(|e| e.contains("port o is not connected")),
+            errs.iter()
+                .any(|e| e.to_string().contains("port o is not connected")),
             "{errs:?}"
         );
     }

@@ -326,7 +326,7 @@ pub(super) struct SymbolTable<'a> {
 
 impl<'a> SymbolTable<'a> {
     /// Declares every name of `m`, reporting illegal, zero-width and duplicate ones.
-    pub fn build(m: &'a Module, errors: &mut Vec<String>) -> SymbolTable<'a> {
+    pub fn build(m: &'a Module, errors: &mut Vec<super::CheckError>) -> SymbolTable<'a> {
         let mut t = SymbolTable {
             index: FastMap::default(),
             entries: Vec::new(),
@@ -334,18 +334,24 @@ impl<'a> SymbolTable<'a> {
         };
         let mut add = |name: &'a str, kind: Kind, ty: Ty| {
             if !is_identifier(name) {
-                errors.push(format!(
-                    "{}: {name:?} is not a legal Verilog identifier",
-                    m.name
+                errors.push(super::CheckError::in_module(
+                    &m.name,
+                    format!("{name:?} is not a legal Verilog identifier"),
                 ));
             }
             if ty.width == 0 {
-                errors.push(format!("{}: {name} has zero width", m.name));
+                errors.push(super::CheckError::in_module(
+                    &m.name,
+                    format!("{name} has zero width"),
+                ));
             }
             let id = t.entries.len() as u32;
             t.entries.push((kind, ty));
             if t.index.insert(name, id).is_some() {
-                errors.push(format!("{}: name {name} is declared twice", m.name));
+                errors.push(super::CheckError::in_module(
+                    &m.name,
+                    format!("name {name} is declared twice"),
+                ));
             }
         };
         for p in &m.ports {
