@@ -96,6 +96,156 @@ enum Flow {
     Ws(WsState),
 }
 
+impl OsState {
+    /// One cycle of the OS flow: handshakes, accumulation and, on a tile end, the tile's rows
+    /// scheduled into the output FIFO.
+    fn cycle(
+        &mut self,
+        cfg: &ArrayConfig,
+        t: u64,
+        inp: &CycleIn,
+        out: &mut OutQueue<Row>,
+        post: &mut Option<Post>,
+        o: &mut CycleOut,
+    ) {
+        let s = self;
+        let (rows, cols) = (cfg.rows, cfg.cols);
+        let acc = |v: i128| wrap(v, cfg.acc_bits(), cfg.signed);
+        let spaced = s.since_last == timing::os_min_last_gap(cfg) - 1;
+        let mut ready = out.credits >= rows && spaced;
+        if let Some(p) = &post {
+            ready = ready && p.room();
+            o.bias_ready = inp.a.valid && inp.b.valid && inp.a.last && ready;
+            ready = ready && inp.bias.valid;
+        }
+        let can = !inp.a.last || ready;
+        o.a_ready = inp.b.valid && can;
+        o.b_ready = inp.a.valid && can;
+        let take = inp.a.valid && inp.b.valid && can;
+        if take {
+            for i in 0..rows as usize {
+                for j in 0..cols as usize {
+                    let p = inp.a.lanes[i] * inp.b.lanes[j];
+                    let sum = &mut s.tile[i * cols as usize + j];
+                    *sum = acc(sum.wrapping_add(p));
+                }
+            }
+        }
+        if take && inp.a.last {
+            let first_write = t + u64::from(timing::os_first_row_latency(cfg)) - FIFO_LATENCY;
+            let extra = u64::from(timing::post_latency(post.is_some()));
+            for i in 0..rows as usize {
+                let mut lanes = s.tile[i * cols as usize..(i + 1) * cols as usize].to_vec();
+                if let Some(p) = &post {
+                    lanes = p.apply(&lanes, &inp.bias.lanes);
+                }
+                let row = Row {
+                    lanes,
+                    last: i + 1 == rows as usize,
+                };
+                out.schedule(first_write + 2 * i as u64 + extra, row);
+            }
+            if let Some(p) = post.as_mut() {
+                p.queued += 1;
+                p.pops.push_back(first_write + 2 * (u64::from(rows) - 1));
+            }
+            s.tile.iter_mut().for_each(|v| *v = 0);
+            out.credits -= rows;
+            s.since_last = 0;
+        } else {
+            s.since_last = (s.since_last + 1).min(timing::os_min_last_gap(cfg) - 1);
+        }
+    }
+}
+
+impl WsState {
+    /// One cycle of the WS flow: weight loading into the shadow tile, the swap on a tile's
+    /// first row, and each taken row's dot products scheduled into the output FIFO.
+    fn cycle(
+        &mut self,
+        cfg: &ArrayConfig,
+        t: u64,
+        inp: &CycleIn,
+        out: &mut OutQueue<Row>,
+        post: &mut Option<Post>,
+        o: &mut CycleOut,
+    ) {
+        let s = self;
+        let (rows, cols) = (cfg.rows, cfg.cols);
+        let acc = |v: i128| wrap(v, cfg.acc_bits(), cfg.signed);
+        let settle_max = timing::ws_shadow_free_after(cfg) - 1;
+        let full = s.loaded == rows;
+        let w_ok = !full && !s.filling && s.since_swap == settle_max;
+        o.b_ready = w_ok;
+        let w_take = inp.b.valid && w_ok;
+        let credit = out.credits >= 1;
+        let tile_ready = match &post {
+            Some(p) => {
+                let room = credit && full && p.room();
+                o.bias_ready = inp.a.valid && s.first && room;
+                room && inp.bias.valid
+            }
+            None => full,
+        };
+        let a_ok = credit && (!s.first || tile_ready);
+        o.a_ready = a_ok;
+        let take = inp.a.valid && a_ok;
+        let swap = take && s.first;
+        if swap {
+            s.active = s.shadow.clone();
+            s.loaded = 0;
+            s.since_swap = 0;
+            if let Some(p) = post.as_mut() {
+                p.queued += 1;
+                p.tile_bias = inp.bias.lanes.clone();
+            }
+        } else {
+            s.since_swap = (s.since_swap + 1).min(settle_max);
+        }
+        if take {
+            let lanes: Vec<i128> = (0..cols as usize)
+                .map(|j| {
+                    let dot = (0..rows as usize)
+                        .map(|i| inp.a.lanes[i] * s.active[i][j])
+                        .fold(0i128, |x, y| acc(x.wrapping_add(y)));
+                    acc(dot)
+                })
+                .collect();
+            let write = t + u64::from(timing::ws_row_latency(cfg)) - FIFO_LATENCY;
+            let (lanes, extra) = match post.as_mut() {
+                Some(p) => {
+                    if inp.a.last {
+                        p.pops.push_back(write);
+                    }
+                    (p.apply(&lanes, &p.tile_bias), u64::from(POSTPROC_LATENCY))
+                }
+                None => (lanes, 0),
+            };
+            out.schedule(
+                write + extra,
+                Row {
+                    lanes,
+                    last: inp.a.last,
+                },
+            );
+            out.credits -= 1;
+            s.first = inp.a.last;
+        }
+        if w_take || s.filling {
+            let row = if w_take {
+                inp.b.lanes.clone()
+            } else {
+                vec![0; cols as usize]
+            };
+            s.shadow.remove(0);
+            s.shadow.push(row);
+            let more = s.loaded + 1 < rows;
+            s.filling = (s.filling || (w_take && inp.b.last)) && more;
+            s.loaded += 1;
+        }
+    }
+}
+
 /// The golden model of a configured array.
 #[derive(Debug)]
 pub struct ArrayModel {
@@ -158,8 +308,6 @@ impl ArrayModel {
     /// the rising edge that ends it.
     pub fn step(&mut self, inp: &CycleIn) -> CycleOut {
         let cfg = self.cfg.clone();
-        let (rows, cols) = (cfg.rows, cfg.cols);
-        let acc = |v: i128| wrap(v, cfg.acc_bits(), cfg.signed);
         let t = self.cycle;
         let mut o = CycleOut {
             c_valid: self.out.out.is_some(),
@@ -170,125 +318,8 @@ impl ArrayModel {
             o.c_lanes = row.lanes.clone();
         }
         match &mut self.flow {
-            Flow::Os(s) => {
-                let spaced = s.since_last == timing::os_min_last_gap(&cfg) - 1;
-                let mut ready = self.out.credits >= rows && spaced;
-                if let Some(p) = &self.post {
-                    ready = ready && p.room();
-                    o.bias_ready = inp.a.valid && inp.b.valid && inp.a.last && ready;
-                    ready = ready && inp.bias.valid;
-                }
-                let can = !inp.a.last || ready;
-                o.a_ready = inp.b.valid && can;
-                o.b_ready = inp.a.valid && can;
-                let take = inp.a.valid && inp.b.valid && can;
-                if take {
-                    for i in 0..rows as usize {
-                        for j in 0..cols as usize {
-                            let p = inp.a.lanes[i] * inp.b.lanes[j];
-                            let sum = &mut s.tile[i * cols as usize + j];
-                            *sum = acc(sum.wrapping_add(p));
-                        }
-                    }
-                }
-                if take && inp.a.last {
-                    let first_write =
-                        t + u64::from(timing::os_first_row_latency(&cfg)) - FIFO_LATENCY;
-                    let extra = u64::from(timing::post_latency(self.post.is_some()));
-                    for i in 0..rows as usize {
-                        let mut lanes = s.tile[i * cols as usize..(i + 1) * cols as usize].to_vec();
-                        if let Some(p) = &self.post {
-                            lanes = p.apply(&lanes, &inp.bias.lanes);
-                        }
-                        let row = Row {
-                            lanes,
-                            last: i + 1 == rows as usize,
-                        };
-                        self.out.schedule(first_write + 2 * i as u64 + extra, row);
-                    }
-                    if let Some(p) = &mut self.post {
-                        p.queued += 1;
-                        p.pops.push_back(first_write + 2 * (u64::from(rows) - 1));
-                    }
-                    s.tile.iter_mut().for_each(|v| *v = 0);
-                    self.out.credits -= rows;
-                    s.since_last = 0;
-                } else {
-                    s.since_last = (s.since_last + 1).min(timing::os_min_last_gap(&cfg) - 1);
-                }
-            }
-            Flow::Ws(s) => {
-                let settle_max = timing::ws_shadow_free_after(&cfg) - 1;
-                let full = s.loaded == rows;
-                let w_ok = !full && !s.filling && s.since_swap == settle_max;
-                o.b_ready = w_ok;
-                let w_take = inp.b.valid && w_ok;
-                let credit = self.out.credits >= 1;
-                let tile_ready = match &self.post {
-                    Some(p) => {
-                        let room = credit && full && p.room();
-                        o.bias_ready = inp.a.valid && s.first && room;
-                        room && inp.bias.valid
-                    }
-                    None => full,
-                };
-                let a_ok = credit && (!s.first || tile_ready);
-                o.a_ready = a_ok;
-                let take = inp.a.valid && a_ok;
-                let swap = take && s.first;
-                if swap {
-                    s.active = s.shadow.clone();
-                    s.loaded = 0;
-                    s.since_swap = 0;
-                    if let Some(p) = &mut self.post {
-                        p.queued += 1;
-                        p.tile_bias = inp.bias.lanes.clone();
-                    }
-                } else {
-                    s.since_swap = (s.since_swap + 1).min(settle_max);
-                }
-                if take {
-                    let lanes: Vec<i128> = (0..cols as usize)
-                        .map(|j| {
-                            let dot = (0..rows as usize)
-                                .map(|i| inp.a.lanes[i] * s.active[i][j])
-                                .fold(0i128, |x, y| acc(x.wrapping_add(y)));
-                            acc(dot)
-                        })
-                        .collect();
-                    let write = t + u64::from(timing::ws_row_latency(&cfg)) - FIFO_LATENCY;
-                    let (lanes, extra) = match &mut self.post {
-                        Some(p) => {
-                            if inp.a.last {
-                                p.pops.push_back(write);
-                            }
-                            (p.apply(&lanes, &p.tile_bias), u64::from(POSTPROC_LATENCY))
-                        }
-                        None => (lanes, 0),
-                    };
-                    self.out.schedule(
-                        write + extra,
-                        Row {
-                            lanes,
-                            last: inp.a.last,
-                        },
-                    );
-                    self.out.credits -= 1;
-                    s.first = inp.a.last;
-                }
-                if w_take || s.filling {
-                    let row = if w_take {
-                        inp.b.lanes.clone()
-                    } else {
-                        vec![0; cols as usize]
-                    };
-                    s.shadow.remove(0);
-                    s.shadow.push(row);
-                    let more = s.loaded + 1 < rows;
-                    s.filling = (s.filling || (w_take && inp.b.last)) && more;
-                    s.loaded += 1;
-                }
-            }
+            Flow::Os(s) => s.cycle(&cfg, t, inp, &mut self.out, &mut self.post, &mut o),
+            Flow::Ws(s) => s.cycle(&cfg, t, inp, &mut self.out, &mut self.post, &mut o),
         }
         self.out.edge(t, inp.c_ready);
         if let Some(p) = &mut self.post {
