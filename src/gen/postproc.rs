@@ -13,7 +13,7 @@
 //! The scale and activation parameters are generation-time constants, one per column.
 
 use crate::config::{Activation, ArrayConfig, PostprocConfig};
-use crate::model::postproc::{activation_table, multipliers};
+use crate::model::postproc::{activation_table, multipliers, QuantizedMultiplier};
 use crate::rtl::{Const, Expr, Memory, Module, ModuleBuilder, Ty};
 use crate::timing::POSTPROC_LATENCY;
 
@@ -45,11 +45,8 @@ pub fn postproc(module: &str, array: &ArrayConfig, post: &PostprocConfig) -> Mod
     let ab = array.acc_bits();
     let ob = post.out_bits;
     let s32 = Ty::signed(32);
-    let s33 = Ty::signed(33);
-    let s64 = Ty::signed(64);
     let qms = multipliers(post, cols as usize);
     let table = post.activation.is_lut().then(|| activation_table(post));
-    let (qmin, qmax) = post.out_range();
     let zp = i64::from(post.zero_point);
 
     let mut b = ModuleBuilder::new(module);
@@ -87,88 +84,9 @@ pub fn postproc(module: &str, array: &ArrayConfig, post: &PostprocConfig) -> Mod
         };
         let bias_j = lane_wire(&mut b, &format!("bias{j}"), &bias, j, s32);
         let x = b.delay(&format!("s1_x{j}"), acc32.add(bias_j));
-        let m = Expr::lit(
-            i128::from(qms[if qms.len() == 1 { 0 } else { jj }].bits()),
-            s64,
-        );
-        let shift = qms[if qms.len() == 1 { 0 } else { jj }].shift;
-        let p = b.delay(&format!("s2_p{j}"), x.ext(64).mul(m));
-        let neg = p.clone().lt(Expr::zero(s64));
-        let nudge = Expr::mux(neg, Expr::lit(1 - (1 << 30), s64), Expr::lit(1 << 30, s64));
-        let t = b.wire(&format!("t{j}"), p.add(nudge));
-        // Truncating division by 2^31: floor, plus one for a negative value with a remainder.
-        let t_neg = t.clone().lt(Expr::zero(s64));
-        let frac = t.slice(30, 0).ne(Expr::zero(Ty::unsigned(31)));
-        let up = Expr::mux(t_neg.and(frac), Expr::lit(1, s32), Expr::zero(s32));
-        // Bits 62..31 of t are the low 32 bits of t >>> 31 (the quotient fits in 32 bits).
-        let q = b.delay(&format!("s3_q{j}"), t.slice_as(62, 31, true).add(up));
-        // RoundingDivideByPOT by the constant shift, then the zero point.
-        let mask = (1i128 << shift) - 1;
-        let rem = q.clone().and(Expr::lit(mask, s32));
-        let q_neg = Expr::mux(
-            q.clone().lt(Expr::zero(s32)),
-            Expr::lit(1, s32),
-            Expr::zero(s32),
-        );
-        let thr = Expr::lit(mask >> 1, s32).add(q_neg);
-        let round = Expr::mux(rem.gt(thr), Expr::lit(1, s32), Expr::zero(s32));
-        let y = b.wire(
-            &format!("y{j}"),
-            q.shr(Expr::lit(i128::from(shift), Ty::unsigned(6)))
-                .add(round),
-        );
-        let z = b.delay(
-            &format!("s4_z{j}"),
-            y.ext(33).add(Expr::lit(i128::from(zp), s33)),
-        );
-        let out_ty = Ty::new(ob, post.out_signed);
-        let o = match (&table, post.activation) {
-            (Some(t), _) => {
-                // Table index: the clamped value minus qmin, modulo 2^ob.
-                let u_ob = Ty::unsigned(ob);
-                let idx = b.wire(
-                    &format!("idx{j}"),
-                    clamp_narrow(&z, qmin, qmax, u_ob).sub(Expr::lit(i128::from(qmin), u_ob)),
-                );
-                let rom = b.memory(Memory {
-                    name: format!("lut{j}"),
-                    width: ob,
-                    depth: 1 << ob,
-                    write: None,
-                    init: Some(
-                        t.iter()
-                            .map(|&v| Const::from_i128(i128::from(v), u_ob))
-                            .collect(),
-                    ),
-                    read_enable: Expr::bit_const(true),
-                    read_addr: idx,
-                    read_data: format!("s5_lut{j}"),
-                });
-                b.wire(&format!("o{j}"), rom.cast(post.out_signed))
-            }
-            (None, act) => {
-                let v = match act {
-                    Activation::Relu => clamp_narrow(&z, zp.max(qmin), qmax, out_ty),
-                    Activation::Clamp => {
-                        let (lo, hi) = post.clamp_bounds();
-                        clamp_narrow(&z, lo, hi, out_ty)
-                    }
-                    Activation::LeakyRelu => {
-                        let d = b.wire(
-                            &format!("d{j}"),
-                            z.clone().sub(Expr::lit(i128::from(zp), s33)),
-                        );
-                        let leaky = Expr::lit(i128::from(zp), s33)
-                            .add(d.shr(Expr::lit(i128::from(post.leaky_shift), Ty::unsigned(5))));
-                        let below = z.clone().lt(Expr::lit(i128::from(zp), s33));
-                        let l = b.wire(&format!("l{j}"), Expr::mux(below, leaky, z));
-                        clamp_narrow(&l, qmin, qmax, out_ty)
-                    }
-                    _ => clamp_narrow(&z, qmin, qmax, out_ty),
-                };
-                b.delay(&format!("s5_o{j}"), v)
-            }
-        };
+        let qm = &qms[if qms.len() == 1 { 0 } else { jj }];
+        let z = requantize(&mut b, j, x, qm, zp);
+        let o = activate(&mut b, j, z, post, table.as_deref());
         outs.push(o);
     }
     let valid = super::systolic::delay_line(&mut b, "valid_d", in_valid, POSTPROC_LATENCY);
@@ -180,4 +98,104 @@ pub fn postproc(module: &str, array: &ArrayConfig, post: &PostprocConfig) -> Mod
         Expr::concat(outs.into_iter().rev().map(|o| o.cast(false)).collect()),
     );
     b.finish()
+}
+
+/// Stages 2-4 of lane `j`: `x` (acc + bias, stage 1) times the multiplier with gemmlowp's
+/// rounding doubling high half, the rounding shift, then the zero point (33 bits).
+fn requantize(b: &mut ModuleBuilder, j: u32, x: Expr, qm: &QuantizedMultiplier, zp: i64) -> Expr {
+    let (s32, s33, s64) = (Ty::signed(32), Ty::signed(33), Ty::signed(64));
+    let m = Expr::lit(i128::from(qm.bits()), s64);
+    let shift = qm.shift;
+    let p = b.delay(&format!("s2_p{j}"), x.ext(64).mul(m));
+    let neg = p.clone().lt(Expr::zero(s64));
+    let nudge = Expr::mux(neg, Expr::lit(1 - (1 << 30), s64), Expr::lit(1 << 30, s64));
+    let t = b.wire(&format!("t{j}"), p.add(nudge));
+    // Truncating division by 2^31: floor, plus one for a negative value with a remainder.
+    let t_neg = t.clone().lt(Expr::zero(s64));
+    let frac = t.slice(30, 0).ne(Expr::zero(Ty::unsigned(31)));
+    let up = Expr::mux(t_neg.and(frac), Expr::lit(1, s32), Expr::zero(s32));
+    // Bits 62..31 of t are the low 32 bits of t >>> 31 (the quotient fits in 32 bits).
+    let q = b.delay(&format!("s3_q{j}"), t.slice_as(62, 31, true).add(up));
+    // RoundingDivideByPOT by the constant shift, then the zero point.
+    let mask = (1i128 << shift) - 1;
+    let rem = q.clone().and(Expr::lit(mask, s32));
+    let q_neg = Expr::mux(
+        q.clone().lt(Expr::zero(s32)),
+        Expr::lit(1, s32),
+        Expr::zero(s32),
+    );
+    let thr = Expr::lit(mask >> 1, s32).add(q_neg);
+    let round = Expr::mux(rem.gt(thr), Expr::lit(1, s32), Expr::zero(s32));
+    let y = b.wire(
+        &format!("y{j}"),
+        q.shr(Expr::lit(i128::from(shift), Ty::unsigned(6)))
+            .add(round),
+    );
+    b.delay(
+        &format!("s4_z{j}"),
+        y.ext(33).add(Expr::lit(i128::from(zp), s33)),
+    )
+}
+
+/// Stage 5 of lane `j`: the activation of `z` (a ROM for table activations), narrowed to
+/// the output type.
+fn activate(
+    b: &mut ModuleBuilder,
+    j: u32,
+    z: Expr,
+    post: &PostprocConfig,
+    table: Option<&[i64]>,
+) -> Expr {
+    let ob = post.out_bits;
+    let s33 = Ty::signed(33);
+    let (qmin, qmax) = post.out_range();
+    let zp = i64::from(post.zero_point);
+    let out_ty = Ty::new(ob, post.out_signed);
+    match (table, post.activation) {
+        (Some(t), _) => {
+            // Table index: the clamped value minus qmin, modulo 2^ob.
+            let u_ob = Ty::unsigned(ob);
+            let idx = b.wire(
+                &format!("idx{j}"),
+                clamp_narrow(&z, qmin, qmax, u_ob).sub(Expr::lit(i128::from(qmin), u_ob)),
+            );
+            let rom = b.memory(Memory {
+                name: format!("lut{j}"),
+                width: ob,
+                depth: 1 << ob,
+                write: None,
+                init: Some(
+                    t.iter()
+                        .map(|&v| Const::from_i128(i128::from(v), u_ob))
+                        .collect(),
+                ),
+                read_enable: Expr::bit_const(true),
+                read_addr: idx,
+                read_data: format!("s5_lut{j}"),
+            });
+            b.wire(&format!("o{j}"), rom.cast(post.out_signed))
+        }
+        (None, act) => {
+            let v = match act {
+                Activation::Relu => clamp_narrow(&z, zp.max(qmin), qmax, out_ty),
+                Activation::Clamp => {
+                    let (lo, hi) = post.clamp_bounds();
+                    clamp_narrow(&z, lo, hi, out_ty)
+                }
+                Activation::LeakyRelu => {
+                    let d = b.wire(
+                        &format!("d{j}"),
+                        z.clone().sub(Expr::lit(i128::from(zp), s33)),
+                    );
+                    let leaky = Expr::lit(i128::from(zp), s33)
+                        .add(d.shr(Expr::lit(i128::from(post.leaky_shift), Ty::unsigned(5))));
+                    let below = z.clone().lt(Expr::lit(i128::from(zp), s33));
+                    let l = b.wire(&format!("l{j}"), Expr::mux(below, leaky, z));
+                    clamp_narrow(&l, qmin, qmax, out_ty)
+                }
+                _ => clamp_narrow(&z, qmin, qmax, out_ty),
+            };
+            b.delay(&format!("s5_o{j}"), v)
+        }
+    }
 }
