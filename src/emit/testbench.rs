@@ -45,40 +45,64 @@ fn hex_file(header: &str, beats: &[BeatData], lane_bits: u32, width: u32) -> Str
 /// The testbench files for `design` (generated from `cfg`) and `vectors`:
 /// `<name>.v`, `tb_<name>.v`, `<name>_{a,b,c}.hex` and the file list `<name>_tb.f`.
 pub fn testbench(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) -> Vec<OutputFile> {
+    let name = &design.top;
+    let first = design.header.first().cloned().unwrap_or_default();
+    let mut files = vec![
+        OutputFile {
+            name: format!("{name}.v"),
+            contents: design_to_verilog(design),
+        },
+        OutputFile {
+            name: format!("tb_{name}.v"),
+            contents: tb_source(cfg, design, vectors, seed),
+        },
+    ];
+    files.extend(hex_files(cfg, name, &first, vectors));
+    files.push(OutputFile {
+        name: format!("{name}_tb.f"),
+        contents: format!("// {first}\ntb_{name}.v\n{name}.v\n"),
+    });
+    let vectors: Vec<String> = files
+        .iter()
+        .filter(|f| f.name.ends_with(".hex"))
+        .map(|f| f.name.clone())
+        .collect();
+    files.push(OutputFile {
+        name: format!("{name}_tb.core"),
+        contents: super::fusesoc::testbench_core(
+            &design.header,
+            name,
+            &vectors,
+            crate::gen::VERSION,
+        ),
+    });
+    files
+}
+
+/// Lane width and signedness of the result stream.
+fn lanes_of(cfg: &Config) -> (u32, bool) {
     let a = cfg.array();
-    let post = cfg.postproc.as_ref();
+    cfg.postproc
+        .as_ref()
+        .map_or((a.acc_bits(), a.signed), |p| (p.out_bits, p.out_signed))
+}
+
+/// `tb_<name>.v`: the template filled for this design and these vectors.
+fn tb_source(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) -> String {
+    let a = cfg.array();
     let name = &design.top;
     let (r, c) = (a.rows, a.cols);
-    let (lw, lane_signed) = post.map_or((a.acc_bits(), a.signed), |p| (p.out_bits, p.out_signed));
+    let (lw, lane_signed) = lanes_of(cfg);
     let (aw, bw, cw) = (r * a.input_bits, c * a.weight_bits, c * lw);
-    let nbias = vectors.bias.len().max(1);
-    let (bias_decl, bias_conn, bias_drive, bias_load) = if post.is_some() {
-        (
-            format!(
-                "\n  reg [{c}*32-1:0] bias_mem [0:{}];\n  integer bias_i = 0;\n  reg bias_off = 1'b0;\n  wire bias_tready;\n  wire [{c}*32-1:0] bias_word = bias_mem[(bias_i < {nbias}) ? bias_i : 0];",
-                nbias - 1
-            ),
-            ", .bias_tdata(bias_word), .bias_tvalid(bias_off), .bias_tready(bias_tready)".to_string(),
-            format!(
-                "\n      if (bias_off && bias_tready) begin\n        bias_i <= bias_i + 1;\n        bias_off <= (bias_i + 1 < {nbias}) && lfsr[2];\n      end else if (!bias_off) begin\n        bias_off <= (bias_i < {nbias}) && lfsr[2];\n      end"
-            ),
-            format!("\n    $readmemh(\"{name}_bias.hex\", bias_mem);"),
-        )
-    } else {
-        Default::default()
+    let bias = cfg
+        .postproc
+        .as_ref()
+        .map(|_| bias_fragments(name, c, vectors.bias.len().max(1)))
+        .unwrap_or_default();
+    let (b_port, b_last) = match a.dataflow {
+        Dataflow::Os => ("b", String::new()),
+        Dataflow::Ws => ("w", format!(", .w_tlast(b_word[{bw}])")),
     };
-    let b_port = match a.dataflow {
-        Dataflow::Os => "b",
-        Dataflow::Ws => "w",
-    };
-    let b_last = match a.dataflow {
-        Dataflow::Os => String::new(),
-        Dataflow::Ws => format!(", .w_tlast(b_word[{bw}])"),
-    };
-    let timeout = 8 * vectors.cycles + 2000;
-    let first = design.header.first().cloned().unwrap_or_default();
-    let lfsr_seed = (seed as u32) | 1;
-    let lane_fmt = if lane_signed { "$signed" } else { "$unsigned" };
     let mut tb = String::new();
     for line in &design.header {
         let _ = writeln!(tb, "// {line}");
@@ -97,36 +121,67 @@ pub fn testbench(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) ->
             ("cw", cw.to_string()),
             ("c", c.to_string()),
             ("lw", lw.to_string()),
-            ("timeout", timeout.to_string()),
+            ("timeout", (8 * vectors.cycles + 2000).to_string()),
             ("fail_window", (2 * r + c + 16).to_string()),
             ("tail", crate::sim::run::drain_tail(a).to_string()),
-            ("bias_load", bias_load),
-            ("lfsr_seed", format!("{lfsr_seed:08x}")),
-            ("bias_decl", bias_decl),
+            ("bias_load", bias.load),
+            ("lfsr_seed", format!("{:08x}", (seed as u32) | 1)),
+            ("bias_decl", bias.decl),
             ("b_port", b_port.to_string()),
             ("b_last", b_last),
-            ("bias_conn", bias_conn),
-            ("bias_drive", bias_drive),
-            ("lane_fmt", lane_fmt.to_string()),
+            ("bias_conn", bias.conn),
+            ("bias_drive", bias.drive),
+            (
+                "lane_fmt",
+                if lane_signed { "$signed" } else { "$unsigned" }.to_string(),
+            ),
         ],
     ));
+    tb
+}
 
+/// The testbench's bias-stream pieces (npu_core only): declarations, the DUT connection, the
+/// driver and the `$readmemh`.
+#[derive(Default)]
+struct BiasFragments {
+    decl: String,
+    conn: String,
+    drive: String,
+    load: String,
+}
+
+fn bias_fragments(name: &str, c: u32, nbias: usize) -> BiasFragments {
+    BiasFragments {
+        decl: format!(
+            "\n  reg [{c}*32-1:0] bias_mem [0:{}];\n  integer bias_i = 0;\n  reg bias_off = 1'b0;\n  wire bias_tready;\n  wire [{c}*32-1:0] bias_word = bias_mem[(bias_i < {nbias}) ? bias_i : 0];",
+            nbias - 1
+        ),
+        conn: ", .bias_tdata(bias_word), .bias_tvalid(bias_off), .bias_tready(bias_tready)"
+            .to_string(),
+        drive: format!(
+            "\n      if (bias_off && bias_tready) begin\n        bias_i <= bias_i + 1;\n        bias_off <= (bias_i + 1 < {nbias}) && lfsr[2];\n      end else if (!bias_off) begin\n        bias_off <= (bias_i < {nbias}) && lfsr[2];\n      end"
+        ),
+        load: format!("\n    $readmemh(\"{name}_bias.hex\", bias_mem);"),
+    }
+}
+
+/// The vectors as `$readmemh` files: A, B (or W), the expected C rows, and the bias beats.
+fn hex_files(cfg: &Config, name: &str, first: &str, vectors: &Vectors) -> Vec<OutputFile> {
+    let a = cfg.array();
+    let c = a.cols;
+    let (lw, _) = lanes_of(cfg);
+    let b_port = match a.dataflow {
+        Dataflow::Os => "b",
+        Dataflow::Ws => "w",
+    };
     let mut files = vec![
-        OutputFile {
-            name: format!("{name}.v"),
-            contents: design_to_verilog(design),
-        },
-        OutputFile {
-            name: format!("tb_{name}.v"),
-            contents: tb,
-        },
         OutputFile {
             name: format!("{name}_a.hex"),
             contents: hex_file(
                 &format!("{first}\n// A beats: {{a_tlast, a_tdata}}"),
                 &vectors.a,
                 a.input_bits,
-                aw,
+                a.rows * a.input_bits,
             ),
         },
         OutputFile {
@@ -135,7 +190,7 @@ pub fn testbench(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) ->
                 &format!("{first}\n// {b_port} beats: {{{b_port}_tlast, {b_port}_tdata}}"),
                 &vectors.b,
                 a.weight_bits,
-                bw,
+                c * a.weight_bits,
             ),
         },
         OutputFile {
@@ -144,15 +199,11 @@ pub fn testbench(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) ->
                 &format!("{first}\n// expected result rows: {{c_tlast, c_tdata}}"),
                 &vectors.c,
                 lw,
-                cw,
+                c * lw,
             ),
         },
-        OutputFile {
-            name: format!("{name}_tb.f"),
-            contents: format!("// {first}\ntb_{name}.v\n{name}.v\n"),
-        },
     ];
-    if post.is_some() {
+    if cfg.postproc.is_some() {
         // Bias beats: C int32 lanes (no last bit: the hex word is exactly C*32 bits).
         let mut text = format!("// {first}\n// bias beats: bias_tdata\n");
         for beat in &vectors.bias {
@@ -166,20 +217,6 @@ pub fn testbench(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) ->
             contents: text,
         });
     }
-    let vectors: Vec<String> = files
-        .iter()
-        .filter(|f| f.name.ends_with(".hex"))
-        .map(|f| f.name.clone())
-        .collect();
-    files.push(OutputFile {
-        name: format!("{name}_tb.core"),
-        contents: super::fusesoc::testbench_core(
-            &design.header,
-            name,
-            &vectors,
-            crate::gen::VERSION,
-        ),
-    });
     files
 }
 
