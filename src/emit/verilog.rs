@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use super::natural_key;
-use crate::rtl::{Conn, Const, Design, Dir, Expr, Module, Reg, Ty, UnOp};
+use crate::rtl::{Conn, Const, Design, Dir, Expr, Instance, Memory, Module, Reg, Ty, UnOp};
 
 /// Indentation unit.
 const INDENT: &str = "  ";
@@ -71,6 +71,49 @@ fn sorted_by_name<T>(items: &[T], name: impl Fn(&T) -> &str) -> Vec<&T> {
 }
 
 fn write_module(out: &mut String, m: &Module) {
+    write_module_ports(out, m);
+    let wires = sorted_by_name(&m.wires, |w| &w.name);
+    let regs = sorted_by_name(&m.regs, |r| &r.name);
+    let memories = sorted_by_name(&m.memories, |x| &x.name);
+    if !wires.is_empty() || !regs.is_empty() || !memories.is_empty() {
+        out.push('\n');
+    }
+    for w in &wires {
+        let _ = writeln!(out, "{INDENT}wire {}{};", decl_ty(w.ty), w.name);
+    }
+    for r in &regs {
+        let _ = writeln!(out, "{INDENT}reg {}{};", decl_ty(r.ty), r.name);
+    }
+    for mem in &memories {
+        let _ = writeln!(
+            out,
+            "{INDENT}reg [{}:0] {} [0:{}];",
+            mem.width - 1,
+            mem.name,
+            mem.depth - 1
+        );
+        let _ = writeln!(out, "{INDENT}reg [{}:0] {};", mem.width - 1, mem.read_data);
+    }
+
+    let assigns = sorted_by_name(&m.assigns, |a| &a.target);
+    if !assigns.is_empty() {
+        out.push('\n');
+    }
+    for a in assigns {
+        let _ = write!(out, "{INDENT}assign {} = ", a.target);
+        write_top(out, &a.expr);
+        out.push_str(";\n");
+    }
+    write_registers(out, &regs);
+    for mem in memories {
+        write_memory(out, mem);
+    }
+    write_instances(out, &sorted_by_name(&m.instances, |i| &i.name));
+    out.push_str("endmodule\n");
+}
+
+/// The module's doc comment and port list, each port with its description.
+fn write_module_ports(out: &mut String, m: &Module) {
     for line in &m.doc {
         if line.is_empty() {
             out.push_str("//\n");
@@ -101,79 +144,48 @@ fn write_module(out: &mut String, m: &Module) {
         }
     }
     out.push_str(");\n");
+}
 
-    let wires = sorted_by_name(&m.wires, |w| &w.name);
-    let regs = sorted_by_name(&m.regs, |r| &r.name);
-    if !wires.is_empty() || !regs.is_empty() || !m.memories.is_empty() {
-        out.push('\n');
-    }
-    for w in &wires {
-        let _ = writeln!(out, "{INDENT}wire {}{};", decl_ty(w.ty), w.name);
-    }
-    for r in &regs {
-        let _ = writeln!(out, "{INDENT}reg {}{};", decl_ty(r.ty), r.name);
-    }
-    for mem in sorted_by_name(&m.memories, |x| &x.name) {
-        let _ = writeln!(
-            out,
-            "{INDENT}reg [{}:0] {} [0:{}];",
-            mem.width - 1,
-            mem.name,
-            mem.depth - 1
-        );
-        let _ = writeln!(out, "{INDENT}reg [{}:0] {};", mem.width - 1, mem.read_data);
-    }
-
-    let assigns = sorted_by_name(&m.assigns, |a| &a.target);
-    if !assigns.is_empty() {
-        out.push('\n');
-    }
-    for a in assigns {
-        let _ = write!(out, "{INDENT}assign {} = ", a.target);
-        write_top(out, &a.expr);
-        out.push_str(";\n");
-    }
-
-    write_registers(out, &regs);
-
-    for mem in sorted_by_name(&m.memories, |x| &x.name) {
-        out.push('\n');
-        if let Some(init) = &mem.init {
-            let _ = writeln!(out, "{INDENT}initial begin");
-            for (i, c) in init.iter().enumerate() {
-                let _ = writeln!(out, "{INDENT}{INDENT}{}[{i}] = {};", mem.name, konst(c));
-            }
-            let _ = writeln!(out, "{INDENT}end");
+/// A memory's initial contents and its `always` block: write port, registered read.
+fn write_memory(out: &mut String, mem: &Memory) {
+    out.push('\n');
+    if let Some(init) = &mem.init {
+        let _ = writeln!(out, "{INDENT}initial begin");
+        for (i, c) in init.iter().enumerate() {
+            let _ = writeln!(out, "{INDENT}{INDENT}{}[{i}] = {};", mem.name, konst(c));
         }
-        let _ = writeln!(out, "{INDENT}always @(posedge clk) begin");
-        if let Some(w) = &mem.write {
-            let _ = writeln!(out, "{INDENT}{INDENT}if ({}) begin", top_expr(&w.enable));
-            let _ = writeln!(
-                out,
-                "{INDENT}{INDENT}{INDENT}{}[{}] <= {};",
-                mem.name,
-                top_expr(&w.addr),
-                top_expr(&w.data)
-            );
-            let _ = writeln!(out, "{INDENT}{INDENT}end");
-        }
-        let _ = writeln!(
-            out,
-            "{INDENT}{INDENT}if ({}) begin",
-            top_expr(&mem.read_enable)
-        );
-        let _ = writeln!(
-            out,
-            "{INDENT}{INDENT}{INDENT}{} <= {}[{}];",
-            mem.read_data,
-            mem.name,
-            top_expr(&mem.read_addr)
-        );
-        let _ = writeln!(out, "{INDENT}{INDENT}end");
         let _ = writeln!(out, "{INDENT}end");
     }
+    let _ = writeln!(out, "{INDENT}always @(posedge clk) begin");
+    if let Some(w) = &mem.write {
+        let _ = writeln!(out, "{INDENT}{INDENT}if ({}) begin", top_expr(&w.enable));
+        let _ = writeln!(
+            out,
+            "{INDENT}{INDENT}{INDENT}{}[{}] <= {};",
+            mem.name,
+            top_expr(&w.addr),
+            top_expr(&w.data)
+        );
+        let _ = writeln!(out, "{INDENT}{INDENT}end");
+    }
+    let _ = writeln!(
+        out,
+        "{INDENT}{INDENT}if ({}) begin",
+        top_expr(&mem.read_enable)
+    );
+    let _ = writeln!(
+        out,
+        "{INDENT}{INDENT}{INDENT}{} <= {}[{}];",
+        mem.read_data,
+        mem.name,
+        top_expr(&mem.read_addr)
+    );
+    let _ = writeln!(out, "{INDENT}{INDENT}end");
+    let _ = writeln!(out, "{INDENT}end");
+}
 
-    let instances = sorted_by_name(&m.instances, |i| &i.name);
+/// Instances, one line each, connected by name.
+fn write_instances(out: &mut String, instances: &[&Instance]) {
     if !instances.is_empty() {
         out.push('\n');
     }
@@ -192,7 +204,6 @@ fn write_module(out: &mut String, m: &Module) {
         }
         out.push_str(");\n");
     }
-    out.push_str("endmodule\n");
 }
 
 /// Registers grouped into one `always` block per (has reset, enable) pair, in name order.
