@@ -7,7 +7,6 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::flow::targets::Target;
 use crate::gen::Part;
 
 /// npugen: systolic-array and neuron-core generator for FPGAs.
@@ -401,15 +400,25 @@ fn parse_part(config: &Config, part: Option<&str>) -> Result<Part> {
     }
 }
 
-/// `synth --dsp-fallback`: `true` for "lut".
-fn parse_dsp_fallback(text: &str) -> Result<bool> {
-    match text {
-        "refuse" => Ok(false),
-        "lut" => Ok(true),
-        other => Err(Error::input(
-            "--dsp-fallback",
-            format!("{other:?}: allowed \"refuse\" or \"lut\""),
-        )),
+/// `synth --freq`: 1..=1000 MHz.
+fn check_freq(freq: f64) -> Result<f64> {
+    if (1.0..=1000.0).contains(&freq) {
+        Ok(freq)
+    } else {
+        Err(Error::input(
+            "--freq",
+            format!("{freq} is out of range: allowed 1..=1000 MHz"),
+        ))
+    }
+}
+
+impl Command {
+    /// `synth --part`, resolved against the synth command's config.
+    fn with_part(mut self, part: Option<&str>) -> Result<Command> {
+        if let Command::Synth(args) = &mut self {
+            args.part = parse_part(&args.config, part)?;
+        }
+        Ok(self)
     }
 }
 
@@ -435,7 +444,6 @@ impl Cli {
                 let config = load_config(config.as_ref())?;
                 check_post_bias(&config, bias.as_ref())?;
                 let (operands, seed) = operands.resolve()?;
-                let stalls = parse_stalls(stalls)?;
                 Command::Simulate(SimulateArgs {
                     config,
                     operands,
@@ -444,7 +452,7 @@ impl Cli {
                     report,
                     vcd,
                     fst,
-                    stalls,
+                    stalls: parse_stalls(stalls)?,
                     bias,
                 })
             }
@@ -498,30 +506,21 @@ impl Cli {
                 no_pnr,
                 dsp_fallback,
                 seed,
-            } => {
-                let config = load_config(config.as_ref())?;
-                let target: Target = target
+            } => Command::Synth(crate::commands::synth::SynthArgs {
+                config: load_config(config.as_ref())?,
+                part: Part::Array,
+                target: target
                     .parse()
-                    .map_err(|e: String| Error::input("--target", e))?;
-                if !(1.0..=1000.0).contains(&freq) {
-                    return Err(Error::input(
-                        "--freq",
-                        format!("{freq} is out of range: allowed 1..=1000 MHz"),
-                    ));
-                }
-                let part = parse_part(&config, part.as_deref())?;
-                let dsp_fallback_lut = parse_dsp_fallback(&dsp_fallback)?;
-                Command::Synth(crate::commands::synth::SynthArgs {
-                    config,
-                    part,
-                    target,
-                    freq_mhz: freq,
-                    out,
-                    no_pnr,
-                    dsp_fallback_lut,
-                    seed,
-                })
-            }
+                    .map_err(|e: String| Error::input("--target", e))?,
+                freq_mhz: check_freq(freq)?,
+                out,
+                no_pnr,
+                dsp_fallback: dsp_fallback
+                    .parse()
+                    .map_err(|e: String| Error::input("--dsp-fallback", e))?,
+                seed,
+            })
+            .with_part(part.as_deref())?,
             CliCommand::Config { default: true, .. } => Command::ConfigDefault,
             CliCommand::Config { file, .. } => Command::ConfigResolved(load_config(file.as_ref())?),
         })

@@ -17,6 +17,27 @@ mod files;
 mod pnr;
 mod report;
 
+/// `synth --dsp-fallback`: PEs beyond the part's DSP budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DspFallback {
+    /// Refuse the design, naming the budget (the default).
+    Refuse,
+    /// Map the remaining PEs to logic multipliers.
+    Lut,
+}
+
+impl std::str::FromStr for DspFallback {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<DspFallback, String> {
+        match text {
+            "refuse" => Ok(DspFallback::Refuse),
+            "lut" => Ok(DspFallback::Lut),
+            other => Err(format!("{other:?}: allowed \"refuse\" or \"lut\"")),
+        }
+    }
+}
+
 /// A resolved `synth` command.
 #[derive(Debug)]
 pub struct SynthArgs {
@@ -32,8 +53,8 @@ pub struct SynthArgs {
     pub out: PathBuf,
     /// Skip place and route.
     pub no_pnr: bool,
-    /// Map PEs beyond the DSP budget to logic multipliers instead of refusing.
-    pub dsp_fallback_lut: bool,
+    /// What to do with PEs beyond the part's DSP budget.
+    pub dsp_fallback: DspFallback,
     /// nextpnr seed.
     pub seed: u64,
 }
@@ -79,7 +100,7 @@ fn dsp_budget(args: &mut SynthArgs) -> Result<Option<u64>> {
     let cap = target.capacity().dsps;
     let needed = u64::from(a.dsp_pe_count()) * per_pe;
     if needed > cap {
-        if !args.dsp_fallback_lut {
+        if args.dsp_fallback == DspFallback::Refuse {
             let cell = target.dsp_cell().unwrap_or("DSP");
             return Err(not_fit(
                 &format!("DSPs ({cell}: {} PEs x {per_pe})", a.dsp_pe_count()),
