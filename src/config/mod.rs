@@ -321,6 +321,7 @@ mod tests {
 
     #[test]
     fn errors_name_field_value_and_range() {
+        // One assertion per field and error kind (about 90 lines).
         let err = |t: &str| Config::load(t, "t.toml").unwrap_err().to_string();
         assert_eq!(
             err("[array]\nrows = 0"),

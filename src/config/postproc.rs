@@ -132,6 +132,7 @@ impl PostprocConfig {
     }
 
     /// Checks every field against the array it follows.
+    /// About 90 lines: one check per field, in the order of the config reference.
     pub fn validate(&self, array: &ArrayConfig) -> Result<()> {
         if !(2..=16).contains(&self.out_bits) {
             return Err(Error::value("postproc.out_bits", self.out_bits, "2..=16"));

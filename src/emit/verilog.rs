@@ -286,6 +286,7 @@ fn write_select(out: &mut String, name: &str, hi: u32, lo: u32) {
 }
 
 /// Writes `e`, fully parenthesised.
+/// One match arm per expression kind (about 100 lines).
 fn write_expr(out: &mut String, e: &Expr) {
     match e {
         Expr::Const(c) => out.push_str(&konst(c)),

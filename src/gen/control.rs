@@ -137,6 +137,8 @@ pub struct WsControl {
 /// after a tile switch (`a_tlast`) waits for a full shadow tile, and with post-processing
 /// (`bias_space` = room in the bias queue) for a bias beat taken in the same cycle; every row
 /// needs one credit. Drives `a_tready`, `w_tready` (`bias_tready`).
+/// About 90 lines: the weight-side and activation-side handshakes share the swap and
+/// credit signals.
 pub fn ws_control(
     b: &mut ModuleBuilder,
     cfg: &ArrayConfig,

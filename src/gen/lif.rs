@@ -68,6 +68,8 @@ pub fn n_beat_bits(cfg: &LifConfig) -> u32 {
 /// The neuron update, one lane, in two stages: (u, v, summed input) in one cycle and the bias
 /// in the next give (u', v', spike) in that next cycle. Stage 1 registers the decay products
 /// and the saturated input; stage 2 rounds, adds, saturates and compares.
+/// One function (about 100 lines): the two stages' signals are the Loihi update's
+/// equations in order, each named as in the model.
 pub fn neuron(module: &str, cfg: &LifConfig) -> Module {
     let aw = current_bits(cfg);
     let s24 = Ty::signed(UV);
@@ -407,6 +409,8 @@ struct Events {
 }
 
 /// Event control: IDLE (0), INTEGRATE (1), UPDATE (2); `gcnt` walks the groups.
+/// One function (about 100 lines): the state, group counter, weight address and credit
+/// checks are one FSM whose next values read each other's signals.
 fn event_control(b: &mut ModuleBuilder, cfg: &LifConfig, loaded: Expr, ports: &LifPorts) -> Events {
     let (a, g, axw) = (cfg.axons, cfg.groups(), axon_bits(cfg));
     let waw = bits_for(u64::from((a * g).max(2) - 1));

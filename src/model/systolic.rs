@@ -161,6 +161,7 @@ impl OsState {
 impl WsState {
     /// One cycle of the WS flow: weight loading into the shadow tile, the swap on a tile's
     /// first row, and each taken row's dot products scheduled into the output FIFO.
+    /// About 80 lines: one cycle of the contract, in the order the RTL's edge applies it.
     fn cycle(
         &mut self,
         cfg: &ArrayConfig,

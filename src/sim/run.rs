@@ -112,6 +112,8 @@ pub fn drain_tail(cfg: &ArrayConfig) -> u64 {
 /// then runs the drain tail ([`RunOptions::tail_cycles`]) with the sources idle. Rows that
 /// arrive beyond the plan's are kept in [`RunResult::rows`] (so callers see the count) and, with
 /// a model, are a mismatch on `c_tvalid`.
+/// About 90 lines: the cycle loop drives every source, steps the DUT and the model, compares
+/// and collects in one place so the order within a cycle is visible.
 pub fn run(
     cfg: &ArrayConfig,
     plan: &GemmPlan,

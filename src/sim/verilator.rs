@@ -178,6 +178,7 @@ pub fn build_model(
     let layout = PortLayout::of(design.top_module());
     let verilog = design_to_verilog(design);
     let shim = shim_source(&layout);
+    // Everything the library depends on.
     let key = content_key(&[
         verilator.version.as_bytes(),
         root.as_bytes(),
@@ -222,72 +223,108 @@ pub fn build_model(
         }
     }
     let work = cache.join(format!("tmp-{key}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
+    let sources = Sources {
+        verilator: &verilator.path,
+        root: &root,
+        design,
+        verilog: &verilog,
+        shim: &shim,
+        trace,
+    };
+    build_into(&work, &dir, &sources).inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&work);
+    })?;
+    Ok(done(false))
+}
+
+/// What a model is built from.
+struct Sources<'a> {
+    verilator: &'a Path,
+    /// `VERILATOR_ROOT`.
+    root: &'a str,
+    design: &'a Design,
+    verilog: &'a str,
+    shim: &'a str,
+    trace: TraceFormat,
+}
+
+/// Builds the library in `work` with a heartbeat, records its checksum and publishes the
+/// folder as `dir` (atomically: the entry lock keeps other npugen processes out).
+fn build_into(work: &Path, dir: &Path, src: &Sources) -> Result<(), SimError> {
+    let cache_err = |detail: String| SimError::Build {
+        step: "using the model cache",
+        detail,
+    };
+    let _ = std::fs::remove_dir_all(work);
     let beat = crate::progress::Heartbeat::start(
         &format!(
             "building the Verilator model of {} ({} modules; cached for later runs)",
-            design.top,
-            design.modules.len()
+            src.design.top,
+            src.design.modules.len()
         ),
         std::time::Duration::from_secs(10),
     );
-    let result = compile_in(
-        &work,
-        &verilator.path,
-        &root,
-        design,
-        &verilog,
-        &shim,
-        trace,
-    )
-    .and_then(|()| super::cache::write_checksum(&work.join("libnpusim.so")).map_err(cache_err));
+    let result = compile_in(work, src)
+        .and_then(|()| super::cache::write_checksum(&work.join("libnpusim.so")).map_err(cache_err));
     beat.finish();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&work);
-        return Err(e);
-    }
-    // Publish atomically (the lock keeps other npugen processes out).
-    std::fs::rename(&work, &dir).map_err(|e| {
-        let _ = std::fs::remove_dir_all(&work);
+    result?;
+    std::fs::rename(work, dir).map_err(|e| {
         cache_err(format!(
             "cannot move {} to {}: {e}",
             work.display(),
             dir.display()
         ))
-    })?;
-    Ok(done(false))
+    })
 }
 
-fn compile_in(
-    work: &Path,
-    verilator: &Path,
-    root: &str,
-    design: &Design,
-    verilog: &str,
-    shim: &str,
-    trace: TraceFormat,
-) -> Result<(), SimError> {
+/// Verilates the design in `work`, compiles the C++ with the shim and links `libnpusim.so`.
+fn compile_in(work: &Path, src: &Sources) -> Result<(), SimError> {
     let io = |e: std::io::Error| SimError::Build {
         step: "writing the model sources",
         detail: format!("in {}: {e}", work.display()),
     };
     std::fs::create_dir_all(work).map_err(io)?;
-    std::fs::write(work.join("npu.v"), verilog).map_err(io)?;
-    std::fs::write(work.join("shim.cpp"), shim).map_err(io)?;
-    let mut cmd = Command::new(verilator);
+    std::fs::write(work.join("npu.v"), src.verilog).map_err(io)?;
+    std::fs::write(work.join("shim.cpp"), src.shim).map_err(io)?;
+    let mut cmd = Command::new(src.verilator);
     cmd.current_dir(work).args(VERILATOR_FLAGS).args([
         "--prefix",
         PREFIX,
         "--top-module",
-        &design.top,
+        &src.design.top,
         "--Mdir",
         "obj",
     ]);
-    cmd.arg(trace.flag());
+    cmd.arg(src.trace.flag());
     cmd.arg("npu.v");
     run_tool("verilator", &mut cmd)?;
     let mk = std::fs::read_to_string(work.join(format!("obj/{PREFIX}_classes.mk"))).map_err(io)?;
-    let (defines, classes, globals) = parse_classes_mk(&mk);
+    let (objects, compiler) = compile_cpp(work, src.root, &mk)?;
+    let mut link = compiler.to_command();
+    link.arg("-shared")
+        .arg("-o")
+        .arg(work.join("libnpusim.so"))
+        .args(&objects)
+        .arg("-pthread");
+    if src.trace == TraceFormat::Fst {
+        // Verilator's FST writer compresses with zlib (and lz4 from 5.04x on).
+        link.arg("-lz");
+        if Path::new(src.root).join("include/fstcpp").exists() {
+            link.arg("-llz4");
+        }
+    }
+    run_tool("linking the model", &mut link)?;
+    Ok(())
+}
+
+/// Compiles the Verilated classes (listed in `classes_mk`), Verilator's runtime and the shim
+/// to position-independent objects; returns them and the compiler to link with.
+fn compile_cpp(
+    work: &Path,
+    root: &str,
+    classes_mk: &str,
+) -> Result<(Vec<std::path::PathBuf>, cc::Tool), SimError> {
+    let (defines, classes, globals) = parse_classes_mk(classes_mk);
     let include = Path::new(root).join("include");
     let mut b = cc::Build::new();
     b.cpp(true)
@@ -337,21 +374,7 @@ fn compile_in(
         step: "finding the C++ compiler",
         detail: e.to_string(),
     })?;
-    let mut link = compiler.to_command();
-    link.arg("-shared")
-        .arg("-o")
-        .arg(work.join("libnpusim.so"))
-        .args(&objects)
-        .arg("-pthread");
-    if trace == TraceFormat::Fst {
-        // Verilator's FST writer compresses with zlib (and lz4 from 5.04x on).
-        link.arg("-lz");
-        if Path::new(root).join("include/fstcpp").exists() {
-            link.arg("-llz4");
-        }
-    }
-    run_tool("linking the model", &mut link)?;
-    Ok(())
+    Ok((objects, compiler))
 }
 
 type NewFn = unsafe extern "C" fn(i32) -> *mut std::ffi::c_void;

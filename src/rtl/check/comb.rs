@@ -12,6 +12,8 @@ pub(super) type CombPaths = BTreeMap<String, BTreeSet<String>>;
 
 /// Port-to-port paths of `m`, given those of its submodules; fails on a combinational loop,
 /// naming a net on it.
+/// About 90 lines: building the dependency graph, the loop search and the port reachability
+/// share the graph's indexes.
 pub(super) fn comb_paths(
     m: &Module,
     table: &SymbolTable,
