@@ -257,45 +257,37 @@ struct LifPorts {
 fn lif_ports(b: &mut ModuleBuilder, cfg: &LifConfig) -> LifPorts {
     let (p, wb, axw) = (cfg.parallel, cfg.weight_bits, axon_bits(cfg));
     let bit = Ty::BIT;
-    let w_tdata = b.input(
-        "w_tdata",
+    let (w_tdata, w_tvalid) = b.sink(
+        "w",
         Ty::unsigned(p * wb),
-        "weight word: P signed lanes",
-    );
-    let w_tvalid = b.input("w_tvalid", bit, "weight word valid");
-    b.output(
-        "w_tready",
-        bit,
-        "weight word accepted (until all are loaded)",
+        [
+            "weight word: P signed lanes",
+            "weight word valid",
+            "weight word accepted (until all are loaded)",
+        ],
     );
     let nb = cfg.per_neuron_bias.then(|| {
-        let d = b.input(
-            "nb_tdata",
+        b.sink(
+            "nb",
             Ty::unsigned(p * BIAS_MANT_BITS),
-            "bias word: P signed 13-bit mantissas",
-        );
-        let v = b.input("nb_tvalid", bit, "bias word valid");
-        b.output(
-            "nb_tready",
-            bit,
-            "bias word accepted (until all are loaded)",
-        );
-        (d, v)
+            [
+                "bias word: P signed 13-bit mantissas",
+                "bias word valid",
+                "bias word accepted (until all are loaded)",
+            ],
+        )
     });
-    let s_tdata = b.input(
-        "s_tdata",
-        Ty::unsigned(axw + 1),
-        "event: {tick, axon index}",
-    );
-    let s_tvalid = b.input("s_tvalid", bit, "event valid");
-    b.output("s_tready", bit, "event accepted");
-    b.output(
-        "n_tdata",
+    let s_docs = ["event: {tick, axon index}", "event valid", "event accepted"];
+    let (s_tdata, s_tvalid) = b.sink("s", Ty::unsigned(axw + 1), s_docs);
+    let n_tready = b.source(
+        "n",
         Ty::unsigned(n_beat_bits(cfg)),
-        "group state: {spikes, v lanes, u lanes}",
+        [
+            "group state: {spikes, v lanes, u lanes}",
+            "group state valid",
+            "group state accepted",
+        ],
     );
-    b.output("n_tvalid", bit, "group state valid");
-    let n_tready = b.input("n_tready", bit, "group state accepted");
     b.output("n_tlast", bit, "last group of the step");
 
     LifPorts {

@@ -120,6 +120,10 @@ fn product(
 /// apart (see `flow::yosys`).
 pub const TILE_FLAG: &str = "lp";
 
+/// Doc of a PE's A input and output.
+const A_IN: &str = "A operand from the left neighbour (or the row skew)";
+const A_OUT: &str = "A operand to the right neighbour";
+
 /// Output-stationary PE.
 ///
 /// ```text
@@ -137,26 +141,26 @@ pub fn os_pe(module: &str, cfg: &ArrayConfig, style: MulStyle) -> Module {
     b.doc("tile's last beat, when the finished sum is copied into sh. sh otherwise takes");
     b.doc("sh_in, so finished sums shift up the column towards row 0.");
     b.clock_and_reset();
-    let a_in = b.input(
-        "a_in",
-        t.a,
-        "A operand from the left neighbour (or the row skew)",
-    );
-    let b_in = b.input(
-        "b_in",
-        t.b,
-        "B operand from the neighbour above (or the column skew)",
-    );
-    let l_in = b.input("l_in", Ty::BIT, "last beat of the tile, travels with a");
-    let sh_in = b.input(
-        "sh_in",
-        t.acc,
-        "drain chain from the PE below (zero in the last row)",
-    );
-    b.output("a_out", t.a, "A operand to the right neighbour");
-    b.output("b_out", t.b, "B operand to the neighbour below");
-    b.output("l_out", Ty::BIT, "last flag to the right neighbour");
-    b.output("sh_out", t.acc, "drain chain to the PE above");
+    let [a_in, b_in, l_in, sh_in] = b.inputs([
+        ("a_in", t.a, A_IN),
+        (
+            "b_in",
+            t.b,
+            "B operand from the neighbour above (or the column skew)",
+        ),
+        ("l_in", Ty::BIT, "last beat of the tile, travels with a"),
+        (
+            "sh_in",
+            t.acc,
+            "drain chain from the PE below (zero in the last row)",
+        ),
+    ]);
+    b.outputs([
+        ("a_out", t.a, A_OUT),
+        ("b_out", t.b, "B operand to the neighbour below"),
+        ("l_out", Ty::BIT, "last flag to the right neighbour"),
+        ("sh_out", t.acc, "drain chain to the PE above"),
+    ]);
 
     let a_q = b.delay("a_q", a_in);
     let b_q = b.delay("b_q", b_in);
@@ -196,31 +200,31 @@ pub fn ws_pe(module: &str, cfg: &ArrayConfig, style: MulStyle) -> Module {
     b.doc("s_q <= s_in + a_q * w. The next tile's weight shifts into wsh (up the column)");
     b.doc("while the current one computes; sw_in (first beat of a tile) copies wsh into w.");
     b.clock_and_reset();
-    let a_in = b.input(
-        "a_in",
-        t.a,
-        "A operand from the left neighbour (or the row skew)",
-    );
-    let sw_in = b.input("sw_in", Ty::BIT, "swap: this beat starts a new weight tile");
-    let w_shift = b.input(
-        "w_shift",
-        Ty::BIT,
-        "shift the shadow weight chain this cycle",
-    );
-    let wsh_in = b.input(
-        "wsh_in",
-        t.b,
-        "shadow weight from the PE below (or the w port)",
-    );
-    let s_in = b.input(
-        "s_in",
-        t.acc,
-        "partial sum from the PE above (zero in row 0)",
-    );
-    b.output("a_out", t.a, "A operand to the right neighbour");
-    b.output("sw_out", Ty::BIT, "swap flag to the right neighbour");
-    b.output("wsh_out", t.b, "shadow weight to the PE above");
-    b.output("s_out", t.acc, "partial sum to the PE below");
+    let [a_in, sw_in, w_shift, wsh_in, s_in] = b.inputs([
+        ("a_in", t.a, A_IN),
+        ("sw_in", Ty::BIT, "swap: this beat starts a new weight tile"),
+        (
+            "w_shift",
+            Ty::BIT,
+            "shift the shadow weight chain this cycle",
+        ),
+        (
+            "wsh_in",
+            t.b,
+            "shadow weight from the PE below (or the w port)",
+        ),
+        (
+            "s_in",
+            t.acc,
+            "partial sum from the PE above (zero in row 0)",
+        ),
+    ]);
+    b.outputs([
+        ("a_out", t.a, A_OUT),
+        ("sw_out", Ty::BIT, "swap flag to the right neighbour"),
+        ("wsh_out", t.b, "shadow weight to the PE above"),
+        ("s_out", t.acc, "partial sum to the PE below"),
+    ]);
 
     let a_q = b.delay("a_q", a_in);
     let sw_q = b.delay("sw_q", sw_in.clone());

@@ -134,21 +134,19 @@ pub fn os_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &Names) -
         b.doc(line);
     }
     b.clock_and_reset();
-    let a_tdata = b.input(
-        "a_tdata",
-        Ty::unsigned(rows * t.a.width),
+    let a_docs = [
         port_doc::OS_A_TDATA,
-    );
-    b.input("a_tvalid", Ty::BIT, "A beat valid");
-    b.output("a_tready", Ty::BIT, "A beat accepted (together with B)");
+        "A beat valid",
+        "A beat accepted (together with B)",
+    ];
+    let (a_tdata, _) = b.sink("a", Ty::unsigned(rows * t.a.width), a_docs);
     b.input("a_tlast", Ty::BIT, port_doc::OS_A_TLAST);
-    let b_tdata = b.input(
-        "b_tdata",
-        Ty::unsigned(cols * t.b.width),
+    let b_docs = [
         port_doc::OS_B_TDATA,
-    );
-    b.input("b_tvalid", Ty::BIT, "B beat valid");
-    b.output("b_tready", Ty::BIT, "B beat accepted (together with A)");
+        "B beat valid",
+        "B beat accepted (together with A)",
+    ];
+    let (b_tdata, _) = b.sink("b", Ty::unsigned(cols * t.b.width), b_docs);
     let bias_room = post.map(|_| bias_queue(&mut b, cfg, names));
     let pop = output_stage(&mut b, cfg, post);
 
@@ -206,21 +204,15 @@ pub fn ws_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &Names) -
         b.doc(line);
     }
     b.clock_and_reset();
-    let w_tdata = b.input(
-        "w_tdata",
-        Ty::unsigned(cols * t.b.width),
+    let w_docs = [
         port_doc::WS_W_TDATA,
-    );
-    b.input("w_tvalid", Ty::BIT, "weight row valid");
-    b.output("w_tready", Ty::BIT, "weight row accepted");
+        "weight row valid",
+        "weight row accepted",
+    ];
+    let (w_tdata, _) = b.sink("w", Ty::unsigned(cols * t.b.width), w_docs);
     b.input("w_tlast", Ty::BIT, port_doc::WS_W_TLAST);
-    let a_tdata = b.input(
-        "a_tdata",
-        Ty::unsigned(rows * t.a.width),
-        port_doc::WS_A_TDATA,
-    );
-    b.input("a_tvalid", Ty::BIT, "A row valid");
-    b.output("a_tready", Ty::BIT, "A row accepted");
+    let a_docs = [port_doc::WS_A_TDATA, "A row valid", "A row accepted"];
+    let (a_tdata, _) = b.sink("a", Ty::unsigned(rows * t.a.width), a_docs);
     b.input("a_tlast", Ty::BIT, port_doc::WS_A_TLAST);
     let bias_room = post.map(|_| bias_queue(&mut b, cfg, names));
     let pop = output_stage(&mut b, cfg, post);

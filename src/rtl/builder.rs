@@ -50,26 +50,55 @@ impl ModuleBuilder {
         self.input("rst", Ty::BIT, "synchronous reset, active high");
     }
 
-    /// Declares an input port and returns a reference to it.
-    pub fn input(&mut self, name: &str, ty: Ty, doc: &str) -> Expr {
+    fn port(&mut self, name: &str, dir: Dir, ty: Ty, doc: &str) -> Expr {
         self.module.ports.push(Port {
             name: name.to_string(),
-            dir: Dir::Input,
+            dir,
             ty,
             doc: doc.to_string(),
         });
         Expr::sig(name, ty)
     }
 
+    /// Declares an input port and returns a reference to it.
+    pub fn input(&mut self, name: &str, ty: Ty, doc: &str) -> Expr {
+        self.port(name, Dir::Input, ty, doc)
+    }
+
     /// Declares an output port; drive it with [`ModuleBuilder::assign`] or an instance output.
     pub fn output(&mut self, name: &str, ty: Ty, doc: &str) -> Expr {
-        self.module.ports.push(Port {
-            name: name.to_string(),
-            dir: Dir::Output,
-            ty,
-            doc: doc.to_string(),
-        });
-        Expr::sig(name, ty)
+        self.port(name, Dir::Output, ty, doc)
+    }
+
+    /// Declares input ports (name, type, doc) in order; returns references to them.
+    pub fn inputs<const N: usize>(&mut self, ports: [(&str, Ty, &str); N]) -> [Expr; N] {
+        ports.map(|(name, ty, doc)| self.input(name, ty, doc))
+    }
+
+    /// Declares output ports (name, type, doc) in order.
+    pub fn outputs<const N: usize>(&mut self, ports: [(&str, Ty, &str); N]) {
+        for (name, ty, doc) in ports {
+            self.output(name, ty, doc);
+        }
+    }
+
+    /// Declares the ports of an AXI-Stream input `{prefix}_tdata` (of `data`), `_tvalid`
+    /// (inputs) and `_tready` (an output to drive), documented by `docs` in that order;
+    /// returns (tdata, tvalid).
+    pub fn sink(&mut self, prefix: &str, data: Ty, docs: [&str; 3]) -> (Expr, Expr) {
+        let d = self.input(&format!("{prefix}_tdata"), data, docs[0]);
+        let v = self.input(&format!("{prefix}_tvalid"), Ty::BIT, docs[1]);
+        self.output(&format!("{prefix}_tready"), Ty::BIT, docs[2]);
+        (d, v)
+    }
+
+    /// Declares the ports of an AXI-Stream output `{prefix}_tdata` (of `data`), `_tvalid`
+    /// (outputs to drive) and `_tready` (an input), documented by `docs` in that order;
+    /// returns tready.
+    pub fn source(&mut self, prefix: &str, data: Ty, docs: [&str; 3]) -> Expr {
+        self.output(&format!("{prefix}_tdata"), data, docs[0]);
+        self.output(&format!("{prefix}_tvalid"), Ty::BIT, docs[1]);
+        self.input(&format!("{prefix}_tready"), Ty::BIT, docs[2])
     }
 
     /// Declares a wire driven by `expr` and returns a reference to it.
