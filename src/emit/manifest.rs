@@ -5,21 +5,42 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::config::{Config, Dataflow};
+use crate::config::{Config, Dataflow, BIAS_MANT_BITS, STATE_BITS};
 use crate::gen::{port_doc, VERSION};
 use crate::rtl::{Design, Dir};
 use crate::timing;
 
+/// The fields every manifest starts with.
 #[derive(Serialize)]
-struct Manifest<'a> {
+struct Common<'a> {
     generator: String,
-    /// "systolic_array" or "npu_core" (array + post-processing).
+    /// "systolic_array", "npu_core" (array + post-processing) or "lif_core".
     kind: &'static str,
     name: &'a str,
     top: &'a str,
     sources: &'a [String],
     modules: Vec<&'a str>,
     config: Config,
+}
+
+impl<'a> Common<'a> {
+    fn new(kind: &'static str, cfg: &'a Config, design: &'a Design, sources: &'a [String]) -> Self {
+        Common {
+            generator: format!("npugen {VERSION}"),
+            kind,
+            name: &cfg.name,
+            top: &design.top,
+            sources,
+            modules: design.modules.iter().map(|m| m.name.as_str()).collect(),
+            config: cfg.resolved(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    #[serde(flatten)]
+    common: Common<'a>,
     pe_count: u64,
     ports: Vec<PortInfo<'a>>,
     timing: Timing,
@@ -85,13 +106,8 @@ fn pretty<T: Serialize>(m: &T) -> String {
 
 #[derive(Serialize)]
 struct LifManifest<'a> {
-    generator: String,
-    kind: &'static str,
-    name: &'a str,
-    top: &'a str,
-    sources: &'a [String],
-    modules: Vec<&'a str>,
-    config: Config,
+    #[serde(flatten)]
+    common: Common<'a>,
     neuron_groups: u32,
     memories: BTreeMap<&'static str, [u64; 2]>,
     ports: Vec<PortInfo<'a>>,
@@ -127,19 +143,13 @@ pub fn lif_manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> S
         "input_current [words, bits]",
         [words, p * u64::from(crate::gen::lif::current_bits(l))],
     );
-    memories.insert("u [words, bits]", [words, p * 24]);
-    memories.insert("v [words, bits]", [words, p * 24]);
+    memories.insert("u [words, bits]", [words, p * u64::from(STATE_BITS)]);
+    memories.insert("v [words, bits]", [words, p * u64::from(STATE_BITS)]);
     if l.per_neuron_bias {
-        memories.insert("bias [words, bits]", [words, p * 13]);
+        memories.insert("bias [words, bits]", [words, p * u64::from(BIAS_MANT_BITS)]);
     }
     pretty(&LifManifest {
-        generator: format!("npugen {VERSION}"),
-        kind: "lif_core",
-        name: &cfg.name,
-        top: &design.top,
-        sources,
-        modules: design.modules.iter().map(|m| m.name.as_str()).collect(),
-        config: cfg.resolved(),
+        common: Common::new("lif_core", cfg, design, sources),
         neuron_groups: g,
         memories,
         ports: ports(design),
@@ -187,18 +197,13 @@ pub fn manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> Strin
             effective_scales: qms.iter().map(|q| q.effective_scale()).collect(),
         }
     });
+    let kind = if post.is_some() {
+        "npu_core"
+    } else {
+        "systolic_array"
+    };
     let m = Manifest {
-        generator: format!("npugen {VERSION}"),
-        kind: if post.is_some() {
-            "npu_core"
-        } else {
-            "systolic_array"
-        },
-        name: &cfg.name,
-        top: &design.top,
-        sources,
-        modules: design.modules.iter().map(|m| m.name.as_str()).collect(),
-        config: cfg.resolved(),
+        common: Common::new(kind, cfg, design, sources),
         pe_count: a.pe_count(),
         ports: ports(design),
         timing: Timing {
