@@ -179,12 +179,8 @@ pub enum Operands {
 /// A resolved `simulate` command.
 #[derive(Debug)]
 pub struct SimulateArgs {
-    /// The validated config.
-    pub config: Config,
-    /// Operands.
-    pub operands: Operands,
-    /// Seed (always set: from `--seed` or the clock).
-    pub seed: u64,
+    /// Config, operands, seed and bias.
+    pub gemm: GemmArgs,
     /// C output file.
     pub out: Option<PathBuf>,
     /// Report file.
@@ -195,8 +191,38 @@ pub struct SimulateArgs {
     pub fst: Option<PathBuf>,
     /// (offer, ready) percentages.
     pub stalls: Option<(u8, u8)>,
+}
+
+/// What `simulate` and `testbench` share: a GEMM on an array config.
+#[derive(Debug)]
+pub struct GemmArgs {
+    /// The validated config.
+    pub config: Config,
+    /// Operands.
+    pub operands: Operands,
+    /// Seed (always set: from `--seed` or the clock).
+    pub seed: u64,
     /// Bias file (npu_core).
     pub bias: Option<PathBuf>,
+}
+
+impl GemmArgs {
+    /// Loads the config and checks the bias and operand flags against it.
+    fn resolve(
+        config: Option<&PathBuf>,
+        operands: OperandArgs,
+        bias: Option<PathBuf>,
+    ) -> Result<GemmArgs> {
+        let config = load_config(config)?;
+        check_post_bias(&config, bias.as_ref())?;
+        let (operands, seed) = operands.resolve()?;
+        Ok(GemmArgs {
+            config,
+            operands,
+            seed,
+            bias,
+        })
+    }
 }
 
 /// A resolved `lif` command.
@@ -300,14 +326,8 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Write a testbench.
     Testbench {
-        /// The validated config.
-        config: Config,
-        /// Operands.
-        operands: Operands,
-        /// Seed.
-        seed: u64,
-        /// Bias file (npu_core).
-        bias: Option<PathBuf>,
+        /// Config, operands, seed and bias.
+        gemm: GemmArgs,
         /// Output folder.
         out: PathBuf,
     },
@@ -442,39 +462,23 @@ impl Cli {
                 fst,
                 stalls,
                 bias,
-            } => {
-                let config = load_config(config.as_ref())?;
-                check_post_bias(&config, bias.as_ref())?;
-                let (operands, seed) = operands.resolve()?;
-                Command::Simulate(SimulateArgs {
-                    config,
-                    operands,
-                    seed,
-                    out,
-                    report,
-                    vcd,
-                    fst,
-                    stalls: parse_stalls(stalls)?,
-                    bias,
-                })
-            }
+            } => Command::Simulate(SimulateArgs {
+                gemm: GemmArgs::resolve(config.as_ref(), operands, bias)?,
+                out,
+                report,
+                vcd,
+                fst,
+                stalls: parse_stalls(stalls)?,
+            }),
             CliCommand::Testbench {
                 config,
                 operands,
                 bias,
                 out,
-            } => {
-                let config = load_config(config.as_ref())?;
-                check_post_bias(&config, bias.as_ref())?;
-                let (operands, seed) = operands.resolve()?;
-                Command::Testbench {
-                    config,
-                    operands,
-                    seed,
-                    bias,
-                    out,
-                }
-            }
+            } => Command::Testbench {
+                gemm: GemmArgs::resolve(config.as_ref(), operands, bias)?,
+                out,
+            },
             CliCommand::Lif {
                 config,
                 spikes,

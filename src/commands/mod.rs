@@ -89,13 +89,7 @@ pub fn run(cmd: Command) -> Result<i32> {
         Command::Simulate(args) => return simulate::simulate(args),
         Command::Lif(args) => return lif::lif(args),
         Command::Synth(args) => return synth::synth(args),
-        Command::Testbench {
-            config,
-            operands,
-            seed,
-            bias,
-            out,
-        } => testbench::testbench(&config, &operands, seed, bias.as_deref(), &out)?,
+        Command::Testbench { gemm, out } => testbench::testbench(&gemm, &out)?,
         Command::ConfigDefault => print!("{DEFAULT_TOML}"),
         Command::ConfigResolved(config) => print!("{}", config.to_toml()),
     }

@@ -118,23 +118,23 @@ fn check_depth(cfg: &crate::config::ArrayConfig, post: bool, k: usize) -> Result
 
 /// The run's summary on stdout.
 fn print_summary(args: &SimulateArgs, report: &GemmReport) {
-    let cfg = args.config.array();
+    let cfg = args.gemm.config.array();
     println!(
         "{}: {} x {} x {} GEMM on a {} x {} {} {}, {} folds (seed {})",
-        args.config.name,
+        args.gemm.config.name,
         report.m,
         report.k,
         report.n,
         cfg.rows,
         cfg.cols,
         cfg.dataflow.as_str().to_uppercase(),
-        if args.config.postproc.is_some() {
+        if args.gemm.config.postproc.is_some() {
             "npu_core"
         } else {
             "array"
         },
         report.folds,
-        args.seed
+        args.gemm.seed
     );
     println!(
         "  cycles       {} (formula {}, SCALE-Sim {})",
@@ -158,27 +158,27 @@ fn print_summary(args: &SimulateArgs, report: &GemmReport) {
 
 /// Runs the command; returns the exit code (1 when the RTL and the model disagree).
 pub fn simulate(args: SimulateArgs) -> Result<i32> {
-    let cfg = args.config.array().clone();
-    let post = args.config.postproc.as_ref();
+    let cfg = args.gemm.config.array().clone();
+    let post = args.gemm.config.postproc.as_ref();
     let out_ty = match &args.out {
-        Some(_) => Some(out_type(&args.config)?),
+        Some(_) => Some(out_type(&args.gemm.config)?),
         None => None,
     };
-    let (a, b) = super::operands::operands(&cfg, &args.operands, args.seed)?;
+    let (a, b) = super::operands::operands(&cfg, &args.gemm.operands, args.gemm.seed)?;
     check_depth(&cfg, post.is_some(), a.cols)?;
     let bias = super::operands::bias(
         post.is_some(),
         b.cols,
-        args.bias.as_deref(),
-        &args.operands,
-        args.seed,
+        args.gemm.bias.as_deref(),
+        &args.gemm.operands,
+        args.gemm.seed,
     )?;
-    let design = crate::gen::generate(&args.config)?;
+    let design = crate::gen::generate(&args.gemm.config)?;
     let mut files = RunFiles::declare(&args)?;
     let opts = GemmOptions {
         cache: cache_root(),
         stalls: args.stalls.map(|(offer, ready)| Stalls {
-            seed: args.seed,
+            seed: args.gemm.seed,
             offer_percent: offer,
             ready_percent: ready,
         }),
@@ -199,7 +199,7 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
         post.is_some(),
         (a.rows, a.cols, b.cols),
         &out,
-        Some(args.seed),
+        Some(args.gemm.seed),
     );
     print_summary(&args, &report);
     if let Some(path) = &args.report {

@@ -2,20 +2,15 @@
 
 use std::path::Path;
 
-use crate::cli::Operands;
-use crate::config::Config;
+use crate::cli::GemmArgs;
 use crate::emit::{testbench::testbench as emit_testbench, write_files};
 use crate::error::{Error, Result};
 use crate::sim::vectors::vectors;
 
 /// Writes the testbench for `config`, the operands and the bias (npu_core) into `out`.
-pub fn testbench(
-    config: &Config,
-    operands: &Operands,
-    seed: u64,
-    bias: Option<&Path>,
-    out: &Path,
-) -> Result<()> {
+pub fn testbench(args: &GemmArgs, out: &Path) -> Result<()> {
+    let (config, operands, seed) = (&args.config, &args.operands, args.seed);
+    let bias = args.bias.as_deref();
     let cfg = config.array();
     let post = config.postproc.as_ref();
     let (a, b) = super::operands::operands(cfg, operands, seed)?;

@@ -96,64 +96,68 @@ enum Flow {
     Ws(WsState),
 }
 
+/// What one cycle of a flow reads and writes besides the flow's own state.
+struct Cycle<'a> {
+    cfg: &'a ArrayConfig,
+    /// The cycle.
+    t: u64,
+    inp: &'a CycleIn,
+    out: &'a mut OutQueue<Row>,
+    post: &'a mut Option<Post>,
+    /// The cycle's outputs, filled in.
+    o: &'a mut CycleOut,
+}
+
 impl OsState {
     /// One cycle of the OS flow: handshakes, accumulation and, on a tile end, the tile's rows
     /// scheduled into the output FIFO.
-    fn cycle(
-        &mut self,
-        cfg: &ArrayConfig,
-        t: u64,
-        inp: &CycleIn,
-        out: &mut OutQueue<Row>,
-        post: &mut Option<Post>,
-        o: &mut CycleOut,
-    ) {
+    fn cycle(&mut self, c: Cycle) {
         let s = self;
-        let (rows, cols) = (cfg.rows, cfg.cols);
-        let acc = |v: i128| wrap(v, cfg.acc_bits(), cfg.signed);
-        let spaced = s.since_last == timing::os_min_last_gap(cfg) - 1;
-        let mut ready = out.credits >= rows && spaced;
-        if let Some(p) = &post {
+        let (rows, cols) = (c.cfg.rows, c.cfg.cols);
+        let acc = |v: i128| wrap(v, c.cfg.acc_bits(), c.cfg.signed);
+        let spaced = s.since_last == timing::os_min_last_gap(c.cfg) - 1;
+        let mut ready = c.out.credits >= rows && spaced;
+        if let Some(p) = &c.post {
             ready = ready && p.room();
-            o.bias_ready = inp.a.valid && inp.b.valid && inp.a.last && ready;
-            ready = ready && inp.bias.valid;
+            c.o.bias_ready = c.inp.a.valid && c.inp.b.valid && c.inp.a.last && ready;
+            ready = ready && c.inp.bias.valid;
         }
-        let can = !inp.a.last || ready;
-        o.a_ready = inp.b.valid && can;
-        o.b_ready = inp.a.valid && can;
-        let take = inp.a.valid && inp.b.valid && can;
+        let can = !c.inp.a.last || ready;
+        c.o.a_ready = c.inp.b.valid && can;
+        c.o.b_ready = c.inp.a.valid && can;
+        let take = c.inp.a.valid && c.inp.b.valid && can;
         if take {
             for i in 0..rows as usize {
                 for j in 0..cols as usize {
-                    let p = inp.a.lanes[i] * inp.b.lanes[j];
+                    let p = c.inp.a.lanes[i] * c.inp.b.lanes[j];
                     let sum = &mut s.tile[i * cols as usize + j];
                     *sum = acc(sum.wrapping_add(p));
                 }
             }
         }
-        if take && inp.a.last {
-            let first_write = t + u64::from(timing::os_first_row_latency(cfg)) - FIFO_LATENCY;
-            let extra = u64::from(timing::post_latency(post.is_some()));
+        if take && c.inp.a.last {
+            let first_write = c.t + u64::from(timing::os_first_row_latency(c.cfg)) - FIFO_LATENCY;
+            let extra = u64::from(timing::post_latency(c.post.is_some()));
             for i in 0..rows as usize {
                 let mut lanes = s.tile[i * cols as usize..(i + 1) * cols as usize].to_vec();
-                if let Some(p) = &post {
-                    lanes = p.apply(&lanes, &inp.bias.lanes);
+                if let Some(p) = &c.post {
+                    lanes = p.apply(&lanes, &c.inp.bias.lanes);
                 }
                 let row = Row {
                     lanes,
                     last: i + 1 == rows as usize,
                 };
-                out.schedule(first_write + 2 * i as u64 + extra, row);
+                c.out.schedule(first_write + 2 * i as u64 + extra, row);
             }
-            if let Some(p) = post.as_mut() {
+            if let Some(p) = c.post.as_mut() {
                 p.queued += 1;
                 p.pops.push_back(first_write + 2 * (u64::from(rows) - 1));
             }
             s.tile.iter_mut().for_each(|v| *v = 0);
-            out.credits -= rows;
+            c.out.credits -= rows;
             s.since_last = 0;
         } else {
-            s.since_last = (s.since_last + 1).min(timing::os_min_last_gap(cfg) - 1);
+            s.since_last = (s.since_last + 1).min(timing::os_min_last_gap(c.cfg) - 1);
         }
     }
 }
@@ -162,43 +166,35 @@ impl WsState {
     /// One cycle of the WS flow: weight loading into the shadow tile, the swap on a tile's
     /// first row, and each taken row's dot products scheduled into the output FIFO.
     /// About 80 lines: one cycle of the contract, in the order the RTL's edge applies it.
-    fn cycle(
-        &mut self,
-        cfg: &ArrayConfig,
-        t: u64,
-        inp: &CycleIn,
-        out: &mut OutQueue<Row>,
-        post: &mut Option<Post>,
-        o: &mut CycleOut,
-    ) {
+    fn cycle(&mut self, c: Cycle) {
         let s = self;
-        let (rows, cols) = (cfg.rows, cfg.cols);
-        let acc = |v: i128| wrap(v, cfg.acc_bits(), cfg.signed);
-        let settle_max = timing::ws_shadow_free_after(cfg) - 1;
+        let (rows, cols) = (c.cfg.rows, c.cfg.cols);
+        let acc = |v: i128| wrap(v, c.cfg.acc_bits(), c.cfg.signed);
+        let settle_max = timing::ws_shadow_free_after(c.cfg) - 1;
         let full = s.loaded == rows;
         let w_ok = !full && !s.filling && s.since_swap == settle_max;
-        o.b_ready = w_ok;
-        let w_take = inp.b.valid && w_ok;
-        let credit = out.credits >= 1;
-        let tile_ready = match &post {
+        c.o.b_ready = w_ok;
+        let w_take = c.inp.b.valid && w_ok;
+        let credit = c.out.credits >= 1;
+        let tile_ready = match &c.post {
             Some(p) => {
                 let room = credit && full && p.room();
-                o.bias_ready = inp.a.valid && s.first && room;
-                room && inp.bias.valid
+                c.o.bias_ready = c.inp.a.valid && s.first && room;
+                room && c.inp.bias.valid
             }
             None => full,
         };
         let a_ok = credit && (!s.first || tile_ready);
-        o.a_ready = a_ok;
-        let take = inp.a.valid && a_ok;
+        c.o.a_ready = a_ok;
+        let take = c.inp.a.valid && a_ok;
         let swap = take && s.first;
         if swap {
             s.active = s.shadow.clone();
             s.loaded = 0;
             s.since_swap = 0;
-            if let Some(p) = post.as_mut() {
+            if let Some(p) = c.post.as_mut() {
                 p.queued += 1;
-                p.tile_bias = inp.bias.lanes.clone();
+                p.tile_bias = c.inp.bias.lanes.clone();
             }
         } else {
             s.since_swap = (s.since_swap + 1).min(settle_max);
@@ -207,41 +203,41 @@ impl WsState {
             let lanes: Vec<i128> = (0..cols as usize)
                 .map(|j| {
                     let dot = (0..rows as usize)
-                        .map(|i| inp.a.lanes[i] * s.active[i][j])
+                        .map(|i| c.inp.a.lanes[i] * s.active[i][j])
                         .fold(0i128, |x, y| acc(x.wrapping_add(y)));
                     acc(dot)
                 })
                 .collect();
-            let write = t + u64::from(timing::ws_row_latency(cfg)) - FIFO_LATENCY;
-            let (lanes, extra) = match post.as_mut() {
+            let write = c.t + u64::from(timing::ws_row_latency(c.cfg)) - FIFO_LATENCY;
+            let (lanes, extra) = match c.post.as_mut() {
                 Some(p) => {
-                    if inp.a.last {
+                    if c.inp.a.last {
                         p.pops.push_back(write);
                     }
                     (p.apply(&lanes, &p.tile_bias), u64::from(POSTPROC_LATENCY))
                 }
                 None => (lanes, 0),
             };
-            out.schedule(
+            c.out.schedule(
                 write + extra,
                 Row {
                     lanes,
-                    last: inp.a.last,
+                    last: c.inp.a.last,
                 },
             );
-            out.credits -= 1;
-            s.first = inp.a.last;
+            c.out.credits -= 1;
+            s.first = c.inp.a.last;
         }
         if w_take || s.filling {
             let row = if w_take {
-                inp.b.lanes.clone()
+                c.inp.b.lanes.clone()
             } else {
                 vec![0; cols as usize]
             };
             s.shadow.remove(0);
             s.shadow.push(row);
             let more = s.loaded + 1 < rows;
-            s.filling = (s.filling || (w_take && inp.b.last)) && more;
+            s.filling = (s.filling || (w_take && c.inp.b.last)) && more;
             s.loaded += 1;
         }
     }
@@ -318,9 +314,17 @@ impl ArrayModel {
             o.c_last = row.last;
             o.c_lanes = row.lanes.clone();
         }
+        let c = Cycle {
+            cfg: &cfg,
+            t,
+            inp,
+            out: &mut self.out,
+            post: &mut self.post,
+            o: &mut o,
+        };
         match &mut self.flow {
-            Flow::Os(s) => s.cycle(&cfg, t, inp, &mut self.out, &mut self.post, &mut o),
-            Flow::Ws(s) => s.cycle(&cfg, t, inp, &mut self.out, &mut self.post, &mut o),
+            Flow::Os(s) => s.cycle(c),
+            Flow::Ws(s) => s.cycle(c),
         }
         self.out.edge(t, inp.c_ready);
         if let Some(p) = &mut self.post {

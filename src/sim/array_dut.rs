@@ -38,12 +38,8 @@ impl Slots {
         } else {
             "w"
         };
-        let missing = |n: &str| SimError::Load {
-            path: "model".into(),
-            detail: format!("the top has no port {n}"),
-        };
-        let inp = |n: &str| l.input(n).cloned().ok_or_else(|| missing(n));
-        let out = |n: &str| l.output(n).cloned().ok_or_else(|| missing(n));
+        let inp = |n: &str| l.find_input(n);
+        let out = |n: &str| l.find_output(n);
         let slots = Slots {
             rst: inp("rst")?,
             a_tdata: inp("a_tdata")?,
@@ -87,11 +83,7 @@ impl Slots {
             driven.extend([d.name.as_str(), &v.name]);
             compared.push(&r.name);
         }
-        l.check_handled(&driven, &compared)
-            .map_err(|detail| SimError::Load {
-                path: "model".into(),
-                detail,
-            })?;
+        l.check_handled(&driven, &compared)?;
         Ok(slots)
     }
 }

@@ -77,11 +77,11 @@ impl Slots {
     fn find(sim: &Verilated, cfg: &LifConfig) -> Result<Slots, SimError> {
         let l = &sim.layout;
         let get = |name: &str, input: bool| {
-            let found = if input { l.input(name) } else { l.output(name) };
-            found.cloned().ok_or_else(|| SimError::Load {
-                path: "model".into(),
-                detail: format!("the top has no port {name}"),
-            })
+            if input {
+                l.find_input(name)
+            } else {
+                l.find_output(name)
+            }
         };
         let stream = |p: &str| -> Result<(PortSlot, PortSlot, PortSlot), SimError> {
             Ok((
@@ -115,11 +115,7 @@ impl Slots {
             driven.extend([d.name.as_str(), &v.name]);
             compared.push(&r.name);
         }
-        l.check_handled(&driven, &compared)
-            .map_err(|detail| SimError::Load {
-                path: "model".into(),
-                detail,
-            })?;
+        l.check_handled(&driven, &compared)?;
         Ok(slots)
     }
 }

@@ -1,7 +1,20 @@
 //! The top module's ports as a flat array of 32-bit words (what the C shim exchanges every
 //! cycle), and lane packing: lane i of w bits sits at bits [i*w +: w].
 
+use super::verilator::SimError;
 use crate::rtl::{Dir, Module};
+
+/// A model that does not fit its harness.
+fn model_error(detail: String) -> SimError {
+    SimError::Load {
+        path: "model".into(),
+        detail,
+    }
+}
+
+fn no_port(name: &str) -> SimError {
+    model_error(format!("the top has no port {name}"))
+}
 
 /// One port's place in the word arrays.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,7 +86,7 @@ impl PortLayout {
     /// Checks that a harness drives every input and compares every output: `driven` and
     /// `compared` are the names it handles. A port the design gained and the harness does not
     /// know is an error, never a port silently left alone.
-    pub fn check_handled(&self, driven: &[&str], compared: &[&str]) -> Result<(), String> {
+    pub fn check_handled(&self, driven: &[&str], compared: &[&str]) -> Result<(), SimError> {
         let missing = |slots: &[PortSlot], known: &[&str], what: &str| {
             slots
                 .iter()
@@ -86,11 +99,21 @@ impl PortLayout {
         if all.is_empty() {
             Ok(())
         } else {
-            Err(format!(
+            Err(model_error(format!(
                 "the harness does not handle {}: add it to the driver and the comparison",
                 all.join(", ")
-            ))
+            )))
         }
+    }
+
+    /// The input port `name`, or an error naming it.
+    pub fn find_input(&self, name: &str) -> Result<PortSlot, SimError> {
+        self.input(name).cloned().ok_or_else(|| no_port(name))
+    }
+
+    /// The output port `name`, or an error naming it.
+    pub fn find_output(&self, name: &str) -> Result<PortSlot, SimError> {
+        self.output(name).cloned().ok_or_else(|| no_port(name))
     }
 }
 

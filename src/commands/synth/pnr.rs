@@ -13,6 +13,11 @@ use crate::flow::{ecp5_dsp, nextpnr, yosys};
 /// Appended to a not-fit message from nextpnr: its counts include the harness.
 const HARNESS: &str = " (nextpnr's count, with the four-pin QoR harness around the core)";
 
+/// nextpnr found `used` > `avail` cells of type `cell` (harness included).
+fn harness_not_fit(target: Target, cell: &str, used: u64, avail: u64) -> Error {
+    not_fit(&format!("{cell} cells"), used, avail, target, HARNESS)
+}
+
 /// What place and route found.
 #[derive(Debug, Default)]
 pub(super) struct Pnr {
@@ -57,13 +62,7 @@ pub(super) fn place_and_route(
         (failure, _) => {
             // nextpnr writes no report when a resource is over capacity: read its log.
             if let Some((cell, used, avail)) = nextpnr::over_capacity(&run.log) {
-                r.not_fitting = Some(not_fit(
-                    &format!("{cell} cells"),
-                    used,
-                    avail,
-                    target,
-                    HARNESS,
-                ));
+                r.not_fitting = Some(harness_not_fit(target, &cell, used, avail));
                 return Ok(r);
             }
             let why = failure.clone().unwrap_or_else(|| "see nextpnr.log".into());
@@ -76,13 +75,7 @@ pub(super) fn place_and_route(
     let rep = nextpnr::parse_report(&text).map_err(Error::Tool)?;
     r.fmax_mhz = rep.fmax_mhz;
     if let Some((cell, used, avail)) = rep.over_capacity() {
-        r.not_fitting = Some(not_fit(
-            &format!("{cell} cells"),
-            used,
-            avail,
-            target,
-            HARNESS,
-        ));
+        r.not_fitting = Some(harness_not_fit(target, cell, used, avail));
     }
     r.placed = Some(
         rep.utilization
