@@ -1,5 +1,8 @@
 //! Command-line definitions (clap) and their resolution into validated commands. No work is
-//! done here: raw arguments become a [`Command`] (with a loaded, validated config) first.
+//! done here: raw arguments become a `Command` (with a loaded, validated config) first.
+
+// The clap doc comments are --help text, where `[lif]` and `[postproc]` name config sections.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 use std::path::PathBuf;
 

@@ -23,17 +23,21 @@
 
 #![warn(missing_docs)]
 
+/// The command-line front end (argument parsing); used by the binary, not a library API.
+#[doc(hidden)]
 pub mod cli;
+/// The subcommands behind the CLI; used by the binary, not a library API.
+#[doc(hidden)]
 pub mod commands;
 pub mod config;
 pub mod emit;
 pub mod error;
 pub mod flow;
 pub mod gen;
-pub mod mem;
+pub(crate) mod mem;
 pub mod model;
 pub mod npy;
-pub mod progress;
+pub(crate) mod progress;
 pub mod rng;
 pub mod rtl;
 pub mod sim;

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 pub const ELEMENT_BYTES: u128 = 16;
 
 /// Bytes a `rows` x `cols` matrix of `i128` takes (exact, never wraps).
-pub fn matrix_bytes(rows: usize, cols: usize) -> u128 {
+pub(crate) fn matrix_bytes(rows: usize, cols: usize) -> u128 {
     rows as u128 * cols as u128 * ELEMENT_BYTES
 }
 
@@ -27,7 +27,7 @@ pub fn available() -> Option<u128> {
 }
 
 /// `bytes` in the largest binary unit that keeps it >= 1 (`64.0 GiB`).
-pub fn human(bytes: u128) -> String {
+pub(crate) fn human(bytes: u128) -> String {
     let units = [
         "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB",
     ];

@@ -214,7 +214,7 @@ impl OutType {
     }
 
     /// The smallest type holding `bits`-bit values of the given signedness (up to 64 bits).
-    pub fn fitting(bits: u32, signed: bool) -> Option<OutType> {
+    pub(crate) fn fitting(bits: u32, signed: bool) -> Option<OutType> {
         let magnitude = if signed { bits } else { bits + 1 };
         Some(match (magnitude, signed) {
             (0..=8, true) => OutType::I8,
@@ -228,14 +228,8 @@ impl OutType {
     }
 }
 
-/// `.npy` bytes (version 1.0, C order) of a matrix as little-endian int32 (`wide` false) or
-/// int64. Panics if a value does not fit (the caller chooses the width).
-pub fn to_bytes(m: &Matrix, wide: bool) -> Vec<u8> {
-    to_bytes_as(m, if wide { OutType::I64 } else { OutType::I32 })
-}
-
 /// `.npy` bytes of a matrix with element type `ty`. Panics if a value does not fit.
-pub fn to_bytes_as(m: &Matrix, ty: OutType) -> Vec<u8> {
+pub(crate) fn to_bytes_as(m: &Matrix, ty: OutType) -> Vec<u8> {
     let descr = ty.descr();
     let mut header = format!(
         "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}, {}), }}",
@@ -364,9 +358,9 @@ mod tests {
     #[test]
     fn writes_what_it_reads() {
         let m = Matrix::from_rows(2, 3, vec![1, -2, 3, i128::from(i32::MIN), 0, 7]);
-        assert_eq!(parse(&to_bytes(&m, false)).unwrap(), m);
+        assert_eq!(parse(&to_bytes_as(&m, OutType::I32)).unwrap(), m);
         let w = Matrix::from_rows(1, 2, vec![i128::from(i64::MIN), i128::from(i64::MAX)]);
-        let bytes = to_bytes(&w, true);
+        let bytes = to_bytes_as(&w, OutType::I64);
         assert_eq!(
             (10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize) % 64,
             0

@@ -23,31 +23,31 @@ pub fn post_latency(post: bool) -> u32 {
 }
 
 /// OS: minimum distance in cycles between two accepted tile-last beats.
-pub fn os_min_last_gap(cfg: &ArrayConfig) -> u32 {
+pub(crate) fn os_min_last_gap(cfg: &ArrayConfig) -> u32 {
     2 * cfg.rows - 1
 }
 
 /// OS: cycles from accepting a tile's last beat to `c_tvalid` of result row 0 (one input
 /// register stage, the array, the drain, the deskew and the FIFO). Row i follows 2*i cycles
 /// after row 0.
-pub fn os_first_row_latency(cfg: &ArrayConfig) -> u32 {
+pub(crate) fn os_first_row_latency(cfg: &ArrayConfig) -> u32 {
     cfg.cols + 5 + cfg.pipeline
 }
 
 /// WS: cycles after accepting a tile's first A row before the next weight tile may start
 /// shifting in (every PE must have swapped to the current tile first).
-pub fn ws_shadow_free_after(cfg: &ArrayConfig) -> u32 {
+pub(crate) fn ws_shadow_free_after(cfg: &ArrayConfig) -> u32 {
     (cfg.rows + cfg.cols).saturating_sub(2).max(1)
 }
 
 /// WS: cycles from accepting an A row to `c_tvalid` of its result row.
-pub fn ws_row_latency(cfg: &ArrayConfig) -> u32 {
+pub(crate) fn ws_row_latency(cfg: &ArrayConfig) -> u32 {
     cfg.rows + cfg.cols + 2 + cfg.pipeline
 }
 
 /// Cycles of the output delay line from an accepted beat to the FIFO write (WS), or from an
 /// accepted last beat to row 0's FIFO write (OS).
-pub fn write_delay(cfg: &ArrayConfig) -> u32 {
+pub(crate) fn write_delay(cfg: &ArrayConfig) -> u32 {
     match cfg.dataflow {
         Dataflow::Os => cfg.cols + 3 + cfg.pipeline,
         Dataflow::Ws => cfg.rows + cfg.cols + cfg.pipeline,
@@ -122,7 +122,7 @@ pub fn lif_step_cycles(cfg: &crate::config::LifConfig, spiking: u64) -> u64 {
 }
 
 /// [`lif_step_cycles`] as text, for the manifest and the `lif` command's summary.
-pub fn lif_step_formula(cfg: &crate::config::LifConfig) -> String {
+pub(crate) fn lif_step_formula(cfg: &crate::config::LifConfig) -> String {
     match cfg.groups() {
         1 => "S + 2, S = spiking axons of the step (G = ceil(neurons / parallel) = 1: one cycle \
               per event and the tick, plus one for the update's write-back)"

@@ -1,4 +1,4 @@
-//! What each resolved [`Command`] does.
+//! What each resolved [`crate::cli::Command`] does.
 
 mod lif;
 mod operands;

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dataflow {
-    /// Output-stationary: A streams from the left, B from the top, each PE keeps one C[i][j].
+    /// Output-stationary: A streams from the left, B from the top, each PE keeps one `C[i][j]`.
     Os,
     /// Weight-stationary: a B tile is preloaded into the PEs, A streams in, sums flow down.
     Ws,
@@ -88,12 +88,12 @@ impl ArrayConfig {
     }
 
     /// Width of a full product, input_bits + weight_bits.
-    pub fn product_bits(&self) -> u32 {
+    pub(crate) fn product_bits(&self) -> u32 {
         self.input_bits + self.weight_bits
     }
 
     /// Output FIFO depth in rows (explicit or the default).
-    pub fn fifo_depth(&self) -> u32 {
+    pub(crate) fn fifo_depth(&self) -> u32 {
         // A row holds its credit from acceptance until it leaves: the array's latency (at most
         // rows + cols + 5 cycles) plus the post-processing pipeline.
         let in_flight = self.rows + self.cols + 5 + super::POSTPROC_LATENCY + self.pipeline;
@@ -115,7 +115,7 @@ impl ArrayConfig {
     }
 
     /// Number of PEs with a DSP-style multiplier (`dsp_pes`, default all of them).
-    pub fn dsp_pe_count(&self) -> u32 {
+    pub(crate) fn dsp_pe_count(&self) -> u32 {
         self.dsp_pes.unwrap_or(self.rows * self.cols)
     }
 

@@ -93,7 +93,7 @@ impl Default for Config {
 
 impl Config {
     /// Parses TOML text; `file` names the source in error messages.
-    pub fn from_toml(text: &str, file: &str) -> Result<Config> {
+    pub(crate) fn from_toml(text: &str, file: &str) -> Result<Config> {
         let line_of = |span: Option<std::ops::Range<usize>>| {
             span.map(|s| {
                 format!(

@@ -103,7 +103,7 @@ impl Default for PostprocConfig {
 
 impl PostprocConfig {
     /// The output range [qmin, qmax].
-    pub fn out_range(&self) -> (i64, i64) {
+    pub(crate) fn out_range(&self) -> (i64, i64) {
         if self.out_signed {
             (
                 -(1i64 << (self.out_bits - 1)),
@@ -115,7 +115,7 @@ impl PostprocConfig {
     }
 
     /// The real scale of column `j`.
-    pub fn scale_of(&self, j: usize) -> f64 {
+    pub(crate) fn scale_of(&self, j: usize) -> f64 {
         match &self.scale {
             Scale::PerTensor(s) => *s,
             Scale::PerColumn(v) => v[j],
@@ -123,7 +123,7 @@ impl PostprocConfig {
     }
 
     /// The clamp bounds for "clamp" (with defaults filled in).
-    pub fn clamp_bounds(&self) -> (i64, i64) {
+    pub(crate) fn clamp_bounds(&self) -> (i64, i64) {
         let (_, hi) = self.out_range();
         (
             i64::from(self.clamp_min.unwrap_or(self.zero_point)),

@@ -58,7 +58,7 @@ pub fn allowed(field: &str) -> Option<&'static str> {
 
 /// The value at dotted `field` in the TOML `text`, as TOML writes it (`-1`, `"0.01"`,
 /// `1979-05-27`), if the text parses and has it.
-pub fn value_text(text: &str, field: &str) -> Option<String> {
+pub(crate) fn value_text(text: &str, field: &str) -> Option<String> {
     let table: toml::Table = text.parse().ok()?;
     let mut parts = field.split('.');
     let mut v = table.get(parts.next()?)?;

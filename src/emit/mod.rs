@@ -30,7 +30,7 @@ pub struct OutputFile {
 /// Sort key that orders embedded numbers by value: `pe_r2_c10` after `pe_r2_c9`. One byte
 /// string per name (compared with memcmp): text is copied, and each run of digits becomes its
 /// length (without leading zeros) followed by the digits, so longer numbers sort later.
-pub fn natural_key(s: &str) -> Vec<u8> {
+pub(crate) fn natural_key(s: &str) -> Vec<u8> {
     let bytes = s.as_bytes();
     let mut key = Vec::with_capacity(bytes.len() + 4);
     let mut i = 0;
@@ -112,7 +112,7 @@ pub fn write_files(dir: &Path, files: &[OutputFile]) -> Result<()> {
 }
 
 /// Writes one file through a temporary name in the same folder and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut out = Outputs::new();
     out.write(path, bytes)?;
     out.commit()

@@ -41,7 +41,7 @@ fn parent_of(path: &Path) -> PathBuf {
 }
 
 /// Creates `dir` (and its parents), naming it on failure.
-pub fn ensure_dir(dir: &Path) -> Result<()> {
+pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
         return Err(write_err(
             dir,
@@ -64,7 +64,7 @@ impl Outputs {
     /// write a file themselves, such as a waveform). Nothing is renamed before
     /// [`Outputs::commit`]; a declared file that is never [`Outputs::keep`]-marked or written
     /// is discarded.
-    pub fn reserve(&mut self, dest: &Path) -> Result<PathBuf> {
+    pub(crate) fn reserve(&mut self, dest: &Path) -> Result<PathBuf> {
         if let Some(e) = self.entries.iter().find(|e| e.dest == dest) {
             return Ok(e.tmp.clone());
         }

@@ -4,7 +4,7 @@
 use crate::flow::targets::Target;
 
 /// One argv as a shell command line (arguments quoted when needed).
-pub fn command_line(argv: &[String]) -> String {
+pub(crate) fn command_line(argv: &[String]) -> String {
     let quoted: Vec<String> = argv
         .iter()
         .map(|a| {

@@ -32,7 +32,7 @@ pub fn design_to_verilog(design: &Design) -> String {
 }
 
 /// One module as a file of its own (used for one-module-per-file output).
-pub fn module_to_verilog(header: &[String], m: &Module) -> String {
+pub(crate) fn module_to_verilog(header: &[String], m: &Module) -> String {
     let mut out = String::new();
     write_header(&mut out, header);
     out.push_str("`default_nettype none\n\n");

@@ -129,7 +129,7 @@ type Loads = BTreeMap<String, Vec<(String, String)>>;
 type Move = (usize, String, Value);
 
 /// Packs registers into every MULT18X18D of the top module of `netlist` (Yosys JSON).
-pub fn pack(netlist: &mut Value) -> PackStats {
+pub(crate) fn pack(netlist: &mut Value) -> PackStats {
     let mut stats = PackStats::default();
     let Some(modules) = netlist["modules"].as_object_mut() else {
         return stats;

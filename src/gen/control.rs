@@ -86,7 +86,7 @@ pub struct OsControl {
 /// OS acceptance: A and B beats are taken together; a tile's last beat also needs `rows`
 /// credits and the drain spacing, and with post-processing (`bias_space` = room in the bias
 /// queue) a bias beat, taken in the same cycle. Drives `a_tready`, `b_tready` (`bias_tready`).
-pub fn os_control(
+pub(crate) fn os_control(
     b: &mut ModuleBuilder,
     cfg: &ArrayConfig,
     pop: Expr,
@@ -139,7 +139,7 @@ pub struct WsControl {
 /// needs one credit. Drives `a_tready`, `w_tready` (`bias_tready`).
 /// About 90 lines: the weight-side and activation-side handshakes share the swap and
 /// credit signals.
-pub fn ws_control(
+pub(crate) fn ws_control(
     b: &mut ModuleBuilder,
     cfg: &ArrayConfig,
     pop: Expr,

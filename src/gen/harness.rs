@@ -9,7 +9,7 @@ use super::pe::clock_conns;
 use crate::rtl::{Conn, Dir, Expr, Module, ModuleBuilder, Ty};
 
 /// Name of the harness module around `core`.
-pub fn harness_name(core: &str) -> String {
+pub(crate) fn harness_name(core: &str) -> String {
     format!("{core}_qor")
 }
 

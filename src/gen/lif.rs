@@ -51,17 +51,17 @@ impl LifNames {
 }
 
 /// Width of the exact input-current sum.
-pub fn current_bits(cfg: &LifConfig) -> u32 {
+pub(crate) fn current_bits(cfg: &LifConfig) -> u32 {
     cfg.weight_bits + bits_for(u64::from(cfg.axons))
 }
 
 /// Width of the axon index on `s_tdata` (the tick flag is the bit above it).
-pub fn axon_bits(cfg: &LifConfig) -> u32 {
+pub(crate) fn axon_bits(cfg: &LifConfig) -> u32 {
     bits_for(u64::from(cfg.axons - 1))
 }
 
 /// Width of one `n_tdata` beat: P spikes, P v values, P u values.
-pub fn n_beat_bits(cfg: &LifConfig) -> u32 {
+pub(crate) fn n_beat_bits(cfg: &LifConfig) -> u32 {
     cfg.parallel * (1 + 2 * UV)
 }
 
@@ -367,7 +367,7 @@ fn load_phase(
 /// The spiking core's top module: ports, load phase, event control, the two pipeline stages
 /// (E: memory words arrive and the lanes compute; F: u, v and the group's state are written),
 /// the memories, the lanes and the output FIFO, each built by its own function.
-pub fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
+pub(crate) fn lif_top(cfg: &LifConfig, names: &LifNames) -> Module {
     let mut b = ModuleBuilder::new(&names.top);
     lif_doc(&mut b, cfg);
     b.clock_and_reset();
@@ -739,7 +739,7 @@ fn output_fifo(
 }
 
 /// The modules of a spiking core: top, neuron lane and output FIFO.
-pub fn lif_modules(cfg: &LifConfig, names: &LifNames) -> Vec<Module> {
+pub(crate) fn lif_modules(cfg: &LifConfig, names: &LifNames) -> Vec<Module> {
     vec![
         lif_top(cfg, names),
         neuron(&names.neuron, cfg),

@@ -34,7 +34,7 @@ impl PeTypes {
 }
 
 /// The clock and reset connections every sequential instance takes.
-pub fn clock_conns() -> Vec<(&'static str, Conn)> {
+pub(crate) fn clock_conns() -> Vec<(&'static str, Conn)> {
     vec![
         ("clk", Conn::Input(Expr::sig("clk", Ty::BIT))),
         ("rst", Conn::Input(Expr::sig("rst", Ty::BIT))),
@@ -133,7 +133,7 @@ const A_OUT: &str = "A operand to the right neighbour";
 ///            |   [acc]  [sh] <- sh_in   finished sum moves into sh, which otherwise shifts up
 ///          sh_out (up), b_out (down)     the column (sh_out of row 0 is the column result).
 /// ```
-pub fn os_pe(module: &str, cfg: &ArrayConfig, style: MulStyle) -> Module {
+pub(crate) fn os_pe(module: &str, cfg: &ArrayConfig, style: MulStyle) -> Module {
     let t = PeTypes::of(cfg);
     let mut b = ModuleBuilder::new(module);
     b.doc("Output-stationary processing element (one per array cell).");
@@ -193,7 +193,7 @@ pub fn os_pe(module: &str, cfg: &ArrayConfig, style: MulStyle) -> Module {
 ///                 [wsh] [w]            beat of a new tile arrives with its swap flag);
 ///              s_out = s_q (down)      s_q <= s_in + a_q * w.
 /// ```
-pub fn ws_pe(module: &str, cfg: &ArrayConfig, style: MulStyle) -> Module {
+pub(crate) fn ws_pe(module: &str, cfg: &ArrayConfig, style: MulStyle) -> Module {
     let t = PeTypes::of(cfg);
     let mut b = ModuleBuilder::new(module);
     b.doc("Weight-stationary processing element (one per array cell).");

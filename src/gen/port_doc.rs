@@ -72,7 +72,7 @@ fn post_lines(post: Option<&PostprocConfig>, commit: &str) -> Vec<String> {
 }
 
 /// Port timing of the output-stationary top, as comment lines.
-pub fn os_waveform(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> Vec<String> {
+pub(crate) fn os_waveform(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> Vec<String> {
     let lat = timing::os_first_row_latency(cfg) + timing::post_latency(post.is_some());
     let gap = timing::os_min_last_gap(cfg);
     vec![
@@ -97,7 +97,7 @@ pub fn os_waveform(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> Vec<Stri
 }
 
 /// Port timing of the weight-stationary top, as comment lines.
-pub fn ws_waveform(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> Vec<String> {
+pub(crate) fn ws_waveform(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> Vec<String> {
     let lat = timing::ws_row_latency(cfg) + timing::post_latency(post.is_some());
     let free = timing::ws_shadow_free_after(cfg);
     vec![

@@ -17,7 +17,7 @@ pub fn lane(bus: &Expr, i: u32, ty: Ty) -> Expr {
 
 /// A register chain `{prefix}_1 .. {prefix}_n` fed by `x`; element t is `x` delayed t cycles
 /// (element 0 is `x` itself).
-pub fn delay_line(b: &mut ModuleBuilder, prefix: &str, x: Expr, n: u32) -> Vec<Expr> {
+pub(crate) fn delay_line(b: &mut ModuleBuilder, prefix: &str, x: Expr, n: u32) -> Vec<Expr> {
     let mut taps = vec![x];
     for t in 1..=n {
         let prev = taps.last().expect("non-empty").clone();
@@ -81,7 +81,7 @@ fn pe_module<'a>(names: &'a Names, cfg: &ArrayConfig, i: u32, j: u32) -> &'a str
 
 /// Output-stationary grid. `a_rows[i]`/`l_rows[i]` enter row i from the left (already skewed),
 /// `b_cols[j]` enters column j from the top. Returns each column's drain output (row 0's sh).
-pub fn os_grid(
+pub(crate) fn os_grid(
     b: &mut ModuleBuilder,
     cfg: &ArrayConfig,
     names: &Names,
@@ -134,7 +134,7 @@ pub fn os_grid(
 /// Weight-stationary grid. `a_rows[i]`/`sw_rows[i]` enter row i from the left (skewed),
 /// `w_lanes[j]` enters column j's shadow chain from the bottom, `w_shift` shifts every shadow
 /// chain. Returns each column's partial-sum output (the last row's s).
-pub fn ws_grid(
+pub(crate) fn ws_grid(
     b: &mut ModuleBuilder,
     cfg: &ArrayConfig,
     names: &Names,

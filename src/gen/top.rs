@@ -13,7 +13,7 @@ use crate::timing::{self, BIAS_QUEUE_DEPTH};
 pub use super::names::Names;
 
 /// Width of one result lane on `c_tdata`: the accumulator, or the post-processed output.
-pub fn result_lane_bits(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> u32 {
+pub(crate) fn result_lane_bits(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> u32 {
     post.map_or(cfg.acc_bits(), |p| p.out_bits)
 }
 
@@ -126,7 +126,7 @@ fn fifo_instance(b: &mut ModuleBuilder, fifo: &str, wr_en: Expr, last: Expr, dat
 }
 
 /// Output-stationary top module (an npu_core when `post` is given).
-pub fn os_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &Names) -> Module {
+pub(crate) fn os_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &Names) -> Module {
     let t = PeTypes::of(cfg);
     let (rows, cols) = (cfg.rows, cfg.cols);
     let mut b = ModuleBuilder::new(&names.top);
@@ -196,7 +196,7 @@ pub fn os_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &Names) -
 }
 
 /// Weight-stationary top module (an npu_core when `post` is given).
-pub fn ws_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &Names) -> Module {
+pub(crate) fn ws_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &Names) -> Module {
     let t = PeTypes::of(cfg);
     let (rows, cols) = (cfg.rows, cfg.cols);
     let mut b = ModuleBuilder::new(&names.top);

@@ -41,7 +41,7 @@ impl Matrix {
     }
 
     /// Element (r, c), or 0 outside the matrix (the zero padding of partial tiles).
-    pub fn get_or_zero(&self, r: usize, c: usize) -> i128 {
+    pub(crate) fn get_or_zero(&self, r: usize, c: usize) -> i128 {
         if r < self.rows && c < self.cols {
             self.at(r, c)
         } else {

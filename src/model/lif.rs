@@ -30,7 +30,7 @@ pub struct LifParams {
 }
 
 /// x / 4096 truncated toward zero.
-pub fn div4096_toward_zero(x: i64) -> i64 {
+pub(crate) fn div4096_toward_zero(x: i64) -> i64 {
     if x >= 0 {
         x >> 12
     } else {
@@ -44,7 +44,7 @@ pub fn sat16(x: i64) -> i64 {
 }
 
 /// One neuron, one step: (u, v, a_in) to (u', v', spike).
-pub fn neuron_step(p: &LifParams, n: usize, u: i64, v: i64, a_in: i64) -> (i64, i64, bool) {
+pub(crate) fn neuron_step(p: &LifParams, n: usize, u: i64, v: i64, a_in: i64) -> (i64, i64, bool) {
     let u2 = wrap(
         i128::from(div4096_toward_zero(u * (4096 - (i64::from(p.du) + 1))) + (a_in << 6)),
         24,
@@ -58,7 +58,7 @@ pub fn neuron_step(p: &LifParams, n: usize, u: i64, v: i64, a_in: i64) -> (i64, 
 
 /// Synaptic input of every neuron for one step: sat16 of the summed weight rows of the
 /// spiking axons.
-pub fn synaptic_input(spikes: &[bool], weights: &Matrix) -> Vec<i64> {
+pub(crate) fn synaptic_input(spikes: &[bool], weights: &Matrix) -> Vec<i64> {
     (0..weights.cols)
         .map(|n| {
             let sum: i64 = spikes

@@ -8,7 +8,7 @@
 //!   later: the update's write-back lands first);
 //! - an update cycle needs a free slot in the 8-deep output FIFO and waits for one; the group's
 //!   state is written into the FIFO two cycles after its update cycle and leaves it through the
-//!   FIFO's output register (see [`super::out_queue`]).
+//!   FIFO's output register (the model shares the array model's FIFO queue).
 //!
 //! The values of the state beats are [`super::lif::run_core`]'s; this model says when each
 //! beat is on `n_*` and which (step, group) it is, and what every ready signal is.

@@ -15,7 +15,7 @@ use crate::config::{Activation, PostprocConfig};
 
 /// gemmlowp `SaturatingRoundingDoublingHighMul`: the high 32 bits of 2*a*b, rounded to nearest
 /// with ties away from zero; saturates the single overflow case (INT32_MIN * INT32_MIN).
-pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
+pub(crate) fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
     }
@@ -26,7 +26,7 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
 }
 
 /// gemmlowp `RoundingDivideByPOT`: x / 2^exponent rounded to nearest, ties away from zero.
-pub fn rounding_divide_by_pot(x: i32, exponent: u32) -> i32 {
+pub(crate) fn rounding_divide_by_pot(x: i32, exponent: u32) -> i32 {
     assert!(exponent <= 31, "exponent {exponent}");
     let mask: i64 = (1i64 << exponent) - 1;
     let x = i64::from(x);
@@ -51,7 +51,7 @@ impl QuantizedMultiplier {
     }
 
     /// The real scale this stands for: M * 2^-s.
-    pub fn effective_scale(&self) -> f64 {
+    pub(crate) fn effective_scale(&self) -> f64 {
         self.multiplier.to_num::<f64>() / (1u64 << self.shift) as f64
     }
 }

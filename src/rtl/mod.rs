@@ -15,7 +15,7 @@ pub use design::{Assign, Conn, Design, Dir, Instance, MemWrite, Memory, Module, 
 pub use expr::{BinOp, Const, Expr, Ty, UnOp};
 
 /// Number of bits needed to hold the unsigned value `max` (at least 1).
-pub fn bits_for(max: u64) -> u32 {
+pub(crate) fn bits_for(max: u64) -> u32 {
     (64 - max.leading_zeros()).max(1)
 }
 

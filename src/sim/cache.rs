@@ -18,7 +18,7 @@ fn fnv1a_128(mut h: u128, bytes: &[u8]) -> u128 {
 
 /// 128-bit FNV-1a over length-prefixed parts, as 32 hex digits: a stable cache key (the same
 /// inputs give the same key on every run and machine).
-pub fn content_key(parts: &[&[u8]]) -> String {
+pub(crate) fn content_key(parts: &[&[u8]]) -> String {
     let mut h = FNV_BASIS;
     for p in parts {
         h = fnv1a_128(h, &(p.len() as u64).to_le_bytes());
@@ -43,7 +43,7 @@ pub fn cache_root() -> PathBuf {
 }
 
 /// Creates the cache folder; the error names it and says how to choose another.
-pub fn ensure_root(cache: &Path) -> Result<(), String> {
+pub(crate) fn ensure_root(cache: &Path) -> Result<(), String> {
     let fail = |e: &dyn std::fmt::Display| {
         format!(
             "cannot use the simulation cache folder {}: {e} (set NPUGEN_CACHE_DIR to a writable folder)",
@@ -69,7 +69,11 @@ pub struct EntryLock {
 }
 
 /// Takes the lock of entry `key` (waiting for another holder; `on_wait` is called once first).
-pub fn lock_entry(cache: &Path, key: &str, on_wait: impl FnOnce()) -> Result<EntryLock, String> {
+pub(crate) fn lock_entry(
+    cache: &Path,
+    key: &str,
+    on_wait: impl FnOnce(),
+) -> Result<EntryLock, String> {
     let path = cache.join(format!("sim-{key}.lock"));
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -100,7 +104,7 @@ fn fingerprint(bytes: &[u8]) -> String {
 }
 
 /// Records the checksum of `lib` (in its folder), at build time.
-pub fn write_checksum(lib: &Path) -> Result<(), String> {
+pub(crate) fn write_checksum(lib: &Path) -> Result<(), String> {
     let bytes = std::fs::read(lib).map_err(|e| format!("cannot read {}: {e}", lib.display()))?;
     let sum = lib.with_file_name(SUM_FILE);
     std::fs::write(&sum, fingerprint(&bytes))
@@ -108,7 +112,7 @@ pub fn write_checksum(lib: &Path) -> Result<(), String> {
 }
 
 /// Checks `lib` against its recorded checksum; `Err` says what is wrong.
-pub fn verify(lib: &Path) -> Result<(), String> {
+pub(crate) fn verify(lib: &Path) -> Result<(), String> {
     let want = std::fs::read_to_string(lib.with_file_name(SUM_FILE))
         .map_err(|_| "no checksum recorded".to_string())?;
     let bytes = std::fs::read(lib).map_err(|e| format!("cannot read the library: {e}"))?;
@@ -127,7 +131,7 @@ pub fn verify(lib: &Path) -> Result<(), String> {
 
 /// Removes the work folders `tmp-<key>-<pid>` of builds whose process is gone (killed
 /// builds); returns how many. Only where `/proc` shows which processes live.
-pub fn remove_stale(cache: &Path) -> usize {
+pub(crate) fn remove_stale(cache: &Path) -> usize {
     let proc = Path::new("/proc");
     if !proc.join("self").exists() {
         return 0;

@@ -29,7 +29,7 @@ pub fn run_emitted(dir: &Path, name: &str, plusargs: &[&str]) -> Result<TbResult
 
 /// Compiles the file list `filelist` (relative to `dir`) with top `top` and runs it in `dir`
 /// with `plusargs` (such as `+dump`).
-pub fn run_testbench(
+pub(crate) fn run_testbench(
     dir: &Path,
     filelist: &str,
     top: &str,

@@ -86,7 +86,7 @@ impl PortLayout {
     /// Checks that a harness drives every input and compares every output: `driven` and
     /// `compared` are the names it handles. A port the design gained and the harness does not
     /// know is an error, never a port silently left alone.
-    pub fn check_handled(&self, driven: &[&str], compared: &[&str]) -> Result<(), SimError> {
+    pub(crate) fn check_handled(&self, driven: &[&str], compared: &[&str]) -> Result<(), SimError> {
         let missing = |slots: &[PortSlot], known: &[&str], what: &str| {
             slots
                 .iter()
@@ -107,18 +107,18 @@ impl PortLayout {
     }
 
     /// The input port `name`, or an error naming it.
-    pub fn find_input(&self, name: &str) -> Result<PortSlot, SimError> {
+    pub(crate) fn find_input(&self, name: &str) -> Result<PortSlot, SimError> {
         self.input(name).cloned().ok_or_else(|| no_port(name))
     }
 
     /// The output port `name`, or an error naming it.
-    pub fn find_output(&self, name: &str) -> Result<PortSlot, SimError> {
+    pub(crate) fn find_output(&self, name: &str) -> Result<PortSlot, SimError> {
         self.output(name).cloned().ok_or_else(|| no_port(name))
     }
 }
 
 /// Writes `lanes` (each wrapped to `width` <= 128 bits) into `words` at bit 0.
-pub fn pack_lanes(words: &mut [u32], lanes: &[i128], width: u32) {
+pub(crate) fn pack_lanes(words: &mut [u32], lanes: &[i128], width: u32) {
     words.iter_mut().for_each(|w| *w = 0);
     let mask = if width >= 128 {
         u128::MAX
@@ -142,7 +142,7 @@ pub fn pack_lanes(words: &mut [u32], lanes: &[i128], width: u32) {
 }
 
 /// Reads `n` lanes of `width` <= 128 bits from `words`, sign-extending when `signed`.
-pub fn unpack_lanes(words: &[u32], n: usize, width: u32, signed: bool) -> Vec<i128> {
+pub(crate) fn unpack_lanes(words: &[u32], n: usize, width: u32, signed: bool) -> Vec<i128> {
     (0..n)
         .map(|i| {
             let mut v: u128 = 0;

@@ -58,7 +58,7 @@ fn get_output(out: &mut String, s: &PortSlot) {
 }
 
 /// The shim's C++ source for a model with these ports.
-pub fn shim_source(layout: &PortLayout) -> String {
+pub(crate) fn shim_source(layout: &PortLayout) -> String {
     let mut set = String::new();
     for s in &layout.inputs {
         set_input(&mut set, s);

@@ -160,7 +160,7 @@ pub fn assemble(cfg: &ArrayConfig, plan: &GemmPlan, rows: &[Vec<i128>]) -> Matri
 /// An upper estimate of the memory a co-simulated M x K by K x N GEMM holds at once, in bytes:
 /// the operands, the beat streams (planned, and copied into the sources), the output rows and
 /// two copies of C (reassembled and reference). Exact integer arithmetic, so it never wraps.
-pub fn gemm_memory_bytes(cfg: &ArrayConfig, (m, k, n): (usize, usize, usize)) -> u128 {
+pub(crate) fn gemm_memory_bytes(cfg: &ArrayConfig, (m, k, n): (usize, usize, usize)) -> u128 {
     use crate::mem::ELEMENT_BYTES as E;
     const VEC: u128 = 32; // a Vec header plus the beat's flag, padded
     let (m, k, n) = (m as u128, k as u128, n as u128);

@@ -440,7 +440,7 @@ impl Verilated {
     }
 
     /// Starts writing a VCD waveform (the model must be built with tracing).
-    pub fn open_trace(&mut self, path: &Path) -> Result<(), SimError> {
+    pub(crate) fn open_trace(&mut self, path: &Path) -> Result<(), SimError> {
         let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).map_err(|e| {
             SimError::Load {
                 path: path.to_path_buf(),

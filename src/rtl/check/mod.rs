@@ -9,7 +9,7 @@ mod types;
 use std::collections::BTreeSet;
 
 use comb::{comb_paths, CombPaths};
-pub use names::is_identifier;
+pub(crate) use names::is_identifier;
 use names::{FastMap, Kind, SymbolTable};
 use types::ty_error;
 
@@ -34,7 +34,7 @@ pub enum CheckError {
 
 impl CheckError {
     /// A problem in module `module`, not tied to one item.
-    pub fn in_module(module: &str, problem: String) -> CheckError {
+    pub(crate) fn in_module(module: &str, problem: String) -> CheckError {
         CheckError::Module {
             module: module.to_string(),
             item: None,

@@ -265,7 +265,7 @@ fn is_keyword(name: &str) -> bool {
 }
 
 /// Whether `name` is a legal, non-keyword Verilog identifier.
-pub fn is_identifier(name: &str) -> bool {
+pub(crate) fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     let Some(first) = chars.next() else {
         return false;
