@@ -10,6 +10,7 @@ pub mod lif;
 pub mod lif_cycle;
 mod out_queue;
 pub mod postproc;
+pub mod requant;
 pub mod systolic;
 
 pub use gemm::{matmul, Matrix};

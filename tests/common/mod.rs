@@ -297,3 +297,21 @@ pub fn npy_bytes(descr: &str, rows: usize, cols: usize, values: &[i64]) -> Vec<u
     }
     v
 }
+
+/// The pinned LiteRT oracle's Python (`.tools/litert`, from scripts/install-tools.sh), or
+/// `None` after reporting why the test is skipped. Panics under CI.
+pub fn litert_python() -> Option<PathBuf> {
+    let py = repo().join(".tools/litert/bin/python");
+    if py.is_file() {
+        return Some(py);
+    }
+    let why = format!(
+        "{} is missing (the LiteRT oracle venv); run scripts/install-tools.sh",
+        py.display()
+    );
+    if under_ci() {
+        panic!("CI and {why}");
+    }
+    skip(&why);
+    None
+}
