@@ -166,7 +166,7 @@ fn case(rng: &mut Rng, kind: usize) -> Case {
         w_scale,
         out_scale,
         out_zp: rng.range(-20, 20),
-        fused: rng.pick(&["NONE", "NONE", "RELU", "RELU6"]),
+        fused: ["NONE", "NONE", "RELU", "RELU6"][rng.range(0, 3) as usize],
     }
 }
 
