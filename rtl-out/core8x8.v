@@ -20,6 +20,7 @@
 //   zero_point = -5
 //   activation = "relu"
 //   leaky_shift = 3
+//   rounding = "gemmlowp"
 
 `default_nettype none
 

@@ -205,7 +205,7 @@ fn rtl_matches_model_on_random_gemms() {
         core(
             "pp_os_leaky_percol",
             "rows = 3\ncols = 2",
-            "scale = [0.00731, 0.0003]\nzero_point = 3\nactivation = \"leaky_relu\"\nleaky_shift = 2",
+            "scale = [0.00731, 0.0003]\nzero_point = 3\nactivation = \"leaky_relu\"\nleaky_shift = 2\nrounding = \"optimized\"",
         ),
         core(
             "pp_os_clamp_u",
@@ -215,7 +215,13 @@ fn rtl_matches_model_on_random_gemms() {
         core(
             "pp_ws_sigmoid",
             "rows = 4\ncols = 3\ndataflow = \"ws\"",
-            "scale = 0.002\nout_bits = 6\nactivation = \"sigmoid\"\nlut_input_scale = 0.25",
+            "scale = 0.002\nout_bits = 6\nactivation = \"sigmoid\"\nlut_input_scale = 0.25\nrounding = \"optimized\"",
+        ),
+        // A power-of-two scale: 1 in 128 sums is an exact tie, where the modes differ.
+        core(
+            "pp_ws_ruy_ties",
+            "rows = 2\ncols = 2\ndataflow = \"ws\"",
+            "scale = 0.0078125\nzero_point = -3\nrounding = \"optimized\"",
         ),
         core(
             "pp_ws_tanh_u",

@@ -261,6 +261,10 @@ pipeline = 0
 # leaky_shift = 3
 # "sigmoid" / "tanh": real value of one requantized unit at the table input (required).
 # lut_input_scale = 0.0625
+# Rounding of the requantization, as one of LiteRT's CPU paths computes it: "gemmlowp"
+# (gemmlowp's doubling high multiply, then a rounding shift, ties away from zero) or
+# "optimized" (LiteRT's optimized kernels: the Q31 product rounded half up, then the shift).
+# rounding = "gemmlowp"
 
 # Optional: a spiking core of Loihi-compatible CUBA LIF neurons (its own top, <name>_lif).
 # With [lif] alone, no array is generated.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::ArrayConfig;
 use crate::error::{Error, Result};
 use crate::model::postproc::quantize_multiplier;
+use crate::model::requant::Rounding;
 
 /// Activation applied in the quantized output domain (as TFLite's fused activations).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -83,6 +84,11 @@ pub struct PostprocConfig {
     /// for those activations): x_real = (q - zero_point) * lut_input_scale.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lut_input_scale: Option<f64>,
+    /// Which LiteRT path's rounding the requantization reproduces: "gemmlowp" (the default,
+    /// gemmlowp's doubling high multiply and rounding shift) or "optimized" (LiteRT's
+    /// optimized kernels, ruy). "reference" and "xnnpack" are modelled
+    /// ([`crate::model::requant`]) but not yet built in the RTL, so they are refused.
+    pub rounding: Rounding,
 }
 
 impl Default for PostprocConfig {
@@ -97,6 +103,7 @@ impl Default for PostprocConfig {
             clamp_max: None,
             leaky_shift: 3,
             lut_input_scale: None,
+            rounding: Rounding::Gemmlowp,
         }
     }
 }
@@ -136,6 +143,13 @@ impl PostprocConfig {
     pub fn validate(&self, array: &ArrayConfig) -> Result<()> {
         if !(2..=16).contains(&self.out_bits) {
             return Err(Error::value("postproc.out_bits", self.out_bits, "2..=16"));
+        }
+        if matches!(self.rounding, Rounding::Reference | Rounding::Xnnpack) {
+            return Err(Error::value(
+                "postproc.rounding",
+                format!("{:?}", self.rounding.as_str()),
+                "\"gemmlowp\" or \"optimized\" (\"reference\" and \"xnnpack\" are not built in the RTL yet)",
+            ));
         }
         let max_acc = if array.signed { 32 } else { 31 };
         if array.acc_bits() > max_acc {

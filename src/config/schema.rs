@@ -38,6 +38,7 @@ const ALLOWED: &[(&str, &str)] = &[
     ("postproc.clamp_max", "an integer in the output range"),
     ("postproc.leaky_shift", "an integer in 1..=16"),
     ("postproc.lut_input_scale", "a number > 0"),
+    ("postproc.rounding", "\"gemmlowp\" or \"optimized\""),
     ("lif", "a table ([lif])"),
     ("lif.neurons", "an integer in 1..=4096"),
     ("lif.axons", "an integer in 1..=4096"),

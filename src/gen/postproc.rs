@@ -14,6 +14,7 @@
 
 use crate::config::{Activation, ArrayConfig, PostprocConfig};
 use crate::model::postproc::{activation_table, multipliers, QuantizedMultiplier};
+use crate::model::requant::Rounding;
 use crate::rtl::{Const, Expr, Memory, Module, ModuleBuilder, Ty};
 use crate::timing::POSTPROC_LATENCY;
 
@@ -85,7 +86,7 @@ pub fn postproc(module: &str, array: &ArrayConfig, post: &PostprocConfig) -> Mod
         let bias_j = lane_wire(&mut b, &format!("bias{j}"), &bias, j, s32);
         let x = b.delay(&format!("s1_x{j}"), acc32.add(bias_j));
         let qm = &qms[if qms.len() == 1 { 0 } else { jj }];
-        let z = requantize(&mut b, j, x, qm, zp);
+        let z = requantize(&mut b, j, x, qm, zp, post.rounding);
         let o = activate(&mut b, j, z, post, table.as_deref());
         outs.push(o);
     }
@@ -100,37 +101,24 @@ pub fn postproc(module: &str, array: &ArrayConfig, post: &PostprocConfig) -> Mod
     b.finish()
 }
 
-/// Stages 2-4 of lane `j`: `x` (acc + bias, stage 1) times the multiplier with gemmlowp's
-/// rounding doubling high half, the rounding shift, then the zero point (33 bits).
-fn requantize(b: &mut ModuleBuilder, j: u32, x: Expr, qm: &QuantizedMultiplier, zp: i64) -> Expr {
-    let (s32, s33, s64) = (Ty::signed(32), Ty::signed(33), Ty::signed(64));
+/// Stages 2-4 of lane `j`: `x` (acc + bias, stage 1) times the multiplier, rounded as
+/// `rounding` says (gemmlowp or LiteRT's optimized kernels), then the zero point (33 bits).
+fn requantize(
+    b: &mut ModuleBuilder,
+    j: u32,
+    x: Expr,
+    qm: &QuantizedMultiplier,
+    zp: i64,
+    rounding: Rounding,
+) -> Expr {
+    let (s33, s64) = (Ty::signed(33), Ty::signed(64));
     let m = Expr::lit(i128::from(qm.bits()), s64);
     let shift = qm.shift;
     let p = b.delay(&format!("s2_p{j}"), x.ext(64).mul(m));
-    let neg = p.clone().lt(Expr::zero(s64));
-    let nudge = Expr::mux(neg, Expr::lit(1 - (1 << 30), s64), Expr::lit(1 << 30, s64));
-    let t = b.wire(&format!("t{j}"), p.add(nudge));
-    // Truncating division by 2^31: floor, plus one for a negative value with a remainder.
-    let t_neg = t.clone().lt(Expr::zero(s64));
-    let frac = t.slice(30, 0).ne(Expr::zero(Ty::unsigned(31)));
-    let up = Expr::mux(t_neg.and(frac), Expr::lit(1, s32), Expr::zero(s32));
-    // Bits 62..31 of t are the low 32 bits of t >>> 31 (the quotient fits in 32 bits).
-    let q = b.delay(&format!("s3_q{j}"), t.slice_as(62, 31, true).add(up));
-    // RoundingDivideByPOT by the constant shift, then the zero point.
-    let mask = (1i128 << shift) - 1;
-    let rem = q.clone().and(Expr::lit(mask, s32));
-    let q_neg = Expr::mux(
-        q.clone().lt(Expr::zero(s32)),
-        Expr::lit(1, s32),
-        Expr::zero(s32),
-    );
-    let thr = Expr::lit(mask >> 1, s32).add(q_neg);
-    let round = Expr::mux(rem.gt(thr), Expr::lit(1, s32), Expr::zero(s32));
-    let y = b.wire(
-        &format!("y{j}"),
-        q.shr(Expr::lit(i128::from(shift), Ty::unsigned(6)))
-            .add(round),
-    );
+    let y = match rounding {
+        Rounding::Optimized => ruy_round(b, j, p, shift),
+        _ => gemmlowp_round(b, j, p, shift),
+    };
     b.delay(
         &format!("s4_z{j}"),
         y.ext(33).add(Expr::lit(i128::from(zp), s33)),
@@ -198,4 +186,58 @@ fn activate(
             b.delay(&format!("s5_o{j}"), v)
         }
     }
+}
+
+/// gemmlowp: `SaturatingRoundingDoublingHighMul` (the 64-bit product `p` nudged by 2^30 away
+/// from zero, divided by 2^31 truncating; registered as stage 3), then `RoundingDivideByPOT`
+/// by the constant `shift` (ties away from zero).
+fn gemmlowp_round(b: &mut ModuleBuilder, j: u32, p: Expr, shift: u32) -> Expr {
+    let (s32, s64) = (Ty::signed(32), Ty::signed(64));
+    let neg = p.clone().lt(Expr::zero(s64));
+    let nudge = Expr::mux(neg, Expr::lit(1 - (1 << 30), s64), Expr::lit(1 << 30, s64));
+    let t = b.wire(&format!("t{j}"), p.add(nudge));
+    // Truncating division by 2^31: floor, plus one for a negative value with a remainder.
+    let t_neg = t.clone().lt(Expr::zero(s64));
+    let frac = t.slice(30, 0).ne(Expr::zero(Ty::unsigned(31)));
+    let up = Expr::mux(t_neg.and(frac), Expr::lit(1, s32), Expr::zero(s32));
+    // Bits 62..31 of t are the low 32 bits of t >>> 31 (the quotient fits in 32 bits).
+    let q = b.delay(&format!("s3_q{j}"), t.slice_as(62, 31, true).add(up));
+    // RoundingDivideByPOT by the constant shift, then the zero point.
+    let mask = (1i128 << shift) - 1;
+    let rem = q.clone().and(Expr::lit(mask, s32));
+    let q_neg = Expr::mux(
+        q.clone().lt(Expr::zero(s32)),
+        Expr::lit(1, s32),
+        Expr::zero(s32),
+    );
+    let thr = Expr::lit(mask >> 1, s32).add(q_neg);
+    let round = Expr::mux(rem.gt(thr), Expr::lit(1, s32), Expr::zero(s32));
+    b.wire(
+        &format!("y{j}"),
+        q.shr(Expr::lit(i128::from(shift), Ty::unsigned(6)))
+            .add(round),
+    )
+}
+
+/// LiteRT's optimized kernels (ruy): `(p + 2^30) >> 31` (floor; registered as stage 3), then
+/// `(q + 2^(shift-1)) >> shift`, ties towards +infinity.
+fn ruy_round(b: &mut ModuleBuilder, j: u32, p: Expr, shift: u32) -> Expr {
+    let (s33, s64) = (Ty::signed(33), Ty::signed(64));
+    let t = b.wire(&format!("t{j}"), p.add(Expr::lit(1 << 30, s64)));
+    // Bits 62..31 of t are t >> 31 (floor), which fits in 32 bits.
+    let q = b.keep(&t, 62, 31, true);
+    let q = b.delay(&format!("s3_q{j}"), q);
+    if shift == 0 {
+        return b.wire(&format!("y{j}"), q);
+    }
+    let half = Expr::lit(1i128 << (shift - 1), s33);
+    let r = b.wire(
+        &format!("r{j}"),
+        q.ext(33)
+            .add(half)
+            .shr(Expr::lit(i128::from(shift), Ty::unsigned(6))),
+    );
+    // (q + 2^(s-1)) >> s with s >= 1 fits in 32 bits.
+    let y = b.keep(&r, 31, 0, true);
+    b.wire(&format!("y{j}"), y)
 }

@@ -12,6 +12,7 @@
 use fixed::types::I1F31;
 
 use crate::config::{Activation, PostprocConfig};
+use crate::model::requant::{apply_multiplier, Multiplier, Rounding};
 
 /// gemmlowp `SaturatingRoundingDoublingHighMul`: the high 32 bits of 2*a*b, rounded to nearest
 /// with ties away from zero; saturates the single overflow case (INT32_MIN * INT32_MIN).
@@ -134,7 +135,16 @@ pub fn postprocess(
     let x = (acc as i32).wrapping_add(bias);
     let qm = qms[if qms.len() == 1 { 0 } else { col }];
     let zp = i64::from(p.zero_point);
-    let z = i64::from(requantize(x, qm)) + zp;
+    let z = match p.rounding {
+        Rounding::Gemmlowp => i64::from(requantize(x, qm)),
+        mode => {
+            let m = Multiplier {
+                m: qm.bits(),
+                exponent: -(qm.shift as i32),
+            };
+            apply_multiplier(x, m, mode)
+        }
+    } + zp;
     let (lo, hi) = p.out_range();
     match p.activation {
         Activation::None => z.clamp(lo, hi),
@@ -194,6 +204,45 @@ pub fn multipliers(p: &PostprocConfig, cols: usize) -> Vec<QuantizedMultiplier> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn optimized_rounding_is_the_litert_checked_one() {
+        // postprocess in "optimized" mode must be requant::scale's Optimized (the function
+        // tests/litert_oracle.rs checks against LiteRT), ties included: power-of-two scales.
+        use crate::model::requant::{scale, Scales};
+        let mut rng = crate::rng::Rng::new(7);
+        for k in 0..400 {
+            let s = if k % 2 == 0 {
+                2f32.powi(-(rng.range(1, 12) as i32))
+            } else {
+                rng.range(1, 1 << 20) as f32 * 2f32.powi(-21)
+            };
+            let p = PostprocConfig {
+                out_bits: 16,
+                scale: crate::config::Scale::PerTensor(f64::from(s)),
+                zero_point: 5,
+                rounding: Rounding::Optimized,
+                ..PostprocConfig::default()
+            };
+            let qms = multipliers(&p, 1);
+            for _ in 0..20 {
+                let acc = rng.range(-(1 << 24), 1 << 24);
+                let bias = rng.range(-1000, 1000) as i32;
+                let sc = Scales {
+                    input: s,
+                    weight: 1.0,
+                    output: 1.0,
+                };
+                let want =
+                    (scale(acc as i32 + bias, &sc, Rounding::Optimized) + 5).clamp(-32768, 32767);
+                assert_eq!(
+                    postprocess(&p, &qms, &[], 0, acc, bias),
+                    want,
+                    "s {s} acc {acc}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn srdhm_hand_cases() {

@@ -15,8 +15,9 @@
 
 use super::postproc::{rounding_divide_by_pot, saturating_rounding_doubling_high_mul};
 
-/// Which LiteRT path's arithmetic to reproduce.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which LiteRT path's arithmetic to reproduce (`postproc.rounding`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Rounding {
     /// LiteRT's reference kernels: one rounding (half away from zero) in double precision.
     Reference,
@@ -30,6 +31,16 @@ pub enum Rounding {
 }
 
 impl Rounding {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rounding::Reference => "reference",
+            Rounding::Optimized => "optimized",
+            Rounding::Xnnpack => "xnnpack",
+            Rounding::Gemmlowp => "gemmlowp",
+        }
+    }
+
     /// Every mode, in table order.
     pub const ALL: [Rounding; 4] = [
         Rounding::Reference,
@@ -124,8 +135,22 @@ pub fn scale(x: i32, scales: &Scales, mode: Rounding) -> i64 {
     match mode {
         Rounding::Reference => (f64::from(x) * scales.effective()).round() as i64,
         Rounding::Xnnpack => round_half_even_f32(x as f32 * scales.xnnpack()),
-        Rounding::Optimized => {
-            let Multiplier { m, exponent } = quantize_multiplier(scales.effective());
+        Rounding::Optimized | Rounding::Gemmlowp => {
+            apply_multiplier(x, quantize_multiplier(scales.effective()), mode)
+        }
+    }
+}
+
+/// `x` times a quantized multiplier, rounded as the integer modes do (`Reference` and
+/// `Xnnpack`, which do not use one, round as `Optimized`).
+pub fn apply_multiplier(x: i32, Multiplier { m, exponent }: Multiplier, mode: Rounding) -> i64 {
+    match mode {
+        Rounding::Gemmlowp => {
+            let shifted = x.wrapping_mul(1i32.wrapping_shl(exponent.max(0) as u32));
+            let high = saturating_rounding_doubling_high_mul(shifted, m);
+            i64::from(rounding_divide_by_pot(high, (-exponent).max(0) as u32))
+        }
+        _ => {
             let shifted = i64::from(x) << exponent.max(0);
             let t = (shifted * i64::from(m) + (1 << 30)) >> 31;
             let r = (-exponent).max(0);
@@ -134,12 +159,6 @@ pub fn scale(x: i32, scales: &Scales, mode: Rounding) -> i64 {
             } else {
                 (t + (1i64 << (r - 1))) >> r
             }
-        }
-        Rounding::Gemmlowp => {
-            let Multiplier { m, exponent } = quantize_multiplier(scales.effective());
-            let shifted = x.wrapping_mul(1i32.wrapping_shl(exponent.max(0) as u32));
-            let high = saturating_rounding_doubling_high_mul(shifted, m);
-            i64::from(rounding_divide_by_pot(high, (-exponent).max(0) as u32))
         }
     }
 }

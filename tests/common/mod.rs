@@ -232,6 +232,11 @@ fn random_postproc(rng: &mut Rng, array: &ArrayConfig) -> Option<npugen::config:
         clamp_max: None,
         leaky_shift: rng.range(1, 4) as u32,
         lut_input_scale: activation.is_lut().then_some(0.05),
+        rounding: if rng.coin() {
+            npugen::model::requant::Rounding::Optimized
+        } else {
+            npugen::model::requant::Rounding::Gemmlowp
+        },
     };
     Some(p)
 }
