@@ -324,6 +324,20 @@ mod tests {
     }
 
     #[test]
+    fn scale_floor_is_two_to_the_minus_32() {
+        // QuantizeMultiplier's smallest representable scale: 2^30 * 2^-31 * 2^-31 = 2^-32.
+        let load =
+            |s: f64| Config::load(&format!("[array]\n[postproc]\nscale = {s:e}\n"), "t.toml");
+        assert!(load(2f64.powi(-32)).is_ok());
+        assert!(load(3.1e-10).is_ok(), "below 2^-31, above 2^-32");
+        let e = load(2f64.powi(-33)).unwrap_err().to_string();
+        assert!(
+            e.contains("postproc.scale") && e.contains("at least 2^-32"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn errors_name_field_value_and_range() {
         // One assertion per field and error kind (about 90 lines).
         let err = |t: &str| Config::load(t, "t.toml").unwrap_err().to_string();

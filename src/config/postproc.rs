@@ -181,7 +181,7 @@ impl PostprocConfig {
                 return Err(Error::value(
                     "postproc.scale",
                     s,
-                    "0 < scale < 1 and at least 2^-31 (an int32 multiplier and a right shift of at most 31)",
+                    "0 < scale < 1 and at least 2^-32 (an int32 multiplier in [2^30, 2^31) and a right shift of at most 31)",
                 ));
             }
         }

@@ -27,7 +27,7 @@ const ALLOWED: &[(&str, &str)] = &[
     ("postproc.out_signed", "true or false"),
     (
         "postproc.scale",
-        "a number 0 < s < 1 (>= 2^-31), or a list of such numbers, one per column",
+        "a number 0 < s < 1 (>= 2^-32), or a list of such numbers, one per column",
     ),
     ("postproc.zero_point", "an integer in the output range"),
     (
