@@ -293,3 +293,75 @@ fn xnnpack_refuses_scales_of_256_and_more() {
     }
     assert_eq!(seen, [true, true], "the cases must straddle 256");
 }
+
+#[test]
+fn activation_tables_match_litert_on_every_int8_input() {
+    // npu_core's sigmoid/tanh ROM for an int8 output (zero point = the table input's zero
+    // point, lut_input_scale = its scale) against LiteRT's LOGISTIC and TANH run on all 256
+    // int8 inputs, under every path (XNNPACK builds tables of its own).
+    let Some(python) = litert_python() else {
+        return;
+    };
+    use npugen::config::{Activation, PostprocConfig};
+    let seed = seed_from_env("NPUGEN_TEST_SEED");
+    let mut rng = Rng::new(seed);
+    let mut params: Vec<(&str, f32, i64)> = Vec::new();
+    for op in ["LOGISTIC", "TANH"] {
+        for s in [0.0625f32, 0.05, 0.03, 0.1] {
+            params.push((op, s, 0));
+        }
+        for _ in 0..4 {
+            params.push((op, scale_at(&mut rng, 3, 7), rng.range(-128, 127)));
+        }
+    }
+    let cases: Vec<Value> = params
+        .iter()
+        .map(|(op, s, zp)| json!({"op": op, "in_scale": s, "in_zp": zp}))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, output) = (tmp.path().join("cases.json"), tmp.path().join("out.json"));
+    std::fs::write(&input, serde_json::to_string(&cases).unwrap()).unwrap();
+    let o = run(std::process::Command::new(&python)
+        .arg(repo().join("tests/oracles/litert_fc.py"))
+        .arg(&input)
+        .arg(&output));
+    assert!(o.status.success(), "the LiteRT oracle failed: {}", text(&o));
+    let got: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    for ((op, s, zp), g) in params.iter().zip(&got) {
+        let p = PostprocConfig {
+            zero_point: *zp as i32,
+            activation: if *op == "LOGISTIC" {
+                Activation::Sigmoid
+            } else {
+                Activation::Tanh
+            },
+            lut_input_scale: Some(f64::from(*s)),
+            ..PostprocConfig::default()
+        };
+        let table = npugen::model::postproc::activation_table(&p);
+        for key in ["ref", "optimized", "xnnpack"] {
+            let Some(rows) = g[key].as_array() else {
+                continue;
+            };
+            let lite: Vec<i64> = rows[0]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_i64().unwrap())
+                .collect();
+            let diff: Vec<usize> = (0..256).filter(|&i| lite[i] != table[i]).collect();
+            assert!(
+                diff.is_empty(),
+                "seed {seed}: {op} scale {s} zp {zp} {key}: {} of 256 inputs differ, first q = {}: LiteRT {}, npugen {}",
+                diff.len(),
+                diff[0] as i64 - 128,
+                lite[diff[0]],
+                table[diff[0]]
+            );
+        }
+    }
+    eprintln!(
+        "activation tables: {} x 256 inputs equal under every LiteRT path",
+        params.len()
+    );
+}

@@ -5,6 +5,10 @@ interpreter under every op resolver, and writes the outputs.
 
 Usage: litert_fc.py CASES.json OUT.json
 
+A case with "op": "LOGISTIC" or "TANH" is instead a one-op model of that activation on int8
+input [1, 256] (scale "in_scale", zero point "in_zp") with TFLite's fixed int8 output
+quantization (LOGISTIC: 1/256, -128; TANH: 1/128, 0), run on every int8 input -128..127.
+
 A case: {"a": [[int8]] (M x K), "w": [[int8]] (N x K), "bias": [int32] (N),
          "in_scale": f32, "in_zp": int, "w_scale": [f32] (1 or N), "out_scale": f32,
          "out_zp": int, "fused": "NONE" | "RELU" | "RELU6"}
@@ -138,6 +142,52 @@ def fc_model(case):
     return bytes(b.Output())
 
 
+ACT = {"LOGISTIC": (tflite.BuiltinOperator.LOGISTIC, 1.0 / 256, -128),
+       "TANH": (tflite.BuiltinOperator.TANH, 1.0 / 128, 0)}
+
+
+def act_model(case):
+    """The flatbuffer bytes of a one-op LOGISTIC or TANH model, int8 [1, 256] to int8."""
+    code_id, out_s, out_zp = ACT[case["op"]]
+    b = flatbuffers.Builder(1024)
+    buffers = [_buffer(b, None), _buffer(b, None), _buffer(b, None)]
+    t_in = _tensor(b, "x", [1, 256], tflite.TensorType.INT8, 1,
+                   _quant(b, [float(np.float32(case["in_scale"]))], [case["in_zp"]]))
+    t_out = _tensor(b, "y", [1, 256], tflite.TensorType.INT8, 2, _quant(b, [out_s], [out_zp]))
+    tensors = _vector(b, tflite.SubGraphStartTensorsVector, [t_in, t_out], b.PrependUOffsetTRelative)
+    op_in = _vector(b, tflite.OperatorStartInputsVector, [0], b.PrependInt32)
+    op_out = _vector(b, tflite.OperatorStartOutputsVector, [1], b.PrependInt32)
+    tflite.OperatorStart(b)
+    tflite.OperatorAddOpcodeIndex(b, 0)
+    tflite.OperatorAddInputs(b, op_in)
+    tflite.OperatorAddOutputs(b, op_out)
+    op = tflite.OperatorEnd(b)
+    ops = _vector(b, tflite.SubGraphStartOperatorsVector, [op], b.PrependUOffsetTRelative)
+    sg_in = _vector(b, tflite.SubGraphStartInputsVector, [0], b.PrependInt32)
+    sg_out = _vector(b, tflite.SubGraphStartOutputsVector, [1], b.PrependInt32)
+    tflite.SubGraphStart(b)
+    tflite.SubGraphAddTensors(b, tensors)
+    tflite.SubGraphAddInputs(b, sg_in)
+    tflite.SubGraphAddOutputs(b, sg_out)
+    tflite.SubGraphAddOperators(b, ops)
+    sg = tflite.SubGraphEnd(b)
+    tflite.OperatorCodeStart(b)
+    tflite.OperatorCodeAddDeprecatedBuiltinCode(b, code_id)
+    tflite.OperatorCodeAddBuiltinCode(b, code_id)
+    tflite.OperatorCodeAddVersion(b, 1)
+    code = tflite.OperatorCodeEnd(b)
+    codes = _vector(b, tflite.ModelStartOperatorCodesVector, [code], b.PrependUOffsetTRelative)
+    sgs = _vector(b, tflite.ModelStartSubgraphsVector, [sg], b.PrependUOffsetTRelative)
+    bufs = _vector(b, tflite.ModelStartBuffersVector, buffers, b.PrependUOffsetTRelative)
+    tflite.ModelStart(b)
+    tflite.ModelAddVersion(b, 3)
+    tflite.ModelAddOperatorCodes(b, codes)
+    tflite.ModelAddSubgraphs(b, sgs)
+    tflite.ModelAddBuffers(b, bufs)
+    b.Finish(tflite.ModelEnd(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
 def run(model, a, resolver):
     it = Interpreter(model_content=model, experimental_op_resolver_type=resolver)
     it.allocate_tensors()
@@ -152,8 +202,12 @@ def main():
     cases = json.load(open(sys.argv[1]))
     results = []
     for case in cases:
-        model = fc_model(case)
-        a = np.array(case["a"], dtype=np.int8)
+        if "op" in case:
+            model = act_model(case)
+            a = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
+        else:
+            model = fc_model(case)
+            a = np.array(case["a"], dtype=np.int8)
         ref, _ = run(model, a, OpResolverType.BUILTIN_REF)
         opt, _ = run(model, a, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
         try:
