@@ -180,7 +180,7 @@ fn requantization_model_is_bit_exact_with_every_litert_path() {
     let mut rng = Rng::new(seed);
     let mut cases: Vec<Case> = (0..64).map(|i| case(&mut rng, i % 8)).collect();
     cases.extend((1..=3).map(exact_ties));
-    let got = oracle(&python, &cases);
+    let got = oracle(&python, &cases.iter().map(Case::json).collect::<Vec<_>>());
     let paths = [
         ("ref", Rounding::Reference),
         ("optimized", Rounding::Optimized),
@@ -243,12 +243,12 @@ fn requantization_model_is_bit_exact_with_every_litert_path() {
     }
 }
 
-/// Runs the oracle on `cases`; one JSON object per case.
-fn oracle(python: &std::path::Path, cases: &[Case]) -> Vec<Value> {
+/// Runs the oracle on `cases` (FC cases from [`Case::json`], or activation cases); one JSON
+/// object per case.
+fn oracle(python: &std::path::Path, cases: &[Value]) -> Vec<Value> {
     let tmp = tempfile::tempdir().unwrap();
     let (input, output) = (tmp.path().join("cases.json"), tmp.path().join("out.json"));
-    let all: Vec<Value> = cases.iter().map(Case::json).collect();
-    std::fs::write(&input, serde_json::to_string(&all).unwrap()).unwrap();
+    std::fs::write(&input, serde_json::to_string(cases).unwrap()).unwrap();
     let o = run(std::process::Command::new(python)
         .arg(repo().join("tests/oracles/litert_fc.py"))
         .arg(&input)
@@ -277,7 +277,7 @@ fn xnnpack_refuses_scales_of_256_and_more() {
             fused: "NONE",
         })
         .collect();
-    let got = oracle(&python, &cases);
+    let got = oracle(&python, &cases.iter().map(Case::json).collect::<Vec<_>>());
     let mut seen = [false; 2];
     for (c, g) in cases.iter().zip(&got) {
         let accepts = c.scales(0).xnnpack_accepts();
@@ -318,15 +318,7 @@ fn activation_tables_match_litert_on_every_int8_input() {
         .iter()
         .map(|(op, s, zp)| json!({"op": op, "in_scale": s, "in_zp": zp}))
         .collect();
-    let tmp = tempfile::tempdir().unwrap();
-    let (input, output) = (tmp.path().join("cases.json"), tmp.path().join("out.json"));
-    std::fs::write(&input, serde_json::to_string(&cases).unwrap()).unwrap();
-    let o = run(std::process::Command::new(&python)
-        .arg(repo().join("tests/oracles/litert_fc.py"))
-        .arg(&input)
-        .arg(&output));
-    assert!(o.status.success(), "the LiteRT oracle failed: {}", text(&o));
-    let got: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    let got = oracle(&python, &cases);
     for ((op, s, zp), g) in params.iter().zip(&got) {
         let p = PostprocConfig {
             zero_point: *zp as i32,
