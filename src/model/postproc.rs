@@ -1,9 +1,12 @@
-//! Golden model of the post-MAC datapath: `acc + bias`, TFLite / gemmlowp requantization and
-//! the activation, all in integers, bit-exact with the published reference code:
+//! Golden model of the post-MAC datapath: `acc + bias`, requantization and the activation, all
+//! in integers. With `rounding = "gemmlowp"`:
 //!
 //! ```text
 //! out = act(zero_point + RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(acc + bias, M), s))
 //! ```
+//!
+//! with `"optimized"` the multiply and shift round as LiteRT's optimized kernels do
+//! ([`crate::model::requant`], checked against LiteRT itself).
 //!
 //! `M` (int32) and `s` (right shift) come from the real scale exactly as TFLite's
 //! `QuantizeMultiplier` computes them; `M` is held as an [`I1F31`] fixed-point number, the real
