@@ -15,7 +15,7 @@
 use fixed::types::I1F31;
 
 use crate::config::{Activation, PostprocConfig};
-use crate::model::requant::{apply_multiplier, Multiplier, Rounding};
+use crate::model::requant::{apply_multiplier, Multiplier};
 
 /// gemmlowp `SaturatingRoundingDoublingHighMul`: the high 32 bits of 2*a*b, rounded to nearest
 /// with ties away from zero; saturates the single overflow case (INT32_MIN * INT32_MIN).
@@ -54,49 +54,29 @@ impl QuantizedMultiplier {
         self.multiplier.to_bits()
     }
 
+    /// The same multiplier as [`crate::model::requant`] states it (exponent = -shift).
+    pub fn as_multiplier(&self) -> Multiplier {
+        Multiplier {
+            m: self.bits(),
+            exponent: -(self.shift as i32),
+        }
+    }
+
     /// The real scale this stands for: M * 2^-s.
     pub(crate) fn effective_scale(&self) -> f64 {
         self.multiplier.to_num::<f64>() / (1u64 << self.shift) as f64
     }
 }
 
-/// `frexp`: x = q * 2^e with q in [0.5, 1), for a positive normal `x`.
-fn frexp(x: f64) -> (f64, i32) {
-    let bits = x.to_bits();
-    let exp = ((bits >> 52) & 0x7ff) as i32;
-    let q = f64::from_bits((bits & !(0x7ffu64 << 52)) | (1022u64 << 52));
-    (q, exp - 1022)
-}
-
-/// TFLite `QuantizeMultiplier` for 0 < real < 1: `None` if the scale needs a left shift or a
-/// right shift beyond 31 (TFLite would then use a zero multiplier).
+/// TFLite `QuantizeMultiplier` for 0 < real < 1 ([`crate::model::requant::quantize_multiplier`]
+/// narrowed to right shifts): `None` if the scale needs a left shift or a right shift beyond 31
+/// (TFLite would then use a zero multiplier).
 pub fn quantize_multiplier(real: f64) -> Option<QuantizedMultiplier> {
-    if !(real.is_finite() && real > 0.0 && real.is_normal()) {
-        return None;
-    }
-    let (q, mut e) = frexp(real);
-    // TfLiteRound is std::round: ties away from zero, like f64::round.
-    let mut q_fixed = (q * (1u64 << 31) as f64).round() as i64;
-    if q_fixed == 1i64 << 31 {
-        q_fixed /= 2;
-        e += 1;
-    }
-    if !(-31..=0).contains(&e) {
-        return None;
-    }
-    Some(QuantizedMultiplier {
-        multiplier: I1F31::from_bits(q_fixed as i32),
-        shift: (-e) as u32,
+    let Multiplier { m, exponent } = crate::model::requant::quantize_multiplier(real);
+    (m != 0 && (-31..=0).contains(&exponent)).then(|| QuantizedMultiplier {
+        multiplier: I1F31::from_bits(m),
+        shift: (-exponent) as u32,
     })
-}
-
-/// Requantizes `x` (= acc + bias, int32) with `qm`: the rounding-doubling high multiply then
-/// the rounding right shift.
-pub fn requantize(x: i32, qm: QuantizedMultiplier) -> i32 {
-    rounding_divide_by_pot(
-        saturating_rounding_doubling_high_mul(x, qm.bits()),
-        qm.shift,
-    )
 }
 
 /// The lookup table of a sigmoid or tanh activation: entry `q - qmin` for each requantized
@@ -138,16 +118,7 @@ pub fn postprocess(
     let x = (acc as i32).wrapping_add(bias);
     let qm = qms[if qms.len() == 1 { 0 } else { col }];
     let zp = i64::from(p.zero_point);
-    let z = match p.rounding {
-        Rounding::Gemmlowp => i64::from(requantize(x, qm)),
-        mode => {
-            let m = Multiplier {
-                m: qm.bits(),
-                exponent: -(qm.shift as i32),
-            };
-            apply_multiplier(x, m, mode)
-        }
-    } + zp;
+    let z = apply_multiplier(x, qm.as_multiplier(), p.rounding) + zp;
     let (lo, hi) = p.out_range();
     match p.activation {
         Activation::None => z.clamp(lo, hi),
@@ -210,6 +181,7 @@ mod tests {
 
     #[test]
     fn optimized_rounding_is_the_litert_checked_one() {
+        use crate::model::requant::Rounding;
         // postprocess in "optimized" mode must be requant::scale's Optimized (the function
         // tests/litert_oracle.rs checks against LiteRT), ties included: power-of-two scales.
         use crate::model::requant::{scale, Scales};

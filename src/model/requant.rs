@@ -134,7 +134,8 @@ fn frexp(x: f64) -> (f64, i32) {
 pub fn scale(x: i32, scales: &Scales, mode: Rounding) -> i64 {
     match mode {
         Rounding::Reference => (f64::from(x) * scales.effective()).round() as i64,
-        Rounding::Xnnpack => round_half_even_f32(x as f32 * scales.xnnpack()),
+        // float32 to the nearest integer, ties to even (IEEE's default, as XNNPACK rounds).
+        Rounding::Xnnpack => (x as f32 * scales.xnnpack()).round_ties_even() as i64,
         Rounding::Optimized | Rounding::Gemmlowp => {
             apply_multiplier(x, quantize_multiplier(scales.effective()), mode)
         }
@@ -160,17 +161,6 @@ pub fn apply_multiplier(x: i32, Multiplier { m, exponent }: Multiplier, mode: Ro
                 (t + (1i64 << (r - 1))) >> r
             }
         }
-    }
-}
-
-/// float32 to the nearest integer, ties to even (the default IEEE rounding XNNPACK uses).
-fn round_half_even_f32(v: f32) -> i64 {
-    let r = v.round();
-    let tie = (v - v.trunc()).abs() == 0.5;
-    if tie && (r as i64) % 2 != 0 {
-        (r - v.signum()) as i64
-    } else {
-        r as i64
     }
 }
 
