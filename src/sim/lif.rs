@@ -8,7 +8,7 @@ use super::verilator::{SimError, Verilated};
 use crate::config::{LifConfig, BIAS_MANT_BITS, STATE_BITS};
 use crate::gen::lif::axon_bits;
 use crate::model::lif::LifTrace;
-use crate::model::lif_cycle::{Beat, LifCycleIn, LifCycleModel, LifCycleOut, STATE_FIFO_DEPTH};
+use crate::model::lif_cycle::{LifCycleIn, LifCycleModel, LifCycleOut, STATE_FIFO_DEPTH};
 use crate::model::Matrix;
 use crate::rng::Rng;
 use crate::timing;
@@ -253,46 +253,57 @@ impl Driver {
     }
 }
 
-/// The RTL's handshake outputs of a cycle, as the cycle model states them.
-fn observed(slots: &Slots, out: &[u32]) -> (LifCycleOut, bool) {
-    let bit = |s: &PortSlot| out[s.offset] & 1 == 1;
-    let valid = bit(&slots.n.1);
-    let beat = valid.then(|| Beat {
-        step: 0,
-        group: 0,
-        last: bit(&slots.n.3),
-    });
-    let o = LifCycleOut {
-        w_ready: bit(&slots.w.2),
-        nb_ready: slots.nb.as_ref().is_some_and(|(_, _, r)| bit(r)),
-        s_ready: bit(&slots.s.2),
-        beat,
-    };
-    (o, valid)
-}
+/// The handshake outputs of one cycle, by port name (`n_tlast` only while `n_tvalid`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Handshake([(&'static str, bool); 5]);
 
-/// Compares the RTL's handshake ports with the cycle model's (every port, every cycle after
-/// reset; `n_tlast` while `n_tvalid`).
-fn compare(cycle: u64, rtl: &LifCycleOut, model: &LifCycleOut) -> Result<(), LifRunError> {
-    let pairs = [
-        ("w_tready", rtl.w_ready, model.w_ready),
-        ("nb_tready", rtl.nb_ready, model.nb_ready),
-        ("s_tready", rtl.s_ready, model.s_ready),
-        ("n_tvalid", rtl.beat.is_some(), model.beat.is_some()),
-        (
-            "n_tlast",
-            rtl.beat.is_some_and(|b| b.last),
-            model.beat.is_some_and(|b| b.last),
-        ),
-    ];
-    match pairs.into_iter().find(|(_, r, m)| r != m) {
-        Some((port, rtl, model)) => Err(LifRunError::Port {
-            cycle,
-            port,
-            rtl,
-            model,
-        }),
-        None => Ok(()),
+impl Handshake {
+    fn new(w_ready: bool, nb_ready: bool, s_ready: bool, n_valid: bool, n_last: bool) -> Self {
+        Handshake([
+            ("w_tready", w_ready),
+            ("nb_tready", nb_ready),
+            ("s_tready", s_ready),
+            ("n_tvalid", n_valid),
+            ("n_tlast", n_valid && n_last),
+        ])
+    }
+
+    /// The RTL's, read from the output words.
+    fn observed(slots: &Slots, out: &[u32]) -> Handshake {
+        let bit = |s: &PortSlot| out[s.offset] & 1 == 1;
+        Handshake::new(
+            bit(&slots.w.2),
+            slots.nb.as_ref().is_some_and(|(_, _, r)| bit(r)),
+            bit(&slots.s.2),
+            bit(&slots.n.1),
+            bit(&slots.n.3),
+        )
+    }
+
+    /// The cycle model's.
+    fn expected(o: &LifCycleOut) -> Handshake {
+        let last = o.beat.is_some_and(|b| b.last);
+        Handshake::new(o.w_ready, o.nb_ready, o.s_ready, o.beat.is_some(), last)
+    }
+
+    fn get(&self, port: &str) -> bool {
+        let found = self.0.iter().find(|(p, _)| *p == port);
+        found
+            .unwrap_or_else(|| panic!("no handshake port {port}"))
+            .1
+    }
+
+    /// The first port that differs from `model`'s, as an error.
+    fn compare(&self, cycle: u64, model: &Handshake) -> Result<(), LifRunError> {
+        match self.0.iter().zip(model.0).find(|((_, r), (_, m))| r != m) {
+            Some(((port, rtl), (_, model))) => Err(LifRunError::Port {
+                cycle,
+                port,
+                rtl: *rtl,
+                model,
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -333,20 +344,21 @@ pub fn run_lif(
         let reset = cycle < 2;
         let inp = driver.drive(cfg, &st, &slots, sim.inputs_mut(), reset);
         sim.step();
-        let (rtl, n_valid) = observed(&slots, sim.outputs());
-        let expected = model.outputs();
+        let rtl = Handshake::observed(&slots, sim.outputs());
+        let expected = Handshake::expected(&model.outputs());
         model.edge(inp);
         let mut progress = reset;
         if !reset {
-            compare(cycle, &rtl, &expected)?;
-            progress |= driver.taken([rtl.w_ready, rtl.nb_ready, rtl.s_ready]);
-            if inp.s_valid && rtl.s_ready {
+            rtl.compare(cycle, &expected)?;
+            let s_ready = rtl.get("s_tready");
+            progress |= driver.taken([rtl.get("w_tready"), rtl.get("nb_tready"), s_ready]);
+            if inp.s_valid && s_ready {
                 load_done.get_or_insert(cycle);
                 if inp.tick {
                     ticks.push(cycle);
                 }
             }
-            if n_valid && inp.n_ready {
+            if rtl.get("n_tvalid") && inp.n_ready {
                 states.push(state_beat(cfg, &slots, sim.outputs()));
                 progress = true;
             }
