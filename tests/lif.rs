@@ -308,6 +308,28 @@ fn every_lif_example_cosimulates() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The spiking core `name` of `l` with the assign to `target` in module `<top><module>`
+/// replaced by `f(old expression)`; still well formed, so only a comparison can catch it.
+fn mutated(
+    l: &LifConfig,
+    name: &str,
+    module: &str,
+    target: &str,
+    f: impl FnOnce(npugen::rtl::Expr) -> npugen::rtl::Expr,
+) -> npugen::rtl::Design {
+    let mut design = npugen::gen::generate_lif(&lif_cfg(name, l.clone())).unwrap();
+    let module = format!("{}{module}", design.top);
+    let m = design.module_mut(&module).expect("module");
+    let a = m
+        .assigns
+        .iter_mut()
+        .find(|a| a.target == target)
+        .unwrap_or_else(|| panic!("{module} assigns no {target}"));
+    a.expr = f(a.expr.clone());
+    npugen::rtl::check_design(&design).expect("still well formed");
+    design
+}
+
 #[test]
 fn broken_lif_neuron_is_caught() {
     // A mutation like broken_pe_is_caught: the LSB of every lane's next current flipped. The
@@ -322,18 +344,10 @@ fn broken_lif_neuron_is_caught() {
         parallel: 2,
         ..LifConfig::default()
     };
-    let c = lif_cfg("lif_broken", l.clone());
-    let mut design = npugen::gen::generate_lif(&c).unwrap();
-    let name = format!("{}_neuron", design.top);
-    let m = design.module_mut(&name).expect("neuron module");
-    let u = m
-        .assigns
-        .iter_mut()
-        .find(|a| a.target == "u_next")
-        .expect("u_next");
-    let ty = u.expr.ty();
-    u.expr = u.expr.clone().xor(Expr::Const(Const::from_i128(1, ty)));
-    npugen::rtl::check_design(&design).expect("still well formed");
+    let design = mutated(&l, "lif_broken", "_neuron", "u_next", |e| {
+        let ty = e.ty();
+        e.xor(Expr::Const(Const::from_i128(1, ty)))
+    });
     let build = build_model(&design, TraceFormat::Vcd, &sim_cache()).unwrap();
     let mut rng = Rng::new(5);
     let (spikes, weights, bias) = network(&mut rng, &l, 6, 50);
@@ -365,28 +379,13 @@ fn lif_handshake_mutations_are_caught() {
     let mutations: [(&str, &str, usize); 2] =
         [("late_ready", "s_tready", 3), ("stale_beat", "n_tvalid", 1)];
     let outcome = parallel(&mutations, |&(what, port, steps)| {
-        let c = lif_cfg(&format!("lif_{what}"), l.clone());
-        let mut design = npugen::gen::generate_lif(&c).map_err(|e| e.to_string())?;
-        let (module, target, expr) = match what {
-            "late_ready" => (
-                design.top.clone(),
-                "s_tready",
-                Expr::sig("w_done", Ty::BIT).and(Expr::sig("idle", Ty::BIT)),
-            ),
-            _ => (
-                format!("{}_nfifo", design.top),
-                "drained",
-                Expr::bit_const(false),
-            ),
+        let name = format!("lif_{what}");
+        let design = match what {
+            "late_ready" => mutated(&l, &name, "", "s_tready", |_| {
+                Expr::sig("w_done", Ty::BIT).and(Expr::sig("idle", Ty::BIT))
+            }),
+            _ => mutated(&l, &name, "_nfifo", "drained", |_| Expr::bit_const(false)),
         };
-        let m = design.module_mut(&module).expect("module");
-        let a = m
-            .assigns
-            .iter_mut()
-            .find(|a| a.target == target)
-            .expect("assign");
-        a.expr = expr;
-        npugen::rtl::check_design(&design).map_err(|e| format!("{e:?}"))?;
         let build =
             build_model(&design, TraceFormat::Vcd, &sim_cache()).map_err(|e| e.to_string())?;
         let mut rng = Rng::new(9);
