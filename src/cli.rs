@@ -435,16 +435,6 @@ fn check_freq(freq: f64) -> Result<f64> {
     }
 }
 
-impl Command {
-    /// `synth --part`, resolved against the synth command's config.
-    fn with_part(mut self, part: Option<&str>) -> Result<Command> {
-        if let Command::Synth(args) = &mut self {
-            args.part = parse_part(&args.config, part)?;
-        }
-        Ok(self)
-    }
-}
-
 impl Cli {
     /// Resolves the parsed arguments into a command, loading and validating any config.
     /// About 100 lines: one arm per subcommand, each moving its fields into the command's
@@ -515,21 +505,23 @@ impl Cli {
                 no_pnr,
                 dsp_fallback,
                 seed,
-            } => Command::Synth(crate::commands::synth::SynthArgs {
-                config: load_config(config.as_ref())?,
-                part: Part::Array,
-                target: target
-                    .parse()
-                    .map_err(|e: String| Error::input("--target", e))?,
-                freq_mhz: check_freq(freq)?,
-                out,
-                no_pnr,
-                dsp_fallback: dsp_fallback
-                    .parse()
-                    .map_err(|e: String| Error::input("--dsp-fallback", e))?,
-                seed,
-            })
-            .with_part(part.as_deref())?,
+            } => {
+                let config = load_config(config.as_ref())?;
+                Command::Synth(crate::commands::synth::SynthArgs {
+                    part: parse_part(&config, part.as_deref())?,
+                    config,
+                    target: target
+                        .parse()
+                        .map_err(|e: String| Error::input("--target", e))?,
+                    freq_mhz: check_freq(freq)?,
+                    out,
+                    no_pnr,
+                    dsp_fallback: dsp_fallback
+                        .parse()
+                        .map_err(|e: String| Error::input("--dsp-fallback", e))?,
+                    seed,
+                })
+            }
             CliCommand::Config { default: true, .. } => Command::ConfigDefault,
             CliCommand::Config { file, .. } => Command::ConfigResolved(load_config(file.as_ref())?),
         })
