@@ -69,10 +69,10 @@ fn main() {
                     post: None,
                     a: &a,
                     b: &b,
-                    bias: None,
+                    params: None,
                 };
                 let out = cosim_gemm(&job, &design, &opts).expect("runs");
-                let r = GemmReport::new(c.array(), false, (m, k, nn), &out, None);
+                let r = GemmReport::new(c.array(), None, (m, k, nn), &out, None);
                 println!(
                     "| {n}x{n} | {} | {m}, {k}, {nn} | {} | {} | {} | {:.3} | {:.3} | {} |",
                     df.as_str(),

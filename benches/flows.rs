@@ -5,7 +5,10 @@
 //!   DSPs, LUTs and FFs per PE;
 //! - xc7: DSP48E1, LUTs and FFs per PE for 8x8 and 16x16;
 //! - wall time of every target's flow for 4x4 and 8x8;
-//! - the spiking core, 256 neurons x 256 axons: BRAM, DSP, LUT on ECP5 and xc7.
+//! - the spiking core, 256 neurons x 256 axons: BRAM, DSP, LUT on ECP5 and xc7;
+//! - `postproc`: the npu_core's post-processing stage per rounding mode (8x8 core minus the
+//!   8x8 array) on xc7 and ECP5-45k; `corefmax`: the 8x8 npu_core's ECP5 Fmax, seeds 1-3.
+//!   `NPUGEN_BENCH_BIN` runs another npugen build, `NPUGEN_BENCH_MODES` picks the modes.
 //!
 //! Run: `cargo bench --bench flows` (about 40 minutes; under `cargo test` it runs one 2x2
 //! synthesis).
@@ -27,7 +30,11 @@ struct Run {
 fn synth(config: &Path, target: &str, out: &Path, extra: &[&str]) -> Run {
     let _ = std::fs::remove_dir_all(out);
     let t = Instant::now();
-    let o = Command::new(env!("CARGO_BIN_EXE_npugen"))
+    // NPUGEN_BENCH_BIN runs another build (an older commit's, for before/after figures).
+    let bin = std::env::var_os("NPUGEN_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_npugen")));
+    let o = Command::new(bin)
         .arg("synth")
         .arg(config)
         .args(["--target", target, "--out"])
@@ -85,7 +92,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let full = args.iter().any(|a| a == "--bench");
     // `cargo bench --bench flows -- xc7 lif` runs only those sections.
-    let names = ["ecp5", "xc7", "walltime", "lif"];
+    let names = ["ecp5", "xc7", "walltime", "lif", "postproc", "corefmax"];
     let picked: Vec<&str> = names
         .into_iter()
         .filter(|n| args.iter().any(|a| a == n))
@@ -120,6 +127,106 @@ fn main() {
     }
     if run("lif") {
         lif(&dir);
+    }
+    if run("postproc") {
+        postproc(&dir);
+    }
+    if run("corefmax") {
+        core_fmax(&dir);
+    }
+}
+
+/// An 8x8 INT8 OS npu_core at `pipeline = 3` rounding as `mode`, effective scale 0.002 (the
+/// three scales for xnnpack; the effective one otherwise, which older builds also read).
+fn core(mode: &str) -> String {
+    let scales = if mode == "xnnpack" {
+        "input_scale = 0.02\nweight_scale = 0.005\noutput_scale = 0.05"
+    } else {
+        "scale = 0.002"
+    };
+    format!(
+        "{}[postproc]\nrounding = \"{mode}\"\n{scales}\nactivation = \"relu\"\n",
+        array(8, 3)
+    )
+}
+
+/// The post-processing stage per rounding mode: an 8x8 npu_core's synthesis minus the plain
+/// 8x8 array's, on xc7 and ECP5-45k (Yosys counts, no place and route).
+fn postproc(dir: &Path) {
+    println!();
+    println!("## Post-processing stage, 8 lanes (8x8 npu_core minus the 8x8 array, pipeline 3, synthesis)");
+    println!("| target | rounding | LUTs | FFs | DSPs | wall s |");
+    println!("|---|---|---|---|---|---|");
+    // Older builds know only some modes; NPUGEN_BENCH_MODES picks them.
+    let modes = std::env::var("NPUGEN_BENCH_MODES")
+        .unwrap_or_else(|_| "reference,optimized,xnnpack,gemmlowp".into());
+    for target in ["xc7", "ecp5-45k"] {
+        let plain = config(dir, "pp_plain", &array(8, 3));
+        let base = synth(
+            &plain,
+            target,
+            &dir.join(format!("pp_plain_{target}")),
+            &["--no-pnr"],
+        );
+        let Some(base) = base.report else {
+            println!("| {target} | (array) | failed: {} | | | |", base.message);
+            continue;
+        };
+        for mode in modes.split(',') {
+            let c = config(dir, &format!("pp_{mode}"), &core(mode));
+            let r = synth(
+                &c,
+                target,
+                &dir.join(format!("pp_{mode}_{target}")),
+                &["--no-pnr"],
+            );
+            let Some(rep) = r.report else {
+                println!("| {target} | {mode} | failed: {} | | | |", r.message);
+                continue;
+            };
+            let d = |k: &str| num(&rep, k) - num(&base, k);
+            println!(
+                "| {target} | {mode} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                d("luts"),
+                d("ffs"),
+                d("dsps"),
+                r.secs
+            );
+        }
+    }
+}
+
+/// ECP5-45k Fmax of the 8x8 npu_core at `pipeline = 3`, nextpnr seeds 1-3, in the default
+/// rounding mode (NPUGEN_BENCH_MODES picks others).
+fn core_fmax(dir: &Path) {
+    println!();
+    println!("## ECP5-45k, 8x8 npu_core, pipeline 3, --freq 150");
+    println!("| rounding | seed | Fmax MHz | DSPs | LUTs | FFs | wall s |");
+    println!("|---|---|---|---|---|---|---|");
+    let modes = std::env::var("NPUGEN_BENCH_MODES").unwrap_or_else(|_| "reference".into());
+    for mode in modes.split(',') {
+        let c = config(dir, &format!("cf_{mode}"), &core(mode));
+        for seed in 1..=3 {
+            let seed_arg = seed.to_string();
+            let r = synth(
+                &c,
+                "ecp5-45k",
+                &dir.join(format!("cf_{mode}_{seed}")),
+                &["--freq", "150", "--seed", &seed_arg],
+            );
+            let Some(rep) = r.report else {
+                println!("| {mode} | {seed} | failed: {} | | | | |", r.message);
+                continue;
+            };
+            println!(
+                "| {mode} | {seed} | {} | {} | {} | {} | {:.0} |",
+                fmax(&rep),
+                rep["dsps"],
+                rep["luts"],
+                rep["ffs"],
+                r.secs
+            );
+        }
     }
 }
 

@@ -55,12 +55,15 @@ fn main() {
         let mut ok = true;
         for c in [&plain, &core] {
             let design = npugen::generate(c).expect("valid");
+            let params = c.postproc.as_ref().map(|p| {
+                npugen::model::postproc::column_params(p, &b, &bias, None).expect("valid")
+            });
             let job = GemmJob {
                 array: c.array(),
                 post: c.postproc.as_ref(),
                 a: &a,
                 b: &b,
-                bias: c.postproc.as_ref().map(|_| bias.as_slice()),
+                params: params.as_deref(),
             };
             let out = cosim_gemm(&job, &design, &opts).expect("runs");
             ok &= out.matches_model();

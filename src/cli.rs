@@ -62,6 +62,10 @@ pub enum CliCommand {
         /// with --random).
         #[arg(long)]
         bias: Option<PathBuf>,
+        /// Per-column scales for an npu_core: N float32 or float64 values as .npy, replacing
+        /// the config's weight_scale (with the three scales) or scale.
+        #[arg(long)]
+        scale: Option<PathBuf>,
     },
     /// Write a self-checking Verilog testbench with $readmemh vectors from the golden model.
     Testbench {
@@ -73,6 +77,9 @@ pub enum CliCommand {
         /// Bias for an npu_core, as for `simulate`.
         #[arg(long)]
         bias: Option<PathBuf>,
+        /// Per-column scales for an npu_core, as for `simulate`.
+        #[arg(long)]
+        scale: Option<PathBuf>,
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
@@ -207,6 +214,8 @@ pub struct GemmArgs {
     pub seed: u64,
     /// Bias file (npu_core).
     pub bias: Option<PathBuf>,
+    /// Per-column scale file (npu_core).
+    pub scale: Option<PathBuf>,
 }
 
 impl GemmArgs {
@@ -215,15 +224,18 @@ impl GemmArgs {
         config: Option<&PathBuf>,
         operands: OperandArgs,
         bias: Option<PathBuf>,
+        scale: Option<PathBuf>,
     ) -> Result<GemmArgs> {
         let config = load_config(config)?;
-        check_post_bias(&config, bias.as_ref())?;
+        check_post_flag(&config, "--bias", bias.as_ref())?;
+        check_post_flag(&config, "--scale", scale.as_ref())?;
         let (operands, seed) = operands.resolve()?;
         Ok(GemmArgs {
             config,
             operands,
             seed,
             bias,
+            scale,
         })
     }
 }
@@ -358,11 +370,11 @@ pub fn load_config(path: Option<&PathBuf>) -> Result<Config> {
     }
 }
 
-/// `--bias` of `simulate` / `testbench` needs an npu_core.
-fn check_post_bias(config: &Config, bias: Option<&PathBuf>) -> Result<()> {
-    if bias.is_some() && config.postproc.is_none() {
+/// `--bias` and `--scale` of `simulate` / `testbench` need an npu_core.
+fn check_post_flag(config: &Config, flag: &str, path: Option<&PathBuf>) -> Result<()> {
+    if path.is_some() && config.postproc.is_none() {
         return Err(Error::input(
-            "--bias",
+            flag,
             "needs a [postproc] section in the config",
         ));
     }
@@ -455,8 +467,9 @@ impl Cli {
                 fst,
                 stalls,
                 bias,
+                scale,
             } => Command::Simulate(SimulateArgs {
-                gemm: GemmArgs::resolve(config.as_ref(), operands, bias)?,
+                gemm: GemmArgs::resolve(config.as_ref(), operands, bias, scale)?,
                 out,
                 report,
                 vcd,
@@ -467,9 +480,10 @@ impl Cli {
                 config,
                 operands,
                 bias,
+                scale,
                 out,
             } => Command::Testbench {
-                gemm: GemmArgs::resolve(config.as_ref(), operands, bias)?,
+                gemm: GemmArgs::resolve(config.as_ref(), operands, bias, scale)?,
                 out,
             },
             CliCommand::Lif {

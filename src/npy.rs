@@ -1,5 +1,6 @@
-//! NumPy `.npy` files of integers: reading any integer dtype (C or Fortran order) into a
-//! [`Matrix`], writing int32 / int64 matrices (format version 1.0).
+//! NumPy `.npy` files: reading any integer dtype (C or Fortran order) into a [`Matrix`],
+//! float32 / float64 vectors into f64 values, writing int32 / int64 matrices (format version
+//! 1.0).
 
 use std::path::Path;
 
@@ -75,9 +76,21 @@ fn header_field<'a>(header: &'a str, key: &str) -> Result<&'a str, NpyError> {
     Ok(rest[..end].trim())
 }
 
-/// Parses `.npy` bytes into a 2-D matrix (a 1-D array becomes one row).
-/// About 90 lines: the header checks run in file order, each with its own error.
-pub fn parse(bytes: &[u8]) -> Result<Matrix, NpyError> {
+/// An `.npy` file's header, checked: its dtype text, order, 2-D shape and the data bytes.
+struct Header<'a> {
+    descr: &'a str,
+    fortran: bool,
+    rows: usize,
+    cols: usize,
+    data: &'a [u8],
+}
+
+/// Reads and checks the header (magic, version, dict, shape) of `.npy` bytes whose elements
+/// have `elem_bytes(descr)` bytes. The checks run in file order, each with its own error.
+fn header(
+    bytes: &[u8],
+    elem_bytes: impl Fn(&str) -> Result<usize, NpyError>,
+) -> Result<Header<'_>, NpyError> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(err("not an .npy file (bad magic)"));
     }
@@ -94,7 +107,7 @@ pub fn parse(bytes: &[u8]) -> Result<Matrix, NpyError> {
         .ok_or_else(|| err("truncated header"))?;
     let header = std::str::from_utf8(header).map_err(|_| err("header is not text"))?;
     let descr = header_field(header, "descr")?.trim_matches(|c| c == '\'' || c == '"');
-    let dtype = parse_descr(descr)?;
+    let elem = elem_bytes(descr)?;
     let fortran = match header_field(header, "fortran_order")? {
         "True" => true,
         "False" => false,
@@ -122,13 +135,27 @@ pub fn parse(bytes: &[u8]) -> Result<Matrix, NpyError> {
     };
     let data = &bytes[hstart + hlen..];
     // In u128, (2^64 - 1)^2 * 8 cannot overflow: the message states the real byte count.
-    let needed = rows as u128 * cols as u128 * dtype.bytes as u128;
+    let needed = rows as u128 * cols as u128 * elem as u128;
     if data.len() as u128 != needed {
         return Err(err(format!(
             "holds {} data bytes, shape {shape_text} of {descr} needs {needed}",
             data.len(),
         )));
     }
+    Ok(Header {
+        descr,
+        fortran,
+        rows,
+        cols,
+        data,
+    })
+}
+
+/// Parses `.npy` bytes into a 2-D matrix (a 1-D array becomes one row).
+pub fn parse(bytes: &[u8]) -> Result<Matrix, NpyError> {
+    let h = header(bytes, |d| parse_descr(d).map(|t| t.bytes))?;
+    let dtype = parse_descr(h.descr)?;
+    let (rows, cols, fortran, data) = (h.rows, h.cols, h.fortran, h.data);
     // The data is in memory, so the element count fits usize.
     let count = rows * cols;
     crate::mem::check(
@@ -167,6 +194,48 @@ pub fn parse(bytes: &[u8]) -> Result<Matrix, NpyError> {
         values = c;
     }
     Ok(Matrix::from_rows(rows, cols, values))
+}
+
+/// Parses a float32 or float64 `.npy` vector (1-D, or one row or column) into f64 values.
+pub fn parse_floats(bytes: &[u8]) -> Result<Vec<f64>, NpyError> {
+    let kind = |d: &str| match d {
+        "<f4" | "=f4" => Ok((4, false)),
+        ">f4" => Ok((4, true)),
+        "<f8" | "=f8" => Ok((8, false)),
+        ">f8" => Ok((8, true)),
+        _ => Err(err(format!(
+            "dtype {d:?} is not float32 or float64 (allowed: <f4, >f4, <f8, >f8)"
+        ))),
+    };
+    let h = header(bytes, |d| kind(d).map(|k| k.0))?;
+    let (size, big) = kind(h.descr)?;
+    if h.rows != 1 && h.cols != 1 {
+        return Err(err(format!(
+            "shape ({}, {}) is not a vector",
+            h.rows, h.cols
+        )));
+    }
+    Ok(h.data
+        .chunks_exact(size)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b[..size].copy_from_slice(c);
+            if big {
+                b[..size].reverse();
+            }
+            if size == 4 {
+                f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            } else {
+                f64::from_le_bytes(b)
+            }
+        })
+        .collect())
+}
+
+/// Reads a float vector from an `.npy` file ([`parse_floats`]).
+pub fn read_floats(path: &Path) -> Result<Vec<f64>, NpyError> {
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    parse_floats(&bytes)
 }
 
 /// Reads a matrix from an `.npy` file.

@@ -5,21 +5,28 @@
 //! Cycle numbering: a beat "accepted in cycle c" has tvalid && tready high during cycle c.
 //! Figures assume an always-ready consumer and the default FIFO depth.
 
-use crate::config::{ArrayConfig, Dataflow};
+use crate::config::{ArrayConfig, Dataflow, PostprocConfig};
+use crate::model::requant::Rounding;
 
-pub use crate::config::POSTPROC_LATENCY;
+pub use crate::config::MAX_POSTPROC_LATENCY;
 
 /// Bias vectors the npu_core holds for tiles in flight; a tile's committing beat waits while
 /// the queue is full.
 pub const BIAS_QUEUE_DEPTH: u32 = 4;
 
-/// Extra latency of the result path: [`POSTPROC_LATENCY`] with post-processing, else 0.
-pub fn post_latency(post: bool) -> u32 {
-    if post {
-        POSTPROC_LATENCY
-    } else {
-        0
+/// Cycles the post-processing pipeline of a rounding mode adds to every result row (see
+/// [`crate::gen::postproc`] for its stages).
+pub fn postproc_latency(rounding: Rounding) -> u32 {
+    match rounding {
+        Rounding::Gemmlowp | Rounding::Optimized => 6,
+        Rounding::Reference => 7,
+        Rounding::Xnnpack => 8,
     }
+}
+
+/// Extra latency of the result path: the post-processing pipeline's, else 0.
+pub fn post_latency(post: Option<&PostprocConfig>) -> u32 {
+    post.map_or(0, |p| postproc_latency(p.rounding))
 }
 
 /// OS: minimum distance in cycles between two accepted tile-last beats.
@@ -82,7 +89,7 @@ pub fn gemm_cycles(cfg: &ArrayConfig, m: u64, k: u64, n: u64) -> u64 {
 
 /// The formula of [`gemm_cycles`] as text, for the manifest (`post`: with the
 /// post-processing latency added).
-pub fn gemm_cycles_formula(cfg: &ArrayConfig, post: bool) -> String {
+pub fn gemm_cycles_formula(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> String {
     let base = match cfg.dataflow {
         Dataflow::Os => {
             "F = ceil(M/R) * ceil(N/C); cycles = (F - 1) * max(K, 2R - 1) + K + 2R + C + 3"
@@ -96,8 +103,11 @@ pub fn gemm_cycles_formula(cfg: &ArrayConfig, post: bool) -> String {
     } else {
         base.to_string()
     };
-    if post {
-        format!("{base} + {POSTPROC_LATENCY} (post-processing)")
+    if let Some(p) = post {
+        format!(
+            "{base} + {} (post-processing)",
+            postproc_latency(p.rounding)
+        )
     } else {
         base.to_string()
     }

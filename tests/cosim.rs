@@ -124,12 +124,15 @@ fn check_case(c: &Config, seed: u64) -> Result<(), String> {
                 })
                 .collect()
         });
+        let params = post
+            .zip(bias.as_deref())
+            .map(|(p, b)| common::column_params(p, bm, b));
         let job = GemmJob {
             array: a,
             post,
             a: am,
             b: bm,
-            bias: bias.as_deref(),
+            params: params.as_deref(),
         };
         for stalls in [
             None,
@@ -150,8 +153,7 @@ fn check_case(c: &Config, seed: u64) -> Result<(), String> {
             }
             if stalls.is_none() && a.out_fifo_depth.is_none() {
                 let (m, k, n) = (am.rows as u64, am.cols as u64, bm.cols as u64);
-                let want = timing::gemm_cycles(a, m, k, n)
-                    + u64::from(timing::post_latency(post.is_some()));
+                let want = timing::gemm_cycles(a, m, k, n) + u64::from(timing::post_latency(post));
                 if out.run.cycles() != want {
                     return Err(format!(
                         "{what}: {} cycles, formula says {want}",
@@ -225,6 +227,18 @@ fn rtl_matches_model_on_random_gemms() {
             "rows = 2\ncols = 2\ndataflow = \"ws\"",
             "scale = 0.25\nout_bits = 16\nzero_point = -3\nrounding = \"optimized\"",
         ),
+        // The default mode, LiteRT's reference kernels, with a scale >= 1 (int32 overflow
+        // on the corner sums) and the XNNPACK path with per-channel weight scales.
+        core(
+            "pp_os_ref_big",
+            "rows = 2\ncols = 3",
+            "scale = 3.0\nout_bits = 12\nzero_point = -20\nactivation = \"relu\"",
+        ),
+        core(
+            "pp_ws_xnn_percol",
+            "rows = 3\ncols = 2\ndataflow = \"ws\"",
+            "rounding = \"xnnpack\"\ninput_scale = 0.5\nweight_scale = [0.004, 0.0005, 0.25]\noutput_scale = 0.25\nzero_point = 4\nactivation = \"leaky_relu\"",
+        ),
         core(
             "pp_ws_tanh_u",
             "rows = 2\ncols = 2\ndataflow = \"ws\"",
@@ -256,7 +270,7 @@ fn broken_pe_is_caught() {
             post: None,
             a: &am,
             b: &bm,
-            bias: None,
+            params: None,
         };
         let out = cosim_gemm(&job, &design, &opts).expect("runs");
         let mm = out
@@ -279,7 +293,7 @@ fn broken_pe_is_caught() {
 /// streams, reassembled, against the plain product, post-processed if configured).
 fn model_check(c: &Config, seed: u64) -> Result<(), String> {
     use npugen::sim::run::{run, RunOptions};
-    use npugen::sim::tiling::{assemble, plan_with_bias};
+    use npugen::sim::tiling::{assemble, plan_with_params};
     let a = c.array();
     let post = c.postproc.as_ref();
     let mut rng = Rng::new(seed);
@@ -292,14 +306,17 @@ fn model_check(c: &Config, seed: u64) -> Result<(), String> {
     let am = random_matrix(&mut rng, m, k, a.input_bits, a.signed);
     let bm = random_matrix(&mut rng, k, n, a.weight_bits, a.signed);
     let bias: Option<Vec<i128>> = post.map(|_| (0..n).map(|j| j as i128 * 997 - 4000).collect());
+    let params = post
+        .zip(bias.as_deref())
+        .map(|(p, b)| common::column_params(p, &bm, b));
     let job = GemmJob {
         array: a,
         post,
         a: &am,
         b: &bm,
-        bias: bias.as_deref(),
+        params: params.as_deref(),
     };
-    let p = plan_with_bias(a, &am, &bm, post.and(bias.as_deref()));
+    let p = plan_with_params(a, &am, &bm, post.and(params.as_deref()));
     let mut model = npugen::model::ArrayModel::with_post(a, post);
     let res = run(a, &p, &mut model, None, &RunOptions::default()).map_err(|e| e.to_string())?;
     let got = assemble(a, &p, &res.rows);
@@ -383,7 +400,7 @@ fn exhaustive_two_bit_operands_through_the_rtl() {
             post: None,
             a: &am,
             b: &bm,
-            bias: None,
+            params: None,
         };
         let out =
             cosim_gemm(&job, &design, &options(None)).map_err(|e| format!("{}: {e}", c.name))?;

@@ -6,169 +6,11 @@
 
 mod common;
 
-use common::{litert_python, repo, run, text};
-use npugen::model::requant::{fused_bounds, requantize, Rounding, Scales};
+use common::litert::{case, exact_ties, oracle, scale_at, Case};
+use common::litert_python;
+use npugen::model::requant::Rounding;
 use npugen::rng::{seed_from_env, Rng};
 use serde_json::{json, Value};
-
-/// One FC case, as the oracle reads it.
-struct Case {
-    a: Vec<Vec<i64>>,
-    w: Vec<Vec<i64>>,
-    bias: Vec<i64>,
-    in_scale: f32,
-    in_zp: i64,
-    w_scale: Vec<f32>,
-    out_scale: f32,
-    out_zp: i64,
-    fused: &'static str,
-}
-
-impl Case {
-    fn json(&self) -> Value {
-        json!({
-            "a": self.a, "w": self.w, "bias": self.bias,
-            "in_scale": self.in_scale, "in_zp": self.in_zp,
-            "w_scale": self.w_scale, "out_scale": self.out_scale,
-            "out_zp": self.out_zp, "fused": self.fused,
-        })
-    }
-
-    /// acc + bias of output (m, n): sum((a - in_zp) * w) + bias, in int32.
-    fn x(&self, m: usize, n: usize) -> i32 {
-        let dot: i64 = self.a[m]
-            .iter()
-            .zip(&self.w[n])
-            .map(|(a, w)| (a - self.in_zp) * w)
-            .sum();
-        (dot + self.bias[n]) as i32
-    }
-
-    fn scales(&self, n: usize) -> Scales {
-        Scales {
-            input: self.in_scale,
-            weight: self.w_scale[if self.w_scale.len() == 1 { 0 } else { n }],
-            output: self.out_scale,
-        }
-    }
-
-    fn predict(&self, m: usize, n: usize, mode: Rounding) -> i64 {
-        let range = (-128, 127);
-        let bounds = match self.fused {
-            "RELU" => fused_bounds(false, self.out_scale, self.out_zp as i32, range),
-            "RELU6" => fused_bounds(true, self.out_scale, self.out_zp as i32, range),
-            _ => range,
-        };
-        requantize(
-            self.x(m, n),
-            &self.scales(n),
-            self.out_zp as i32,
-            bounds,
-            mode,
-        )
-    }
-}
-
-/// A float32 in [1, 2) * 2^-e, e random in `lo..=hi`, with a random mantissa.
-fn scale_at(rng: &mut Rng, lo: i64, hi: i64) -> f32 {
-    let e = rng.range(lo, hi) as i32;
-    let mant = 1.0 + rng.range(0, (1 << 23) - 1) as f32 / (1u32 << 23) as f32;
-    mant * 2f32.powi(-e)
-}
-
-/// 2^-e, e random in `lo..=hi`.
-fn pow2(rng: &mut Rng, lo: i64, hi: i64) -> f32 {
-    2f32.powi(-(rng.range(lo, hi) as i32))
-}
-
-/// Every output an exact tie: eff = 2^-k, x = (2j + 1) * 2^(k-1) for j in -40..40 (row 0
-/// has a = 0, so x is the bias).
-fn exact_ties(k: i32) -> Case {
-    let bias: Vec<i64> = (-40..40).map(|j| (2 * j + 1) << (k - 1)).collect();
-    Case {
-        a: vec![vec![0]],
-        w: vec![vec![0]; bias.len()],
-        bias,
-        in_scale: 0.5,
-        in_zp: 0,
-        w_scale: vec![2f32.powi(1 - k)],
-        out_scale: 1.0,
-        out_zp: 0,
-        fused: "NONE",
-    }
-}
-
-/// The kinds of case, each a few hundred outputs.
-fn case(rng: &mut Rng, kind: usize) -> Case {
-    let (m, k) = (3, 4);
-    let per_channel = kind % 2 == 1;
-    let n = if per_channel { 40 } else { 24 };
-    let (in_scale, w_scale, out_scale): (f32, Vec<f32>, f32) = match kind / 2 {
-        // Random scales.
-        0 => (
-            scale_at(rng, 4, 9),
-            (0..n).map(|_| scale_at(rng, 5, 10)).collect(),
-            scale_at(rng, 1, 5),
-        ),
-        // Powers of two: x * eff is a tie whenever the dropped bits are exactly one half.
-        1 => (
-            pow2(rng, 2, 6),
-            (0..n).map(|_| pow2(rng, 2, 6)).collect(),
-            pow2(rng, 2, 6),
-        ),
-        // Near-ties: a power of two off by one float32 ulp.
-        2 => (
-            2f32.powi(-5) * (1.0 + f32::EPSILON * rng.range(-2, 2) as f32),
-            (0..n)
-                .map(|_| pow2(rng, 3, 6) * (1.0 + f32::EPSILON))
-                .collect(),
-            pow2(rng, 3, 8),
-        ),
-        // Effective scales >= 1.
-        _ => (
-            scale_at(rng, 1, 3),
-            (0..n).map(|_| scale_at(rng, 1, 3)).collect(),
-            scale_at(rng, 4, 8),
-        ),
-    };
-    let w_scale = if per_channel {
-        w_scale
-    } else {
-        w_scale[..1].to_vec()
-    };
-    let big = kind / 2 != 3;
-    let int8 = |rng: &mut Rng| rng.range(-128, 127);
-    let a = (0..m)
-        .map(|r| (0..k).map(|_| if r == 0 { 0 } else { int8(rng) }).collect())
-        .collect();
-    let w = (0..n)
-        .map(|_| {
-            (0..k)
-                .map(|_| if big { int8(rng) } else { rng.range(-3, 3) })
-                .collect()
-        })
-        .collect();
-    let bias = (0..n)
-        .map(|_| {
-            if big {
-                rng.range(-40_000, 40_000)
-            } else {
-                rng.range(-60, 60)
-            }
-        })
-        .collect();
-    Case {
-        a,
-        w,
-        bias,
-        in_scale,
-        in_zp: if big { rng.range(-128, 127) } else { 0 },
-        w_scale,
-        out_scale,
-        out_zp: rng.range(-20, 20),
-        fused: ["NONE", "NONE", "RELU", "RELU6"][rng.range(0, 3) as usize],
-    }
-}
 
 #[test]
 fn requantization_model_is_bit_exact_with_every_litert_path() {
@@ -243,20 +85,6 @@ fn requantization_model_is_bit_exact_with_every_litert_path() {
     }
 }
 
-/// Runs the oracle on `cases` (FC cases from [`Case::json`], or activation cases); one JSON
-/// object per case.
-fn oracle(python: &std::path::Path, cases: &[Value]) -> Vec<Value> {
-    let tmp = tempfile::tempdir().unwrap();
-    let (input, output) = (tmp.path().join("cases.json"), tmp.path().join("out.json"));
-    std::fs::write(&input, serde_json::to_string(cases).unwrap()).unwrap();
-    let o = run(std::process::Command::new(python)
-        .arg(repo().join("tests/oracles/litert_fc.py"))
-        .arg(&input)
-        .arg(&output));
-    assert!(o.status.success(), "the LiteRT oracle failed: {}", text(&o));
-    serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap()
-}
-
 #[test]
 fn xnnpack_refuses_scales_of_256_and_more() {
     let Some(python) = litert_python() else {
@@ -296,55 +124,83 @@ fn xnnpack_refuses_scales_of_256_and_more() {
 
 #[test]
 fn activation_tables_match_litert_on_every_int8_input() {
-    // npu_core's sigmoid/tanh ROM for an int8 output (zero point = the table input's zero
-    // point, lut_input_scale = its scale) against LiteRT's LOGISTIC and TANH run on all 256
-    // int8 inputs, under every path (XNNPACK builds tables of its own).
+    // npu_core's activation ROM for an int8 output against LiteRT's LOGISTIC, TANH and
+    // LEAKY_RELU run on all 256 int8 inputs, under every path (XNNPACK has kernels of its
+    // own). Sigmoid/tanh: zero point = the table input's, lut_input_scale = its scale.
+    // Leaky ReLU: the layer's output scale and zero point at both ends, as after an FC; the
+    // table depends on the path, so each path is compared with its own mode's table.
     let Some(python) = litert_python() else {
         return;
     };
     use npugen::config::{Activation, PostprocConfig};
     let seed = seed_from_env("NPUGEN_TEST_SEED");
     let mut rng = Rng::new(seed);
-    let mut params: Vec<(&str, f32, i64)> = Vec::new();
+    // (op, input scale, zero point, alpha)
+    let mut params: Vec<(&str, f32, i64, f32)> = Vec::new();
     for op in ["LOGISTIC", "TANH"] {
         for s in [0.0625f32, 0.05, 0.03, 0.1] {
-            params.push((op, s, 0));
+            params.push((op, s, 0, 0.0));
         }
         for _ in 0..4 {
-            params.push((op, scale_at(&mut rng, 3, 7), rng.range(-128, 127)));
+            params.push((op, scale_at(&mut rng, 3, 7), rng.range(-128, 127), 0.0));
         }
+    }
+    for alpha in [0.1f32, 0.125, 0.01, 0.2, 0.3, 0.5, 0.0625, 0.9] {
+        let s = scale_at(&mut rng, 1, 9);
+        params.push(("LEAKY_RELU", s, rng.range(-100, 100), alpha));
     }
     let cases: Vec<Value> = params
         .iter()
-        .map(|(op, s, zp)| json!({"op": op, "in_scale": s, "in_zp": zp}))
+        .map(|(op, s, zp, alpha)| json!({"op": op, "in_scale": s, "in_zp": zp, "alpha": alpha}))
         .collect();
     let got = oracle(&python, &cases);
-    for ((op, s, zp), g) in params.iter().zip(&got) {
-        let p = PostprocConfig {
-            zero_point: *zp as i32,
-            activation: if *op == "LOGISTIC" {
-                Activation::Sigmoid
-            } else {
-                Activation::Tanh
-            },
-            lut_input_scale: Some(f64::from(*s)),
-            ..PostprocConfig::default()
-        };
-        let table = npugen::model::postproc::activation_table(&p);
-        for key in ["ref", "optimized", "xnnpack"] {
+    let mut compared = 0;
+    for ((op, s, zp, alpha), g) in params.iter().zip(&got) {
+        for (key, rounding) in [
+            ("ref", Rounding::Reference),
+            ("optimized", Rounding::Optimized),
+            ("xnnpack", Rounding::Xnnpack),
+        ] {
             let Some(rows) = g[key].as_array() else {
+                assert!(*op != "LEAKY_RELU", "{key} did not run LEAKY_RELU");
                 continue;
             };
+            let p = match *op {
+                "LEAKY_RELU" => PostprocConfig {
+                    zero_point: *zp as i32,
+                    activation: Activation::LeakyRelu,
+                    output_scale: Some(f64::from(*s)),
+                    scale: None,
+                    input_scale: Some(1.0),
+                    weight_scale: Some(npugen::config::Scale::PerTensor(1.0)),
+                    leaky_alpha: Some(f64::from(*alpha)),
+                    rounding,
+                    ..PostprocConfig::default()
+                },
+                _ => PostprocConfig {
+                    zero_point: *zp as i32,
+                    activation: if *op == "LOGISTIC" {
+                        Activation::Sigmoid
+                    } else {
+                        Activation::Tanh
+                    },
+                    lut_input_scale: Some(f64::from(*s)),
+                    rounding,
+                    ..PostprocConfig::default()
+                },
+            };
+            let table = npugen::model::postproc::activation_table(&p);
             let lite: Vec<i64> = rows[0]
                 .as_array()
                 .unwrap()
                 .iter()
                 .map(|v| v.as_i64().unwrap())
                 .collect();
+            compared += 1;
             let diff: Vec<usize> = (0..256).filter(|&i| lite[i] != table[i]).collect();
             assert!(
                 diff.is_empty(),
-                "seed {seed}: {op} scale {s} zp {zp} {key}: {} of 256 inputs differ, first q = {}: LiteRT {}, npugen {}",
+                "seed {seed}: {op} scale {s} zp {zp} alpha {alpha} {key}: {} of 256 inputs differ, first q = {}: LiteRT {}, npugen {}",
                 diff.len(),
                 diff[0] as i64 - 128,
                 lite[diff[0]],
@@ -352,8 +208,17 @@ fn activation_tables_match_litert_on_every_int8_input() {
             );
         }
     }
-    eprintln!(
-        "activation tables: {} x 256 inputs equal under every LiteRT path",
-        params.len()
-    );
+    // The XNNPACK leaky table must differ from the reference one somewhere, or the
+    // per-path tables prove nothing.
+    let leaky = |rounding| {
+        let p = PostprocConfig {
+            activation: Activation::LeakyRelu,
+            leaky_alpha: Some(0.1),
+            rounding,
+            ..PostprocConfig::default()
+        };
+        npugen::model::postproc::activation_table(&p)
+    };
+    assert_ne!(leaky(Rounding::Reference), leaky(Rounding::Xnnpack));
+    eprintln!("activation tables: {compared} x 256 inputs equal LiteRT's on their paths");
 }

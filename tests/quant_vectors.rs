@@ -1,12 +1,13 @@
 //! The npu_core's constants against data computed outside npugen: `tests/data/quant_vectors.json`
 //! (written by scripts/make-quant-vectors.py, plain Python) holds TFLite's QuantizeMultiplier
-//! results and the LOGISTIC/TANH tables. The golden model and the generated Verilog (the
-//! multiplier and shift of every column, every ROM word) must both equal it, so a wrong
-//! table or multiplier can no longer hide behind the model and the generator sharing one
-//! function.
+//! results and the LOGISTIC/TANH tables. The golden model, the parameter records a driver
+//! writes (multiplier and exponent) and the generated Verilog (every ROM word) must equal it,
+//! so a wrong table or multiplier can no longer hide behind the model and the generator
+//! sharing one function.
 
 use npugen::config::{Activation, Config, PostprocConfig};
 use npugen::model::postproc::{activation_table, quantize_multiplier};
+use npugen::model::requant::{ColumnScale, Rounding, Scaling};
 use serde_json::Value;
 
 fn data() -> Value {
@@ -22,24 +23,6 @@ fn verilog(array: &str, post: &str) -> String {
     )
     .unwrap();
     npugen::emit::verilog::design_to_verilog(&npugen::generate(&cfg).unwrap())
-}
-
-/// `(multiplier, shift)` of column `j` as the Verilog states them.
-fn column_constants(v: &str, j: usize) -> (i64, u32) {
-    let mul = v
-        .lines()
-        .find(|l| l.contains(&format!("s2_p{j} <= $signed(")))
-        .unwrap_or_else(|| panic!("no s2_p{j} multiply"));
-    let hex = mul.rsplit("64'sh").next().unwrap().trim_end_matches(';');
-    let shr = v
-        .lines()
-        .find(|l| l.contains(&format!("assign y{j} = (s3_q{j} >>> 6'h")))
-        .unwrap_or_else(|| panic!("no y{j} shift"));
-    let sh = shr.split("6'h").nth(1).unwrap().split(')').next().unwrap();
-    (
-        i64::from_str_radix(hex, 16).unwrap(),
-        u32::from_str_radix(sh, 16).unwrap(),
-    )
 }
 
 #[test]
@@ -60,24 +43,17 @@ fn quantize_multiplier_matches_the_data_in_the_model_and_the_rtl() {
             "model, scale {scale}"
         );
     }
-    // Per-column scales through the generator: two columns at a time.
-    for pair in entries.chunks(2).filter(|p| p.len() == 2) {
-        let s: Vec<f64> = pair.iter().map(|e| e["scale"].as_f64().unwrap()).collect();
-        let v = verilog(
-            "rows = 2\ncols = 2",
-            &format!("scale = [{:e}, {:e}]", s[0], s[1]),
+    // The parameter records a driver gets for each scale: M and the exponent -shift, in
+    // both Q31 modes, whether the scale comes alone or as the three stored ones.
+    for e in entries {
+        let scale = e["scale"].as_f64().unwrap();
+        let want = (
+            e["multiplier"].as_i64().unwrap() as u64,
+            -(e["shift"].as_u64().unwrap() as i32),
         );
-        for (j, e) in pair.iter().enumerate() {
-            let want = (
-                e["multiplier"].as_i64().unwrap(),
-                e["shift"].as_u64().unwrap() as u32,
-            );
-            assert_eq!(
-                column_constants(&v, j),
-                want,
-                "RTL column {j}, scale {}",
-                s[j]
-            );
+        for mode in [Rounding::Gemmlowp, Rounding::Optimized] {
+            let s = Scaling::encode(ColumnScale::Effective(scale), mode).unwrap();
+            assert_eq!((s.mult, s.exp), want, "{mode:?} record, scale {scale}");
         }
     }
 }

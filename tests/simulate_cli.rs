@@ -2,17 +2,9 @@
 
 mod common;
 
-use common::{npugen, npy_bytes, run, text, tool};
+use common::{npugen, npy_bytes, run, sim_cmd, text, tool};
 use npugen::flow::tools::ToolKind;
 use npugen::model::{matmul, Matrix};
-
-/// The binary shares the tests' model cache.
-fn sim_cmd(dir: &std::path::Path) -> std::process::Command {
-    let mut c = npugen();
-    c.current_dir(dir)
-        .env("NPUGEN_CACHE_DIR", common::sim_cache());
-    c
-}
 
 #[test]
 fn simulate_npy_end_to_end() {
@@ -215,8 +207,9 @@ fn simulate_npu_core_with_bias() {
     let bm = Matrix::from_rows(4, 5, b.iter().map(|&x| i128::from(x)).collect());
     let c = matmul(&am, &bm, 32, true);
     let bias_i: Vec<i128> = bias5.iter().map(|&x| i128::from(x)).collect();
-    let want =
-        npugen::model::postproc::postprocess_matrix(cfg.postproc.as_ref().unwrap(), 3, &c, &bias_i);
+    let post = cfg.postproc.as_ref().unwrap();
+    let params = npugen::model::postproc::column_params(post, &bm, &bias_i, None).unwrap();
+    let want = npugen::model::postproc::postprocess_matrix(post, &c, &params);
     assert_eq!(y, want);
     assert!(
         y.data.iter().all(|&v| v >= -3),
@@ -249,4 +242,69 @@ fn simulate_npu_core_with_bias() {
     let o = run(sim_cmd(d).args(["simulate", "--random", "2,2,2", "--bias", "bias.npy"]));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--bias: needs a [postproc] section"));
+    // --scale: per-column scales change the result; a wrong length, an integer dtype or a
+    // non-positive value is refused (exit 2, nothing written).
+    let f32s = |v: &[f32]| {
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        let mut h = format!(
+            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
+            v.len()
+        );
+        while (10 + h.len() + 1) % 64 != 0 {
+            h.push(' ');
+        }
+        h.push('\n');
+        b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        b.extend_from_slice(h.as_bytes());
+        for x in v {
+            b.extend_from_slice(&x.to_le_bytes());
+        }
+        b
+    };
+    std::fs::write(d.join("S.npy"), f32s(&[0.5, 0.01, 0.02, 0.001, 3.0])).unwrap();
+    std::fs::write(d.join("S4.npy"), f32s(&[0.5, 0.01, 0.02, 0.001])).unwrap();
+    std::fs::write(d.join("Sneg.npy"), f32s(&[0.5, 0.01, -0.02, 0.001, 3.0])).unwrap();
+    let scaled = |s: &str, out: &str| {
+        run(sim_cmd(d).args([
+            "simulate",
+            "core.toml",
+            "--a",
+            "A.npy",
+            "--b",
+            "B.npy",
+            "--bias",
+            "bias.npy",
+            "--scale",
+            s,
+            "--out",
+            out,
+        ]))
+    };
+    let o = scaled("S.npy", "YS.npy");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let ys = npugen::npy::read(&d.join("YS.npy")).unwrap();
+    let per_column = [0.5, 0.01, 0.02, 0.001, 3.0f32].map(f64::from);
+    let params =
+        npugen::model::postproc::column_params(post, &bm, &bias_i, Some(&per_column)).unwrap();
+    assert_eq!(
+        ys,
+        npugen::model::postproc::postprocess_matrix(post, &c, &params)
+    );
+    assert_ne!(ys, y, "the per-column scales must change the result");
+    for (file, msg) in [
+        ("S4.npy", "S4.npy: 4 values, not N = 5"),
+        ("bias.npy", "is not float32 or float64"),
+        (
+            "Sneg.npy",
+            "element 2 = -0.019999999552965164 is not a positive number",
+        ),
+    ] {
+        let o = scaled(file, "Ybad.npy");
+        assert_eq!(o.status.code(), Some(2), "{file}: {}", text(&o));
+        assert!(text(&o).contains(msg), "{file}: {}", text(&o));
+        assert!(!d.join("Ybad.npy").exists(), "{file}: nothing written");
+    }
+    let o = run(sim_cmd(d).args(["simulate", "--random", "2,2,2", "--scale", "S.npy"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--scale: needs a [postproc] section"));
 }

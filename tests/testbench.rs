@@ -101,7 +101,7 @@ fn emitted_npu_core_testbench_passes_under_iverilog() {
             "tb",
         ]));
         assert!(o.status.success(), "{}", text(&o));
-        assert!(tmp.path().join(format!("tb/{name}_bias.hex")).exists());
+        assert!(tmp.path().join(format!("tb/{name}_params.hex")).exists());
         let r = run_emitted(&tmp.path().join("tb"), &name, &[]).unwrap();
         assert!(r.passed, "{df}: {}", r.output);
     }

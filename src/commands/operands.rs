@@ -4,9 +4,11 @@
 use std::path::Path;
 
 use crate::cli::Operands;
-use crate::config::ArrayConfig;
+use crate::config::{ArrayConfig, PostprocConfig};
 use crate::error::{Error, Result};
 use crate::model::io::operand_range;
+use crate::model::params::ColumnParams;
+use crate::model::postproc::column_params;
 use crate::model::Matrix;
 use crate::rng::Rng;
 use crate::sim::operands::random_matrix;
@@ -131,4 +133,41 @@ pub fn bias(
         }
         Operands::Files { .. } => vec![0; n],
     }))
+}
+
+/// Per-column scales from `path` (`--scale`): N positive float32 / float64 values.
+fn scales(path: &Path, n: usize) -> Result<Vec<f64>> {
+    let what = path.display().to_string();
+    if !path.exists() {
+        return Err(Error::input(what, "no such file"));
+    }
+    let v = crate::npy::read_floats(path).map_err(|e| Error::input(&what, e))?;
+    if v.len() != n {
+        return Err(Error::input(
+            &what,
+            format!("{} values, not N = {n} (B's columns)", v.len()),
+        ));
+    }
+    if let Some(i) = v.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+        return Err(Error::input(
+            &what,
+            format!("element {i} = {} is not a positive number", v[i]),
+        ));
+    }
+    Ok(v)
+}
+
+/// The npu_core's run-time parameters for a GEMM with weights `b` and `bias` (`None` without
+/// post-processing): the config's defaults, per-column scales from `scale_path`.
+pub fn params(
+    post: Option<&PostprocConfig>,
+    b: &Matrix,
+    bias: Option<&[i128]>,
+    scale_path: Option<&Path>,
+) -> Result<Option<Vec<ColumnParams>>> {
+    let (Some(p), Some(bias)) = (post, bias) else {
+        return Ok(None);
+    };
+    let per_column = scale_path.map(|s| scales(s, b.cols)).transpose()?;
+    column_params(p, b, bias, per_column.as_deref()).map(Some)
 }

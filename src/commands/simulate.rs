@@ -173,6 +173,7 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
         &args.gemm.operands,
         args.gemm.seed,
     )?;
+    let params = super::operands::params(post, &b, bias.as_deref(), args.gemm.scale.as_deref())?;
     let design = crate::gen::generate(&args.gemm.config)?;
     let mut files = RunFiles::declare(&args)?;
     let opts = GemmOptions {
@@ -191,12 +192,12 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
         post,
         a: &a,
         b: &b,
-        bias: bias.as_deref(),
+        params: params.as_deref(),
     };
     let out = cosim_gemm(&job, &design, &opts).map_err(|e| Error::Tool(e.to_string()))?;
     let report = GemmReport::new(
         &cfg,
-        post.is_some(),
+        post,
         (a.rows, a.cols, b.cols),
         &out,
         Some(args.gemm.seed),

@@ -15,9 +15,10 @@ pub fn testbench(args: &GemmArgs, out: &Path) -> Result<()> {
     let post = config.postproc.as_ref();
     let (a, b) = super::operands::operands(cfg, operands, seed)?;
     let bias = super::operands::bias(post.is_some(), b.cols, bias, operands, seed)?;
+    let params = super::operands::params(post, &b, bias.as_deref(), args.scale.as_deref())?;
     let design = crate::gen::generate(config)?;
-    let v =
-        vectors(cfg, post, &a, &b, bias.as_deref()).map_err(|e| Error::Internal(e.to_string()))?;
+    let v = vectors(cfg, post, &a, &b, params.as_deref())
+        .map_err(|e| Error::Internal(e.to_string()))?;
     let files = emit_testbench(config, &design, &v, seed);
     write_files(out, &files)?;
     println!(

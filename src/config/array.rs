@@ -96,7 +96,7 @@ impl ArrayConfig {
     pub(crate) fn fifo_depth(&self) -> u32 {
         // A row holds its credit from acceptance until it leaves: the array's latency (at most
         // rows + cols + 5 cycles) plus the post-processing pipeline.
-        let in_flight = self.rows + self.cols + 5 + super::POSTPROC_LATENCY + self.pipeline;
+        let in_flight = self.rows + self.cols + 5 + super::MAX_POSTPROC_LATENCY + self.pipeline;
         self.out_fifo_depth
             .unwrap_or_else(|| in_flight.next_power_of_two())
     }

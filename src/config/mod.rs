@@ -24,10 +24,10 @@ pub const MAX_ACC_BITS: u32 = 128;
 /// Largest output FIFO depth in rows.
 pub const MAX_FIFO_DEPTH: u32 = 65536;
 
-/// Cycles the post-processing pipeline adds to every result row (bias, multiply, rounding
-/// high half, rounding shift and zero point, activation / table lookup). Defined here, below
+/// The most cycles a post-processing pipeline adds to a result row (the deepest rounding mode,
+/// "xnnpack"; [`crate::timing::postproc_latency`] gives each). Defined here, below
 /// [`crate::timing`] (which re-exports it), because the default FIFO depth counts it.
-pub const POSTPROC_LATENCY: u32 = 5;
+pub const MAX_POSTPROC_LATENCY: u32 = 8;
 
 /// A whole npugen configuration (one TOML file). A config without `[array]` and without
 /// `[lif]` gets the default array; `[lif]` alone describes a spiking core only.
@@ -241,30 +241,38 @@ pipeline = 0
 # shift-add multiplier in logic (bit-exact too). Default: every PE.
 # dsp_pes = 64
 
-# Optional: bias + requantization + activation after the array (TFLite / gemmlowp integer
-# arithmetic, bit-exact). Uncomment to generate an npu_core. Needs acc_bits <= 32.
+# Optional: bias + requantization + activation after the array, bit-exact with a LiteRT CPU
+# path. Uncomment to generate an npu_core. Needs acc_bits <= 32. The scale, zero points and
+# bounds are run-time parameters (one record per column on param_*); these are the defaults.
 # [postproc]
 # Output width, 2..=16 bits, and signedness (int8-style or uint8-style).
 # out_bits = 8
 # out_signed = true
-# Real requantization scale, 0 < scale < 1: one number, or a list with one per column.
-# Converted to an int32 multiplier and a right shift as TFLite's QuantizeMultiplier does.
+# Whose arithmetic: "reference" (LiteRT's reference kernels), "optimized" (its optimized
+# kernels, ruy), "xnnpack" (its default path; needs the three scales) or "gemmlowp".
+# rounding = "reference"
+# The effective scale (input * weight / output), any positive number; one, or a list with
+# one per output column of the GEMM. Default 0.00731.
 # scale = 0.00731
-# Output zero point (within the output range).
+# Or the three scales a quantized model stores (float32), weight_scale one or one per column:
+# input_scale = 0.02
+# weight_scale = 0.005
+# output_scale = 0.05
+# Output zero point (within the output range) and input (A) zero point (within A's range).
 # zero_point = 0
-# "none" | "relu" | "clamp" | "leaky_relu" | "sigmoid" | "tanh"
+# input_zero_point = 0
+# "none" | "relu" | "relu6" (needs output_scale) | "clamp" | "leaky_relu" | "sigmoid" | "tanh"
 # activation = "none"
 # "clamp" bounds in quantized output units (default: zero_point ..= the output maximum).
 # clamp_min = 0
 # clamp_max = 127
-# "leaky_relu": slope 2^-leaky_shift below the zero point, 1..=16.
+# "leaky_relu" (TFLite's LEAKY_RELU after the layer): slope leaky_alpha, 0 < alpha < 1, or
+# 2^-leaky_shift (1..=16) without it. Needs output_scale for LiteRT's exact multiplier.
 # leaky_shift = 3
-# "sigmoid" / "tanh": real value of one requantized unit at the table input (required).
+# leaky_alpha = 0.1
+# "sigmoid" / "tanh": real value of one requantized unit at the table input (default:
+# output_scale; one of the two is required).
 # lut_input_scale = 0.0625
-# Rounding of the requantization, as one of LiteRT's CPU paths computes it: "gemmlowp"
-# (gemmlowp's doubling high multiply, then a rounding shift, ties away from zero) or
-# "optimized" (LiteRT's optimized kernels: the Q31 product rounded half up, then the shift).
-# rounding = "gemmlowp"
 
 # Optional: a spiking core of Loihi-compatible CUBA LIF neurons (its own top, <name>_lif).
 # With [lif] alone, no array is generated.
@@ -311,6 +319,11 @@ mod tests {
                 clamp_min: Some(0),
                 clamp_max: Some(127),
                 lut_input_scale: Some(0.0625),
+                leaky_alpha: Some(0.1),
+                scale: Some(crate::config::Scale::PerTensor(0.1)),
+                input_scale: Some(0.1),
+                weight_scale: Some(crate::config::Scale::PerTensor(0.1)),
+                output_scale: Some(0.1),
                 ..PostprocConfig::default()
             }),
             lif: Some(LifConfig::default()),
@@ -324,17 +337,44 @@ mod tests {
     }
 
     #[test]
-    fn scale_floor_is_two_to_the_minus_32() {
-        // QuantizeMultiplier's smallest representable scale: 2^30 * 2^-31 * 2^-31 = 2^-32.
+    fn any_positive_scale_is_accepted() {
+        // LiteRT runs any positive scale (tiny ones give zeros, large ones saturate).
         let load =
             |s: f64| Config::load(&format!("[array]\n[postproc]\nscale = {s:e}\n"), "t.toml");
-        assert!(load(2f64.powi(-32)).is_ok());
-        assert!(load(3.1e-10).is_ok(), "below 2^-31, above 2^-32");
-        let e = load(2f64.powi(-33)).unwrap_err().to_string();
-        assert!(
-            e.contains("postproc.scale") && e.contains("at least 2^-32"),
-            "{e}"
-        );
+        for s in [2f64.powi(-60), 3.1e-10, 1.0, 3.5, 1e12] {
+            assert!(load(s).is_ok(), "{s}");
+        }
+        for s in [0.0, -0.5] {
+            let e = load(s).unwrap_err().to_string();
+            assert!(
+                e.contains("postproc.scale") && e.contains("a positive number"),
+                "{e}"
+            );
+        }
+        let three = |extra: &str| {
+            Config::load(
+                &format!("[array]\n[postproc]\ninput_scale = 0.5\n{extra}"),
+                "t.toml",
+            )
+        };
+        let e = three("").unwrap_err().to_string();
+        assert!(e.contains("postproc.weight_scale"), "{e}");
+        let e = three("weight_scale = 0.1\noutput_scale = 0.2\nscale = 0.1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not both"), "{e}");
+        let e = three("weight_scale = 1e-50\noutput_scale = 0.2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("float32"), "{e}");
+        let e = Config::load("[array]\n[postproc]\nrounding = \"xnnpack\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs input_scale"), "{e}");
+        let e = three("weight_scale = 600.0\noutput_scale = 1.0\nrounding = \"xnnpack\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("below 256"), "{e}");
     }
 
     #[test]
@@ -411,7 +451,7 @@ mod tests {
                 "[postproc]\nscale = \"0.01\"",
                 "postproc.scale",
                 "\"0.01\"",
-                "0 < s < 1",
+                "a positive number",
             ),
         ] {
             let e = err(text);

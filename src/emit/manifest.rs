@@ -48,17 +48,17 @@ struct Manifest<'a> {
     postproc: Option<PostInfo>,
 }
 
-/// The post-processing constants as the hardware holds them.
+/// The post-processing stage: its fixed choices and the run-time parameter layout.
 #[derive(Serialize)]
 struct PostInfo {
     /// Pipeline latency in cycles (already included in the timing figures).
     latency: u32,
-    /// TFLite int32 multipliers, one per tensor or per column.
-    multipliers: Vec<i32>,
-    /// Right shifts, matching `multipliers`.
-    shifts: Vec<u32>,
-    /// The real scales they stand for: multiplier * 2^-(31 + shift).
-    effective_scales: Vec<f64>,
+    /// The LiteRT path whose arithmetic the requantization reproduces.
+    rounding: &'static str,
+    /// 32-bit words per column in a parameter beat (`param_tdata`).
+    param_words_per_column: usize,
+    /// The config's default record for a column with zero bias, as five words.
+    default_record: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -166,7 +166,7 @@ pub fn lif_manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> S
 pub fn manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> String {
     let a = cfg.array();
     let post = cfg.postproc.as_ref();
-    let extra = timing::post_latency(post.is_some());
+    let extra = timing::post_latency(post);
     let mut cycles = BTreeMap::new();
     let description = match a.dataflow {
         Dataflow::Os => {
@@ -189,12 +189,20 @@ pub fn manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> Strin
         }
     };
     let post_info = post.map(|p| {
-        let qms = crate::model::postproc::multipliers(p, a.cols as usize);
+        let b = crate::model::Matrix::zeros(1, 1);
+        let record = crate::model::postproc::column_params(p, &b, &[0], None)
+            .ok()
+            .and_then(|v| v.first().copied())
+            .unwrap_or_default();
         PostInfo {
-            latency: timing::POSTPROC_LATENCY,
-            multipliers: qms.iter().map(|q| q.bits()).collect(),
-            shifts: qms.iter().map(|q| q.shift).collect(),
-            effective_scales: qms.iter().map(|q| q.effective_scale()).collect(),
+            latency: timing::post_latency(Some(p)),
+            rounding: p.rounding.as_str(),
+            param_words_per_column: crate::model::params::PARAM_WORDS,
+            default_record: record
+                .words()
+                .iter()
+                .map(|w| format!("0x{w:08x}"))
+                .collect(),
         }
     });
     let kind = if post.is_some() {
@@ -208,7 +216,7 @@ pub fn manifest_json(cfg: &Config, design: &Design, sources: &[String]) -> Strin
         ports: ports(design),
         timing: Timing {
             cycles,
-            gemm_cycles_formula: timing::gemm_cycles_formula(a, post.is_some()),
+            gemm_cycles_formula: timing::gemm_cycles_formula(a, post),
             description,
         },
         postproc: post_info,

@@ -140,7 +140,7 @@ fn tb_source(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) -> Str
     tb
 }
 
-/// The testbench's bias-stream pieces (npu_core only): declarations, the DUT connection, the
+/// The testbench's parameter-stream pieces (npu_core only): declarations, the DUT connection, the
 /// driver and the `$readmemh`.
 #[derive(Default)]
 struct BiasFragments {
@@ -153,15 +153,15 @@ struct BiasFragments {
 fn bias_fragments(name: &str, c: u32, nbias: usize) -> BiasFragments {
     BiasFragments {
         decl: format!(
-            "\n  reg [{c}*32-1:0] bias_mem [0:{}];\n  integer bias_i = 0;\n  reg bias_off = 1'b0;\n  wire bias_tready;\n  wire [{c}*32-1:0] bias_word = bias_mem[(bias_i < {nbias}) ? bias_i : 0];",
+            "\n  reg [{c}*160-1:0] bias_mem [0:{}];\n  integer bias_i = 0;\n  reg bias_off = 1'b0;\n  wire param_tready;\n  wire [{c}*160-1:0] bias_word = bias_mem[(bias_i < {nbias}) ? bias_i : 0];",
             nbias - 1
         ),
-        conn: ", .bias_tdata(bias_word), .bias_tvalid(bias_off), .bias_tready(bias_tready)"
+        conn: ", .param_tdata(bias_word), .param_tvalid(bias_off), .param_tready(param_tready)"
             .to_string(),
         drive: format!(
-            "\n      if (bias_off && bias_tready) begin\n        bias_i <= bias_i + 1;\n        bias_off <= (bias_i + 1 < {nbias}) && lfsr[2];\n      end else if (!bias_off) begin\n        bias_off <= (bias_i < {nbias}) && lfsr[2];\n      end"
+            "\n      if (bias_off && param_tready) begin\n        bias_i <= bias_i + 1;\n        bias_off <= (bias_i + 1 < {nbias}) && lfsr[2];\n      end else if (!bias_off) begin\n        bias_off <= (bias_i < {nbias}) && lfsr[2];\n      end"
         ),
-        load: format!("\n    $readmemh(\"{name}_bias.hex\", bias_mem);"),
+        load: format!("\n    $readmemh(\"{name}_params.hex\", bias_mem);"),
     }
 }
 
@@ -204,16 +204,17 @@ fn hex_files(cfg: &Config, name: &str, first: &str, vectors: &Vectors) -> Vec<Ou
         },
     ];
     if cfg.postproc.is_some() {
-        // Bias beats: C int32 lanes (no last bit: the hex word is exactly C*32 bits).
-        let mut text = format!("// {first}\n// bias beats: bias_tdata\n");
+        // Parameter beats: C records of five 32-bit words (no last bit: the hex word is
+        // exactly C*160 bits).
+        let mut text = format!("// {first}\n// parameter beats: param_tdata\n");
         for beat in &vectors.bias {
-            let full = hex_word(beat, 32, c * 32);
+            let full = hex_word(beat, 32, c * 160);
             // Drop the leading digit that holds only the (zero) last bit.
-            text.push_str(&full[full.len() - (c * 32 / 4) as usize..]);
+            text.push_str(&full[full.len() - (c * 160 / 4) as usize..]);
             text.push('\n');
         }
         files.push(OutputFile {
-            name: format!("{name}_bias.hex"),
+            name: format!("{name}_params.hex"),
             contents: text,
         });
     }

@@ -15,13 +15,21 @@ const INDENT: &str = "  ";
 
 /// The whole design as one Verilog file (all modules, top first).
 pub fn design_to_verilog(design: &Design) -> String {
+    let mut out = String::new();
+    write_header(&mut out, &design.header);
+    out.push_str(&modules_to_verilog(design));
+    out
+}
+
+/// The design's modules without the header comment (the config it was generated from): what a
+/// simulation model depends on, so designs that differ only in run-time defaults share one.
+pub(crate) fn modules_to_verilog(design: &Design) -> String {
     let items: usize = design
         .modules
         .iter()
         .map(|m| m.wires.len() + m.regs.len() + 8 * m.instances.len())
         .sum();
     let mut out = String::with_capacity(64 * items + 4096);
-    write_header(&mut out, &design.header);
     out.push_str("`default_nettype none\n");
     for m in &design.modules {
         out.push('\n');

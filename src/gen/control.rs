@@ -85,7 +85,7 @@ pub struct OsControl {
 
 /// OS acceptance: A and B beats are taken together; a tile's last beat also needs `rows`
 /// credits and the drain spacing, and with post-processing (`bias_space` = room in the bias
-/// queue) a bias beat, taken in the same cycle. Drives `a_tready`, `b_tready` (`bias_tready`).
+/// queue) a bias beat, taken in the same cycle. Drives `a_tready`, `b_tready` (`param_tready`).
 pub(crate) fn os_control(
     b: &mut ModuleBuilder,
     cfg: &ArrayConfig,
@@ -104,10 +104,10 @@ pub(crate) fn os_control(
     if let Some(space) = bias_space {
         let room = b.wire("last_room", ready.and(space));
         b.assign(
-            "bias_tready",
+            "param_tready",
             both.clone().and(a_tlast.clone()).and(room.clone()),
         );
-        ready = room.and(Expr::sig("bias_tvalid", Ty::BIT));
+        ready = room.and(Expr::sig("param_tvalid", Ty::BIT));
     }
     let last_ok = b.wire("last_ok", ready);
     let can = b.wire("can_take", a_tlast.clone().not().or(last_ok));
@@ -136,7 +136,7 @@ pub struct WsControl {
 /// rest with zeros), not before every PE has swapped to the previous tile. A rows: the first
 /// after a tile switch (`a_tlast`) waits for a full shadow tile, and with post-processing
 /// (`bias_space` = room in the bias queue) for a bias beat taken in the same cycle; every row
-/// needs one credit. Drives `a_tready`, `w_tready` (`bias_tready`).
+/// needs one credit. Drives `a_tready`, `w_tready` (`param_tready`).
 /// About 90 lines: the weight-side and activation-side handshakes share the swap and
 /// credit signals.
 pub(crate) fn ws_control(
@@ -200,10 +200,10 @@ pub(crate) fn ws_control(
         Some(space) => {
             let room = b.wire("tile_room", cred_ok.clone().and(full).and(space));
             b.assign(
-                "bias_tready",
+                "param_tready",
                 a_tvalid.clone().and(first_q.clone()).and(room.clone()),
             );
-            room.and(Expr::sig("bias_tvalid", Ty::BIT))
+            room.and(Expr::sig("param_tvalid", Ty::BIT))
         }
         None => full,
     };

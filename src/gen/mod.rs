@@ -112,8 +112,8 @@ pub fn build(cfg: &Config) -> Result<Design> {
     if let Some(p) = post {
         modules.push(postproc::postproc(&names.post, a, p));
         modules.push(fifo::fifo(
-            &names.biasq,
-            a.cols * 32,
+            &names.paramq,
+            a.cols * 32 * crate::model::params::PARAM_WORDS as u32,
             crate::timing::BIAS_QUEUE_DEPTH,
         ));
     }

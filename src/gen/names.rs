@@ -14,7 +14,7 @@ pub struct Names {
     /// Post-processing pipeline (npu_core).
     pub post: String,
     /// Bias queue (npu_core).
-    pub biasq: String,
+    pub paramq: String,
 }
 
 impl Names {
@@ -26,7 +26,7 @@ impl Names {
             pe_lut: format!("{name}_pe_lut"),
             fifo: format!("{name}_ofifo"),
             post: format!("{name}_postproc"),
-            biasq: format!("{name}_biasq"),
+            paramq: format!("{name}_paramq"),
         }
     }
 }

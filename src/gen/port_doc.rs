@@ -23,10 +23,11 @@ pub const WS_A_TLAST: &str = "last A row for the current weights; the next row u
 pub const C_TDATA: &str = "result row r: lane j (bits [j*AB +: AB]) = C[r][j], wrapped to AB bits";
 /// `c_tdata` of an npu_core.
 pub const Y_TDATA: &str = "post-processed row r: lane j (bits [j*OB +: OB]) = y[r][j]";
-/// `bias_tdata`.
-pub const BIAS_TDATA: &str = "int32 bias of the tile's columns: lane j (bits [j*32 +: 32])";
-/// `bias_tready`.
-pub const BIAS_TREADY: &str = "bias accepted, together with the tile's committing A beat";
+/// `param_tdata`.
+pub const PARAM_TDATA: &str =
+    "parameters of the tile's columns: column j's record in bits [j*160 +: 160] (README: run-time parameters)";
+/// `param_tready`.
+pub const PARAM_TREADY: &str = "parameters accepted, together with the tile's committing A beat";
 /// `c_tvalid`.
 pub const C_TVALID: &str = "result row valid";
 /// `c_tready`.
@@ -55,14 +56,21 @@ fn post_lines(post: Option<&PostprocConfig>, commit: &str) -> Vec<String> {
         Some(p) => vec![
             String::new(),
             format!(
-                "npu_core: each result goes through bias, requantization ({}-bit outputs) and {}",
-                p.out_bits,
-                p.activation.as_str()
+                "npu_core: each result goes through bias, requantization as LiteRT's \"{}\" path",
+                p.rounding.as_str()
             ),
             format!(
-                "activation in a {}-cycle pipeline (included above). One bias beat per tile is taken",
-                timing::POSTPROC_LATENCY
+                "({}-bit outputs) and {} in a {}-cycle pipeline (included above).",
+                p.out_bits,
+                if p.activation.is_lut() {
+                    format!("the clamp and the {} table", p.activation.as_str())
+                } else {
+                    "the clamp to the run-time bounds".to_string()
+                },
+                timing::postproc_latency(p.rounding),
             ),
+            "One parameter beat per tile (bias, scale, zero point and bounds of each column) is taken"
+                .to_string(),
             format!(
                 "with the tile's {commit}; up to {} tiles may be in flight.",
                 timing::BIAS_QUEUE_DEPTH
@@ -73,7 +81,7 @@ fn post_lines(post: Option<&PostprocConfig>, commit: &str) -> Vec<String> {
 
 /// Port timing of the output-stationary top, as comment lines.
 pub(crate) fn os_waveform(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> Vec<String> {
-    let lat = timing::os_first_row_latency(cfg) + timing::post_latency(post.is_some());
+    let lat = timing::os_first_row_latency(cfg) + timing::post_latency(post);
     let gap = timing::os_min_last_gap(cfg);
     vec![
         "Output-stationary systolic MAC array.".into(),
@@ -98,7 +106,7 @@ pub(crate) fn os_waveform(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> V
 
 /// Port timing of the weight-stationary top, as comment lines.
 pub(crate) fn ws_waveform(cfg: &ArrayConfig, post: Option<&PostprocConfig>) -> Vec<String> {
-    let lat = timing::ws_row_latency(cfg) + timing::post_latency(post.is_some());
+    let lat = timing::ws_row_latency(cfg) + timing::post_latency(post);
     let free = timing::ws_shadow_free_after(cfg);
     vec![
         "Weight-stationary systolic MAC array.".into(),

@@ -7,6 +7,7 @@ use super::pe::{clock_conns, PeTypes};
 use super::port_doc;
 use super::systolic::{delay_line, deskew, lane, os_grid, skew, ws_grid};
 use crate::config::{ArrayConfig, Dataflow, PostprocConfig};
+use crate::model::params::PARAM_WORDS;
 use crate::rtl::{bits_for, Conn, Expr, Module, ModuleBuilder, Ty};
 use crate::timing::{self, BIAS_QUEUE_DEPTH};
 
@@ -43,34 +44,34 @@ fn output_stage(b: &mut ModuleBuilder, cfg: &ArrayConfig, post: Option<&Postproc
 }
 
 /// The bias stream, its queue and occupancy counter (npu_core only). Returns the queue's room
-/// flag for the control; the control's committing beat drives the wire `bias_take`, the result
-/// path drives `bias_pop`.
+/// flag for the control; the control's committing beat drives the wire `param_take`, the result
+/// path drives `param_pop`.
 fn bias_queue(b: &mut ModuleBuilder, cfg: &ArrayConfig, names: &Names) -> Expr {
-    let w = cfg.cols * 32;
-    let bias_tdata = b.input("bias_tdata", Ty::unsigned(w), port_doc::BIAS_TDATA);
-    b.input("bias_tvalid", Ty::BIT, "bias beat valid");
-    b.output("bias_tready", Ty::BIT, port_doc::BIAS_TREADY);
-    let take = b.declare_wire("bias_take", Ty::BIT);
-    let pop = b.declare_wire("bias_pop", Ty::BIT);
+    let w = cfg.cols * 32 * PARAM_WORDS as u32;
+    let param_tdata = b.input("param_tdata", Ty::unsigned(w), port_doc::PARAM_TDATA);
+    b.input("param_tvalid", Ty::BIT, "parameter beat valid");
+    b.output("param_tready", Ty::BIT, port_doc::PARAM_TREADY);
+    let take = b.declare_wire("param_take", Ty::BIT);
+    let pop = b.declare_wire("param_pop", Ty::BIT);
     let ty = Ty::unsigned(bits_for(u64::from(BIAS_QUEUE_DEPTH)));
-    let cnt = b.reg("bias_count", ty);
+    let cnt = b.reg("param_count", ty);
     let q = cnt.q();
     let inc = Expr::mux(take.clone(), Expr::lit(1, ty), Expr::zero(ty));
     let dec = Expr::mux(pop.clone(), Expr::lit(1, ty), Expr::zero(ty));
     b.set_next(cnt, q.clone().add(inc).sub(dec), None);
-    b.declare_wire("biasq_valid_unused", Ty::BIT);
-    b.declare_wire("biasq_data", Ty::unsigned(w));
+    b.declare_wire("paramq_valid_unused", Ty::BIT);
+    b.declare_wire("paramq_data", Ty::unsigned(w));
     let mut conns = clock_conns();
     conns.extend([
         ("wr_en", Conn::Input(take)),
-        ("wr_data", Conn::Input(bias_tdata)),
+        ("wr_data", Conn::Input(param_tdata)),
         ("rd_ready", Conn::Input(pop)),
-        ("rd_valid", Conn::Output("biasq_valid_unused".into())),
-        ("rd_data", Conn::Output("biasq_data".into())),
+        ("rd_valid", Conn::Output("paramq_valid_unused".into())),
+        ("rd_data", Conn::Output("paramq_data".into())),
     ]);
-    b.instance("biasq", &names.biasq, conns);
+    b.instance("paramq", &names.paramq, conns);
     b.wire(
-        "bias_room",
+        "param_room",
         q.ne(Expr::lit(i128::from(BIAS_QUEUE_DEPTH), ty)),
     )
 }
@@ -91,7 +92,7 @@ fn result_path(
         return;
     };
     // A tile's bias leaves the queue as its last row enters the pipeline.
-    b.assign("bias_pop", valid.clone().and(last.clone()));
+    b.assign("param_pop", valid.clone().and(last.clone()));
     let out_valid = b.declare_wire("post_valid", Ty::BIT);
     let out_last = b.declare_wire("post_last", Ty::BIT);
     let out_data = b.declare_wire("post_data", Ty::unsigned(cfg.cols * p.out_bits));
@@ -101,8 +102,11 @@ fn result_path(
         ("in_last", Conn::Input(last)),
         ("in_data", Conn::Input(data)),
         (
-            "bias",
-            Conn::Input(Expr::sig("biasq_data", Ty::unsigned(cfg.cols * 32))),
+            "params",
+            Conn::Input(Expr::sig(
+                "paramq_data",
+                Ty::unsigned(cfg.cols * 32 * PARAM_WORDS as u32),
+            )),
         ),
         ("out_valid", Conn::Output("post_valid".into())),
         ("out_last", Conn::Output("post_last".into())),
@@ -147,12 +151,12 @@ pub(crate) fn os_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &N
         "B beat accepted (together with A)",
     ];
     let (b_tdata, _) = b.sink("b", Ty::unsigned(cols * t.b.width), b_docs);
-    let bias_room = post.map(|_| bias_queue(&mut b, cfg, names));
+    let param_room = post.map(|_| bias_queue(&mut b, cfg, names));
     let pop = output_stage(&mut b, cfg, post);
 
-    let ctl = os_control(&mut b, cfg, pop, bias_room);
+    let ctl = os_control(&mut b, cfg, pop, param_room);
     if post.is_some() {
-        b.assign("bias_take", ctl.take_last.clone());
+        b.assign("param_take", ctl.take_last.clone());
     }
     // Input stage: the beat and its flags are registered as they arrive, so the gating below
     // (and its fan-out to every skew register) starts at flip-flops, not at the handshake.
@@ -214,12 +218,12 @@ pub(crate) fn ws_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &N
     let a_docs = [port_doc::WS_A_TDATA, "A row valid", "A row accepted"];
     let (a_tdata, _) = b.sink("a", Ty::unsigned(rows * t.a.width), a_docs);
     b.input("a_tlast", Ty::BIT, port_doc::WS_A_TLAST);
-    let bias_room = post.map(|_| bias_queue(&mut b, cfg, names));
+    let param_room = post.map(|_| bias_queue(&mut b, cfg, names));
     let pop = output_stage(&mut b, cfg, post);
 
-    let ctl = ws_control(&mut b, cfg, pop, bias_room);
+    let ctl = ws_control(&mut b, cfg, pop, param_room);
     if post.is_some() {
-        b.assign("bias_take", ctl.first.clone());
+        b.assign("param_take", ctl.first.clone());
     }
     let w_width = cols * t.b.width;
     let w_beat = b.wire(

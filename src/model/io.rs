@@ -34,7 +34,7 @@ pub struct CycleOut {
     pub a_ready: bool,
     /// `b_tready` (OS) or `w_tready` (WS).
     pub b_ready: bool,
-    /// `bias_tready` (npu_core; false otherwise).
+    /// `param_tready` (npu_core; false otherwise).
     pub bias_ready: bool,
     /// `c_tvalid`.
     pub c_valid: bool,

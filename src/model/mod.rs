@@ -9,6 +9,7 @@ pub mod io;
 pub mod lif;
 pub mod lif_cycle;
 mod out_queue;
+pub mod params;
 pub mod postproc;
 pub mod requant;
 pub mod systolic;

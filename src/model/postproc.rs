@@ -1,21 +1,20 @@
-//! Golden model of the post-MAC datapath: `acc + bias`, requantization and the activation, all
-//! in integers. With `rounding = "gemmlowp"`:
+//! Golden model of the post-MAC datapath: `acc + bias`, requantization and the activation.
 //!
 //! ```text
-//! out = act(zero_point + RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(acc + bias, M), s))
+//! out = act(clamp(requantize(acc + bias), lo, hi))
 //! ```
 //!
-//! with `"optimized"` the multiply and shift round as LiteRT's optimized kernels do
-//! ([`crate::model::requant`], checked against LiteRT itself).
-//!
-//! `M` (int32) and `s` (right shift) come from the real scale exactly as TFLite's
-//! `QuantizeMultiplier` computes them; `M` is held as an [`I1F31`] fixed-point number, the real
-//! factor it stands for.
+//! with the column's run-time parameters ([`ColumnParams`]: bias, scale, zero point, bounds)
+//! and the requantization of the configured LiteRT path ([`crate::model::requant`], each
+//! checked against LiteRT itself). The model computes each path's own formula (floating point
+//! where LiteRT's is), not the RTL's integer reconstruction of it.
 
 use fixed::types::I1F31;
 
 use crate::config::{Activation, PostprocConfig};
-use crate::model::requant::{apply_multiplier, Multiplier};
+use crate::error::{Error, Result};
+use crate::model::params::ColumnParams;
+use crate::model::requant::{Multiplier, Rounding, Scaling};
 
 /// gemmlowp `SaturatingRoundingDoublingHighMul`: the high 32 bits of 2*a*b, rounded to nearest
 /// with ties away from zero; saturates the single overflow case (INT32_MIN * INT32_MIN).
@@ -63,7 +62,8 @@ impl QuantizedMultiplier {
     }
 
     /// The real scale this stands for: M * 2^-s.
-    pub(crate) fn effective_scale(&self) -> f64 {
+    #[cfg(test)]
+    fn effective_scale(&self) -> f64 {
         self.multiplier.to_num::<f64>() / (1u64 << self.shift) as f64
     }
 }
@@ -80,16 +80,18 @@ pub fn quantize_multiplier(real: f64) -> Option<QuantizedMultiplier> {
 }
 
 /// The lookup table of a sigmoid or tanh activation: entry `q - qmin` for each requantized
-/// value q in the output range. Inputs mean x = (q - zero_point) * lut_input_scale; outputs use
-/// TFLite's fixed output quantization (sigmoid: scale 2^-out_bits, zero point qmin; tanh:
-/// scale 2^-(out_bits-1), zero point at mid range), rounded half away from zero.
+/// value q in the output range. Inputs mean x = (q - zero_point) * lut_input_scale (or
+/// output_scale); outputs use TFLite's fixed output quantization (sigmoid: scale 2^-out_bits,
+/// zero point qmin; tanh: scale 2^-(out_bits-1), zero point at mid range), rounded half away
+/// from zero.
 pub fn activation_table(p: &PostprocConfig) -> Vec<i64> {
     let (lo, hi) = p.out_range();
-    let step = p.lut_input_scale.unwrap_or(1.0);
+    let step = p.lut_step().unwrap_or(1.0);
     (lo..=hi)
         .map(|q| {
             let x = (q - i64::from(p.zero_point)) as f64 * step;
             let y = match p.activation {
+                Activation::LeakyRelu => leaky_relu(p, q),
                 Activation::Sigmoid => {
                     let f = 1.0 / (1.0 + (-x).exp());
                     (f * (1u64 << p.out_bits) as f64).round() as i64 + lo
@@ -104,51 +106,64 @@ pub fn activation_table(p: &PostprocConfig) -> Vec<i64> {
         .collect()
 }
 
-/// The whole datapath for one value of column `col`: requantize, add the zero point, apply
-/// the activation and clamp to the output range. `table` is [`activation_table`] for LUT
-/// activations (ignored otherwise).
-pub fn postprocess(
-    p: &PostprocConfig,
-    qms: &[QuantizedMultiplier],
-    table: &[i64],
-    col: usize,
-    acc: i64,
-    bias: i32,
-) -> i64 {
-    let x = (acc as i32).wrapping_add(bias);
-    let qm = qms[if qms.len() == 1 { 0 } else { col }];
+/// TFLite's LEAKY_RELU of the saturated output `q`, its input and output quantized alike
+/// (`output_scale`, or 1, and the zero point), as `p.rounding`'s LiteRT path computes it:
+///
+/// - reference, optimized (and gemmlowp): `zp + MultiplyByQuantizedMultiplier(q - zp, M, e)`
+///   with gemmlowp's double rounding; identity above the zero point, and below it (M, e) =
+///   QuantizeMultiplier(f32(f32(s * alpha) / s));
+/// - XNNPACK: 8-bit fixed point, `floor((q - zp) * lrintf(256 * alpha) / 256 + 1/2) + zp`
+///   below the zero point.
+fn leaky_relu(p: &PostprocConfig, q: i64) -> i64 {
     let zp = i64::from(p.zero_point);
-    let z = apply_multiplier(x, qm.as_multiplier(), p.rounding) + zp;
-    let (lo, hi) = p.out_range();
-    match p.activation {
-        Activation::None => z.clamp(lo, hi),
-        Activation::Relu => z.clamp(zp.max(lo), hi),
-        Activation::Clamp => {
-            let (a, b) = p.clamp_bounds();
-            z.clamp(a, b)
+    let v = q - zp;
+    if v >= 0 {
+        return q;
+    }
+    let s = p.output_scale.map_or(1.0, |s| s as f32);
+    let alpha = p.alpha();
+    let y = match p.rounding {
+        Rounding::Xnnpack => {
+            // XNNPACK's negative scale f32(f32(s / s) * alpha) is alpha: s / s is exactly 1.
+            let m = i64::from((256.0 * alpha).round_ties_even() as i32);
+            (v * 128 * m + 0x4000) >> 15
         }
-        Activation::LeakyRelu => {
-            let y = if z >= zp {
-                z
-            } else {
-                zp + ((z - zp) >> p.leaky_shift)
-            };
-            y.clamp(lo, hi)
+        _ => {
+            let real = f64::from((s * alpha) / s);
+            let m = crate::model::requant::quantize_multiplier(real);
+            crate::model::requant::apply_multiplier(v as i32, m, Rounding::Gemmlowp)
         }
-        Activation::Sigmoid | Activation::Tanh => table[(z.clamp(lo, hi) - lo) as usize],
+    };
+    (zp + y).clamp(p.out_range().0, p.out_range().1)
+}
+
+/// The whole datapath for one value: `acc + bias` (int32, wrapping), requantized with the
+/// column's run-time parameters as `p.rounding`'s LiteRT path does, clamped to the column's
+/// bounds and to the output range, then the activation. `table` is [`activation_table`] for
+/// LUT activations (ignored otherwise).
+pub fn postprocess(p: &PostprocConfig, table: &[i64], c: &ColumnParams, acc: i64) -> i64 {
+    let x = (acc as i32).wrapping_add(c.bias);
+    let z = c.scaling.apply(x, c.zero_point, p.rounding);
+    let (qmin, qmax) = p.out_range();
+    let bound = |v: i64| {
+        v.max(i64::from(c.lo))
+            .min(i64::from(c.hi))
+            .clamp(qmin, qmax)
+    };
+    if p.activation.is_lut() {
+        table[(bound(z) - qmin) as usize]
+    } else {
+        bound(z)
     }
 }
 
 /// The reference output of an npu_core: `postprocess` of every element of C (M x N, the
-/// wrapped accumulator values) with its column's bias; column n is served by array lane
-/// n % `lanes`, whose constants apply.
+/// wrapped accumulator values) with its column's parameters (N of them).
 pub fn postprocess_matrix(
     p: &PostprocConfig,
-    lanes: usize,
     c: &crate::model::Matrix,
-    bias: &[i128],
+    params: &[ColumnParams],
 ) -> crate::model::Matrix {
-    let qms = multipliers(p, lanes);
     let table = if p.activation.is_lut() {
         activation_table(p)
     } else {
@@ -156,22 +171,55 @@ pub fn postprocess_matrix(
     };
     let mut y = crate::model::Matrix::zeros(c.rows, c.cols);
     for i in 0..c.rows {
-        for (n, &b) in bias.iter().enumerate().take(c.cols) {
-            let v = postprocess(p, &qms, &table, n % lanes, c.at(i, n) as i64, b as i32);
-            *y.at_mut(i, n) = i128::from(v);
+        for (n, cp) in params.iter().enumerate().take(c.cols) {
+            *y.at_mut(i, n) = i128::from(postprocess(p, &table, cp, c.at(i, n) as i64));
         }
     }
     y
 }
 
-/// The quantized multipliers of every column (one if the scale is per tensor).
-pub fn multipliers(p: &PostprocConfig, cols: usize) -> Vec<QuantizedMultiplier> {
-    let n = match &p.scale {
-        crate::config::Scale::PerTensor(_) => 1,
-        crate::config::Scale::PerColumn(_) => cols,
-    };
+/// The run-time parameters of the N columns of a GEMM with weights `b` (K x N) and `bias` (N
+/// int32 values), from the config: column n's scale (`per_column`, from `simulate --scale`,
+/// replaces the config's list), the zero point, the activation's bounds, and the input zero
+/// point's correction `-input_zero_point * sum_k b[k][n]` folded into the bias (int32,
+/// wrapping, as TFLite's int32 accumulator). A list of scales must hold N entries.
+pub fn column_params(
+    p: &PostprocConfig,
+    b: &crate::model::Matrix,
+    bias: &[i128],
+    per_column: Option<&[f64]>,
+) -> Result<Vec<ColumnParams>> {
+    let n = bias.len();
+    let field = p.scale_field();
+    let list = per_column.map(<[f64]>::len).or(p.scale_list_len());
+    if let Some(len) = list.filter(|&len| len != n) {
+        return Err(Error::value(
+            field,
+            format!("a list of {len}"),
+            format!("one number, or one per output column (N = {n})"),
+        ));
+    }
+    let (lo, hi) = p.run_bounds();
+    let zp_in = p.input_zero_point;
     (0..n)
-        .map(|j| quantize_multiplier(p.scale_of(j)).expect("validated scale"))
+        .map(|j| {
+            let scale = p.column_scale(j, per_column);
+            let scaling = Scaling::encode(scale, p.rounding).ok_or_else(|| {
+                Error::value(
+                    field,
+                    per_column.map_or(scale.effective(), |v| v[j]),
+                    "a scale the rounding mode runs (xnnpack: a float32 scale below 256)",
+                )
+            })?;
+            let colsum = (0..b.rows).fold(0i32, |s, k| s.wrapping_add(b.at(k, j) as i32));
+            Ok(ColumnParams {
+                bias: (bias[j] as i32).wrapping_sub(zp_in.wrapping_mul(colsum)),
+                scaling,
+                zero_point: p.zero_point,
+                lo: lo as i32,
+                hi: hi as i32,
+            })
+        })
         .collect()
 }
 
@@ -179,44 +227,81 @@ pub fn multipliers(p: &PostprocConfig, cols: usize) -> Vec<QuantizedMultiplier> 
 mod tests {
     use super::*;
 
+    /// `postprocess` of one value with the config's parameters for a one-column GEMM.
+    fn one(p: &PostprocConfig, acc: i64, bias: i32) -> i64 {
+        let b = crate::model::Matrix::zeros(1, 1);
+        let params = column_params(p, &b, &[i128::from(bias)], None).unwrap();
+        let table = if p.activation.is_lut() {
+            activation_table(p)
+        } else {
+            Vec::new()
+        };
+        postprocess(p, &table, &params[0], acc)
+    }
+
     #[test]
-    fn optimized_rounding_is_the_litert_checked_one() {
-        use crate::model::requant::Rounding;
-        // postprocess in "optimized" mode must be requant::scale's Optimized (the function
-        // tests/litert_oracle.rs checks against LiteRT), ties included: power-of-two scales.
-        use crate::model::requant::{scale, Scales};
+    fn every_mode_is_the_litert_checked_formula() {
+        // postprocess through the run-time parameters must be requant::requantize (the
+        // function tests/litert_oracle.rs checks against LiteRT), ties included: power-of-two
+        // scales, and scales >= 1.
+        use crate::model::requant::{requantize, Scales};
         let mut rng = crate::rng::Rng::new(7);
         for k in 0..400 {
-            let s = if k % 2 == 0 {
-                2f32.powi(-(rng.range(1, 12) as i32))
-            } else {
-                rng.range(1, 1 << 20) as f32 * 2f32.powi(-21)
+            let s = match k % 3 {
+                0 => 2f32.powi(-(rng.range(-3, 12) as i32)),
+                1 => rng.range(1, 1 << 20) as f32 * 2f32.powi(-21),
+                _ => rng.range(1, 1 << 20) as f32 * 2f32.powi(-14),
             };
-            let p = PostprocConfig {
-                out_bits: 16,
-                scale: crate::config::Scale::PerTensor(f64::from(s)),
-                zero_point: 5,
-                rounding: Rounding::Optimized,
-                ..PostprocConfig::default()
-            };
-            let qms = multipliers(&p, 1);
-            for _ in 0..20 {
-                let acc = rng.range(-(1 << 24), 1 << 24);
-                let bias = rng.range(-1000, 1000) as i32;
+            for rounding in Rounding::ALL {
+                let p = PostprocConfig {
+                    out_bits: 16,
+                    input_scale: Some(f64::from(s)),
+                    weight_scale: Some(crate::config::Scale::PerTensor(1.0)),
+                    output_scale: Some(1.0),
+                    zero_point: 5,
+                    rounding,
+                    ..PostprocConfig::default()
+                };
                 let sc = Scales {
                     input: s,
                     weight: 1.0,
                     output: 1.0,
                 };
-                let want =
-                    (scale(acc as i32 + bias, &sc, Rounding::Optimized) + 5).clamp(-32768, 32767);
-                assert_eq!(
-                    postprocess(&p, &qms, &[], 0, acc, bias),
-                    want,
-                    "s {s} acc {acc}"
-                );
+                if !sc.xnnpack_accepts() && rounding == Rounding::Xnnpack {
+                    continue;
+                }
+                for _ in 0..20 {
+                    let acc = rng.range(-(1 << 24), 1 << 24);
+                    let bias = rng.range(-1000, 1000) as i32;
+                    let x = acc as i32 + bias;
+                    let want = requantize(x, &sc, 5, (-32768, 32767), rounding);
+                    assert_eq!(one(&p, acc, bias), want, "{rounding:?} s {s} acc {acc}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn input_zero_point_is_folded_into_the_bias() {
+        // sum((a - zp) * w) + bias == sum(a * w) + (bias - zp * sum(w)), wrapping at 32 bits.
+        let p = PostprocConfig {
+            input_zero_point: -7,
+            ..PostprocConfig::default()
+        };
+        let b = crate::model::Matrix::from_rows(2, 2, vec![3, i128::from(i32::MAX), -2, 5]);
+        let params = column_params(&p, &b, &[10, 20], None).unwrap();
+        assert_eq!(params[0].bias, 10 + 7);
+        assert_eq!(
+            params[1].bias,
+            20i32.wrapping_add(7i32.wrapping_mul(i32::MAX.wrapping_add(5)))
+        );
+        // A list of scales must hold N entries.
+        let listed = PostprocConfig {
+            scale: Some(crate::config::Scale::PerColumn(vec![0.1, 0.2, 0.3])),
+            ..PostprocConfig::default()
+        };
+        let e = column_params(&listed, &b, &[10, 20], None).unwrap_err();
+        assert!(e.to_string().contains("postproc.scale"), "{e}");
     }
 
     #[test]
@@ -295,43 +380,56 @@ mod tests {
     #[test]
     fn requantize_hand_computed() {
         let p = PostprocConfig {
-            scale: crate::config::Scale::PerTensor(0.25),
+            scale: Some(crate::config::Scale::PerTensor(0.25)),
             zero_point: -5,
+            rounding: Rounding::Gemmlowp,
             ..PostprocConfig::default()
         };
-        let qms = multipliers(&p, 1);
         // (100 + 10) * 0.25 = 27.5 -> 28 (tie away from zero), + zp = 23.
-        assert_eq!(postprocess(&p, &qms, &[], 0, 100, 10), 23);
+        assert_eq!(one(&p, 100, 10), 23);
         // -110 * 0.25 = -27.5 -> -28, -33.
-        assert_eq!(postprocess(&p, &qms, &[], 0, -100, -10), -33);
+        assert_eq!(one(&p, -100, -10), -33);
         // Saturation at the int8 range.
-        assert_eq!(postprocess(&p, &qms, &[], 0, 10_000, 0), 127);
-        assert_eq!(postprocess(&p, &qms, &[], 0, -10_000, 0), -128);
+        assert_eq!(one(&p, 10_000, 0), 127);
+        assert_eq!(one(&p, -10_000, 0), -128);
         // acc + bias wraps at 32 bits, as int32 arithmetic does.
-        assert_eq!(postprocess(&p, &qms, &[], 0, i64::from(i32::MAX), 1), -128);
+        assert_eq!(one(&p, i64::from(i32::MAX), 1), -128);
         let relu = PostprocConfig {
             activation: Activation::Relu,
             ..p.clone()
         };
-        assert_eq!(
-            postprocess(&relu, &qms, &[], 0, -100, 0),
-            -5,
-            "relu clamps at the zero point"
-        );
+        assert_eq!(one(&relu, -100, 0), -5, "relu clamps at the zero point");
+        let relu6 = PostprocConfig {
+            activation: Activation::Relu6,
+            output_scale: Some(0.5),
+            ..p.clone()
+        };
+        assert_eq!(one(&relu6, 1000, 0), -5 + 12, "relu6: zp + 6 / 0.5");
         let leaky = PostprocConfig {
             activation: Activation::LeakyRelu,
             leaky_shift: 2,
             ..p.clone()
         };
-        // z = -25 - 5 = -30: zp + floor((-30 + 5) / 4) = -5 + floor(-25 / 4) = -5 - 7 = -12.
-        assert_eq!(postprocess(&leaky, &qms, &[], 0, -100, 0), -12);
+        // z = -25 - 5 = -30: zp + round((-30 + 5) / 4) = -5 + round(-6.25) = -11.
+        assert_eq!(one(&leaky, -100, 0), -11);
+        // TFLite saturates the layer's output before LEAKY_RELU: -128 - (-5) = -123 -> -31.
+        assert_eq!(one(&leaky, -100_000, 0), -5 - 31);
         let clamp = PostprocConfig {
             activation: Activation::Clamp,
             clamp_min: Some(-5),
             clamp_max: Some(20),
+            ..p.clone()
+        };
+        assert_eq!(one(&clamp, 1000, 0), 20);
+        // The reference path: -27.5 -> -28 too, and an int32 overflow is INT32_MIN.
+        let r = PostprocConfig {
+            rounding: Rounding::Reference,
+            scale: Some(crate::config::Scale::PerTensor(4.0)),
+            zero_point: 3,
             ..p
         };
-        assert_eq!(postprocess(&clamp, &qms, &[], 0, 1000, 0), 20);
+        assert_eq!(one(&r, 1 << 29, 0), -128, "2^31 overflows to INT32_MIN");
+        assert_eq!(one(&r, (1 << 29) - 1, 0), 127);
     }
 
     #[test]

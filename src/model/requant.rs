@@ -133,12 +133,24 @@ fn frexp(x: f64) -> (f64, i32) {
 /// `x` (acc + bias) scaled by `scales` in `mode`, before the zero point and the clamp.
 pub fn scale(x: i32, scales: &Scales, mode: Rounding) -> i64 {
     match mode {
-        Rounding::Reference => (f64::from(x) * scales.effective()).round() as i64,
+        Rounding::Reference => i64::from(reference_round(f64::from(x) * scales.effective())),
         // float32 to the nearest integer, ties to even (IEEE's default, as XNNPACK rounds).
         Rounding::Xnnpack => (x as f32 * scales.xnnpack()).round_ties_even() as i64,
         Rounding::Optimized | Rounding::Gemmlowp => {
             apply_multiplier(x, quantize_multiplier(scales.effective()), mode)
         }
+    }
+}
+
+/// The reference kernels' `static_cast<int32_t>(round(v))` as LiteRT runs it on x86: half away
+/// from zero, and a value outside int32 becomes INT32_MIN (the conversion's "integer
+/// indefinite"), which the zero point's int32 addition then wraps.
+pub fn reference_round(v: f64) -> i32 {
+    let r = v.round();
+    if (-2_147_483_648.0..2_147_483_648.0).contains(&r) {
+        r as i32
+    } else {
+        i32::MIN
     }
 }
 
@@ -152,13 +164,122 @@ pub fn apply_multiplier(x: i32, Multiplier { m, exponent }: Multiplier, mode: Ro
             i64::from(rounding_divide_by_pot(high, (-exponent).max(0) as u32))
         }
         _ => {
-            let shifted = i64::from(x) << exponent.max(0);
+            // The left shift wraps at 32 bits, as ruy's vector kernels shift (checked against
+            // LiteRT with scales >= 1 and accumulators near 2^30).
+            let shifted = i64::from(x.wrapping_shl(exponent.max(0) as u32));
             let t = (shifted * i64::from(m) + (1 << 30)) >> 31;
             let r = (-exponent).max(0);
             if r == 0 {
                 t
             } else {
                 (t + (1i64 << (r - 1))) >> r
+            }
+        }
+    }
+}
+
+/// A column's scale as one requantization datapath takes it: an integer `mult` and a power of
+/// two `exp`.
+///
+/// - `Reference`: the double effective scale is `mult * 2^exp` exactly (53-bit significand).
+/// - `Xnnpack`: XNNPACK's float32 scale is `mult * 2^exp` exactly (24-bit significand).
+/// - `Optimized`, `Gemmlowp`: TFLite's `QuantizeMultiplier` (`mult` = M, `exp` = its exponent,
+///   the scale being M * 2^(exp - 31)).
+///
+/// A zero `mult` stands for a scale too small to move any int32 to a non-zero result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Scaling {
+    /// The significand (or Q31 multiplier).
+    pub mult: u64,
+    /// The power of two (int8).
+    pub exp: i32,
+}
+
+/// A column's scale as a config gives it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ColumnScale {
+    /// The effective scale (input * weight / output) alone.
+    Effective(f64),
+    /// The three scales the model stores.
+    Stored(Scales),
+}
+
+impl ColumnScale {
+    /// The double effective scale.
+    pub fn effective(&self) -> f64 {
+        match self {
+            ColumnScale::Effective(e) => *e,
+            ColumnScale::Stored(s) => s.effective(),
+        }
+    }
+}
+
+/// Reference scales below this flush to zero (|x| * scale < 0.25 for every int32 x) and above
+/// its inverse are capped (every non-zero x overflows int32 either way).
+const REFERENCE_FLUSH: f64 = 1.0 / (1u64 << 40) as f64;
+
+impl Scaling {
+    /// The encoding of `scale` for `mode`; `None` where the mode cannot run it: XNNPACK needs
+    /// the three stored scales and refuses a float32 scale of 256 or more.
+    pub fn encode(scale: ColumnScale, mode: Rounding) -> Option<Scaling> {
+        match mode {
+            Rounding::Reference => {
+                let e = scale.effective();
+                if !(e.is_finite() && e >= REFERENCE_FLUSH) {
+                    return Some(Scaling::default());
+                }
+                let bits = e.min(1.0 / REFERENCE_FLUSH).to_bits();
+                Some(Scaling {
+                    mult: (bits & ((1 << 52) - 1)) | (1 << 52),
+                    exp: ((bits >> 52) & 0x7ff) as i32 - 1075,
+                })
+            }
+            Rounding::Xnnpack => {
+                let ColumnScale::Stored(s) = scale else {
+                    return None;
+                };
+                let f = s.xnnpack();
+                if !s.xnnpack_accepts() {
+                    return None;
+                }
+                if !(f.is_finite() && f64::from(f) >= REFERENCE_FLUSH) {
+                    return Some(Scaling::default());
+                }
+                let bits = f.to_bits();
+                Some(Scaling {
+                    mult: u64::from((bits & 0x7f_ffff) | 0x80_0000),
+                    exp: ((bits >> 23) & 0xff) as i32 - 150,
+                })
+            }
+            Rounding::Optimized | Rounding::Gemmlowp => {
+                let Multiplier { m, exponent } = quantize_multiplier(scale.effective());
+                Some(Scaling {
+                    mult: m as u64,
+                    exp: exponent,
+                })
+            }
+        }
+    }
+
+    /// `x` (acc + bias) scaled and offset by `zero_point` as `mode`'s LiteRT path computes it,
+    /// before the clamp.
+    pub fn apply(&self, x: i32, zero_point: i32, mode: Rounding) -> i64 {
+        let zp = i64::from(zero_point);
+        match mode {
+            Rounding::Reference => {
+                let eff = self.mult as f64 * 2f64.powi(self.exp);
+                i64::from(reference_round(f64::from(x) * eff).wrapping_add(zero_point))
+            }
+            Rounding::Xnnpack => {
+                let s = self.mult as f32 * 2f32.powi(self.exp);
+                (x as f32 * s).round_ties_even() as i64 + zp
+            }
+            Rounding::Optimized | Rounding::Gemmlowp => {
+                let m = Multiplier {
+                    m: self.mult as i32,
+                    exponent: self.exp,
+                };
+                apply_multiplier(x, m, mode) + zp
             }
         }
     }
@@ -173,7 +294,13 @@ pub fn requantize(
     (lo, hi): (i64, i64),
     mode: Rounding,
 ) -> i64 {
-    (scale(x, scales, mode) + i64::from(zero_point)).clamp(lo, hi)
+    let y = scale(x, scales, mode);
+    let z = match mode {
+        // int32 arithmetic: an overflowed product (INT32_MIN) wraps with the zero point.
+        Rounding::Reference => i64::from((y as i32).wrapping_add(zero_point)),
+        _ => y + i64::from(zero_point),
+    };
+    z.clamp(lo, hi)
 }
 
 /// The clamp bounds of a fused RELU or RELU6 on an output of `scale` and `zero_point` within
@@ -261,6 +388,40 @@ mod tests {
         let sc = s(1.5, 1.0, 0.5);
         for m in Rounding::ALL {
             assert_eq!(scale(100, &sc, m), 300, "{m:?}");
+        }
+    }
+
+    #[test]
+    fn encoded_scalings_compute_what_the_formulas_do() {
+        // Scaling::apply (what the hardware's parameters mean) against requantize (the
+        // formulas checked against LiteRT), on random scales, ties and huge or tiny ones.
+        let mut rng = crate::rng::Rng::new(11);
+        for k in 0..3000 {
+            let f = |rng: &mut crate::rng::Rng| {
+                let e = rng.range(-40, 12) as i32;
+                (rng.range(1 << 20, 1 << 24) as f32) * 2f32.powi(e - 24)
+            };
+            let sc = s(f(&mut rng), f(&mut rng), f(&mut rng));
+            let x = match k % 3 {
+                0 => rng.range(-(1 << 31), (1 << 31) - 1) as i32,
+                1 => rng.range(-100_000, 100_000) as i32,
+                _ => [i32::MIN, i32::MAX, 0, 1, -1][k % 5],
+            };
+            let zp = rng.range(-128, 127) as i32;
+            for m in Rounding::ALL {
+                let col = ColumnScale::Stored(sc);
+                let Some(enc) = Scaling::encode(col, m) else {
+                    assert!(m == Rounding::Xnnpack && !sc.xnnpack_accepts());
+                    continue;
+                };
+                let lim = (-(1i64 << 40), 1i64 << 40);
+                assert_eq!(
+                    enc.apply(x, zp, m).clamp(lim.0, lim.1),
+                    requantize(x, &sc, zp, lim, m),
+                    "{m:?} x {x} scales {sc:?}"
+                );
+                assert!((-128..=127).contains(&enc.exp), "{m:?} exp {}", enc.exp);
+            }
         }
     }
 

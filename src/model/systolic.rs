@@ -11,9 +11,10 @@ use std::collections::VecDeque;
 
 use super::io::{wrap, CycleIn, CycleOut};
 use super::out_queue::OutQueue;
-use super::postproc::{activation_table, multipliers, postprocess, QuantizedMultiplier};
+use super::params::{ColumnParams, PARAM_WORDS};
+use super::postproc::{activation_table, postprocess};
 use crate::config::{ArrayConfig, Dataflow, PostprocConfig};
-use crate::timing::{self, BIAS_QUEUE_DEPTH, POSTPROC_LATENCY};
+use crate::timing::{self, BIAS_QUEUE_DEPTH};
 
 /// Cycles from the FIFO write of a row (the edge ending cycle w) to `c_tvalid` (cycle w + 2),
 /// when the FIFO is empty and the consumer ready.
@@ -52,17 +53,17 @@ struct WsState {
     since_swap: u32,
 }
 
-/// The npu_core's post-processing: constants, and the bias queue.
+/// The npu_core's post-processing: generation-time constants, and the parameter queue.
 #[derive(Debug)]
 struct Post {
     cfg: PostprocConfig,
-    qms: Vec<QuantizedMultiplier>,
     table: Vec<i64>,
-    /// Bias vectors accepted and not yet popped.
+    /// Parameter beats accepted and not yet popped.
     queued: u32,
-    /// Cycles at whose end a bias leaves the queue (a tile's last row enters the pipeline).
+    /// Cycles at whose end a parameter beat leaves the queue (a tile's last row enters the
+    /// pipeline).
     pops: VecDeque<u64>,
-    /// The bias of the WS tile being streamed.
+    /// The parameter beat of the WS tile being streamed.
     tile_bias: Vec<i128>,
 }
 
@@ -71,20 +72,18 @@ impl Post {
         self.queued < BIAS_QUEUE_DEPTH
     }
 
-    fn apply(&self, lanes: &[i128], bias: &[i128]) -> Vec<i128> {
+    /// Post-processes a row's `lanes` with the parameter beat `beat` (one record per lane).
+    fn apply(&self, lanes: &[i128], beat: &[i128]) -> Vec<i128> {
         lanes
             .iter()
             .enumerate()
             .map(|(j, &acc)| {
-                let v = postprocess(
-                    &self.cfg,
-                    &self.qms,
-                    &self.table,
-                    j,
-                    acc as i64,
-                    bias[j] as i32,
-                );
-                i128::from(v)
+                let words: Vec<u32> = beat[j * PARAM_WORDS..(j + 1) * PARAM_WORDS]
+                    .iter()
+                    .map(|&w| w as u32)
+                    .collect();
+                let c = ColumnParams::from_words(&words, self.cfg.out_signed);
+                i128::from(postprocess(&self.cfg, &self.table, &c, acc as i64))
             })
             .collect()
     }
@@ -137,7 +136,7 @@ impl OsState {
         }
         if take && c.inp.a.last {
             let first_write = c.t + u64::from(timing::os_first_row_latency(c.cfg)) - FIFO_LATENCY;
-            let extra = u64::from(timing::post_latency(c.post.is_some()));
+            let extra = u64::from(timing::post_latency(c.post.as_ref().map(|p| &p.cfg)));
             for i in 0..rows as usize {
                 let mut lanes = s.tile[i * cols as usize..(i + 1) * cols as usize].to_vec();
                 if let Some(p) = &c.post {
@@ -214,7 +213,10 @@ impl WsState {
                     if c.inp.a.last {
                         p.pops.push_back(write);
                     }
-                    (p.apply(&lanes, &p.tile_bias), u64::from(POSTPROC_LATENCY))
+                    (
+                        p.apply(&lanes, &p.tile_bias),
+                        u64::from(timing::post_latency(Some(&p.cfg))),
+                    )
                 }
                 None => (lanes, 0),
             };
@@ -283,7 +285,6 @@ impl ArrayModel {
             out: OutQueue::new(cfg.fifo_depth()),
             post: post.map(|p| Post {
                 cfg: p.clone(),
-                qms: multipliers(p, cfg.cols as usize),
                 table: if p.activation.is_lut() {
                     activation_table(p)
                 } else {
@@ -291,7 +292,7 @@ impl ArrayModel {
                 },
                 queued: 0,
                 pops: VecDeque::new(),
-                tile_bias: vec![0; cfg.cols as usize],
+                tile_bias: vec![0; cfg.cols as usize * PARAM_WORDS],
             }),
         }
     }

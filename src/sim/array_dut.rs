@@ -50,7 +50,11 @@ impl Slots {
             b_tlast: l.input(&format!("{b}_tlast")).cloned(),
             c_tready: inp("c_tready")?,
             bias: match post {
-                Some(_) => Some((inp("bias_tdata")?, inp("bias_tvalid")?, out("bias_tready")?)),
+                Some(_) => Some((
+                    inp("param_tdata")?,
+                    inp("param_tvalid")?,
+                    out("param_tready")?,
+                )),
                 None => None,
             },
             a_tready: out("a_tready")?,

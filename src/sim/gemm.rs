@@ -8,9 +8,10 @@ use serde::Serialize;
 use super::array_dut::ArrayDut;
 use super::run::{run, RunError, RunOptions, RunResult};
 use super::stream::Stalls;
-use super::tiling::{assemble, macs, plan_with_bias, GemmPlan};
+use super::tiling::{assemble, macs, plan_with_params, GemmPlan};
 use super::verilator::{build_model, ModelBuild, SimError, TraceFormat, Verilated};
 use crate::config::{ArrayConfig, PostprocConfig};
+use crate::model::params::ColumnParams;
 use crate::model::postproc::postprocess_matrix;
 use crate::model::{matmul, ArrayModel, Matrix};
 use crate::rtl::Design;
@@ -80,7 +81,7 @@ pub enum GemmError {
 }
 
 /// One GEMM to co-simulate: the array (and post-processing, for an npu_core), A, B and the
-/// bias (npu_core only: N int32 values).
+/// run-time parameters (npu_core only: one record per output column).
 #[derive(Clone, Copy, Debug)]
 pub struct GemmJob<'a> {
     /// The array's config.
@@ -91,22 +92,23 @@ pub struct GemmJob<'a> {
     pub a: &'a Matrix,
     /// B, K x N.
     pub b: &'a Matrix,
-    /// Bias, N values (required with `post`).
-    pub bias: Option<&'a [i128]>,
+    /// The N columns' parameters ([`crate::model::postproc::column_params`]; required with
+    /// `post`).
+    pub params: Option<&'a [ColumnParams]>,
 }
 
 impl GemmJob<'_> {
     /// The expected result: A * B wrapped to the accumulator, post-processed if configured.
     pub fn reference(&self) -> Matrix {
         let c = matmul(self.a, self.b, self.array.acc_bits(), self.array.signed);
-        match (self.post, self.bias) {
-            (Some(p), Some(bias)) => postprocess_matrix(p, self.array.cols as usize, &c, bias),
+        match (self.post, self.params) {
+            (Some(p), Some(params)) => postprocess_matrix(p, &c, params),
             _ => c,
         }
     }
 
     fn plan(&self) -> GemmPlan {
-        plan_with_bias(self.array, self.a, self.b, self.post.and(self.bias))
+        plan_with_params(self.array, self.a, self.b, self.post.and(self.params))
     }
 }
 
@@ -207,7 +209,7 @@ impl GemmReport {
     /// The report of an outcome (`post`: an npu_core, whose latency the formula includes).
     pub fn new(
         cfg: &ArrayConfig,
-        post: bool,
+        post: Option<&PostprocConfig>,
         shape: (usize, usize, usize),
         out: &GemmOutcome,
         seed: Option<u64>,

@@ -102,7 +102,7 @@ pub enum RunError {
 pub fn drain_tail(cfg: &ArrayConfig) -> u64 {
     u64::from(
         crate::timing::write_delay(cfg)
-            + crate::timing::POSTPROC_LATENCY
+            + crate::timing::MAX_POSTPROC_LATENCY
             + cfg.fifo_depth()
             + 2 * cfg.rows,
     )
@@ -124,7 +124,10 @@ pub fn run(
     let (r, c) = (cfg.rows as usize, cfg.cols as usize);
     let mut a_src = Source::new(plan.a_beats.clone(), r);
     let mut b_src = Source::new(plan.b_beats.clone(), c);
-    let mut bias_src = Source::new(plan.bias_beats.clone(), c);
+    let mut bias_src = Source::new(
+        plan.bias_beats.clone(),
+        c * crate::model::params::PARAM_WORDS,
+    );
     let mut rng = opts.stalls.map(|s| Rng::new(s.seed));
     let mut res = RunResult::default();
     let idle_in = CycleIn {

@@ -12,6 +12,7 @@
 
 use crate::config::{ArrayConfig, Dataflow};
 use crate::model::io::wrap;
+use crate::model::params::ColumnParams;
 use crate::model::Matrix;
 
 /// One beat's payload.
@@ -41,7 +42,8 @@ pub struct GemmPlan {
     pub a_beats: Vec<BeatData>,
     /// Beats of the B (OS) or weight (WS) stream.
     pub b_beats: Vec<BeatData>,
-    /// Beats of the bias stream (npu_core): one per fold, the fold's columns of the bias.
+    /// Beats of the parameter stream (npu_core): one per fold, the records of the fold's
+    /// columns ([`ColumnParams::beat`]).
     pub bias_beats: Vec<BeatData>,
     /// Target of each output row, in output order.
     pub rows: Vec<RowTarget>,
@@ -51,15 +53,15 @@ pub struct GemmPlan {
 
 /// Plans `a` (M x K) times `b` (K x N) on the array.
 pub fn plan(cfg: &ArrayConfig, a: &Matrix, b: &Matrix) -> GemmPlan {
-    plan_with_bias(cfg, a, b, None)
+    plan_with_params(cfg, a, b, None)
 }
 
-/// Plans `a` x `b` on an npu_core: also one bias beat per fold (`bias`: N values).
-pub fn plan_with_bias(
+/// Plans `a` x `b` on an npu_core: also one parameter beat per fold (`params`: N records).
+pub fn plan_with_params(
     cfg: &ArrayConfig,
     a: &Matrix,
     b: &Matrix,
-    bias: Option<&[i128]>,
+    params: Option<&[ColumnParams]>,
 ) -> GemmPlan {
     assert_eq!(a.cols, b.rows, "inner dimensions");
     let (m, k, n) = (a.rows, a.cols, b.cols);
@@ -77,7 +79,7 @@ pub fn plan_with_bias(
             for mt in 0..m.div_ceil(r) {
                 for nt in 0..n.div_ceil(c) {
                     p.folds += 1;
-                    push_bias(&mut p, bias, nt * c, c);
+                    push_bias(&mut p, params, nt * c, c);
                     for kk in 0..k {
                         p.a_beats.push(BeatData {
                             lanes: (0..r).map(|i| a.get_or_zero(mt * r + i, kk)).collect(),
@@ -102,7 +104,7 @@ pub fn plan_with_bias(
             for nt in 0..n.div_ceil(c) {
                 for kt in 0..k.div_ceil(r) {
                     p.folds += 1;
-                    push_bias(&mut p, bias, nt * c, c);
+                    push_bias(&mut p, params, nt * c, c);
                     let depth = (k - kt * r).min(r);
                     for kr in 0..depth {
                         p.b_beats.push(BeatData {
@@ -129,12 +131,13 @@ pub fn plan_with_bias(
     p
 }
 
-fn push_bias(p: &mut GemmPlan, bias: Option<&[i128]>, col0: usize, c: usize) {
-    if let Some(bias) = bias {
+fn push_bias(p: &mut GemmPlan, params: Option<&[ColumnParams]>, col0: usize, c: usize) {
+    if let Some(params) = params {
+        let fold: Vec<ColumnParams> = (0..c)
+            .map(|j| params.get(col0 + j).copied().unwrap_or_default())
+            .collect();
         p.bias_beats.push(BeatData {
-            lanes: (0..c)
-                .map(|j| bias.get(col0 + j).copied().unwrap_or(0))
-                .collect(),
+            lanes: ColumnParams::beat(&fold),
             last: false,
         });
     }

@@ -2,8 +2,9 @@
 //! the golden model produces for them, in order (padding rows included).
 
 use super::run::{run, RunError, RunOptions};
-use super::tiling::{plan_with_bias, BeatData};
+use super::tiling::{plan_with_params, BeatData};
 use crate::config::{ArrayConfig, PostprocConfig};
+use crate::model::params::ColumnParams;
 use crate::model::{ArrayModel, Matrix};
 
 /// Input beats and expected output rows.
@@ -13,7 +14,7 @@ pub struct Vectors {
     pub a: Vec<BeatData>,
     /// B (OS) / weight (WS) stream beats.
     pub b: Vec<BeatData>,
-    /// Bias stream beats (npu_core; empty otherwise).
+    /// Parameter stream beats (npu_core; empty otherwise).
     pub bias: Vec<BeatData>,
     /// Expected result rows, in output order.
     pub c: Vec<BeatData>,
@@ -21,16 +22,16 @@ pub struct Vectors {
     pub cycles: u64,
 }
 
-/// The vectors of `a` x `b` on the array (an npu_core with `post` and `bias`), from the
-/// golden model.
+/// The vectors of `a` x `b` on the array (an npu_core with `post` and the columns'
+/// `params`), from the golden model.
 pub fn vectors(
     cfg: &ArrayConfig,
     post: Option<&PostprocConfig>,
     a: &Matrix,
     b: &Matrix,
-    bias: Option<&[i128]>,
+    params: Option<&[ColumnParams]>,
 ) -> Result<Vectors, RunError> {
-    let p = plan_with_bias(cfg, a, b, post.and(bias));
+    let p = plan_with_params(cfg, a, b, post.and(params));
     let mut model = ArrayModel::with_post(cfg, post);
     let res = run(cfg, &p, &mut model, None, &RunOptions::default())?;
     let c = res

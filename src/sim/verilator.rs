@@ -11,7 +11,7 @@ use std::time::Instant;
 use super::cache::content_key;
 use super::ports::PortLayout;
 use super::shim::{shim_source, ABI_VERSION, PREFIX};
-use crate::emit::verilog::design_to_verilog;
+use crate::emit::verilog::modules_to_verilog;
 use crate::flow::tools::{find, ToolError, ToolKind};
 use crate::rtl::Design;
 
@@ -176,7 +176,7 @@ pub fn build_model(
     .trim()
     .to_string();
     let layout = PortLayout::of(design.top_module());
-    let verilog = design_to_verilog(design);
+    let verilog = modules_to_verilog(design);
     let shim = shim_source(&layout);
     // Everything the library depends on.
     let key = content_key(&[

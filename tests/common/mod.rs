@@ -9,6 +9,8 @@ use npugen::config::{ArrayConfig, Config, Dataflow};
 use npugen::flow::tools::{find, Tool, ToolKind};
 use npugen::rng::Rng;
 
+pub mod litert;
+
 /// Whether we run under CI, where a missing tool is a failure, not a skip (see
 /// [`npugen::flow::tools::under_ci`]).
 pub fn under_ci() -> bool {
@@ -222,23 +224,55 @@ fn random_postproc(rng: &mut Rng, array: &ArrayConfig) -> Option<npugen::config:
                 .collect(),
         )
     };
+    use npugen::model::requant::Rounding;
+    let rounding = *rng.pick(&Rounding::ALL);
+    let three = rounding == Rounding::Xnnpack || rng.coin();
+    let (scale, input_scale, weight_scale, output_scale) = if three {
+        // Effective scales 0.0005 ..= 0.9: the weight scale carries the spread.
+        let w = match scale {
+            Scale::PerTensor(s) => Scale::PerTensor(s * 4.0),
+            Scale::PerColumn(v) => Scale::PerColumn(v.iter().map(|s| s * 4.0).collect()),
+        };
+        (None, Some(0.125), Some(w), Some(0.5))
+    } else {
+        (Some(scale), None, None, None)
+    };
     let p = PostprocConfig {
         out_bits,
         out_signed,
+        rounding,
         scale,
+        input_scale,
+        weight_scale,
+        output_scale,
         zero_point: 0,
+        input_zero_point: 0,
         activation,
         clamp_min: None,
         clamp_max: None,
         leaky_shift: rng.range(1, 4) as u32,
-        lut_input_scale: activation.is_lut().then_some(0.05),
-        rounding: if rng.coin() {
-            npugen::model::requant::Rounding::Optimized
-        } else {
-            npugen::model::requant::Rounding::Gemmlowp
-        },
+        leaky_alpha: rng.coin().then(|| rng.range(1, 99) as f64 / 100.0),
+        lut_input_scale: matches!(activation, Activation::Sigmoid | Activation::Tanh)
+            .then_some(0.05),
     };
     Some(p)
+}
+
+/// The run-time parameters of a GEMM on an npu_core with weights `b` and `bias`: the
+/// config's, a per-column scale list cycled over the N columns when its length is not N.
+pub fn column_params(
+    post: &npugen::config::PostprocConfig,
+    b: &npugen::model::Matrix,
+    bias: &[i128],
+) -> Vec<npugen::model::params::ColumnParams> {
+    use npugen::config::Scale;
+    let list = match (&post.scale, &post.weight_scale) {
+        (Some(Scale::PerColumn(v)), _) | (None, Some(Scale::PerColumn(v))) => Some(v.clone()),
+        _ => None,
+    };
+    let cycled: Option<Vec<f64>> = list.map(|v| (0..b.cols).map(|n| v[n % v.len()]).collect());
+    npugen::model::postproc::column_params(post, b, bias, cycled.as_deref())
+        .expect("parameters of a valid config")
 }
 
 /// Writes `cfg` as TOML into `dir/<name>.toml` and returns the path.
@@ -252,6 +286,13 @@ pub fn write_config(dir: &Path, cfg: &Config) -> PathBuf {
 /// reuse compiled models.
 pub fn sim_cache() -> PathBuf {
     repo().join("target").join("npugen-sim-cache")
+}
+
+/// The binary in `dir`, sharing the tests' model cache.
+pub fn sim_cmd(dir: &Path) -> Command {
+    let mut c = npugen();
+    c.current_dir(dir).env("NPUGEN_CACHE_DIR", sim_cache());
+    c
 }
 
 /// Runs `jobs` on two worker threads; returns every failure message.

@@ -7,7 +7,8 @@ Usage: litert_fc.py CASES.json OUT.json
 
 A case with "op": "LOGISTIC" or "TANH" is instead a one-op model of that activation on int8
 input [1, 256] (scale "in_scale", zero point "in_zp") with TFLite's fixed int8 output
-quantization (LOGISTIC: 1/256, -128; TANH: 1/128, 0), run on every int8 input -128..127.
+quantization (LOGISTIC: 1/256, -128; TANH: 1/128, 0), run on every int8 input -128..127;
+"op": "LEAKY_RELU" (slope "alpha") likewise, its output quantized as its input.
 
 A case: {"a": [[int8]] (M x K), "w": [[int8]] (N x K), "bias": [int32] (N),
          "in_scale": f32, "in_zp": int, "w_scale": [f32] (1 or N), "out_scale": f32,
@@ -157,15 +158,26 @@ ACT = {"LOGISTIC": (tflite.BuiltinOperator.LOGISTIC, 1.0 / 256, -128),
 
 
 def act_model(case):
-    """The flatbuffer bytes of a one-op LOGISTIC or TANH model, int8 [1, 256] to int8."""
-    code_id, out_s, out_zp = ACT[case["op"]]
+    """The flatbuffer bytes of a one-op LOGISTIC, TANH or LEAKY_RELU model, int8 [1, 256] to
+    int8. LEAKY_RELU ("alpha") keeps the input's scale and zero point at its output, as an
+    activation after a layer does."""
+    in_s = float(np.float32(case["in_scale"]))
+    if case["op"] == "LEAKY_RELU":
+        code_id, out_s, out_zp = tflite.BuiltinOperator.LEAKY_RELU, in_s, case["in_zp"]
+    else:
+        code_id, out_s, out_zp = ACT[case["op"]]
     b = flatbuffers.Builder(1024)
     buffers = [_buffer(b, None), _buffer(b, None), _buffer(b, None)]
     t_in = _tensor(b, "x", [1, 256], tflite.TensorType.INT8, 1,
-                   _quant(b, [float(np.float32(case["in_scale"]))], [case["in_zp"]]))
+                   _quant(b, [in_s], [case["in_zp"]]))
     t_out = _tensor(b, "y", [1, 256], tflite.TensorType.INT8, 2, _quant(b, [out_s], [out_zp]))
     tensors = _vector(b, tflite.SubGraphStartTensorsVector, [t_in, t_out], b.PrependUOffsetTRelative)
-    return _one_op_model(b, tensors, [0], 1, code_id, None, buffers)
+    options = None
+    if case["op"] == "LEAKY_RELU":
+        tflite.LeakyReluOptionsStart(b)
+        tflite.LeakyReluOptionsAddAlpha(b, float(np.float32(case["alpha"])))
+        options = (tflite.BuiltinOptions.LeakyReluOptions, tflite.LeakyReluOptionsEnd(b))
+    return _one_op_model(b, tensors, [0], 1, code_id, options, buffers)
 
 
 def run(model, a, resolver):

@@ -1,0 +1,187 @@
+//! The npu_core itself against the LiteRT interpreter, as a user runs it: int8
+//! FULLY_CONNECTED layers (per-tensor and per-channel scales with N > cols, exact ties,
+//! near-ties, scales >= 1, input and output zero points, RELU and RELU6, int32 wrap) are run
+//! by LiteRT under each of its CPU paths, and the same integers (A, W transposed, the bias, the
+//! three scales) through `npugen simulate` on a Verilated npu_core generated for that path.
+//! Every output must be equal. One generated core per path serves every layer: the scales,
+//! zero points and bounds are run-time parameters (the simulation model is built once).
+
+mod common;
+
+use common::litert::{case, exact_ties, oracle, Case};
+use common::{litert_python, npy_bytes, run, sim_cmd, text, tool};
+use npugen::flow::tools::ToolKind;
+use npugen::model::requant::Rounding;
+use npugen::rng::{seed_from_env, Rng};
+
+/// A float32 vector as `.npy` bytes.
+fn npy_f32(values: &[f32]) -> Vec<u8> {
+    let h = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}\n",
+        values.len()
+    );
+    let mut hdr = h.into_bytes();
+    while (10 + hdr.len()) % 64 != 0 {
+        hdr.insert(hdr.len() - 1, b' ');
+    }
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(hdr.len() as u16).to_le_bytes());
+    out.extend_from_slice(&hdr);
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// A float32 exactly, as TOML.
+fn f(v: f32) -> String {
+    format!("{:e}", f64::from(v))
+}
+
+/// The npu_core config for `c` in `mode`; per-channel weight scales go in the config, or
+/// (`scale_file`) are left to `--scale`.
+fn config(c: &Case, mode: Rounding, scale_file: bool) -> String {
+    let w = if c.w_scale.len() == 1 {
+        f(c.w_scale[0])
+    } else if scale_file {
+        "1.0".into()
+    } else {
+        format!(
+            "[{}]",
+            c.w_scale
+                .iter()
+                .map(|&v| f(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let act = match c.fused {
+        "RELU" => "relu",
+        "RELU6" => "relu6",
+        _ => "none",
+    };
+    format!(
+        "name = \"litert_{}\"\n[array]\nrows = 4\ncols = 4\n[postproc]\nrounding = \"{}\"\ninput_scale = {}\nweight_scale = {w}\noutput_scale = {}\nzero_point = {}\ninput_zero_point = {}\nactivation = \"{act}\"\n",
+        mode.as_str(),
+        mode.as_str(),
+        f(c.in_scale),
+        f(c.out_scale),
+        c.out_zp,
+        c.in_zp,
+    )
+}
+
+/// Sums that wrap int32: the bias near INT32_MAX plus positive products (and near INT32_MIN
+/// minus them), with an input zero point.
+fn wrapping() -> Case {
+    let n = 6;
+    Case {
+        a: vec![vec![127, 127, 127, 127], vec![-128, 100, 5, 0]],
+        w: (0..n).map(|j| vec![127, 127, -1 + j as i64, 3]).collect(),
+        bias: (0..n)
+            .map(|j| {
+                if j % 2 == 0 {
+                    i64::from(i32::MAX) - 1000 * j as i64
+                } else {
+                    i64::from(i32::MIN) + 1000 * j as i64
+                }
+            })
+            .collect(),
+        in_scale: 0.5,
+        in_zp: -3,
+        w_scale: vec![0.001],
+        out_scale: 0.75,
+        out_zp: 2,
+        fused: "NONE",
+    }
+}
+
+#[test]
+fn npu_core_is_bit_exact_with_every_litert_path_through_simulate() {
+    let Some(python) = litert_python() else {
+        return;
+    };
+    if tool(ToolKind::Verilator).is_none() {
+        return;
+    }
+    let seed = seed_from_env("NPUGEN_TEST_SEED");
+    eprintln!("litert npu seed {seed} (NPUGEN_TEST_SEED to repeat)");
+    let mut rng = Rng::new(seed);
+    let mut cases: Vec<Case> = (0..16).map(|i| case(&mut rng, i % 8)).collect();
+    cases.extend((1..=3).map(exact_ties));
+    cases.push(wrapping());
+    let got = oracle(&python, &cases.iter().map(Case::json).collect::<Vec<_>>());
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let paths = [
+        ("ref", Rounding::Reference),
+        ("optimized", Rounding::Optimized),
+        ("xnnpack", Rounding::Xnnpack),
+    ];
+    let mut compared = [0usize; 3];
+    let mut failures = Vec::new();
+    for (ci, (c, g)) in cases.iter().zip(&got).enumerate() {
+        let (m, k, n) = (c.a.len(), c.a[0].len(), c.w.len());
+        let a: Vec<i64> = c.a.iter().flatten().copied().collect();
+        let wt: Vec<i64> = (0..k)
+            .flat_map(|kk| (0..n).map(move |nn| (kk, nn)))
+            .map(|(kk, nn)| c.w[nn][kk])
+            .collect();
+        std::fs::write(d.join("A.npy"), npy_bytes("|i1", m, k, &a)).unwrap();
+        std::fs::write(d.join("B.npy"), npy_bytes("|i1", k, n, &wt)).unwrap();
+        std::fs::write(d.join("bias.npy"), npy_bytes("<i4", 1, n, &c.bias)).unwrap();
+        std::fs::write(d.join("S.npy"), npy_f32(&c.w_scale)).unwrap();
+        for (pi, (key, mode)) in paths.iter().enumerate() {
+            let scale_file = c.w_scale.len() > 1 && ci % 2 == 0;
+            std::fs::write(d.join("core.toml"), config(c, *mode, scale_file)).unwrap();
+            let mut cmd = sim_cmd(d);
+            cmd.args(["simulate", "core.toml", "--a", "A.npy", "--b", "B.npy"]);
+            cmd.args(["--bias", "bias.npy", "--out", "Y.npy"]);
+            if scale_file {
+                cmd.args(["--scale", "S.npy"]);
+            }
+            let o = run(&mut cmd);
+            let Some(rows) = g[key].as_array() else {
+                // XNNPACK refused the layer (scale >= 256): npugen must refuse it too.
+                let refused = o.status.code() == Some(2) && text(&o).contains("256");
+                if !refused && failures.len() < 12 {
+                    failures.push(format!(
+                        "case {ci} {key}: LiteRT refused, npugen: {}",
+                        text(&o)
+                    ));
+                }
+                continue;
+            };
+            if o.status.code() != Some(0) {
+                failures.push(format!("case {ci} {key}: simulate failed: {}", text(&o)));
+                continue;
+            }
+            let y = npugen::npy::read(&d.join("Y.npy")).unwrap();
+            assert_eq!((y.rows, y.cols), (m, n), "case {ci} {key}: Y's shape");
+            for (mi, row) in rows.iter().enumerate() {
+                for (ni, v) in row.as_array().unwrap().iter().enumerate() {
+                    let want = i128::from(v.as_i64().unwrap());
+                    compared[pi] += 1;
+                    let got = y.at(mi, ni);
+                    if got != want && failures.len() < 12 {
+                        failures.push(format!(
+                            "case {ci} ({}) {key}: out[{mi}][{ni}] x = {} scales {:?}: LiteRT {want}, npu_core {got}",
+                            c.fused,
+                            c.x(mi, ni),
+                            c.scales(ni),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "npu_core against LiteRT: reference {}, optimized {}, xnnpack {} outputs",
+        compared[0], compared[1], compared[2]
+    );
+    assert!(failures.is_empty(), "seed {seed}:\n{}", failures.join("\n"));
+    assert!(
+        compared.iter().all(|&n| n >= 1000),
+        "too few outputs compared: {compared:?}"
+    );
+}
