@@ -1,0 +1,203 @@
+//! The floating-point requantization datapaths in integers: LiteRT's reference kernels (the
+//! double product, rounded half away) and XNNPACK (float32 throughout, half to even), from the
+//! record's significand and power of two.
+
+use super::Lane;
+use crate::rtl::{Expr, ModuleBuilder, Ty};
+
+/// `v`'s magnitude normalised (stage 2 of the float modes): the sign, `n = |v| << lz` with its
+/// leading one at bit 31 (0 for v = 0) and `lz`, as wires of lane `j`.
+fn normalise(b: &mut ModuleBuilder, j: u32, x: &Expr) -> (Expr, Expr, Expr) {
+    let (s32, u6) = (Ty::signed(32), Ty::unsigned(6));
+    let neg = b.wire(&format!("neg{j}"), x.clone().lt(Expr::zero(s32)));
+    // |INT32_MIN| = 2^31 fits in 32 unsigned bits.
+    let mut n = b.wire(
+        &format!("abs{j}"),
+        Expr::mux(neg.clone(), x.clone().neg(), x.clone()).cast(false),
+    );
+    let mut lz = Expr::zero(u6);
+    for k in [16u32, 8, 4, 2, 1] {
+        let top_zero = n.slice(31, 32 - k).eq(Expr::zero(Ty::unsigned(k)));
+        let shifted = Expr::concat(vec![n.slice(31 - k, 0), Expr::zero(Ty::unsigned(k))]);
+        let name = format!("norm{k}_{j}");
+        let z = b.wire(&format!("lz{k}_{j}"), top_zero);
+        n = b.wire(&name, Expr::mux(z.clone(), shifted, n.clone()));
+        lz = lz.add(Expr::mux(z, Expr::lit(i128::from(k), u6), Expr::zero(u6)));
+    }
+    let lz = b.wire(&format!("lz{j}"), lz);
+    (neg, n, lz)
+}
+
+/// `v` (unsigned, a named signal) rounded to nearest, ties to even, at bit `k` (the `k` low
+/// bits dropped), as a wire `name` one bit wider than what is kept.
+fn round_even_at(b: &mut ModuleBuilder, name: &str, v: &Expr, k: u32) -> Expr {
+    let w = v.ty().width;
+    let kept = b.wire(&format!("{name}_kept"), v.slice(w - 1, k));
+    let guard = v.bit(k - 1);
+    let sticky = if k >= 2 {
+        v.slice(k - 2, 0).any()
+    } else {
+        Expr::bit_const(false)
+    };
+    let up = guard.and(sticky.or(v.bit(k)));
+    let one = Ty::unsigned(w - k + 1);
+    b.wire(
+        name,
+        kept.ext(w - k + 1)
+            .add(Expr::mux(up, Expr::lit(1, one), Expr::zero(one))),
+    )
+}
+
+/// LiteRT's reference kernels (stages 2-6): `round_half_away(double(x) * eff)` in integers.
+pub(super) fn reference(b: &mut ModuleBuilder, x: Expr, lane: Lane) -> (Expr, Lane) {
+    let j = lane.j;
+    let s32 = Ty::signed(32);
+    let (neg, n, lz) = normalise(b, j, &x);
+    let s2_neg = b.delay(&format!("s2_neg{j}"), neg);
+    let s2_n = b.delay(&format!("s2_n{j}"), n);
+    let s2_lz = b.delay(&format!("s2_lz{j}"), lz);
+    let lane = lane.carry(b, 2, true, true);
+    let p = b.delay(&format!("s3_p{j}"), s2_n.ext(85).mul(lane.mult.ext(85)));
+    let s3_neg = b.delay(&format!("s3_neg{j}"), s2_neg);
+    let s3_lz = b.delay(&format!("s3_lz{j}"), s2_lz);
+    let lane = lane.carry(b, 3, false, true);
+    // P has its leading one at bit 84 or 83 (or is zero): keep 53 bits, ties to even.
+    let top = p.bit(84);
+    let r_hi = round_even_at(b, &format!("rhi{j}"), &p, 32); // 54 bits
+    let p_lo = b.wire(&format!("plo{j}"), p.slice(83, 0));
+    let r_lo = round_even_at(b, &format!("rlo{j}"), &p_lo, 31); // 54 bits
+    let big = Ty::unsigned(54);
+    let r = Expr::mux(top.clone(), r_hi, r_lo);
+    // Fraction bits of R: f = lz - d - exp, d = 32 or 31 (10 bits signed: -160..=160).
+    let s10 = Ty::signed(10);
+    let d = Expr::mux(top, Expr::lit(32, s10), Expr::lit(31, s10));
+    let f = s3_lz.ext(10).cast(true).sub(d).sub(lane.exp.ext(10));
+    let s4_r = b.delay(&format!("s4_r{j}"), r);
+    let s4_f = b.delay(&format!("s4_f{j}"), f);
+    let s4_neg = b.delay(&format!("s4_neg{j}"), s3_neg);
+    let lane = lane.carry(b, 4, false, false);
+    // f <= 0: |value| >= 2^52, an int32 overflow (unless R = 0, when every result is 0);
+    // f >= 56: |value| < 1/4, zero.
+    let u6 = Ty::unsigned(6);
+    let f_le0 = s4_f.clone().le(Expr::zero(s10));
+    let f_big = s4_f.clone().ge(Expr::lit(56, s10));
+    let nonzero = s4_r.clone().ne(Expr::zero(big));
+    let sh = b.wire(&format!("fsh{j}"), s4_f.slice(5, 0));
+    let t = b.wire(&format!("tsh{j}"), s4_r.clone().shr(sh.clone()));
+    let one54 = Expr::lit(1, big);
+    let rbit = s4_r
+        .and(one54.shl(sh.sub(Expr::lit(1, u6))))
+        .ne(Expr::zero(big));
+    let t = Expr::mux(f_big.clone(), Expr::zero(big), t);
+    let rbit = Expr::mux(f_big, Expr::bit_const(false), rbit);
+    let s5_t = b.delay(&format!("s5_t{j}"), t);
+    let s5_rb = b.delay(&format!("s5_rb{j}"), rbit);
+    let s5_ovf = b.delay(&format!("s5_ovf{j}"), f_le0.and(nonzero));
+    let s5_neg = b.delay(&format!("s5_neg{j}"), s4_neg);
+    let lane = lane.carry(b, 5, false, false);
+    // Half away from zero on the magnitude; beyond int32 the conversion gives INT32_MIN.
+    let mag = b.wire(
+        &format!("mag{j}"),
+        s5_t.add(Expr::mux(s5_rb, Expr::lit(1, big), Expr::zero(big))),
+    );
+    let ovf = s5_ovf.or(mag.clone().ge(Expr::lit(1i128 << 31, big)));
+    let m32 = b.keep(&mag, 31, 0, true);
+    let signed = Expr::mux(s5_neg, m32.clone().neg(), m32);
+    let y = b.wire(
+        &format!("y{j}"),
+        Expr::mux(ovf, Expr::lit(i128::from(i32::MIN), s32), signed),
+    );
+    // int32 addition of the zero point (wrapping, as the kernel's), then 33 bits.
+    let zp32 = lane.zp.ext(32).cast(true);
+    let w = b.wire(&format!("w{j}"), y.add(zp32));
+    let z = b.delay(&format!("s6_z{j}"), w.ext(33));
+    (z, lane)
+}
+
+/// XNNPACK (stages 2-7): `round_half_even(float32(float32(x) * s))` in integers.
+pub(super) fn xnnpack(b: &mut ModuleBuilder, x: Expr, lane: Lane) -> (Expr, Lane) {
+    let j = lane.j;
+    let (s10, s33) = (Ty::signed(10), Ty::signed(33));
+    let (neg, n, lz) = normalise(b, j, &x);
+    let s2_neg = b.delay(&format!("s2_neg{j}"), neg);
+    let s2_n = b.delay(&format!("s2_n{j}"), n);
+    let s2_lz = b.delay(&format!("s2_lz{j}"), lz);
+    let lane = lane.carry(b, 2, true, true);
+    // float32(x): 24 bits of n, ties to even; 2^24 after a carry (still exact below).
+    let mx = round_even_at(b, &format!("mx{j}"), &s2_n, 8); // 25 bits
+    let mx = b.delay(&format!("s3_mx{j}"), mx);
+    let s3_neg = b.delay(&format!("s3_neg{j}"), s2_neg);
+    let s3_lz = b.delay(&format!("s3_lz{j}"), s2_lz);
+    let lane = lane.carry(b, 3, true, true);
+    let p = b.delay(&format!("s4_p{j}"), mx.ext(49).mul(lane.mult.ext(49)));
+    let s4_neg = b.delay(&format!("s4_neg{j}"), s3_neg);
+    let s4_lz = b.delay(&format!("s4_lz{j}"), s3_lz);
+    let lane = lane.carry(b, 4, false, true);
+    // The float32 product: P < 2^48 has its leading one at bit 47 or 46; keep 24 bits.
+    let top = p.bit(47);
+    let r_hi = round_even_at(b, &format!("rhi{j}"), &p, 24); // 26 bits, the top one 0
+    let p_lo = b.wire(&format!("plo{j}"), p.slice(46, 0));
+    let r_lo = round_even_at(b, &format!("rlo{j}"), &p_lo, 23); // 25 bits
+    let r = Expr::mux(top.clone(), b.keep(&r_hi, 24, 0, false), r_lo);
+    // value = R * 2^(d + 8 - lz + exp): fraction bits f = lz - 8 - d - exp.
+    let d = Expr::mux(top, Expr::lit(24, s10), Expr::lit(23, s10));
+    let f = s4_lz
+        .ext(10)
+        .cast(true)
+        .sub(Expr::lit(8, s10))
+        .sub(d)
+        .sub(lane.exp.ext(10));
+    let s5_r = b.delay(&format!("s5_r{j}"), r);
+    let s5_f = b.delay(&format!("s5_f{j}"), f);
+    let s5_neg = b.delay(&format!("s5_neg{j}"), s4_neg);
+    let lane = lane.carry(b, 5, false, false);
+    // |value| < 2^40 (scale < 256): f >= -15. f <= 0 shifts left; f >= 27 rounds to zero.
+    let u25 = Ty::unsigned(25);
+    let u64t = Ty::unsigned(64);
+    let u6 = Ty::unsigned(6);
+    let f_le0 = s5_f.clone().le(Expr::zero(s10));
+    let f_big = s5_f.clone().ge(Expr::lit(27, s10));
+    let minus_f = b.wire(&format!("nf{j}"), s5_f.clone().neg());
+    let lsh = b.keep(&minus_f, 5, 0, false);
+    let lsh = b.wire(&format!("flsh{j}"), lsh);
+    let rsh = b.wire(&format!("frsh{j}"), s5_f.slice(5, 0));
+    let left = s5_r.ext(64).shl(lsh);
+    let right = b.wire(&format!("tsh{j}"), s5_r.clone().shr(rsh.clone()));
+    let one = Expr::lit(1, u25);
+    let at = |k: Expr| s5_r.clone().and(one.clone().shl(k)).ne(Expr::zero(u25));
+    let guard = at(rsh.clone().sub(Expr::lit(1, u6)));
+    let below = s5_r
+        .clone()
+        .and(
+            one.clone()
+                .shl(rsh.clone().sub(Expr::lit(1, u6)))
+                .sub(one.clone()),
+        )
+        .ne(Expr::zero(u25));
+    let odd = right.bit(0);
+    let up = guard.and(below.or(odd));
+    let t = Expr::mux(
+        f_le0.clone(),
+        left,
+        Expr::mux(f_big.clone(), Expr::zero(u64t), right.ext(64)),
+    );
+    let up = Expr::mux(f_le0.or(f_big), Expr::bit_const(false), up);
+    let s6_t = b.delay(&format!("s6_t{j}"), t);
+    let s6_up = b.delay(&format!("s6_up{j}"), up);
+    let s6_neg = b.delay(&format!("s6_neg{j}"), s5_neg);
+    let lane = lane.carry(b, 6, false, false);
+    // |value| < 2^40: saturate the magnitude at 2^31, beyond any output bound, so that
+    // +-magnitude + zero point fits 33 bits.
+    let mag = b.wire(
+        &format!("mag{j}"),
+        s6_t.add(Expr::mux(s6_up, Expr::lit(1, u64t), Expr::zero(u64t))),
+    );
+    let big = mag.clone().ge(Expr::lit(1i128 << 31, u64t));
+    let low = b.keep(&mag, 30, 0, false);
+    let low = b.wire(&format!("mlow{j}"), low);
+    let m33 = Expr::mux(big, Expr::lit(1i128 << 31, s33), low.ext(33).cast(true));
+    let m = b.wire(&format!("m{j}"), m33);
+    let signed = Expr::mux(s6_neg, m.clone().neg(), m);
+    let z = b.delay(&format!("s7_z{j}"), signed.add(lane.zp.ext(33).cast(true)));
+    (z, lane)
+}
