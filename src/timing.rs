@@ -18,9 +18,9 @@ pub const BIAS_QUEUE_DEPTH: u32 = 4;
 /// [`crate::gen::postproc`] for its stages).
 pub fn postproc_latency(rounding: Rounding) -> u32 {
     match rounding {
-        Rounding::Gemmlowp | Rounding::Optimized => 6,
-        Rounding::Reference => 7,
-        Rounding::Xnnpack => 8,
+        Rounding::Gemmlowp | Rounding::Optimized => 8,
+        Rounding::Reference => 10,
+        Rounding::Xnnpack => 11,
     }
 }
 

@@ -95,6 +95,10 @@ fn check_mode(mode: Rounding, seed: u64) -> Result<(), String> {
         if n % 7 == 0 {
             (p.lo, p.hi) = (p.zero_point, i32::from(i16::MAX));
         }
+        // Bounds the wrong way round: every output is hi.
+        if n % 11 == 0 {
+            (p.lo, p.hi) = (100, -100);
+        }
     }
     let design = npugen::generate(&cfg).map_err(|e| e.to_string())?;
     let job = GemmJob {

@@ -92,13 +92,18 @@ impl ArrayConfig {
         self.input_bits + self.weight_bits
     }
 
-    /// Output FIFO depth in rows (explicit or the default).
+    /// Output FIFO depth in rows: explicit, or the default for the deepest post-processing
+    /// pipeline (a config read from a file has its exact default filled in).
     pub(crate) fn fifo_depth(&self) -> u32 {
-        // A row holds its credit from acceptance until it leaves: the array's latency (at most
-        // rows + cols + 5 cycles) plus the post-processing pipeline.
-        let in_flight = self.rows + self.cols + 5 + super::MAX_POSTPROC_LATENCY + self.pipeline;
         self.out_fifo_depth
-            .unwrap_or_else(|| in_flight.next_power_of_two())
+            .unwrap_or_else(|| self.default_fifo_depth(super::MAX_POSTPROC_LATENCY))
+    }
+
+    /// The default FIFO depth after a post-processing pipeline of `post_latency` cycles (0
+    /// without one): a row holds its credit from acceptance until it leaves, the array's
+    /// latency (at most rows + cols + 5 cycles) plus the pipeline.
+    pub(crate) fn default_fifo_depth(&self, post_latency: u32) -> u32 {
+        (self.rows + self.cols + 5 + post_latency + self.pipeline).next_power_of_two()
     }
 
     /// Smallest FIFO depth that cannot deadlock for this dataflow.

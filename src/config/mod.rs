@@ -27,7 +27,7 @@ pub const MAX_FIFO_DEPTH: u32 = 65536;
 /// The most cycles a post-processing pipeline adds to a result row (the deepest rounding mode,
 /// "xnnpack"; [`crate::timing::postproc_latency`] gives each). Defined here, below
 /// [`crate::timing`] (which re-exports it), because the default FIFO depth counts it.
-pub const MAX_POSTPROC_LATENCY: u32 = 8;
+pub const MAX_POSTPROC_LATENCY: u32 = 11;
 
 /// A whole npugen configuration (one TOML file). A config without `[array]` and without
 /// `[lif]` gets the default array; `[lif]` alone describes a spiking core only.
@@ -71,6 +71,18 @@ impl From<RawConfig> for Config {
             (None, None) => Some(ArrayConfig::default()),
             (None, Some(_)) => None,
         };
+        // The default FIFO depth of a config read from a file counts the real post-processing
+        // latency (ArrayConfig alone assumes the deepest).
+        let array = array.map(|mut a| {
+            if a.out_fifo_depth.is_none() {
+                let post = r
+                    .postproc
+                    .as_ref()
+                    .map_or(0, |p| crate::timing::postproc_latency(p.rounding));
+                a.out_fifo_depth = Some(a.default_fifo_depth(post));
+            }
+            a
+        });
         Config {
             name: r.name,
             array,

@@ -145,11 +145,12 @@ pub fn postprocess(p: &PostprocConfig, table: &[i64], c: &ColumnParams, acc: i64
     let x = (acc as i32).wrapping_add(c.bias);
     let z = c.scaling.apply(x, c.zero_point, p.rounding);
     let (qmin, qmax) = p.out_range();
-    let bound = |v: i64| {
-        v.max(i64::from(c.lo))
-            .min(i64::from(c.hi))
-            .clamp(qmin, qmax)
-    };
+    // The bounds saturated to the output range first: a record's 16-bit fields may hold more.
+    let (lo, hi) = (
+        i64::from(c.lo).clamp(qmin, qmax),
+        i64::from(c.hi).clamp(qmin, qmax),
+    );
+    let bound = |v: i64| v.max(lo).min(hi);
     if p.activation.is_lut() {
         table[(bound(z) - qmin) as usize]
     } else {

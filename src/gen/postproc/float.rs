@@ -2,6 +2,7 @@
 //! double product, rounded half away) and XNNPACK (float32 throughout, half to even), from the
 //! record's significand and power of two.
 
+use super::mul::split_mul;
 use super::Lane;
 use crate::rtl::{Expr, ModuleBuilder, Ty};
 
@@ -48,7 +49,7 @@ fn round_even_at(b: &mut ModuleBuilder, name: &str, v: &Expr, k: u32) -> Expr {
     )
 }
 
-/// LiteRT's reference kernels (stages 2-6): `round_half_away(double(x) * eff)` in integers.
+/// LiteRT's reference kernels (stages 2-9): `round_half_away(double(x) * eff)` in integers.
 pub(super) fn reference(b: &mut ModuleBuilder, x: Expr, lane: Lane) -> (Expr, Lane) {
     let j = lane.j;
     let s32 = Ty::signed(32);
@@ -57,10 +58,12 @@ pub(super) fn reference(b: &mut ModuleBuilder, x: Expr, lane: Lane) -> (Expr, La
     let s2_n = b.delay(&format!("s2_n{j}"), n);
     let s2_lz = b.delay(&format!("s2_lz{j}"), lz);
     let lane = lane.carry(b, 2, true, true);
-    let p = b.delay(&format!("s3_p{j}"), s2_n.ext(85).mul(lane.mult.ext(85)));
-    let s3_neg = b.delay(&format!("s3_neg{j}"), s2_neg);
-    let s3_lz = b.delay(&format!("s3_lz{j}"), s2_lz);
+    // The 85-bit product over three stages (limb products, pairs, total).
+    let p = split_mul(b, &format!("p{j}"), &s2_n, &lane.mult, 3, 85);
+    let (neg5, lz5) = delay_to(b, j, (s2_neg, s2_lz), 2, 5);
     let lane = lane.carry(b, 3, false, true);
+    let lane = lane.carry(b, 4, false, true);
+    let lane = lane.carry(b, 5, false, true);
     // P has its leading one at bit 84 or 83 (or is zero): keep 53 bits, ties to even.
     let top = p.bit(84);
     let r_hi = round_even_at(b, &format!("rhi{j}"), &p, 32); // 54 bits
@@ -71,50 +74,65 @@ pub(super) fn reference(b: &mut ModuleBuilder, x: Expr, lane: Lane) -> (Expr, La
     // Fraction bits of R: f = lz - d - exp, d = 32 or 31 (10 bits signed: -160..=160).
     let s10 = Ty::signed(10);
     let d = Expr::mux(top, Expr::lit(32, s10), Expr::lit(31, s10));
-    let f = s3_lz.ext(10).cast(true).sub(d).sub(lane.exp.ext(10));
-    let s4_r = b.delay(&format!("s4_r{j}"), r);
-    let s4_f = b.delay(&format!("s4_f{j}"), f);
-    let s4_neg = b.delay(&format!("s4_neg{j}"), s3_neg);
-    let lane = lane.carry(b, 4, false, false);
+    let f = lz5.ext(10).cast(true).sub(d).sub(lane.exp.ext(10));
+    let s6_r = b.delay(&format!("s6_r{j}"), r);
+    let s6_f = b.delay(&format!("s6_f{j}"), f);
+    let s6_neg = b.delay(&format!("s6_neg{j}"), neg5);
+    let lane = lane.carry(b, 6, false, false);
     // f <= 0: |value| >= 2^52, an int32 overflow (unless R = 0, when every result is 0);
     // f >= 56: |value| < 1/4, zero.
     let u6 = Ty::unsigned(6);
-    let f_le0 = s4_f.clone().le(Expr::zero(s10));
-    let f_big = s4_f.clone().ge(Expr::lit(56, s10));
-    let nonzero = s4_r.clone().ne(Expr::zero(big));
-    let sh = b.wire(&format!("fsh{j}"), s4_f.slice(5, 0));
-    let t = b.wire(&format!("tsh{j}"), s4_r.clone().shr(sh.clone()));
+    let f_le0 = s6_f.clone().le(Expr::zero(s10));
+    let f_big = s6_f.clone().ge(Expr::lit(56, s10));
+    let nonzero = s6_r.clone().ne(Expr::zero(big));
+    let sh = b.wire(&format!("fsh{j}"), s6_f.slice(5, 0));
+    let t = b.wire(&format!("tsh{j}"), s6_r.clone().shr(sh.clone()));
     let one54 = Expr::lit(1, big);
-    let rbit = s4_r
+    let rbit = s6_r
         .and(one54.shl(sh.sub(Expr::lit(1, u6))))
         .ne(Expr::zero(big));
     let t = Expr::mux(f_big.clone(), Expr::zero(big), t);
     let rbit = Expr::mux(f_big, Expr::bit_const(false), rbit);
-    let s5_t = b.delay(&format!("s5_t{j}"), t);
-    let s5_rb = b.delay(&format!("s5_rb{j}"), rbit);
-    let s5_ovf = b.delay(&format!("s5_ovf{j}"), f_le0.and(nonzero));
-    let s5_neg = b.delay(&format!("s5_neg{j}"), s4_neg);
-    let lane = lane.carry(b, 5, false, false);
+    let s7_t = b.delay(&format!("s7_t{j}"), t);
+    let s7_rb = b.delay(&format!("s7_rb{j}"), rbit);
+    let s7_ovf = b.delay(&format!("s7_ovf{j}"), f_le0.and(nonzero));
+    let s7_neg = b.delay(&format!("s7_neg{j}"), s6_neg);
+    let lane = lane.carry(b, 7, false, false);
     // Half away from zero on the magnitude; beyond int32 the conversion gives INT32_MIN.
-    let mag = b.wire(
-        &format!("mag{j}"),
-        s5_t.add(Expr::mux(s5_rb, Expr::lit(1, big), Expr::zero(big))),
-    );
-    let ovf = s5_ovf.or(mag.clone().ge(Expr::lit(1i128 << 31, big)));
-    let m32 = b.keep(&mag, 31, 0, true);
-    let signed = Expr::mux(s5_neg, m32.clone().neg(), m32);
-    let y = b.wire(
-        &format!("y{j}"),
-        Expr::mux(ovf, Expr::lit(i128::from(i32::MIN), s32), signed),
-    );
-    // int32 addition of the zero point (wrapping, as the kernel's), then 33 bits.
-    let zp32 = lane.zp.ext(32).cast(true);
-    let w = b.wire(&format!("w{j}"), y.add(zp32));
-    let z = b.delay(&format!("s6_z{j}"), w.ext(33));
+    let mag = s7_t.add(Expr::mux(s7_rb, Expr::lit(1, big), Expr::zero(big)));
+    let s8_mag = b.delay(&format!("s8_mag{j}"), mag);
+    let s8_ovf = b.delay(&format!("s8_ovf{j}"), s7_ovf);
+    let s8_neg = b.delay(&format!("s8_neg{j}"), s7_neg);
+    let lane = lane.carry(b, 8, false, false);
+    let ovf = s8_ovf.or(s8_mag.clone().ge(Expr::lit(1i128 << 31, big)));
+    let m32 = b.keep(&s8_mag, 31, 0, true);
+    let m32 = b.wire(&format!("m{j}"), m32);
+    // zp +- |y| in int32 (wrapping, as the kernel's addition); INT32_MIN + zp flips bit 31.
+    let zp32 = b.wire(&format!("zpw{j}"), lane.zp.ext(32).cast(true));
+    let flipped = zp32.clone().xor(Expr::lit(i128::from(i32::MIN), s32));
+    let sum = Expr::mux(s8_neg, zp32.clone().sub(m32.clone()), zp32.add(m32));
+    let w = b.wire(&format!("w{j}"), Expr::mux(ovf, flipped, sum));
+    let z = b.delay(&format!("s9_z{j}"), w.ext(33));
     (z, lane)
 }
 
-/// XNNPACK (stages 2-7): `round_half_even(float32(float32(x) * s))` in integers.
+/// The sign and leading-zero count of a lane from stage `from` delayed to stage `to`.
+fn delay_to(
+    b: &mut ModuleBuilder,
+    j: u32,
+    (neg, lz): (Expr, Expr),
+    from: u32,
+    to: u32,
+) -> (Expr, Expr) {
+    let (mut neg, mut lz) = (neg, lz);
+    for k in from + 1..=to {
+        neg = b.delay(&format!("s{k}_neg{j}"), neg);
+        lz = b.delay(&format!("s{k}_lz{j}"), lz);
+    }
+    (neg, lz)
+}
+
+/// XNNPACK (stages 2-10): `round_half_even(float32(float32(x) * s))` in integers.
 pub(super) fn xnnpack(b: &mut ModuleBuilder, x: Expr, lane: Lane) -> (Expr, Lane) {
     let j = lane.j;
     let (s10, s33) = (Ty::signed(10), Ty::signed(33));
@@ -129,10 +147,11 @@ pub(super) fn xnnpack(b: &mut ModuleBuilder, x: Expr, lane: Lane) -> (Expr, Lane
     let s3_neg = b.delay(&format!("s3_neg{j}"), s2_neg);
     let s3_lz = b.delay(&format!("s3_lz{j}"), s2_lz);
     let lane = lane.carry(b, 3, true, true);
-    let p = b.delay(&format!("s4_p{j}"), mx.ext(49).mul(lane.mult.ext(49)));
-    let s4_neg = b.delay(&format!("s4_neg{j}"), s3_neg);
-    let s4_lz = b.delay(&format!("s4_lz{j}"), s3_lz);
+    let p = split_mul(b, &format!("p{j}"), &mx, &lane.mult, 4, 49);
+    let (neg6, lz6) = delay_to(b, j, (s3_neg, s3_lz), 3, 6);
     let lane = lane.carry(b, 4, false, true);
+    let lane = lane.carry(b, 5, false, true);
+    let lane = lane.carry(b, 6, false, true);
     // The float32 product: P < 2^48 has its leading one at bit 47 or 46; keep 24 bits.
     let top = p.bit(47);
     let r_hi = round_even_at(b, &format!("rhi{j}"), &p, 24); // 26 bits, the top one 0
@@ -141,16 +160,16 @@ pub(super) fn xnnpack(b: &mut ModuleBuilder, x: Expr, lane: Lane) -> (Expr, Lane
     let r = Expr::mux(top.clone(), b.keep(&r_hi, 24, 0, false), r_lo);
     // value = R * 2^(d + 8 - lz + exp): fraction bits f = lz - 8 - d - exp.
     let d = Expr::mux(top, Expr::lit(24, s10), Expr::lit(23, s10));
-    let f = s4_lz
+    let f = lz6
         .ext(10)
         .cast(true)
         .sub(Expr::lit(8, s10))
         .sub(d)
         .sub(lane.exp.ext(10));
-    let s5_r = b.delay(&format!("s5_r{j}"), r);
-    let s5_f = b.delay(&format!("s5_f{j}"), f);
-    let s5_neg = b.delay(&format!("s5_neg{j}"), s4_neg);
-    let lane = lane.carry(b, 5, false, false);
+    let s5_r = b.delay(&format!("s7_r{j}"), r);
+    let s5_f = b.delay(&format!("s7_f{j}"), f);
+    let s5_neg = b.delay(&format!("s7_neg{j}"), neg6);
+    let lane = lane.carry(b, 7, false, false);
     // |value| < 2^40 (scale < 256): f >= -15. f <= 0 shifts left; f >= 27 rounds to zero.
     let u25 = Ty::unsigned(25);
     let u64t = Ty::unsigned(64);
@@ -182,22 +201,23 @@ pub(super) fn xnnpack(b: &mut ModuleBuilder, x: Expr, lane: Lane) -> (Expr, Lane
         Expr::mux(f_big.clone(), Expr::zero(u64t), right.ext(64)),
     );
     let up = Expr::mux(f_le0.or(f_big), Expr::bit_const(false), up);
-    let s6_t = b.delay(&format!("s6_t{j}"), t);
-    let s6_up = b.delay(&format!("s6_up{j}"), up);
-    let s6_neg = b.delay(&format!("s6_neg{j}"), s5_neg);
-    let lane = lane.carry(b, 6, false, false);
+    let s6_t = b.delay(&format!("s8_t{j}"), t);
+    let s6_up = b.delay(&format!("s8_up{j}"), up);
+    let s6_neg = b.delay(&format!("s8_neg{j}"), s5_neg);
+    let lane = lane.carry(b, 8, false, false);
+    let mag = s6_t.add(Expr::mux(s6_up, Expr::lit(1, u64t), Expr::zero(u64t)));
+    let s9_mag = b.delay(&format!("s9_mag{j}"), mag);
+    let s9_neg = b.delay(&format!("s9_neg{j}"), s6_neg);
+    let lane = lane.carry(b, 9, false, false);
     // |value| < 2^40: saturate the magnitude at 2^31, beyond any output bound, so that
-    // +-magnitude + zero point fits 33 bits.
-    let mag = b.wire(
-        &format!("mag{j}"),
-        s6_t.add(Expr::mux(s6_up, Expr::lit(1, u64t), Expr::zero(u64t))),
-    );
-    let big = mag.clone().ge(Expr::lit(1i128 << 31, u64t));
-    let low = b.keep(&mag, 30, 0, false);
+    // zero point +- magnitude fits 33 bits.
+    let big = s9_mag.clone().ge(Expr::lit(1i128 << 31, u64t));
+    let low = b.keep(&s9_mag, 30, 0, false);
     let low = b.wire(&format!("mlow{j}"), low);
     let m33 = Expr::mux(big, Expr::lit(1i128 << 31, s33), low.ext(33).cast(true));
     let m = b.wire(&format!("m{j}"), m33);
-    let signed = Expr::mux(s6_neg, m.clone().neg(), m);
-    let z = b.delay(&format!("s7_z{j}"), signed.add(lane.zp.ext(33).cast(true)));
+    let zp = b.wire(&format!("zpw{j}"), lane.zp.ext(33).cast(true));
+    let sum = Expr::mux(s9_neg, zp.clone().sub(m.clone()), zp.add(m));
+    let z = b.delay(&format!("s10_z{j}"), sum);
     (z, lane)
 }

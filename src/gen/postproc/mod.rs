@@ -34,6 +34,7 @@ use crate::rtl::{Const, Expr, Memory, Module, ModuleBuilder, Ty};
 use crate::timing::postproc_latency;
 
 mod float;
+mod mul;
 mod q31;
 
 /// Bits per column record in a parameter beat.
@@ -182,7 +183,7 @@ pub fn postproc(module: &str, array: &ArrayConfig, post: &PostprocConfig) -> Mod
         };
         unused_record_bits(&mut b, &params, j, mult_bits);
         let x = b.delay(&format!("s1_x{j}"), acc32.add(bias));
-        let lane = lane.carry(&mut b, 1, true, true);
+        let lane = bounds(&mut b, lane, post).carry(&mut b, 1, true, true);
         let (z, lane) = match post.rounding {
             Rounding::Gemmlowp | Rounding::Optimized => q31::q31(&mut b, x, lane, post.rounding),
             Rounding::Reference => float::reference(&mut b, x, lane),
@@ -203,8 +204,32 @@ pub fn postproc(module: &str, array: &ArrayConfig, post: &PostprocConfig) -> Mod
     b.finish()
 }
 
-/// The last stage of a lane: `z` (33-bit signed) clamped to the record's [lo, hi] and to the
-/// output range, then the activation (a ROM for tables), narrowed to the output type.
+/// The record's bounds saturated to the output range, `lo` lowered to `hi` when above it,
+/// so that the last stage clamps with two compares side by side: `min(max(z, lo), hi)` with
+/// both in range, as the model states it.
+fn bounds(b: &mut ModuleBuilder, lane: Lane, post: &PostprocConfig) -> Lane {
+    let j = lane.j;
+    let (qmin, qmax) = post.out_range();
+    let out_ty = Ty::new(post.out_bits, post.out_signed);
+    let lo = b.wire(
+        &format!("lo_sat{j}"),
+        clamp_narrow(&lane.lo, qmin, qmax, out_ty),
+    );
+    let hi = b.wire(
+        &format!("hi_sat{j}"),
+        clamp_narrow(&lane.hi, qmin, qmax, out_ty),
+    );
+    let lo = Expr::mux(lo.clone().gt(hi.clone()), hi.clone(), lo);
+    Lane {
+        lo: b.wire(&format!("lo_eff{j}"), lo),
+        hi,
+        ..lane
+    }
+}
+
+/// The last stage of a lane: `z` (33-bit signed) clamped to the lane's bounds (already in the
+/// output range, `lo <= hi`), then the activation (a ROM for tables), narrowed to the output
+/// type.
 fn activate(
     b: &mut ModuleBuilder,
     z: Expr,
@@ -214,18 +239,21 @@ fn activate(
 ) -> Expr {
     let j = lane.j;
     let ob = post.out_bits;
-    let (qmin, qmax) = post.out_range();
-    let out_ty = Ty::new(ob, post.out_signed);
+    let (qmin, _) = post.out_range();
     let ext = |e: &Expr| e.ext(33).cast(true);
-    let v = z;
-    let (lo, hi) = (ext(&lane.lo), ext(&lane.hi));
-    let v1 = b.wire(
-        &format!("vlo{j}"),
-        Expr::mux(v.clone().lt(lo.clone()), lo, v),
-    );
+    let below = z.clone().lt(ext(&lane.lo));
+    let above = z.clone().gt(ext(&lane.hi));
     let v2 = b.wire(
-        &format!("vhi{j}"),
-        Expr::mux(v1.clone().gt(hi.clone()), hi, v1),
+        &format!("v{j}"),
+        Expr::mux(
+            above,
+            lane.hi.clone(),
+            Expr::mux(
+                below,
+                lane.lo.clone(),
+                z.slice_as(ob - 1, 0, post.out_signed),
+            ),
+        ),
     );
     match table {
         Some(t) => {
@@ -233,7 +261,7 @@ fn activate(
             let u_ob = Ty::unsigned(ob);
             let idx = b.wire(
                 &format!("idx{j}"),
-                clamp_narrow(&v2, qmin, qmax, u_ob).sub(Expr::lit(i128::from(qmin), u_ob)),
+                v2.cast(false).sub(Expr::lit(i128::from(qmin), u_ob)),
             );
             let rom = b.memory(Memory {
                 name: format!("lut{j}"),
@@ -253,10 +281,7 @@ fn activate(
         }
         None => {
             let stage = postproc_latency(post.rounding);
-            b.delay(
-                &format!("s{stage}_o{j}"),
-                clamp_narrow(&v2, qmin, qmax, out_ty),
-            )
+            b.delay(&format!("s{stage}_o{j}"), v2)
         }
     }
 }

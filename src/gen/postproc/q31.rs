@@ -1,11 +1,12 @@
-//! The Q31 requantization datapaths (stages 2-5): gemmlowp's and LiteRT's optimized kernels
+//! The Q31 requantization datapaths (stages 2-7): gemmlowp's and LiteRT's optimized kernels
 //! (ruy), from the record's multiplier M and exponent.
 
+use super::mul::split_mul;
 use super::Lane;
 use crate::model::requant::Rounding;
 use crate::rtl::{Expr, ModuleBuilder, Ty};
 
-/// gemmlowp and LiteRT's optimized kernels (stages 2-5): the left shift, the Q31 multiply and
+/// gemmlowp and LiteRT's optimized kernels (stages 2-7): the left shift, the Q31 multiply and
 /// its rounding, the rounding right shift, the zero point.
 pub(super) fn q31(b: &mut ModuleBuilder, x: Expr, lane: Lane, mode: Rounding) -> (Expr, Lane) {
     let j = lane.j;
@@ -23,9 +24,11 @@ pub(super) fn q31(b: &mut ModuleBuilder, x: Expr, lane: Lane, mode: Rounding) ->
     );
     let xs = b.delay(&format!("s2_xs{j}"), x.shl(l));
     let lane = lane.carry(b, 2, true, true);
-    let m = lane.mult.ext(64).cast(true);
-    let p = b.delay(&format!("s3_p{j}"), xs.ext(64).mul(m));
+    // The 64-bit product over three stages (limb products, pairs, total).
+    let p = split_mul(b, &format!("p{j}"), &xs, &lane.mult, 3, 64);
     let lane = lane.carry(b, 3, false, true);
+    let lane = lane.carry(b, 4, false, true);
+    let lane = lane.carry(b, 5, false, true);
     let q = match mode {
         Rounding::Optimized => {
             let t = b.wire(&format!("t{j}"), p.add(Expr::lit(1 << 30, s64)));
@@ -43,8 +46,8 @@ pub(super) fn q31(b: &mut ModuleBuilder, x: Expr, lane: Lane, mode: Rounding) ->
             t.slice_as(62, 31, true).add(up)
         }
     };
-    let q = b.delay(&format!("s4_q{j}"), q);
-    let lane = lane.carry(b, 4, false, true);
+    let q = b.delay(&format!("s6_q{j}"), q);
+    let lane = lane.carry(b, 6, false, true);
     // The right shift r = max(-e, 0), 0..=31.
     let e = lane.exp.clone();
     let e_neg = e.clone().lt(Expr::zero(Ty::signed(8)));
@@ -82,6 +85,6 @@ pub(super) fn q31(b: &mut ModuleBuilder, x: Expr, lane: Lane, mode: Rounding) ->
         }
     };
     let y = b.wire(&format!("y{j}"), y);
-    let z = b.delay(&format!("s5_z{j}"), y.add(lane.zp.ext(33).cast(true)));
+    let z = b.delay(&format!("s7_z{j}"), y.add(lane.zp.ext(33).cast(true)));
     (z, lane)
 }
