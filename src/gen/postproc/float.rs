@@ -6,27 +6,38 @@ use super::mul::split_mul;
 use super::Lane;
 use crate::rtl::{Expr, ModuleBuilder, Ty};
 
-/// `v`'s magnitude normalised (stage 2 of the float modes): the sign, `n = |v| << lz` with its
-/// leading one at bit 31 (0 for v = 0) and `lz`, as wires of lane `j`.
-fn normalise(b: &mut ModuleBuilder, j: u32, x: &Expr) -> (Expr, Expr, Expr) {
-    let (s32, u6) = (Ty::signed(32), Ty::unsigned(6));
-    let neg = b.wire(&format!("neg{j}"), x.clone().lt(Expr::zero(s32)));
-    // |INT32_MIN| = 2^31 fits in 32 unsigned bits.
-    let mut n = b.wire(
-        &format!("abs{j}"),
-        Expr::mux(neg.clone(), x.clone().neg(), x.clone()).cast(false),
-    );
-    let mut lz = Expr::zero(u6);
-    for k in [16u32, 8, 4, 2, 1] {
-        let top_zero = n.slice(31, 32 - k).eq(Expr::zero(Ty::unsigned(k)));
-        let shifted = Expr::concat(vec![n.slice(31 - k, 0), Expr::zero(Ty::unsigned(k))]);
-        let name = format!("norm{k}_{j}");
-        let z = b.wire(&format!("lz{k}_{j}"), top_zero);
-        n = b.wire(&name, Expr::mux(z.clone(), shifted, n.clone()));
-        lz = lz.add(Expr::mux(z, Expr::lit(i128::from(k), u6), Expr::zero(u6)));
+/// The magnitude `abs` (stage 1's register, 32 bits unsigned) normalised in stage 2:
+/// `n = abs << lz` with its leading one at bit 31 (0 for 0) and `lz`, as wires of lane `j`.
+/// The leading zeros come from a tree (5 mux levels), then one log shifter.
+fn normalise(b: &mut ModuleBuilder, j: u32, abs: &Expr) -> (Expr, Expr) {
+    let (zero, count) = leading_zeros(b, &format!("lzc{j}"), abs);
+    // An all-zero |x| shifts to 0 whatever the count: the flag is not needed.
+    b.wire(&format!("lzc{j}_zero_unused"), zero);
+    let lz = b.wire(&format!("lz{j}"), count);
+    let n = b.wire(&format!("norm{j}"), abs.clone().shl(lz.clone()));
+    (n, lz)
+}
+
+/// Leading zeros of the named unsigned signal `v` (a power-of-two width >= 2): whether it is
+/// all zero, and the count (log2 width bits; all ones when it is), built as a tree of halves.
+fn leading_zeros(b: &mut ModuleBuilder, name: &str, v: &Expr) -> (Expr, Expr) {
+    let w = v.ty().width;
+    if w == 2 {
+        let zero = v.bit(1).or(v.bit(0)).not();
+        let count = b.wire(&format!("{name}_c"), v.bit(1).not());
+        return (zero, count);
     }
-    let lz = b.wire(&format!("lz{j}"), lz);
-    (neg, n, lz)
+    let hi = b.wire(&format!("{name}_h"), v.slice(w - 1, w / 2));
+    let lo = b.wire(&format!("{name}_l"), v.slice(w / 2 - 1, 0));
+    let (zh, ch) = leading_zeros(b, &format!("{name}h"), &hi);
+    let (zl, cl) = leading_zeros(b, &format!("{name}l"), &lo);
+    let zero = zh.clone().and(zl);
+    let count = Expr::mux(
+        zh,
+        Expr::concat(vec![Expr::bit_const(true), cl]),
+        Expr::concat(vec![Expr::bit_const(false), ch]),
+    );
+    (zero, b.wire(&format!("{name}_c"), count))
 }
 
 /// `v` (unsigned, a named signal) rounded to nearest, ties to even, at bit `k` (the `k` low
@@ -50,10 +61,15 @@ fn round_even_at(b: &mut ModuleBuilder, name: &str, v: &Expr, k: u32) -> Expr {
 }
 
 /// LiteRT's reference kernels (stages 2-9): `round_half_away(double(x) * eff)` in integers.
-pub(super) fn reference(b: &mut ModuleBuilder, x: Expr, lane: Lane) -> (Expr, Lane) {
+/// `(abs, neg)` are stage 1's |acc + bias| and its sign.
+pub(super) fn reference(
+    b: &mut ModuleBuilder,
+    (abs, neg): (Expr, Expr),
+    lane: Lane,
+) -> (Expr, Lane) {
     let j = lane.j;
     let s32 = Ty::signed(32);
-    let (neg, n, lz) = normalise(b, j, &x);
+    let (n, lz) = normalise(b, j, &abs);
     let s2_neg = b.delay(&format!("s2_neg{j}"), neg);
     let s2_n = b.delay(&format!("s2_n{j}"), n);
     let s2_lz = b.delay(&format!("s2_lz{j}"), lz);
@@ -133,10 +149,11 @@ fn delay_to(
 }
 
 /// XNNPACK (stages 2-10): `round_half_even(float32(float32(x) * s))` in integers.
-pub(super) fn xnnpack(b: &mut ModuleBuilder, x: Expr, lane: Lane) -> (Expr, Lane) {
+/// `(abs, neg)` are stage 1's |acc + bias| and its sign.
+pub(super) fn xnnpack(b: &mut ModuleBuilder, (abs, neg): (Expr, Expr), lane: Lane) -> (Expr, Lane) {
     let j = lane.j;
     let (s10, s33) = (Ty::signed(10), Ty::signed(33));
-    let (neg, n, lz) = normalise(b, j, &x);
+    let (n, lz) = normalise(b, j, &abs);
     let s2_neg = b.delay(&format!("s2_neg{j}"), neg);
     let s2_n = b.delay(&format!("s2_n{j}"), n);
     let s2_lz = b.delay(&format!("s2_lz{j}"), lz);

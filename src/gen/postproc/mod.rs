@@ -7,23 +7,26 @@
 //! it, so consecutive tiles may use different parameters. The stages per rounding mode:
 //!
 //! ```text
-//! all        S1  x = acc + bias                      (int32, wrapping)
-//! gemmlowp,  S2  xs = x << max(e, 0)                 (int32, wrapping)
-//! optimized  S3  p = xs * M                          (64 bits)
-//!            S4  q = SRDHM (gemmlowp) | (p + 2^30) >> 31 (optimized)
-//!            S5  z = rounding shift by max(-e, 0) + zero_point
-//! reference  S2  |x| normalised: n = |x| << lz      (leading one at bit 31)
-//!            S3  P = n * mult                        (85 bits; mult = the double's significand)
-//!            S4  R = P rounded to 53 bits, ties to even (the double product); f = its fraction bits
-//!            S5  t = R >> f and the rounding bit     (half away from zero on the magnitude)
-//!            S6  z = +-(t + round) (INT32_MIN when it overflows int32) + zero_point, wrapping
-//! xnnpack    S2  |x| normalised, as reference
+//! gemmlowp,  S1  x = acc + bias (int32, wrapping); the record's bounds saturated to the range
+//! optimized  S2  xs = x << max(e, 0)                 (int32, wrapping)
+//!            S3-5 p = xs * M                         (64 bits: limb products, pairs, total)
+//!            S6  q = SRDHM (gemmlowp) | (p + 2^30) >> 31 (optimized)
+//!            S7  z = rounding shift by max(-e, 0) + zero_point
+//! reference  S1  |acc + bias| and its sign
+//!            S2  n = |x| << lz, leading one at bit 31 (a leading-zero tree, one log shifter)
+//!            S3-5 P = n * mult                       (85 bits; mult = the double's significand)
+//!            S6  R = P rounded to 53 bits, ties to even (the double product); f = its fraction bits
+//!            S7  t = R >> f and the rounding bit     (half away from zero on the magnitude)
+//!            S8  |y| = t + round
+//!            S9  z = zero_point +- |y| in int32 (INT32_MIN + zero_point when |y| overflows)
+//! xnnpack    S1-2 as reference
 //!            S3  n rounded to 24 bits, ties to even  (float32(x))
-//!            S4  P = that * mult                     (49 bits; mult = the float's significand)
-//!            S5  R = P rounded to 24 bits, ties to even (the float32 product)
-//!            S6  t = R >> f, guard and sticky bits
-//!            S7  z = +-(t rounded half to even) + zero_point
-//! last       out = activation(clamp(z, lo, hi)) in the output range (tables: a ROM read)
+//!            S4-6 P = that * mult                    (49 bits; mult = the float's significand)
+//!            S7  R = P rounded to 24 bits, ties to even (the float32 product)
+//!            S8  t = R >> f, guard and sticky bits
+//!            S9  |y| = t rounded half to even
+//!            S10 z = zero_point +- |y| (|y| saturated at 2^31)
+//! last       out = activation(min(max(z, lo), hi))   (tables: a ROM read)
 //! ```
 
 use crate::config::{ArrayConfig, PostprocConfig};
@@ -182,12 +185,29 @@ pub fn postproc(module: &str, array: &ArrayConfig, post: &PostprocConfig) -> Mod
             hi: field(&mut b, "hi", &params, j, 144, out16),
         };
         unused_record_bits(&mut b, &params, j, mult_bits);
-        let x = b.delay(&format!("s1_x{j}"), acc32.add(bias));
-        let lane = bounds(&mut b, lane, post).carry(&mut b, 1, true, true);
+        let lane = bounds(&mut b, lane, post);
         let (z, lane) = match post.rounding {
-            Rounding::Gemmlowp | Rounding::Optimized => q31::q31(&mut b, x, lane, post.rounding),
-            Rounding::Reference => float::reference(&mut b, x, lane),
-            Rounding::Xnnpack => float::xnnpack(&mut b, x, lane),
+            Rounding::Gemmlowp | Rounding::Optimized => {
+                let x = b.delay(&format!("s1_x{j}"), acc32.add(bias));
+                let lane = lane.carry(&mut b, 1, true, true);
+                q31::q31(&mut b, x, lane, post.rounding)
+            }
+            mode => {
+                // The float modes take |acc + bias| and its sign from stage 1.
+                let s32 = Ty::signed(32);
+                let x = b.wire(&format!("x{j}"), acc32.add(bias));
+                let neg = b.wire(&format!("neg{j}"), x.clone().lt(Expr::zero(s32)));
+                // |INT32_MIN| = 2^31 fits in 32 unsigned bits.
+                let abs = Expr::mux(neg.clone(), x.clone().neg(), x).cast(false);
+                let abs = b.delay(&format!("s1_abs{j}"), abs);
+                let neg = b.delay(&format!("s1_neg{j}"), neg);
+                let lane = lane.carry(&mut b, 1, true, true);
+                if mode == Rounding::Reference {
+                    float::reference(&mut b, (abs, neg), lane)
+                } else {
+                    float::xnnpack(&mut b, (abs, neg), lane)
+                }
+            }
         };
         // Into the stage that computed z: the bounds (a table holds its own zero point).
         let lane = lane.carry_zp(&mut b, latency - 1, false, false, false);
