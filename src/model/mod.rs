@@ -5,6 +5,7 @@
 //! - [`systolic`]: the array's ports cycle by cycle, from its published timing contract.
 
 pub mod gemm;
+mod gemmlowp;
 pub mod io;
 pub mod lif;
 pub mod lif_cycle;

@@ -9,75 +9,10 @@
 //! checked against LiteRT itself). The model computes each path's own formula (floating point
 //! where LiteRT's is), not the RTL's integer reconstruction of it.
 
-use fixed::types::I1F31;
-
 use crate::config::{Activation, PostprocConfig};
 use crate::error::{Error, Result};
 use crate::model::params::ColumnParams;
-use crate::model::requant::{Multiplier, Rounding, Scaling};
-
-/// gemmlowp `SaturatingRoundingDoublingHighMul`: the high 32 bits of 2*a*b, rounded to nearest
-/// with ties away from zero; saturates the single overflow case (INT32_MIN * INT32_MIN).
-pub(crate) fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
-    if a == i32::MIN && b == i32::MIN {
-        return i32::MAX;
-    }
-    let ab = i64::from(a) * i64::from(b);
-    let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    // C++ integer division truncates toward zero, as Rust's does.
-    ((ab + nudge) / (1i64 << 31)) as i32
-}
-
-/// gemmlowp `RoundingDivideByPOT`: x / 2^exponent rounded to nearest, ties away from zero.
-pub(crate) fn rounding_divide_by_pot(x: i32, exponent: u32) -> i32 {
-    assert!(exponent <= 31, "exponent {exponent}");
-    let mask: i64 = (1i64 << exponent) - 1;
-    let x = i64::from(x);
-    let remainder = x & mask;
-    let threshold = (mask >> 1) + i64::from(x < 0);
-    ((x >> exponent) + i64::from(remainder > threshold)) as i32
-}
-
-/// A real scale as an int32 multiplier and a right shift.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct QuantizedMultiplier {
-    /// The multiplier M in [0.5, 1) as Q1.31 (its bits are TFLite's int32 multiplier).
-    pub multiplier: I1F31,
-    /// Right shift s in 0..=31.
-    pub shift: u32,
-}
-
-impl QuantizedMultiplier {
-    /// TFLite's int32 `quantized_multiplier`.
-    pub fn bits(&self) -> i32 {
-        self.multiplier.to_bits()
-    }
-
-    /// The same multiplier as [`crate::model::requant`] states it (exponent = -shift).
-    pub fn as_multiplier(&self) -> Multiplier {
-        Multiplier {
-            m: self.bits(),
-            exponent: -(self.shift as i32),
-        }
-    }
-
-    /// The real scale this stands for: M * 2^-s.
-    #[cfg(test)]
-    fn effective_scale(&self) -> f64 {
-        self.multiplier.to_num::<f64>() / (1u64 << self.shift) as f64
-    }
-}
-
-/// TFLite `QuantizeMultiplier` for 0 < real < 1 ([`crate::model::requant::quantize_multiplier`]
-/// narrowed to right shifts): `None` if the scale needs a left shift or a right shift beyond 31
-/// (TFLite would then use a zero multiplier).
-pub fn quantize_multiplier(real: f64) -> Option<QuantizedMultiplier> {
-    let Multiplier { m, exponent } = crate::model::requant::quantize_multiplier(real);
-    (m != 0 && (-31..=0).contains(&exponent)).then(|| QuantizedMultiplier {
-        multiplier: I1F31::from_bits(m),
-        shift: (-exponent) as u32,
-    })
-}
+use crate::model::requant::{Rounding, Scaling};
 
 /// The lookup table of a sigmoid or tanh activation: entry `q - qmin` for each requantized
 /// value q in the output range. Inputs mean x = (q - zero_point) * lut_input_scale (or
@@ -303,79 +238,6 @@ mod tests {
         };
         let e = column_params(&listed, &b, &[10, 20], None).unwrap_err();
         assert!(e.to_string().contains("postproc.scale"), "{e}");
-    }
-
-    #[test]
-    fn srdhm_hand_cases() {
-        // 2 * a * b / 2^32 rounded: 0.5 * 0.5 in Q31 is 0.25.
-        assert_eq!(
-            saturating_rounding_doubling_high_mul(1 << 30, 1 << 30),
-            1 << 29
-        );
-        // The single saturating case.
-        assert_eq!(
-            saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
-            i32::MAX
-        );
-        assert_eq!(
-            saturating_rounding_doubling_high_mul(i32::MIN, i32::MAX),
-            -i32::MAX
-        );
-        // Ties: the reference nudge rounds +0.5 up to 1 but -0.5 up to 0 (and -1.5 to -1),
-        // i.e. half toward +infinity for negative products. We follow the code, not a name.
-        assert_eq!(saturating_rounding_doubling_high_mul(1, 1 << 30), 1);
-        assert_eq!(saturating_rounding_doubling_high_mul(-1, 1 << 30), 0);
-        assert_eq!(saturating_rounding_doubling_high_mul(-3, 1 << 30), -1);
-        // Just below a tie rounds toward zero.
-        assert_eq!(saturating_rounding_doubling_high_mul(1, (1 << 30) - 1), 0);
-        assert_eq!(saturating_rounding_doubling_high_mul(-1, (1 << 30) - 1), 0);
-        // Extremes of the multiplier.
-        assert_eq!(
-            saturating_rounding_doubling_high_mul(i32::MAX, i32::MAX),
-            i32::MAX - 1
-        );
-        assert_eq!(saturating_rounding_doubling_high_mul(1000, i32::MAX), 1000);
-    }
-
-    #[test]
-    fn rounding_divide_by_pot_ties_away_from_zero() {
-        assert_eq!(rounding_divide_by_pot(5, 1), 3); // 2.5 -> 3
-        assert_eq!(rounding_divide_by_pot(-5, 1), -3); // -2.5 -> -3
-        assert_eq!(rounding_divide_by_pot(7, 2), 2); // 1.75 -> 2
-        assert_eq!(rounding_divide_by_pot(-7, 2), -2);
-        assert_eq!(rounding_divide_by_pot(6, 2), 2); // 1.5 -> 2
-        assert_eq!(rounding_divide_by_pot(-6, 2), -2); // -1.5 -> -2
-        assert_eq!(rounding_divide_by_pot(-9, 2), -2); // -2.25 -> -2
-        assert_eq!(rounding_divide_by_pot(123, 0), 123);
-        assert_eq!(rounding_divide_by_pot(i32::MIN, 31), -1);
-        assert_eq!(rounding_divide_by_pot(i32::MAX, 31), 1);
-    }
-
-    #[test]
-    fn quantize_multiplier_matches_tflite() {
-        // 0.5 = 0.5 * 2^0: M = 2^30, no shift.
-        let q = quantize_multiplier(0.5).unwrap();
-        assert_eq!((q.bits(), q.shift), (1 << 30, 0));
-        // 0.25 = 0.5 * 2^-1.
-        let q = quantize_multiplier(0.25).unwrap();
-        assert_eq!((q.bits(), q.shift), (1 << 30, 1));
-        // 0.00731 = 0.93568 * 2^-7 (frexp); M = round(0.93568 * 2^31) = 2009357500.
-        let q = quantize_multiplier(0.00731).unwrap();
-        assert_eq!(q.shift, 7);
-        assert_eq!(q.bits(), 2_009_357_500);
-        assert!((q.effective_scale() - 0.00731).abs() < 1e-12);
-        // A value that rounds up to 2^31 moves to the next exponent.
-        let q = quantize_multiplier(0.999_999_999_9).unwrap_or(QuantizedMultiplier {
-            multiplier: I1F31::ZERO,
-            shift: 99,
-        });
-        assert_eq!(
-            q.shift, 99,
-            "rounds to 1.0, which needs a left shift: unsupported"
-        );
-        assert!(quantize_multiplier(1.0).is_none());
-        assert!(quantize_multiplier(2f64.powi(-33)).is_none());
-        assert_eq!(quantize_multiplier(2f64.powi(-32)).unwrap().shift, 31);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! `Reference` gives -70 (half away from zero), `Xnnpack` -70 (half to even), `Optimized` and
 //! `Gemmlowp` -69 (their Q31 multiply rounds the tie up, towards +infinity).
 
-use super::postproc::{rounding_divide_by_pot, saturating_rounding_doubling_high_mul};
+use super::gemmlowp::{rounding_divide_by_pot, saturating_rounding_doubling_high_mul};
 
 /// Which LiteRT path's arithmetic to reproduce (`postproc.rounding`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -352,6 +352,32 @@ mod tests {
         assert_eq!(scale(227, &sc, Rounding::Optimized), 3);
         assert_eq!(scale(227, &sc, Rounding::Gemmlowp), 3);
         assert_eq!(scale(227, &sc, Rounding::Xnnpack), 2);
+    }
+
+    #[test]
+    fn quantize_multiplier_matches_tflite() {
+        // (M, right shift) where TFLite's right-shift-only form exists (M != 0, exponent in
+        // -31..=0), else None.
+        let narrow = |real: f64| {
+            let q = quantize_multiplier(real);
+            (q.m != 0 && (-31..=0).contains(&q.exponent)).then_some((q.m, -q.exponent))
+        };
+        // 0.5 = 0.5 * 2^0: M = 2^30, no shift.
+        assert_eq!(narrow(0.5), Some((1 << 30, 0)));
+        // 0.25 = 0.5 * 2^-1.
+        assert_eq!(narrow(0.25), Some((1 << 30, 1)));
+        // 0.00731 = 0.93568 * 2^-7 (frexp); M = round(0.93568 * 2^31) = 2009357500.
+        let (m, shift) = narrow(0.00731).unwrap();
+        assert_eq!(shift, 7);
+        assert_eq!(m, 2_009_357_500);
+        let effective = f64::from(m) / f64::from(1u32 << 31) / f64::from(1u32 << shift);
+        assert!((effective - 0.00731).abs() < 1e-12);
+        // A value that rounds up to 2^31 moves to the next exponent: a left shift.
+        assert_eq!(narrow(0.999_999_999_9), None, "rounds to 1.0, a left shift");
+        assert_eq!(quantize_multiplier(0.999_999_999_9).exponent, 1);
+        assert!(narrow(1.0).is_none());
+        assert!(narrow(2f64.powi(-33)).is_none());
+        assert_eq!(narrow(2f64.powi(-32)).unwrap().1, 31);
     }
 
     #[test]
