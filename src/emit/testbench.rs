@@ -94,10 +94,10 @@ fn tb_source(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) -> Str
     let (r, c) = (a.rows, a.cols);
     let (lw, lane_signed) = lanes_of(cfg);
     let (aw, bw, cw) = (r * a.input_bits, c * a.weight_bits, c * lw);
-    let bias = cfg
+    let params = cfg
         .postproc
         .as_ref()
-        .map(|_| bias_fragments(name, c, vectors.bias.len().max(1)))
+        .map(|_| param_fragments(name, c, vectors.params.len().max(1)))
         .unwrap_or_default();
     let (b_port, b_last) = match a.dataflow {
         Dataflow::Os => ("b", String::new()),
@@ -124,13 +124,13 @@ fn tb_source(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) -> Str
             ("timeout", (8 * vectors.cycles + 2000).to_string()),
             ("fail_window", (2 * r + c + 16).to_string()),
             ("tail", crate::sim::run::drain_tail(a).to_string()),
-            ("bias_load", bias.load),
+            ("param_load", params.load),
             ("lfsr_seed", format!("{:08x}", (seed as u32) | 1)),
-            ("bias_decl", bias.decl),
+            ("param_decl", params.decl),
             ("b_port", b_port.to_string()),
             ("b_last", b_last),
-            ("bias_conn", bias.conn),
-            ("bias_drive", bias.drive),
+            ("param_conn", params.conn),
+            ("param_drive", params.drive),
             (
                 "lane_fmt",
                 if lane_signed { "$signed" } else { "$unsigned" }.to_string(),
@@ -143,29 +143,29 @@ fn tb_source(cfg: &Config, design: &Design, vectors: &Vectors, seed: u64) -> Str
 /// The testbench's parameter-stream pieces (npu_core only): declarations, the DUT connection, the
 /// driver and the `$readmemh`.
 #[derive(Default)]
-struct BiasFragments {
+struct ParamFragments {
     decl: String,
     conn: String,
     drive: String,
     load: String,
 }
 
-fn bias_fragments(name: &str, c: u32, nbias: usize) -> BiasFragments {
-    BiasFragments {
+fn param_fragments(name: &str, c: u32, nparams: usize) -> ParamFragments {
+    ParamFragments {
         decl: format!(
-            "\n  reg [{c}*160-1:0] bias_mem [0:{}];\n  integer bias_i = 0;\n  reg bias_off = 1'b0;\n  wire param_tready;\n  wire [{c}*160-1:0] bias_word = bias_mem[(bias_i < {nbias}) ? bias_i : 0];",
-            nbias - 1
+            "\n  reg [{c}*160-1:0] param_mem [0:{}];\n  integer param_i = 0;\n  reg param_off = 1'b0;\n  wire param_tready;\n  wire [{c}*160-1:0] param_word = param_mem[(param_i < {nparams}) ? param_i : 0];",
+            nparams - 1
         ),
-        conn: ", .param_tdata(bias_word), .param_tvalid(bias_off), .param_tready(param_tready)"
+        conn: ", .param_tdata(param_word), .param_tvalid(param_off), .param_tready(param_tready)"
             .to_string(),
         drive: format!(
-            "\n      if (bias_off && param_tready) begin\n        bias_i <= bias_i + 1;\n        bias_off <= (bias_i + 1 < {nbias}) && lfsr[2];\n      end else if (!bias_off) begin\n        bias_off <= (bias_i < {nbias}) && lfsr[2];\n      end"
+            "\n      if (param_off && param_tready) begin\n        param_i <= param_i + 1;\n        param_off <= (param_i + 1 < {nparams}) && lfsr[2];\n      end else if (!param_off) begin\n        param_off <= (param_i < {nparams}) && lfsr[2];\n      end"
         ),
-        load: format!("\n    $readmemh(\"{name}_params.hex\", bias_mem);"),
+        load: format!("\n    $readmemh(\"{name}_params.hex\", param_mem);"),
     }
 }
 
-/// The vectors as `$readmemh` files: A, B (or W), the expected C rows, and the bias beats.
+/// The vectors as `$readmemh` files: A, B (or W), the expected C rows, and the parameter beats.
 fn hex_files(cfg: &Config, name: &str, first: &str, vectors: &Vectors) -> Vec<OutputFile> {
     let a = cfg.array();
     let c = a.cols;
@@ -207,7 +207,7 @@ fn hex_files(cfg: &Config, name: &str, first: &str, vectors: &Vectors) -> Vec<Ou
         // Parameter beats: C records of five 32-bit words (no last bit: the hex word is
         // exactly C*160 bits).
         let mut text = format!("// {first}\n// parameter beats: param_tdata\n");
-        for beat in &vectors.bias {
+        for beat in &vectors.params {
             let full = hex_word(beat, 32, c * 160);
             // Drop the leading digit that holds only the (zero) last bit.
             text.push_str(&full[full.len() - (c * 160 / 4) as usize..]);

@@ -21,8 +21,9 @@ pub struct CycleIn {
     pub a: Beat,
     /// The B stream: OS: a row of the B tile (`b_*`); WS: a weight tile row (`w_*`).
     pub b: Beat,
-    /// The bias stream of an npu_core (`bias_*`): int32 lanes, one beat per tile.
-    pub bias: Beat,
+    /// The parameter stream of an npu_core (`param_*`): five 32-bit words per column, one beat
+    /// per tile ([`crate::model::params`]).
+    pub params: Beat,
     /// `c_tready`.
     pub c_ready: bool,
 }
@@ -35,7 +36,7 @@ pub struct CycleOut {
     /// `b_tready` (OS) or `w_tready` (WS).
     pub b_ready: bool,
     /// `param_tready` (npu_core; false otherwise).
-    pub bias_ready: bool,
+    pub param_ready: bool,
     /// `c_tvalid`.
     pub c_valid: bool,
     /// `c_tlast` (meaningful when `c_valid`).

@@ -73,6 +73,20 @@ impl ColumnParams {
         }
     }
 
+    /// The records of a parameter beat's lanes ([`ColumnParams::beat`] read back).
+    pub fn from_beat(lanes: &[i128], out_signed: bool) -> Vec<ColumnParams> {
+        lanes
+            .chunks_exact(PARAM_WORDS)
+            .map(|r| {
+                let mut w = [0u32; PARAM_WORDS];
+                for (d, &l) in w.iter_mut().zip(r) {
+                    *d = l as u32;
+                }
+                ColumnParams::from_words(&w, out_signed)
+            })
+            .collect()
+    }
+
     /// The records of `params` as beat lanes (32-bit words, column 0 first).
     pub fn beat(params: &[ColumnParams]) -> Vec<i128> {
         params
@@ -104,6 +118,11 @@ mod tests {
             assert_eq!(w[0], (-123_456i32) as u32);
             assert_eq!(w[3] & 0xff, (-70i32 as u32) & 0xff);
             assert_eq!(ColumnParams::from_words(&w, signed), p);
+            let two = [p, ColumnParams::default()];
+            assert_eq!(
+                ColumnParams::from_beat(&ColumnParams::beat(&two), signed),
+                two
+            );
         }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use super::io::{wrap, CycleIn, CycleOut};
 use super::out_queue::OutQueue;
-use super::params::{ColumnParams, PARAM_WORDS};
+use super::params::ColumnParams;
 use super::postproc::{activation_table, postprocess};
 use crate::config::{ArrayConfig, Dataflow, PostprocConfig};
 use crate::timing::{self, BIAS_QUEUE_DEPTH};
@@ -63,8 +63,8 @@ struct Post {
     /// Cycles at whose end a parameter beat leaves the queue (a tile's last row enters the
     /// pipeline).
     pops: VecDeque<u64>,
-    /// The parameter beat of the WS tile being streamed.
-    tile_bias: Vec<i128>,
+    /// The parameters of the WS tile being streamed, one record per lane.
+    tile_params: Vec<ColumnParams>,
 }
 
 impl Post {
@@ -72,19 +72,17 @@ impl Post {
         self.queued < BIAS_QUEUE_DEPTH
     }
 
-    /// Post-processes a row's `lanes` with the parameter beat `beat` (one record per lane).
-    fn apply(&self, lanes: &[i128], beat: &[i128]) -> Vec<i128> {
+    /// The records of a parameter beat, decoded once per tile.
+    fn records(&self, beat: &[i128]) -> Vec<ColumnParams> {
+        ColumnParams::from_beat(beat, self.cfg.out_signed)
+    }
+
+    /// Post-processes a row's `lanes` with its tile's records (one per lane).
+    fn apply(&self, lanes: &[i128], params: &[ColumnParams]) -> Vec<i128> {
         lanes
             .iter()
-            .enumerate()
-            .map(|(j, &acc)| {
-                let words: Vec<u32> = beat[j * PARAM_WORDS..(j + 1) * PARAM_WORDS]
-                    .iter()
-                    .map(|&w| w as u32)
-                    .collect();
-                let c = ColumnParams::from_words(&words, self.cfg.out_signed);
-                i128::from(postprocess(&self.cfg, &self.table, &c, acc as i64))
-            })
+            .zip(params)
+            .map(|(&acc, c)| i128::from(postprocess(&self.cfg, &self.table, c, acc as i64)))
             .collect()
     }
 }
@@ -118,8 +116,8 @@ impl OsState {
         let mut ready = c.out.credits >= rows && spaced;
         if let Some(p) = &c.post {
             ready = ready && p.room();
-            c.o.bias_ready = c.inp.a.valid && c.inp.b.valid && c.inp.a.last && ready;
-            ready = ready && c.inp.bias.valid;
+            c.o.param_ready = c.inp.a.valid && c.inp.b.valid && c.inp.a.last && ready;
+            ready = ready && c.inp.params.valid;
         }
         let can = !c.inp.a.last || ready;
         c.o.a_ready = c.inp.b.valid && can;
@@ -137,10 +135,11 @@ impl OsState {
         if take && c.inp.a.last {
             let first_write = c.t + u64::from(timing::os_first_row_latency(c.cfg)) - FIFO_LATENCY;
             let extra = u64::from(timing::post_latency(c.post.as_ref().map(|p| &p.cfg)));
+            let params = c.post.as_ref().map(|p| p.records(&c.inp.params.lanes));
             for i in 0..rows as usize {
                 let mut lanes = s.tile[i * cols as usize..(i + 1) * cols as usize].to_vec();
-                if let Some(p) = &c.post {
-                    lanes = p.apply(&lanes, &c.inp.bias.lanes);
+                if let (Some(p), Some(params)) = (&c.post, &params) {
+                    lanes = p.apply(&lanes, params);
                 }
                 let row = Row {
                     lanes,
@@ -178,8 +177,8 @@ impl WsState {
         let tile_ready = match &c.post {
             Some(p) => {
                 let room = credit && full && p.room();
-                c.o.bias_ready = c.inp.a.valid && s.first && room;
-                room && c.inp.bias.valid
+                c.o.param_ready = c.inp.a.valid && s.first && room;
+                room && c.inp.params.valid
             }
             None => full,
         };
@@ -193,7 +192,7 @@ impl WsState {
             s.since_swap = 0;
             if let Some(p) = c.post.as_mut() {
                 p.queued += 1;
-                p.tile_bias = c.inp.bias.lanes.clone();
+                p.tile_params = p.records(&c.inp.params.lanes);
             }
         } else {
             s.since_swap = (s.since_swap + 1).min(settle_max);
@@ -214,7 +213,7 @@ impl WsState {
                         p.pops.push_back(write);
                     }
                     (
-                        p.apply(&lanes, &p.tile_bias),
+                        p.apply(&lanes, &p.tile_params),
                         u64::from(timing::post_latency(Some(&p.cfg))),
                     )
                 }
@@ -292,7 +291,7 @@ impl ArrayModel {
                 },
                 queued: 0,
                 pops: VecDeque::new(),
-                tile_bias: vec![0; cfg.cols as usize * PARAM_WORDS],
+                tile_params: vec![ColumnParams::default(); cfg.cols as usize],
             }),
         }
     }

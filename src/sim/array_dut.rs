@@ -17,7 +17,7 @@ struct Slots {
     b_tvalid: PortSlot,
     b_tlast: Option<PortSlot>,
     c_tready: PortSlot,
-    bias: Option<(PortSlot, PortSlot, PortSlot)>,
+    params: Option<(PortSlot, PortSlot, PortSlot)>,
     a_tready: PortSlot,
     b_tready: PortSlot,
     c_tdata: PortSlot,
@@ -49,7 +49,7 @@ impl Slots {
             b_tvalid: inp(&format!("{b}_tvalid"))?,
             b_tlast: l.input(&format!("{b}_tlast")).cloned(),
             c_tready: inp("c_tready")?,
-            bias: match post {
+            params: match post {
                 Some(_) => Some((
                     inp("param_tdata")?,
                     inp("param_tvalid")?,
@@ -83,7 +83,7 @@ impl Slots {
         if let Some(l) = &slots.b_tlast {
             driven.push(&l.name);
         }
-        if let Some((d, v, r)) = &slots.bias {
+        if let Some((d, v, r)) = &slots.params {
             driven.extend([d.name.as_str(), &v.name]);
             compared.push(&r.name);
         }
@@ -157,13 +157,13 @@ impl Dut for ArrayDut {
             set_bit(w, l, inp.b.last);
         }
         set_bit(w, &s.c_tready, inp.c_ready);
-        if let Some((data, valid, _)) = &s.bias {
+        if let Some((data, valid, _)) = &s.params {
             pack_lanes(
                 &mut w[data.offset..data.offset + data.words()],
-                &inp.bias.lanes,
+                &inp.params.lanes,
                 32,
             );
-            set_bit(w, valid, inp.bias.valid);
+            set_bit(w, valid, inp.params.valid);
         }
         self.sim.step();
         let o = self.sim.outputs();
@@ -173,7 +173,7 @@ impl Dut for ArrayDut {
         CycleOut {
             a_ready: bit(&s.a_tready),
             b_ready: bit(&s.b_tready),
-            bias_ready: s.bias.as_ref().is_some_and(|(_, _, r)| bit(r)),
+            param_ready: s.params.as_ref().is_some_and(|(_, _, r)| bit(r)),
             c_valid,
             c_last: bit(&s.c_tlast),
             c_lanes: if c_valid {

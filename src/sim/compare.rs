@@ -62,7 +62,7 @@ pub fn compare(
     };
     flag("a_tready", exp.a_ready, act.a_ready)
         .or_else(|| flag("b_tready / w_tready", exp.b_ready, act.b_ready))
-        .or_else(|| flag("param_tready", exp.bias_ready, act.bias_ready))
+        .or_else(|| flag("param_tready", exp.param_ready, act.param_ready))
         .or_else(|| flag("c_tvalid", exp.c_valid, act.c_valid))
         .or_else(|| {
             if !exp.c_valid {

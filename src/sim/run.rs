@@ -124,8 +124,8 @@ pub fn run(
     let (r, c) = (cfg.rows as usize, cfg.cols as usize);
     let mut a_src = Source::new(plan.a_beats.clone(), r);
     let mut b_src = Source::new(plan.b_beats.clone(), c);
-    let mut bias_src = Source::new(
-        plan.bias_beats.clone(),
+    let mut param_src = Source::new(
+        plan.param_beats.clone(),
         c * crate::model::params::PARAM_WORDS,
     );
     let mut rng = opts.stalls.map(|s| Rng::new(s.seed));
@@ -134,7 +134,7 @@ pub fn run(
         rst: true,
         a: a_src.offer(Some((&mut Rng::new(0), 0))),
         b: b_src.offer(Some((&mut Rng::new(0), 0))),
-        bias: bias_src.offer(Some((&mut Rng::new(0), 0))),
+        params: param_src.offer(Some((&mut Rng::new(0), 0))),
         c_ready: false,
     };
     let mut cycle = 0u64;
@@ -165,7 +165,7 @@ pub fn run(
             rst: false,
             a: a_src.offer(rng.as_mut().zip(offer_pct)),
             b: b_src.offer(rng.as_mut().zip(offer_pct)),
-            bias: bias_src.offer(rng.as_mut().zip(offer_pct)),
+            params: param_src.offer(rng.as_mut().zip(offer_pct)),
             c_ready: ready,
         };
         let out = dut.step(&inp);
@@ -184,7 +184,7 @@ pub fn run(
         let c_hs = out.c_valid && inp.c_ready;
         a_src.handshake(a_hs);
         b_src.handshake(b_hs);
-        bias_src.handshake(inp.bias.valid && out.bias_ready);
+        param_src.handshake(inp.params.valid && out.param_ready);
         if (a_hs || b_hs) && res.first_in.is_none() {
             res.first_in = Some(cycle);
         }

@@ -44,7 +44,7 @@ pub struct GemmPlan {
     pub b_beats: Vec<BeatData>,
     /// Beats of the parameter stream (npu_core): one per fold, the records of the fold's
     /// columns ([`ColumnParams::beat`]).
-    pub bias_beats: Vec<BeatData>,
+    pub param_beats: Vec<BeatData>,
     /// Target of each output row, in output order.
     pub rows: Vec<RowTarget>,
     /// Number of folds.
@@ -70,7 +70,7 @@ pub fn plan_with_params(
         shape: (m, k, n),
         a_beats: Vec::new(),
         b_beats: Vec::new(),
-        bias_beats: Vec::new(),
+        param_beats: Vec::new(),
         rows: Vec::new(),
         folds: 0,
     };
@@ -79,7 +79,7 @@ pub fn plan_with_params(
             for mt in 0..m.div_ceil(r) {
                 for nt in 0..n.div_ceil(c) {
                     p.folds += 1;
-                    push_bias(&mut p, params, nt * c, c);
+                    push_params(&mut p, params, nt * c, c);
                     for kk in 0..k {
                         p.a_beats.push(BeatData {
                             lanes: (0..r).map(|i| a.get_or_zero(mt * r + i, kk)).collect(),
@@ -104,7 +104,7 @@ pub fn plan_with_params(
             for nt in 0..n.div_ceil(c) {
                 for kt in 0..k.div_ceil(r) {
                     p.folds += 1;
-                    push_bias(&mut p, params, nt * c, c);
+                    push_params(&mut p, params, nt * c, c);
                     let depth = (k - kt * r).min(r);
                     for kr in 0..depth {
                         p.b_beats.push(BeatData {
@@ -131,12 +131,12 @@ pub fn plan_with_params(
     p
 }
 
-fn push_bias(p: &mut GemmPlan, params: Option<&[ColumnParams]>, col0: usize, c: usize) {
+fn push_params(p: &mut GemmPlan, params: Option<&[ColumnParams]>, col0: usize, c: usize) {
     if let Some(params) = params {
         let fold: Vec<ColumnParams> = (0..c)
             .map(|j| params.get(col0 + j).copied().unwrap_or_default())
             .collect();
-        p.bias_beats.push(BeatData {
+        p.param_beats.push(BeatData {
             lanes: ColumnParams::beat(&fold),
             last: false,
         });

@@ -15,7 +15,7 @@ pub struct Vectors {
     /// B (OS) / weight (WS) stream beats.
     pub b: Vec<BeatData>,
     /// Parameter stream beats (npu_core; empty otherwise).
-    pub bias: Vec<BeatData>,
+    pub params: Vec<BeatData>,
     /// Expected result rows, in output order.
     pub c: Vec<BeatData>,
     /// Cycles the model needs at full speed (for a timeout).
@@ -46,7 +46,7 @@ pub fn vectors(
     Ok(Vectors {
         a: p.a_beats,
         b: p.b_beats,
-        bias: p.bias_beats,
+        params: p.param_beats,
         c,
         cycles: res.total_cycles,
     })

@@ -33,7 +33,7 @@ module tb_${name};
   initial begin
     $readmemh("${name}_a.hex", a_mem);
     $readmemh("${name}_b.hex", b_mem);
-    $readmemh("${name}_c.hex", c_mem);${bias_load}
+    $readmemh("${name}_c.hex", c_mem);${param_load}
   end
 
   reg dumping = 1'b0;
@@ -66,7 +66,7 @@ module tb_${name};
   reg b_off = 1'b0;
   reg [31:0] lfsr = 32'h${lfsr_seed};
   wire [AW:0] a_word = a_mem[(a_i < NA) ? a_i : 0];
-  wire [BW:0] b_word = b_mem[(b_i < NB) ? b_i : 0];${bias_decl}
+  wire [BW:0] b_word = b_mem[(b_i < NB) ? b_i : 0];${param_decl}
   wire c_tready = lfsr[3] | lfsr[7];
   wire a_tready;
   wire b_tready;
@@ -74,7 +74,7 @@ module tb_${name};
   wire c_tlast;
   wire [CW-1:0] c_tdata;
 
-  ${name} dut (.clk(clk), .rst(rst), .a_tdata(a_word[AW-1:0]), .a_tvalid(a_off), .a_tready(a_tready), .a_tlast(a_word[AW]), .${b_port}_tdata(b_word[BW-1:0]), .${b_port}_tvalid(b_off), .${b_port}_tready(b_tready)${b_last}${bias_conn}, .c_tdata(c_tdata), .c_tvalid(c_tvalid), .c_tready(c_tready), .c_tlast(c_tlast));
+  ${name} dut (.clk(clk), .rst(rst), .a_tdata(a_word[AW-1:0]), .a_tvalid(a_off), .a_tready(a_tready), .a_tlast(a_word[AW]), .${b_port}_tdata(b_word[BW-1:0]), .${b_port}_tvalid(b_off), .${b_port}_tready(b_tready)${b_last}${param_conn}, .c_tdata(c_tdata), .c_tvalid(c_tvalid), .c_tready(c_tready), .c_tlast(c_tlast));
 
   always @(posedge clk) begin
     cycle <= cycle + 1;
@@ -92,7 +92,7 @@ module tb_${name};
         b_off <= (b_i + 1 < NB) && lfsr[1];
       end else if (!b_off) begin
         b_off <= (b_i < NB) && lfsr[1];
-      end${bias_drive}
+      end${param_drive}
       if (c_tvalid && c_tready && c_i >= NC) begin
         if (fail_at < 0) begin
           $display("FAIL: an extra result row at cycle %0d, after all %0d expected rows: got %h", cycle, NC, {c_tlast, c_tdata});
