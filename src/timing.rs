@@ -8,7 +8,9 @@
 use crate::config::{ArrayConfig, Dataflow, PostprocConfig};
 use crate::model::requant::Rounding;
 
-pub use crate::config::MAX_POSTPROC_LATENCY;
+/// The most cycles a post-processing pipeline adds to a result row: the deepest rounding
+/// mode's ([`postproc_latency`]).
+pub const MAX_POSTPROC_LATENCY: u32 = 11;
 
 /// Bias vectors the npu_core holds for tiles in flight; a tile's committing beat waits while
 /// the queue is full.
@@ -24,7 +26,8 @@ pub fn postproc_latency(rounding: Rounding) -> u32 {
     }
 }
 
-/// Extra latency of the result path: the post-processing pipeline's, else 0.
+/// Extra latency of the result path: the post-processing pipeline's, else 0 (what the output
+/// FIFO's default depth counts, [`crate::config::ArrayConfig`]).
 pub fn post_latency(post: Option<&PostprocConfig>) -> u32 {
     post.map_or(0, |p| postproc_latency(p.rounding))
 }
@@ -150,6 +153,12 @@ pub const LIF_TICK_TO_STATE: u32 = 5;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_deepest_post_pipeline_is_the_bound() {
+        let deepest = Rounding::ALL.iter().map(|&r| postproc_latency(r)).max();
+        assert_eq!(deepest, Some(MAX_POSTPROC_LATENCY));
+    }
 
     fn cfg(rows: u32, cols: u32, dataflow: Dataflow) -> ArrayConfig {
         ArrayConfig {

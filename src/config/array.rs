@@ -92,18 +92,14 @@ impl ArrayConfig {
         self.input_bits + self.weight_bits
     }
 
-    /// Output FIFO depth in rows: explicit, or the default for the deepest post-processing
-    /// pipeline (a config read from a file has its exact default filled in).
-    pub(crate) fn fifo_depth(&self) -> u32 {
-        self.out_fifo_depth
-            .unwrap_or_else(|| self.default_fifo_depth(super::MAX_POSTPROC_LATENCY))
-    }
-
-    /// The default FIFO depth after a post-processing pipeline of `post_latency` cycles (0
-    /// without one): a row holds its credit from acceptance until it leaves, the array's
-    /// latency (at most rows + cols + 5 cycles) plus the pipeline.
-    pub(crate) fn default_fifo_depth(&self, post_latency: u32) -> u32 {
-        (self.rows + self.cols + 5 + post_latency + self.pipeline).next_power_of_two()
+    /// Output FIFO depth in rows, explicit or the default, behind a post-processing pipeline
+    /// of `post_latency` cycles (0 without one, see [`crate::timing::post_latency`]): a row
+    /// holds its credit from acceptance until it leaves, the array's latency (at most
+    /// rows + cols + 5 cycles) plus the pipeline.
+    pub(crate) fn fifo_depth(&self, post_latency: u32) -> u32 {
+        self.out_fifo_depth.unwrap_or_else(|| {
+            (self.rows + self.cols + 5 + post_latency + self.pipeline).next_power_of_two()
+        })
     }
 
     /// Smallest FIFO depth that cannot deadlock for this dataflow.

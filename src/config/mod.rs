@@ -24,11 +24,6 @@ pub const MAX_ACC_BITS: u32 = 128;
 /// Largest output FIFO depth in rows.
 pub const MAX_FIFO_DEPTH: u32 = 65536;
 
-/// The most cycles a post-processing pipeline adds to a result row (the deepest rounding mode,
-/// "xnnpack"; [`crate::timing::postproc_latency`] gives each). Defined here, below
-/// [`crate::timing`] (which re-exports it), because the default FIFO depth counts it.
-pub const MAX_POSTPROC_LATENCY: u32 = 11;
-
 /// A whole npugen configuration (one TOML file). A config without `[array]` and without
 /// `[lif]` gets the default array; `[lif]` alone describes a spiking core only.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,18 +66,6 @@ impl From<RawConfig> for Config {
             (None, None) => Some(ArrayConfig::default()),
             (None, Some(_)) => None,
         };
-        // The default FIFO depth of a config read from a file counts the real post-processing
-        // latency (ArrayConfig alone assumes the deepest).
-        let array = array.map(|mut a| {
-            if a.out_fifo_depth.is_none() {
-                let post = r
-                    .postproc
-                    .as_ref()
-                    .map_or(0, |p| crate::timing::postproc_latency(p.rounding));
-                a.out_fifo_depth = Some(a.default_fifo_depth(post));
-            }
-            a
-        });
         Config {
             name: r.name,
             array,
@@ -197,7 +180,8 @@ impl Config {
         let mut c = self.clone();
         if let Some(a) = c.array.as_mut() {
             a.acc_bits = Some(a.acc_bits());
-            a.out_fifo_depth = Some(a.fifo_depth());
+            a.out_fifo_depth =
+                Some(a.fifo_depth(crate::timing::post_latency(self.postproc.as_ref())));
         }
         c
     }
@@ -316,7 +300,7 @@ mod tests {
         let c = Config::load(DEFAULT_TOML, "template").unwrap();
         assert_eq!(c.resolved(), Config::default().resolved());
         let a = c.array();
-        assert_eq!((a.acc_bits(), a.fifo_depth()), (32, 32));
+        assert_eq!((a.acc_bits(), a.fifo_depth(0)), (32, 32));
     }
 
     #[test]

@@ -86,9 +86,11 @@ pub struct OsControl {
 /// OS acceptance: A and B beats are taken together; a tile's last beat also needs `rows`
 /// credits and the drain spacing, and with post-processing (`bias_space` = room in the bias
 /// queue) a bias beat, taken in the same cycle. Drives `a_tready`, `b_tready` (`param_tready`).
+/// `fifo_depth` is the output FIFO's, in rows.
 pub(crate) fn os_control(
     b: &mut ModuleBuilder,
     cfg: &ArrayConfig,
+    fifo_depth: u32,
     pop: Expr,
     bias_space: Option<Expr>,
 ) -> OsControl {
@@ -98,7 +100,7 @@ pub(crate) fn os_control(
     let both = a_tvalid.clone().and(b_tvalid.clone());
     // take_last is declared first so the counters can refer to it; it is assigned below.
     let take_last = b.declare_wire("take_last", Ty::BIT);
-    let cred_ok = credits(b, cfg.fifo_depth(), cfg.rows, &take_last, pop);
+    let cred_ok = credits(b, fifo_depth, cfg.rows, &take_last, pop);
     let spaced = gap_timer(b, "gap", timing::os_min_last_gap(cfg) - 1, &take_last);
     let mut ready = cred_ok.and(spaced);
     if let Some(space) = bias_space {
@@ -142,6 +144,7 @@ pub struct WsControl {
 pub(crate) fn ws_control(
     b: &mut ModuleBuilder,
     cfg: &ArrayConfig,
+    fifo_depth: u32,
     pop: Expr,
     bias_space: Option<Expr>,
 ) -> WsControl {
@@ -189,7 +192,7 @@ pub(crate) fn ws_control(
         None,
     );
 
-    let cred_ok = credits(b, cfg.fifo_depth(), 1, &take, pop);
+    let cred_ok = credits(b, fifo_depth, 1, &take, pop);
     let first = b.reg_with_reset(
         "first",
         Ty::BIT,

@@ -104,7 +104,11 @@ pub fn build(cfg: &Config) -> Result<Design> {
     let mut modules = vec![
         top::top(a, post, &names),
         pe,
-        fifo::fifo(&names.fifo, fifo_width, a.fifo_depth()),
+        fifo::fifo(
+            &names.fifo,
+            fifo_width,
+            a.fifo_depth(crate::timing::post_latency(post)),
+        ),
     ];
     if a.dsp_pes.is_some_and(|d| d < a.rows * a.cols) {
         modules.push(pe_of(&names.pe_lut, pe::MulStyle::Lut));

@@ -154,7 +154,8 @@ pub(crate) fn os_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &N
     let param_room = post.map(|_| bias_queue(&mut b, cfg, names));
     let pop = output_stage(&mut b, cfg, post);
 
-    let ctl = os_control(&mut b, cfg, pop, param_room);
+    let depth = cfg.fifo_depth(timing::post_latency(post));
+    let ctl = os_control(&mut b, cfg, depth, pop, param_room);
     if post.is_some() {
         b.assign("param_take", ctl.take_last.clone());
     }
@@ -221,7 +222,8 @@ pub(crate) fn ws_top(cfg: &ArrayConfig, post: Option<&PostprocConfig>, names: &N
     let param_room = post.map(|_| bias_queue(&mut b, cfg, names));
     let pop = output_stage(&mut b, cfg, post);
 
-    let ctl = ws_control(&mut b, cfg, pop, param_room);
+    let depth = cfg.fifo_depth(timing::post_latency(post));
+    let ctl = ws_control(&mut b, cfg, depth, pop, param_room);
     if post.is_some() {
         b.assign("param_take", ctl.first.clone());
     }

@@ -281,7 +281,7 @@ impl ArrayModel {
             cfg: cfg.clone(),
             cycle: 0,
             flow,
-            out: OutQueue::new(cfg.fifo_depth()),
+            out: OutQueue::new(cfg.fifo_depth(timing::post_latency(post))),
             post: post.map(|p| Post {
                 cfg: p.clone(),
                 table: if p.activation.is_lut() {

@@ -98,14 +98,11 @@ pub enum RunError {
 }
 
 /// Cycles after the last expected row in which anything still in the array would have left:
-/// the write delay, the post-processing latency, a full output FIFO and 2R cycles of drain.
+/// the write delay, the post-processing latency, a full output FIFO and 2R cycles of drain
+/// (a bound: the deepest post-processing pipeline).
 pub fn drain_tail(cfg: &ArrayConfig) -> u64 {
-    u64::from(
-        crate::timing::write_delay(cfg)
-            + crate::timing::MAX_POSTPROC_LATENCY
-            + cfg.fifo_depth()
-            + 2 * cfg.rows,
-    )
+    let post = crate::timing::MAX_POSTPROC_LATENCY;
+    u64::from(crate::timing::write_delay(cfg) + post + cfg.fifo_depth(post) + 2 * cfg.rows)
 }
 
 /// Streams `plan` through `dut`, comparing with `model` (if given) on every cycle after reset,
