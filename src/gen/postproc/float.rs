@@ -60,6 +60,73 @@ fn round_even_at(b: &mut ModuleBuilder, name: &str, v: &Expr, k: u32) -> Expr {
     )
 }
 
+/// Stage 2 of the float modes: `abs` normalised ([`normalise`]), registered with its sign and
+/// leading-zero count; the lane carried into the stage.
+fn normalised(
+    b: &mut ModuleBuilder,
+    (abs, neg): (Expr, Expr),
+    lane: Lane,
+) -> (Expr, (Expr, Expr), Lane) {
+    let j = lane.j;
+    let (n, lz) = normalise(b, j, &abs);
+    let n = b.delay(&format!("s2_n{j}"), n);
+    let neg = b.delay(&format!("s2_neg{j}"), neg);
+    let lz = b.delay(&format!("s2_lz{j}"), lz);
+    (n, (neg, lz), lane.carry(b, 2, true, true))
+}
+
+/// `v` times the lane's significand over stages `k..=k+2` ([`split_mul`], `width` bits), the
+/// sign and leading-zero count (registered in stage `k - 1`) and the lane carried beside it.
+fn product(
+    b: &mut ModuleBuilder,
+    v: &Expr,
+    sign: (Expr, Expr),
+    lane: Lane,
+    k: u32,
+    width: u32,
+) -> (Expr, (Expr, Expr), Lane) {
+    let j = lane.j;
+    let p = split_mul(b, &format!("p{j}"), v, &lane.mult, k, width);
+    let sign = delay_to(b, j, sign, k - 1, k + 2);
+    (p, sign, lane.carry_through(b, k, k + 2))
+}
+
+/// The product `p`, whose leading one is at bit `top` or `top - 1` (or which is zero), rounded
+/// to `sig` significant bits, ties to even (`sig + 1` bits wide: a carry may reach 2^sig), and
+/// its fraction bits f = lz - offset - d - exp, d the bits dropped (10 bits signed), with `lz`
+/// the leading zeros of the normalised operand and `exp` the scale's power of two.
+fn round_significand(
+    b: &mut ModuleBuilder,
+    j: u32,
+    p: &Expr,
+    (top, sig): (u32, u32),
+    lz: &Expr,
+    exp: &Expr,
+    offset: i128,
+) -> (Expr, Expr) {
+    let s10 = Ty::signed(10);
+    let hi = top + 1 - sig;
+    let p_hi = b.keep(p, top, 0, false);
+    let p_hi = b.wire(&format!("phi{j}"), p_hi);
+    let r_hi = round_even_at(b, &format!("rhi{j}"), &p_hi, hi);
+    let p_lo = b.wire(&format!("plo{j}"), p.slice(top - 1, 0));
+    let r_lo = round_even_at(b, &format!("rlo{j}"), &p_lo, hi - 1);
+    let at_top = p.bit(top);
+    let r = Expr::mux(at_top.clone(), r_hi, r_lo);
+    let d = Expr::mux(
+        at_top,
+        Expr::lit(i128::from(hi), s10),
+        Expr::lit(i128::from(hi - 1), s10),
+    );
+    let f = lz
+        .ext(10)
+        .cast(true)
+        .sub(Expr::lit(offset, s10))
+        .sub(d)
+        .sub(exp.ext(10));
+    (r, f)
+}
+
 /// LiteRT's reference kernels (stages 2-9): `round_half_away(double(x) * eff)` in integers.
 /// `(abs, neg)` are stage 1's |acc + bias| and its sign.
 pub(super) fn reference(
@@ -69,28 +136,13 @@ pub(super) fn reference(
 ) -> (Expr, Lane) {
     let j = lane.j;
     let s32 = Ty::signed(32);
-    let (n, lz) = normalise(b, j, &abs);
-    let s2_neg = b.delay(&format!("s2_neg{j}"), neg);
-    let s2_n = b.delay(&format!("s2_n{j}"), n);
-    let s2_lz = b.delay(&format!("s2_lz{j}"), lz);
-    let lane = lane.carry(b, 2, true, true);
+    let (n, sign, lane) = normalised(b, (abs, neg), lane);
     // The 85-bit product over three stages (limb products, pairs, total).
-    let p = split_mul(b, &format!("p{j}"), &s2_n, &lane.mult, 3, 85);
-    let (neg5, lz5) = delay_to(b, j, (s2_neg, s2_lz), 2, 5);
-    let lane = lane.carry(b, 3, false, true);
-    let lane = lane.carry(b, 4, false, true);
-    let lane = lane.carry(b, 5, false, true);
+    let (p, (neg5, lz5), lane) = product(b, &n, sign, lane, 3, 85);
     // P has its leading one at bit 84 or 83 (or is zero): keep 53 bits, ties to even.
-    let top = p.bit(84);
-    let r_hi = round_even_at(b, &format!("rhi{j}"), &p, 32); // 54 bits
-    let p_lo = b.wire(&format!("plo{j}"), p.slice(83, 0));
-    let r_lo = round_even_at(b, &format!("rlo{j}"), &p_lo, 31); // 54 bits
+    let (r, f) = round_significand(b, j, &p, (84, 53), &lz5, &lane.exp, 0);
     let big = Ty::unsigned(54);
-    let r = Expr::mux(top.clone(), r_hi, r_lo);
-    // Fraction bits of R: f = lz - d - exp, d = 32 or 31 (10 bits signed: -160..=160).
     let s10 = Ty::signed(10);
-    let d = Expr::mux(top, Expr::lit(32, s10), Expr::lit(31, s10));
-    let f = lz5.ext(10).cast(true).sub(d).sub(lane.exp.ext(10));
     let s6_r = b.delay(&format!("s6_r{j}"), r);
     let s6_f = b.delay(&format!("s6_f{j}"), f);
     let s6_neg = b.delay(&format!("s6_neg{j}"), neg5);
@@ -153,36 +205,17 @@ fn delay_to(
 pub(super) fn xnnpack(b: &mut ModuleBuilder, (abs, neg): (Expr, Expr), lane: Lane) -> (Expr, Lane) {
     let j = lane.j;
     let (s10, s33) = (Ty::signed(10), Ty::signed(33));
-    let (n, lz) = normalise(b, j, &abs);
-    let s2_neg = b.delay(&format!("s2_neg{j}"), neg);
-    let s2_n = b.delay(&format!("s2_n{j}"), n);
-    let s2_lz = b.delay(&format!("s2_lz{j}"), lz);
-    let lane = lane.carry(b, 2, true, true);
+    let (n, (s2_neg, s2_lz), lane) = normalised(b, (abs, neg), lane);
     // float32(x): 24 bits of n, ties to even; 2^24 after a carry (still exact below).
-    let mx = round_even_at(b, &format!("mx{j}"), &s2_n, 8); // 25 bits
+    let mx = round_even_at(b, &format!("mx{j}"), &n, 8); // 25 bits
     let mx = b.delay(&format!("s3_mx{j}"), mx);
     let s3_neg = b.delay(&format!("s3_neg{j}"), s2_neg);
     let s3_lz = b.delay(&format!("s3_lz{j}"), s2_lz);
     let lane = lane.carry(b, 3, true, true);
-    let p = split_mul(b, &format!("p{j}"), &mx, &lane.mult, 4, 49);
-    let (neg6, lz6) = delay_to(b, j, (s3_neg, s3_lz), 3, 6);
-    let lane = lane.carry(b, 4, false, true);
-    let lane = lane.carry(b, 5, false, true);
-    let lane = lane.carry(b, 6, false, true);
+    let (p, (neg6, lz6), lane) = product(b, &mx, (s3_neg, s3_lz), lane, 4, 49);
     // The float32 product: P < 2^48 has its leading one at bit 47 or 46; keep 24 bits.
-    let top = p.bit(47);
-    let r_hi = round_even_at(b, &format!("rhi{j}"), &p, 24); // 26 bits, the top one 0
-    let p_lo = b.wire(&format!("plo{j}"), p.slice(46, 0));
-    let r_lo = round_even_at(b, &format!("rlo{j}"), &p_lo, 23); // 25 bits
-    let r = Expr::mux(top.clone(), b.keep(&r_hi, 24, 0, false), r_lo);
-    // value = R * 2^(d + 8 - lz + exp): fraction bits f = lz - 8 - d - exp.
-    let d = Expr::mux(top, Expr::lit(24, s10), Expr::lit(23, s10));
-    let f = lz6
-        .ext(10)
-        .cast(true)
-        .sub(Expr::lit(8, s10))
-        .sub(d)
-        .sub(lane.exp.ext(10));
+    // value = R * 2^(d + 8 - lz + exp), the 8 from float32(x)'s dropped bits.
+    let (r, f) = round_significand(b, j, &p, (47, 24), &lz6, &lane.exp, 8);
     let s5_r = b.delay(&format!("s7_r{j}"), r);
     let s5_f = b.delay(&format!("s7_f{j}"), f);
     let s5_neg = b.delay(&format!("s7_neg{j}"), neg6);

@@ -86,6 +86,12 @@ impl Lane {
         self.carry_zp(b, stage, mult, exp, true)
     }
 
+    /// [`Lane::carry`] into each of stages `from..=to`, the scale's significand no longer
+    /// needed (it went into a multiply), the exponent still.
+    pub(super) fn carry_through(&self, b: &mut ModuleBuilder, from: u32, to: u32) -> Lane {
+        (from..=to).fold(self.clone(), |l, k| l.carry(b, k, false, true))
+    }
+
     /// [`Lane::carry`], the zero point too only if `zp`.
     pub(super) fn carry_zp(
         &self,

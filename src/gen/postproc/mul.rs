@@ -5,29 +5,24 @@
 
 use crate::rtl::{Expr, ModuleBuilder, Ty};
 
-/// A limb of an operand: bits `lo .. lo + width` of the named signal, signed if it is the top
-/// limb of a signed operand.
+/// A limb of an operand: a wire holding bits `lo ..` of it, signed if it is the top limb of a
+/// signed operand.
 struct Limb {
-    expr: Expr,
+    wire: Expr,
     lo: u32,
-    ty: Ty,
 }
 
 /// The limbs of the named signal `v`, `step` bits each from bit 0, the top one signed if `v`
-/// is.
-fn limbs(v: &Expr, step: u32) -> Vec<Limb> {
+/// is, each bound to a wire `{name}{i}`.
+fn limbs(b: &mut ModuleBuilder, name: &str, v: &Expr, step: u32) -> Vec<Limb> {
     let ty = v.ty();
     let mut out = Vec::new();
     let mut lo = 0;
     while lo < ty.width {
         let hi = (lo + step).min(ty.width) - 1;
-        let top = hi + 1 == ty.width;
-        let signed = ty.signed && top;
-        out.push(Limb {
-            expr: v.slice_as(hi, lo, signed),
-            lo,
-            ty: Ty::new(hi - lo + 1, signed),
-        });
+        let signed = ty.signed && hi + 1 == ty.width;
+        let wire = b.wire(&format!("{name}{}", out.len()), v.slice_as(hi, lo, signed));
+        out.push(Limb { wire, lo });
         lo = hi + 1;
     }
     out
@@ -48,21 +43,25 @@ pub(super) fn split_mul(
     // Unsigned products take 18-bit limbs (the DSP's unsigned mode); with a signed operand
     // every unsigned limb must fit an 18-bit signed port, so 17.
     let step = if out.signed { 17 } else { 18 };
+    let (a_limbs, m_limbs) = (
+        limbs(b, &format!("{name}_a"), a, step),
+        limbs(b, &format!("{name}_m"), m, step),
+    );
     let mut terms = Vec::new();
-    for (ia, la) in limbs(a, step).iter().enumerate() {
-        for (im, lm) in limbs(m, step).iter().enumerate() {
-            let signed = la.ty.signed || lm.ty.signed;
-            let w = la.ty.width + lm.ty.width + u32::from(la.ty.signed != lm.ty.signed);
-            let operand = |b: &mut ModuleBuilder, l: &Limb, tag: &str| {
-                let wire = b.wire(&format!("{name}_{tag}{ia}_{im}"), l.expr.clone());
-                let e = wire.ext(w);
+    for (ia, la) in a_limbs.iter().enumerate() {
+        for (im, lm) in m_limbs.iter().enumerate() {
+            let (ta, tm) = (la.wire.ty(), lm.wire.ty());
+            let signed = ta.signed || tm.signed;
+            let w = ta.width + tm.width + u32::from(ta.signed != tm.signed);
+            let operand = |l: &Limb| {
+                let e = l.wire.ext(w);
                 if signed {
                     e.cast(true)
                 } else {
                     e
                 }
             };
-            let (ea, em) = (operand(b, la, "a"), operand(b, lm, "m"));
+            let (ea, em) = (operand(la), operand(lm));
             let pp = b.delay(&format!("s{k}_{name}_pp{ia}_{im}"), ea.mul(em));
             let full = pp.ext(width).cast(out.signed);
             let shift = la.lo + lm.lo;

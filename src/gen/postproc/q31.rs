@@ -26,9 +26,7 @@ pub(super) fn q31(b: &mut ModuleBuilder, x: Expr, lane: Lane, mode: Rounding) ->
     let lane = lane.carry(b, 2, true, true);
     // The 64-bit product over three stages (limb products, pairs, total).
     let p = split_mul(b, &format!("p{j}"), &xs, &lane.mult, 3, 64);
-    let lane = lane.carry(b, 3, false, true);
-    let lane = lane.carry(b, 4, false, true);
-    let lane = lane.carry(b, 5, false, true);
+    let lane = lane.carry_through(b, 3, 5);
     let q = match mode {
         Rounding::Optimized => {
             let t = b.wire(&format!("t{j}"), p.add(Expr::lit(1 << 30, s64)));
