@@ -136,6 +136,15 @@ fn main() {
     }
 }
 
+/// The comma-separated items of environment variable `var`, else of `default`.
+fn env_list(var: &str, default: &str) -> Vec<String> {
+    std::env::var(var)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .map(|m| m.trim().to_string())
+        .collect()
+}
+
 /// An 8x8 INT8 OS npu_core at `pipeline = 3` rounding as `mode`, effective scale 0.002 (the
 /// three scales for xnnpack; the effective one otherwise, which older builds also read).
 fn core(mode: &str) -> String {
@@ -158,8 +167,7 @@ fn postproc(dir: &Path) {
     println!("| target | rounding | LUTs | FFs | DSPs | wall s |");
     println!("|---|---|---|---|---|---|");
     // Older builds know only some modes; NPUGEN_BENCH_MODES picks them.
-    let modes = std::env::var("NPUGEN_BENCH_MODES")
-        .unwrap_or_else(|_| "reference,optimized,xnnpack,gemmlowp".into());
+    let modes = env_list("NPUGEN_BENCH_MODES", "reference,optimized,xnnpack,gemmlowp");
     for target in ["xc7", "ecp5-45k"] {
         let plain = config(dir, "pp_plain", &array(8, 3));
         let base = synth(
@@ -172,7 +180,7 @@ fn postproc(dir: &Path) {
             println!("| {target} | (array) | failed: {} | | | |", base.message);
             continue;
         };
-        for mode in modes.split(',') {
+        for mode in &modes {
             let c = config(dir, &format!("pp_{mode}"), &core(mode));
             let r = synth(
                 &c,
@@ -204,18 +212,15 @@ fn core_fmax(dir: &Path) {
     println!("## ECP5-85k, 8x8 npu_core, pipeline 3, --freq 150");
     println!("| rounding | seed | Fmax MHz | DSPs | LUTs | FFs | wall s |");
     println!("|---|---|---|---|---|---|---|");
-    let modes = std::env::var("NPUGEN_BENCH_MODES").unwrap_or_else(|_| "reference".into());
-    for mode in modes.split(',') {
+    for mode in &env_list("NPUGEN_BENCH_MODES", "reference") {
         let c = config(dir, &format!("cf_{mode}"), &core(mode));
         // NPUGEN_BENCH_SEEDS (e.g. "2,3") runs some seeds only, to spread them over processes.
-        let seeds = std::env::var("NPUGEN_BENCH_SEEDS").unwrap_or_else(|_| "1,2,3".into());
-        for seed in seeds.split(',') {
-            let seed_arg = seed.trim().to_string();
+        for seed in env_list("NPUGEN_BENCH_SEEDS", "1,2,3") {
             let r = synth(
                 &c,
                 "ecp5-85k",
-                &dir.join(format!("cf_{mode}_{seed_arg}")),
-                &["--freq", "150", "--seed", &seed_arg],
+                &dir.join(format!("cf_{mode}_{seed}")),
+                &["--freq", "150", "--seed", &seed],
             );
             let Some(rep) = r.report else {
                 println!("| {mode} | {seed} | failed: {} | | | | |", r.message);

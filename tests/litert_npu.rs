@@ -9,30 +9,11 @@
 
 mod common;
 
-use common::litert::{case, exact_ties, oracle, Case};
-use common::{litert_python, npy_bytes, run, sim_cmd, text, tool};
+use common::litert::{case, exact_ties, oracle, Case, PATHS};
+use common::{litert_python, npy_bytes, npy_f32, run, sim_cmd, text, tool};
 use npugen::flow::tools::ToolKind;
 use npugen::model::requant::Rounding;
 use npugen::rng::{seed_from_env, Rng};
-
-/// A float32 vector as `.npy` bytes.
-fn npy_f32(values: &[f32]) -> Vec<u8> {
-    let h = format!(
-        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}\n",
-        values.len()
-    );
-    let mut hdr = h.into_bytes();
-    while (10 + hdr.len()) % 64 != 0 {
-        hdr.insert(hdr.len() - 1, b' ');
-    }
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(hdr.len() as u16).to_le_bytes());
-    out.extend_from_slice(&hdr);
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out
-}
 
 /// A float32 exactly, as TOML.
 fn f(v: f32) -> String {
@@ -126,34 +107,45 @@ fn simulate(d: &std::path::Path, toml: &str, scale_file: bool) -> std::process::
     run(&mut cmd)
 }
 
+/// LiteRT's Python, if both it and Verilator are there (under CI both must be).
+fn tools() -> Option<std::path::PathBuf> {
+    let python = litert_python()?;
+    tool(ToolKind::Verilator).map(|_| python)
+}
+
 #[test]
 fn npu_core_is_bit_exact_with_every_litert_path_through_simulate() {
-    let Some(python) = litert_python() else {
+    let Some(python) = tools() else {
         return;
     };
-    if tool(ToolKind::Verilator).is_none() {
-        return;
-    }
     let seed = seed_from_env("NPUGEN_TEST_SEED");
     eprintln!("litert npu seed {seed} (NPUGEN_TEST_SEED to repeat)");
     let mut rng = Rng::new(seed);
     let mut cases: Vec<Case> = (0..16).map(|i| case(&mut rng, i % 8)).collect();
     cases.extend((1..=3).map(exact_ties));
-    cases.push(wrapping());
+    let wrap = wrapping();
+    // The layer must really wrap: some sum of it leaves int32.
+    let wraps = (0..wrap.a.len())
+        .flat_map(|m| (0..wrap.w.len()).map(move |n| (m, n)))
+        .any(|(m, n)| {
+            let dot: i64 = wrap.a[m]
+                .iter()
+                .zip(&wrap.w[n])
+                .map(|(a, w)| (a - wrap.in_zp) * w)
+                .sum();
+            i32::try_from(dot + wrap.bias[n]).is_err()
+        });
+    assert!(wraps, "the wrapping layer does not wrap");
+    cases.push(wrap);
     let got = oracle(&python, &cases.iter().map(Case::json).collect::<Vec<_>>());
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let paths = [
-        ("ref", Rounding::Reference),
-        ("optimized", Rounding::Optimized),
-        ("xnnpack", Rounding::Xnnpack),
-    ];
     let mut compared = [0usize; 3];
     let mut failures = Vec::new();
     for (ci, (c, g)) in cases.iter().zip(&got).enumerate() {
         let (m, n) = (c.a.len(), c.w.len());
         write_operands(d, c);
-        for (pi, (key, mode)) in paths.iter().enumerate() {
+        for (pi, (key, mode)) in PATHS.iter().enumerate() {
             let scale_file = c.w_scale.len() > 1 && ci % 2 == 0;
             let o = simulate(d, &config(c, *mode, scale_file, None), scale_file);
             let Some(rows) = g[key].as_array() else {
@@ -206,12 +198,9 @@ fn npu_core_is_bit_exact_with_every_litert_path_through_simulate() {
 /// through `npugen simulate`, on every path.
 #[test]
 fn table_activations_after_a_layer_are_bit_exact_through_simulate() {
-    let Some(python) = litert_python() else {
+    let Some(python) = tools() else {
         return;
     };
-    if tool(ToolKind::Verilator).is_none() {
-        return;
-    }
     let seed = seed_from_env("NPUGEN_TEST_SEED");
     eprintln!("litert activation seed {seed} (NPUGEN_TEST_SEED to repeat)");
     let mut rng = Rng::new(seed);
@@ -241,11 +230,7 @@ fn table_activations_after_a_layer_are_bit_exact_through_simulate() {
     write_operands(d, &c);
     let mut compared = 0;
     let mut failures = Vec::new();
-    for (key, mode) in [
-        ("ref", Rounding::Reference),
-        ("optimized", Rounding::Optimized),
-        ("xnnpack", Rounding::Xnnpack),
-    ] {
+    for (key, mode) in PATHS {
         let layer = fc[key].as_array().expect("LiteRT ran the layer");
         for ((op, lines, _), table) in acts.iter().zip(&tables) {
             let table = table[key][0].as_array().expect("LiteRT ran the activation");

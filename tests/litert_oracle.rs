@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::litert::{case, exact_ties, oracle, scale_at, Case};
+use common::litert::{case, exact_ties, oracle, scale_at, Case, PATHS};
 use common::litert_python;
 use npugen::model::requant::Rounding;
 use npugen::rng::{seed_from_env, Rng};
@@ -23,18 +23,13 @@ fn requantization_model_is_bit_exact_with_every_litert_path() {
     let mut cases: Vec<Case> = (0..64).map(|i| case(&mut rng, i % 8)).collect();
     cases.extend((1..=3).map(exact_ties));
     let got = oracle(&python, &cases.iter().map(Case::json).collect::<Vec<_>>());
-    let paths = [
-        ("ref", Rounding::Reference),
-        ("optimized", Rounding::Optimized),
-        ("xnnpack", Rounding::Xnnpack),
-    ];
     let mut compared = [0usize; 3];
     let mut gemmlowp_differs = 0;
     // wrong[path][mode]: outputs of a LiteRT path another mode mispredicts.
     let mut wrong = [[0usize; 4]; 3];
     let mut failures = Vec::new();
     for (ci, (c, g)) in cases.iter().zip(&got).enumerate() {
-        for (pi, (key, mode)) in paths.iter().enumerate() {
+        for (pi, (key, mode)) in PATHS.iter().enumerate() {
             let Some(rows) = g[key].as_array() else {
                 continue; // XNNPACK declined this model; AUTO ran the builtin kernels
             };
@@ -72,7 +67,7 @@ fn requantization_model_is_bit_exact_with_every_litert_path() {
         "no case separates gemmlowp from LiteRT"
     );
     // Every path is mispredicted by every mode but its own, so a swapped mode would fail.
-    for (pi, (key, own)) in paths.iter().enumerate() {
+    for (pi, (key, own)) in PATHS.iter().enumerate() {
         for (k, other) in Rounding::ALL.iter().enumerate() {
             if other != own {
                 eprintln!("{key}: {other:?} mispredicts {}", wrong[pi][k]);
@@ -156,11 +151,7 @@ fn activation_tables_match_litert_on_every_int8_input() {
     let got = oracle(&python, &cases);
     let mut compared = 0;
     for ((op, s, zp, alpha), g) in params.iter().zip(&got) {
-        for (key, rounding) in [
-            ("ref", Rounding::Reference),
-            ("optimized", Rounding::Optimized),
-            ("xnnpack", Rounding::Xnnpack),
-        ] {
+        for (key, rounding) in PATHS {
             let Some(rows) = g[key].as_array() else {
                 assert!(*op != "LEAKY_RELU", "{key} did not run LEAKY_RELU");
                 continue;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{npugen, npy_bytes, run, sim_cmd, text, tool};
+use common::{npugen, npy_bytes, npy_f32, run, sim_cmd, text, tool};
 use npugen::flow::tools::ToolKind;
 use npugen::model::{matmul, Matrix};
 
@@ -181,20 +181,15 @@ fn simulate_npu_core_with_bias() {
     std::fs::write(d.join("bias4.npy"), npy_bytes("<i4", 1, 4, &bias)).unwrap();
     let bias5: Vec<i64> = vec![100, -2000, 0, 7, 123_456];
     std::fs::write(d.join("bias.npy"), npy_bytes("<i4", 1, 5, &bias5)).unwrap();
-    let o = run(sim_cmd(d).args([
-        "simulate",
-        "core.toml",
-        "--a",
-        "A.npy",
-        "--b",
-        "B.npy",
-        "--bias",
-        "bias.npy",
-        "--out",
-        "Y.npy",
-        "--report",
-        "run.json",
-    ]));
+    // `simulate core.toml` on A, B and the 5-value bias, with `extra` flags.
+    let core = |extra: &[&str]| {
+        let base = ["simulate", "core.toml", "--a", "A.npy", "--b", "B.npy"];
+        run(sim_cmd(d)
+            .args(base)
+            .args(["--bias", "bias.npy"])
+            .args(extra))
+    };
+    let o = core(&["--out", "Y.npy", "--report", "run.json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let raw = std::fs::read(d.join("Y.npy")).unwrap();
     assert!(
@@ -244,42 +239,10 @@ fn simulate_npu_core_with_bias() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--bias: needs a [postproc] section"));
     // --scale: per-column scales change the result; a wrong length, an integer dtype or a
     // non-positive value is refused (exit 2, nothing written).
-    let f32s = |v: &[f32]| {
-        let mut b = b"\x93NUMPY\x01\x00".to_vec();
-        let mut h = format!(
-            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
-            v.len()
-        );
-        while (10 + h.len() + 1) % 64 != 0 {
-            h.push(' ');
-        }
-        h.push('\n');
-        b.extend_from_slice(&(h.len() as u16).to_le_bytes());
-        b.extend_from_slice(h.as_bytes());
-        for x in v {
-            b.extend_from_slice(&x.to_le_bytes());
-        }
-        b
-    };
-    std::fs::write(d.join("S.npy"), f32s(&[0.5, 0.01, 0.02, 0.001, 3.0])).unwrap();
-    std::fs::write(d.join("S4.npy"), f32s(&[0.5, 0.01, 0.02, 0.001])).unwrap();
-    std::fs::write(d.join("Sneg.npy"), f32s(&[0.5, 0.01, -0.02, 0.001, 3.0])).unwrap();
-    let scaled = |s: &str, out: &str| {
-        run(sim_cmd(d).args([
-            "simulate",
-            "core.toml",
-            "--a",
-            "A.npy",
-            "--b",
-            "B.npy",
-            "--bias",
-            "bias.npy",
-            "--scale",
-            s,
-            "--out",
-            out,
-        ]))
-    };
+    std::fs::write(d.join("S.npy"), npy_f32(&[0.5, 0.01, 0.02, 0.001, 3.0])).unwrap();
+    std::fs::write(d.join("S4.npy"), npy_f32(&[0.5, 0.01, 0.02, 0.001])).unwrap();
+    std::fs::write(d.join("Sneg.npy"), npy_f32(&[0.5, 0.01, -0.02, 0.001, 3.0])).unwrap();
+    let scaled = |s: &str, out: &str| core(&["--scale", s, "--out", out]);
     let o = scaled("S.npy", "YS.npy");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let ys = npugen::npy::read(&d.join("YS.npy")).unwrap();

@@ -8,6 +8,13 @@ use serde_json::{json, Value};
 
 use super::{repo, run, text};
 
+/// LiteRT's three CPU paths as the oracle names them, with the mode that reproduces each.
+pub const PATHS: [(&str, Rounding); 3] = [
+    ("ref", Rounding::Reference),
+    ("optimized", Rounding::Optimized),
+    ("xnnpack", Rounding::Xnnpack),
+];
+
 /// One FC case, as the oracle reads it.
 pub struct Case {
     pub a: Vec<Vec<i64>>,

@@ -333,14 +333,28 @@ pub fn break_pe(design: &mut npugen::rtl::Design) {
 /// `.npy` bytes with any integer dtype `descr` (e.g. `|u1`, `<i2`) and 2-D `shape`.
 pub fn npy_bytes(descr: &str, rows: usize, cols: usize, values: &[i64]) -> Vec<u8> {
     let bytes: usize = descr[2..].parse().expect("size in descr");
-    let h =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}\n");
-    let mut v = b"\x93NUMPY\x01\x00".to_vec();
-    v.extend_from_slice(&(h.len() as u16).to_le_bytes());
-    v.extend_from_slice(h.as_bytes());
+    let mut v = npy_header(descr, &format!("({rows}, {cols})"));
     for x in values {
         v.extend_from_slice(&x.to_le_bytes()[..bytes]);
     }
+    v
+}
+
+/// A 1-D float32 `.npy` file's bytes (little-endian `<f4`).
+pub fn npy_f32(values: &[f32]) -> Vec<u8> {
+    let mut v = npy_header("<f4", &format!("({},)", values.len()));
+    for x in values {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v
+}
+
+/// An `.npy` (version 1.0) magic and header for `descr` and `shape` (as Python writes it).
+fn npy_header(descr: &str, shape: &str) -> Vec<u8> {
+    let h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
+    let mut v = b"\x93NUMPY\x01\x00".to_vec();
+    v.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    v.extend_from_slice(h.as_bytes());
     v
 }
 
