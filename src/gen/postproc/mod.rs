@@ -13,19 +13,20 @@
 //!            S6  q = SRDHM (gemmlowp) | (p + 2^30) >> 31 (optimized)
 //!            S7  z = rounding shift by max(-e, 0) + zero_point
 //! reference  S1  |acc + bias| and its sign
-//!            S2  n = |x| << lz, leading one at bit 31 (a leading-zero tree, one log shifter)
-//!            S3-5 P = n * mult                       (85 bits; mult = the double's significand)
-//!            S6  R = P rounded to 53 bits, ties to even (the double product); f = its fraction bits
-//!            S7  t = R >> f and the rounding bit     (half away from zero on the magnitude)
-//!            S8  |y| = t + round
-//!            S9  z = zero_point +- |y| in int32 (INT32_MIN + zero_point when |y| overflows)
-//! xnnpack    S1-2 as reference
-//!            S3  n rounded to 24 bits, ties to even  (float32(x))
-//!            S4-6 P = that * mult                    (49 bits; mult = the float's significand)
-//!            S7  R = P rounded to 24 bits, ties to even (the float32 product)
-//!            S8  t = R >> f, guard and sticky bits
-//!            S9  |y| = t rounded half to even
-//!            S10 z = zero_point +- |y| (|y| saturated at 2^31)
+//!            S2  lz = leading zeros of |x|         (a tree of halves)
+//!            S3  n = |x| << lz, leading one at bit 31 (one log shifter)
+//!            S4-6 P = n * mult                       (85 bits; mult = the double's significand)
+//!            S7  R = P rounded to 53 bits, ties to even (the double product); f = its fraction bits
+//!            S8  t = R >> f and the rounding bit     (half away from zero on the magnitude)
+//!            S9  |y| = t + round
+//!            S10 z = zero_point +- |y| in int32 (INT32_MIN + zero_point when |y| overflows)
+//! xnnpack    S1-3 as reference
+//!            S4  n rounded to 24 bits, ties to even  (float32(x))
+//!            S5-7 P = that * mult                    (49 bits; mult = the float's significand)
+//!            S8  R = P rounded to 24 bits, ties to even (the float32 product)
+//!            S9  t = R >> f, guard and sticky bits
+//!            S10 |y| = t rounded half to even
+//!            S11 z = zero_point +- |y| (|y| saturated at 2^31)
 //! last       out = activation(min(max(z, lo), hi))   (tables: a ROM read)
 //! ```
 
