@@ -31,6 +31,7 @@ fn cfg(n: u32, df: Dataflow) -> Config {
         }),
         postproc: None,
         lif: None,
+        npu: None,
     }
 }
 

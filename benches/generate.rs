@@ -21,6 +21,7 @@ fn cfg(n: u32, dataflow: Dataflow) -> Config {
         }),
         postproc: None,
         lif: None,
+        npu: None,
     }
 }
 

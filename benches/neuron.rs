@@ -94,6 +94,7 @@ fn main() {
             array: None,
             postproc: None,
             lif: Some(l.clone()),
+            npu: None,
         };
         let design = npugen::gen::generate_lif(&c).expect("valid");
         let build = build_model(&design, TraceFormat::Vcd, &cache).expect("builds");

@@ -112,6 +112,21 @@ pub enum CliCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Build the npu program ([npu]) of a GEMM: a summary, the disassembled listing, the
+    /// binary, and the counters of the golden model running it on random operands.
+    Program {
+        /// TOML config file with an [npu] section.
+        config: PathBuf,
+        /// The GEMM's M,K,N.
+        #[arg(long, value_name = "M,K,N")]
+        gemm: String,
+        /// Print every instruction, disassembled.
+        #[arg(long)]
+        listing: bool,
+        /// Write the program (16 bytes per instruction, little-endian) to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Run spike trains through the spiking core ([lif]) in Verilator, checked against the model.
     Lif {
         /// TOML config file with a [lif] section.
@@ -346,6 +361,8 @@ pub enum Command {
         /// Output folder.
         out: PathBuf,
     },
+    /// Build an npu program.
+    Program(crate::commands::program::ProgramArgs),
     /// Run the spiking core.
     Lif(LifArgs),
     /// Synthesise for an FPGA target.
@@ -534,6 +551,27 @@ impl Cli {
                         .parse()
                         .map_err(|e: String| Error::input("--dsp-fallback", e))?,
                     seed,
+                })
+            }
+            CliCommand::Program {
+                config,
+                gemm,
+                listing,
+                out,
+            } => {
+                let config = load_config(Some(&config))?;
+                if config.npu.is_none() {
+                    return Err(Error::input(
+                        "config",
+                        "has no [npu] section: `npugen program` builds programs for the npu, \
+                         which an [npu] section describes (see `npugen config --default`)",
+                    ));
+                }
+                Command::Program(crate::commands::program::ProgramArgs {
+                    config,
+                    shape: crate::commands::program::parse_gemm(&gemm)?,
+                    listing,
+                    out,
                 })
             }
             CliCommand::Config { default: true, .. } => Command::ConfigDefault,

@@ -15,6 +15,7 @@
 //!     array: Some(ArrayConfig { rows: 2, cols: 3, dataflow: Dataflow::Ws, ..Default::default() }),
 //!     postproc: None,
 //!     lif: None,
+//!     npu: None,
 //! };
 //! let design = npugen::gen::generate(&cfg).unwrap();
 //! let verilog = npugen::emit::verilog::design_to_verilog(&design);
@@ -36,6 +37,7 @@ pub mod flow;
 pub mod gen;
 pub(crate) mod mem;
 pub mod model;
+pub mod npu;
 pub mod npy;
 pub(crate) mod progress;
 pub mod rng;

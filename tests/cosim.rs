@@ -40,6 +40,7 @@ fn cfg(
         }),
         postproc: None,
         lif: None,
+        npu: None,
     }
 }
 

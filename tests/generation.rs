@@ -22,6 +22,7 @@ fn cfg(rows: u32, cols: u32, dataflow: Dataflow, ib: u32, wb: u32, acc: Option<u
         }),
         postproc: None,
         lif: None,
+        npu: None,
     }
 }
 

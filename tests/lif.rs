@@ -20,6 +20,7 @@ fn lif_cfg(name: &str, l: LifConfig) -> Config {
         array: None,
         postproc: None,
         lif: Some(l),
+        npu: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn cfg(name: &str, rows: u32, cols: u32, dataflow: Dataflow, bits: u32, signed: 
         }),
         postproc: None,
         lif: None,
+        npu: None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod lif;
 mod operands;
+pub mod program;
 mod simulate;
 pub mod synth;
 mod testbench;
@@ -87,6 +88,7 @@ pub fn run(cmd: Command) -> Result<i32> {
             }
         }
         Command::Simulate(args) => return simulate::simulate(args),
+        Command::Program(args) => program::program(&args)?,
         Command::Lif(args) => return lif::lif(args),
         Command::Synth(args) => return synth::synth(args),
         Command::Testbench { gemm, out } => testbench::testbench(&gemm, &out)?,

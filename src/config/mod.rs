@@ -3,6 +3,7 @@
 
 mod array;
 mod lif;
+mod npu;
 mod postproc;
 mod schema;
 
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub use array::{ArrayConfig, Dataflow};
 pub use lif::{LifConfig, BIAS_BITS, BIAS_MANT_BITS, STATE_BITS};
+pub use npu::{NpuConfig, AXI_ADDR_BITS, AXI_DATA_BITS, MAX_BUFFER_WORDS};
 pub use postproc::{Activation, PostprocConfig, Scale};
 
 use crate::error::{Error, Result};
@@ -42,6 +44,10 @@ pub struct Config {
     /// A spiking LIF neuron core (`[lif]`), its own top `<name>_lif`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lif: Option<LifConfig>,
+    /// The programmable accelerator around the array (`[npu]`): buffers, accumulator memory,
+    /// AXI4 DMA, sequencer and registers; the top becomes `<name>` with AXI ports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub npu: Option<NpuConfig>,
 }
 
 /// The config as written: every section optional, unknown keys refused.
@@ -53,6 +59,7 @@ struct RawConfig {
     array: Option<ArrayConfig>,
     postproc: Option<PostprocConfig>,
     lif: Option<LifConfig>,
+    npu: Option<NpuConfig>,
 }
 
 fn default_name() -> String {
@@ -71,6 +78,7 @@ impl From<RawConfig> for Config {
             array,
             postproc: r.postproc,
             lif: r.lif,
+            npu: r.npu,
         }
     }
 }
@@ -82,6 +90,7 @@ impl Default for Config {
             array: Some(ArrayConfig::default()),
             postproc: None,
             lif: None,
+            npu: None,
         }
     }
 }
@@ -157,6 +166,17 @@ impl Config {
         }
         if let Some(l) = &self.lif {
             l.validate()?;
+        }
+        if let Some(n) = &self.npu {
+            n.validate()?;
+            if self.array.is_none() {
+                return Err(Error::value(
+                    "npu",
+                    "(without [array])",
+                    "an [npu] section only together with an [array] section",
+                ));
+            }
+            crate::npu::Geometry::new(self)?;
         }
         if self.array.is_none() && self.lif.is_none() {
             return Err(Error::value(
@@ -289,6 +309,21 @@ pipeline = 0
 # bias_exp = 0
 # true: one bias mantissa per neuron, loaded at run time (bias_mant unused).
 # per_neuron_bias = false
+
+# Optional: the programmable accelerator around the array (buffers, accumulator memory, AXI4
+# DMA, instruction sequencer, AXI4-Lite registers). Needs input_bits, weight_bits <= 16 and
+# acc_bits <= 64. Uncomment to generate it.
+# [npu]
+# Activation and weight buffer sizes in KiB, 1..=8192 (at most 65536 words each).
+# act_kib = 32
+# weight_kib = 32
+# Parameter buffer rows (cols post-processing records each), 1..=65536 (with [postproc]).
+# param_rows = 32
+# Accumulator memory rows (cols accumulators each), 1..=65536.
+# acc_rows = 256
+# AXI4 master data width (64, 128 or 256) and address width (32 or 64).
+# axi_data_bits = 128
+# axi_addr_bits = 32
 "#;
 
 #[cfg(test)]
@@ -323,6 +358,7 @@ mod tests {
                 ..PostprocConfig::default()
             }),
             lif: Some(LifConfig::default()),
+            npu: Some(NpuConfig::default()),
             ..Config::default()
         };
         let full = all.to_toml();

@@ -61,6 +61,13 @@ const ALLOWED: &[(&str, &str)] = &[
     ("lif.bias_mant", "an integer in -4096..=4095"),
     ("lif.bias_exp", "an integer in 0..=7"),
     ("lif.per_neuron_bias", "true or false"),
+    ("npu", "a table ([npu])"),
+    ("npu.act_kib", "an integer in 1..=8192"),
+    ("npu.weight_kib", "an integer in 1..=8192"),
+    ("npu.param_rows", "an integer in 1..=65536"),
+    ("npu.acc_rows", "an integer in 1..=65536"),
+    ("npu.axi_data_bits", "64, 128 or 256"),
+    ("npu.axi_addr_bits", "32 or 64"),
 ];
 
 /// What `field` (a dotted path such as `array.rows`) allows, if it is a known key.
@@ -103,6 +110,7 @@ mod tests {
                 ..Default::default()
             }),
             lif: Some(crate::config::LifConfig::default()),
+            npu: Some(crate::config::NpuConfig::default()),
             ..Default::default()
         };
         let mut section = String::new();

@@ -62,6 +62,11 @@ pub fn parts(cfg: &Config) -> Vec<Part> {
 pub fn build_part(cfg: &Config, part: Part) -> Result<Design> {
     cfg.validate()?;
     match part {
+        Part::Array if cfg.npu.is_some() => Err(Error::input(
+            "[npu]",
+            "the npu's RTL is not generated yet; `npugen program` builds its programs and \
+             runs them on the golden model (remove [npu] to generate the array)",
+        )),
         Part::Array => build(cfg),
         Part::Lif => {
             let l = cfg

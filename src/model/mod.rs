@@ -9,6 +9,7 @@ mod gemmlowp;
 pub mod io;
 pub mod lif;
 pub mod lif_cycle;
+pub mod npu;
 mod out_queue;
 pub mod params;
 pub mod postproc;

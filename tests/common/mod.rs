@@ -175,6 +175,7 @@ pub fn random_config(rng: &mut Rng, index: usize) -> Config {
             array: Some(array),
             postproc,
             lif,
+            npu: None,
         };
         cfg.validate().expect("random config is valid");
         return cfg;

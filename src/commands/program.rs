@@ -1,0 +1,98 @@
+//! `npugen program`: the npu program of a GEMM, its listing and binary, and the golden
+//! model's counters for it (random operands, seed 1).
+
+use std::path::PathBuf;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::model::npu::NpuModel;
+use crate::model::params::ColumnParams;
+use crate::npu::host::GemmImage;
+use crate::npu::program::{gemm, GemmShape};
+use crate::npu::regs::ErrorCode;
+use crate::npu::Geometry;
+use crate::rng::Rng;
+use crate::sim::operands::random_matrix;
+
+/// `program`'s resolved arguments.
+#[derive(Debug)]
+pub struct ProgramArgs {
+    /// The config (with `[npu]`).
+    pub config: Config,
+    /// The GEMM.
+    pub shape: GemmShape,
+    /// Print the listing.
+    pub listing: bool,
+    /// Write the binary here.
+    pub out: Option<PathBuf>,
+}
+
+/// Parses `M,K,N`, three integers >= 1.
+pub fn parse_gemm(s: &str) -> Result<GemmShape> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let bad = || {
+        Error::input(
+            "--gemm",
+            format!("{s:?}: expected M,K,N, three integers >= 1"),
+        )
+    };
+    if parts.len() != 3 {
+        return Err(bad());
+    }
+    let v: Vec<u32> = parts
+        .iter()
+        .map(|p| p.parse::<u32>().ok().filter(|&v| v >= 1).ok_or_else(bad))
+        .collect::<Result<_>>()?;
+    Ok(GemmShape {
+        m: v[0],
+        k: v[1],
+        n: v[2],
+    })
+}
+
+/// Builds the program, runs it on the golden model, prints the summary (and listing).
+pub fn program(args: &ProgramArgs) -> Result<()> {
+    let g = Geometry::new(&args.config)?;
+    let prog = gemm(&g, args.shape)?;
+    let s = args.shape;
+    let image = GemmImage::new(&g, s, prog.instrs.len());
+    let mut rng = Rng::new(1);
+    let a = random_matrix(&mut rng, s.m as usize, s.k as usize, g.in_bits, g.signed);
+    let b = random_matrix(&mut rng, s.k as usize, s.n as usize, g.w_bits, g.signed);
+    let params = vec![ColumnParams::default(); s.n as usize];
+    let (mut dram, regs) = image.write(&g, &prog, &a, &b, &params);
+    let out = NpuModel::new(&args.config)?.run(&mut dram, &regs);
+    if out.error != ErrorCode::None {
+        return Err(Error::Internal(format!(
+            "the builder's program stops with {:?} at instruction {}",
+            out.error, out.pc
+        )));
+    }
+    if let Some(path) = &args.out {
+        std::fs::write(path, prog.to_bytes()).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    let c = out.counters;
+    println!(
+        "{}: gemm {}x{}x{} on {}x{} {}: {} instructions ({} bytes)",
+        args.config.name,
+        s.m,
+        s.k,
+        s.n,
+        g.rows,
+        g.cols,
+        g.dataflow.as_str().to_uppercase(),
+        prog.instrs.len(),
+        c.fetch_bytes
+    );
+    println!(
+        "  golden model: {} MACs, DMA read {} bytes, write {} bytes",
+        c.macs, c.dma_rd_bytes, c.dma_wr_bytes
+    );
+    if args.listing {
+        print!("{}", prog.listing());
+    }
+    Ok(())
+}
