@@ -253,3 +253,62 @@ fn unwritable_output_exits_1_with_a_message() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot write blocker/x"));
 }
+
+#[test]
+fn program_prints_the_listing_and_writes_the_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("npu.toml");
+    std::fs::write(
+        &cfg,
+        "name = \"n4\"\n[array]\nrows = 4\ncols = 4\n[postproc]\n[npu]\n",
+    )
+    .unwrap();
+    let o = run(npugen()
+        .args([
+            "program",
+            "npu.toml",
+            "--gemm",
+            "10,9,5",
+            "--listing",
+            "--out",
+            "p.bin",
+        ])
+        .current_dir(tmp.path()));
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    // 3 row blocks x 2 column blocks, K in one chunk: 6 jobs of 3 instructions, 6 POST + 6
+    // STORE, the parameter LOAD and FINISH.
+    assert!(
+        out.contains("n4: gemm 10x9x5 on 4x4 OS: 32 instructions (512 bytes)"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("{} MACs", 10 * 9 * 8)), "{out}");
+    let listed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with(char::is_numeric))
+        .collect();
+    assert_eq!(listed.len(), 32);
+    assert!(listed[31].ends_with("FINISH"));
+    assert_eq!(
+        std::fs::metadata(tmp.path().join("p.bin")).unwrap().len(),
+        512
+    );
+    // Bad input: exit 2, nothing written.
+    for (args, msg) in [
+        (vec!["program", "npu.toml", "--gemm", "10,0,5"], "--gemm"),
+        (
+            vec!["program", "plain.toml", "--gemm", "1,1,1"],
+            "no [npu] section",
+        ),
+    ] {
+        std::fs::write(tmp.path().join("plain.toml"), "[array]\n").unwrap();
+        let o = run(npugen()
+            .args(&args)
+            .arg("--out")
+            .arg("q.bin")
+            .current_dir(tmp.path()));
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(msg), "{}", text(&o));
+        assert!(!tmp.path().join("q.bin").exists());
+    }
+}

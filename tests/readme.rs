@@ -98,7 +98,12 @@ fn lif_commands_run_as_written_with_the_lif_example() {
 #[test]
 fn docs_link_only_inside_the_repository() {
     // Regression: the README linked ../shared/docs/REFERENCES.md, outside the repository.
-    for doc in ["README.md", "BENCHMARKS.md", "docs/references.md"] {
+    for doc in [
+        "README.md",
+        "BENCHMARKS.md",
+        "docs/references.md",
+        "docs/npu.md",
+    ] {
         let text = std::fs::read_to_string(repo().join(doc)).unwrap();
         assert!(
             !text.contains("../shared"),

@@ -18,12 +18,14 @@ pub const MAX_BUFFER_WORDS: u64 = 1 << 16;
 #[serde(deny_unknown_fields, default)]
 pub struct NpuConfig {
     /// Activation buffer size in KiB, 1..=8192. One word holds R activation lanes (what one
-    /// array beat reads) or C output lanes (what post-processing writes), whichever is wider;
-    /// the depth is the size over that width, at most 65536 words.
+    /// array beat reads); at most 65536 words.
     pub act_kib: u32,
     /// Weight buffer size in KiB, 1..=8192. One word holds C weight lanes (a row of B); at
     /// most 65536 words.
     pub weight_kib: u32,
+    /// Output buffer size in KiB, 1..=8192 (with `[postproc]`): what POST writes and STORE
+    /// reads, one word of C output lanes per row; at most 65536 words.
+    pub out_kib: u32,
     /// Parameter buffer depth in rows of C post-processing records (160 bits each),
     /// 1..=65536. Used only with `[postproc]`.
     pub param_rows: u32,
@@ -40,6 +42,7 @@ impl Default for NpuConfig {
         NpuConfig {
             act_kib: 32,
             weight_kib: 32,
+            out_kib: 8,
             param_rows: 32,
             acc_rows: 256,
             axi_data_bits: 128,
@@ -61,6 +64,7 @@ impl NpuConfig {
         };
         range("npu.act_kib", self.act_kib, 1, 8192)?;
         range("npu.weight_kib", self.weight_kib, 1, 8192)?;
+        range("npu.out_kib", self.out_kib, 1, 8192)?;
         range("npu.param_rows", self.param_rows, 1, 1 << 16)?;
         range("npu.acc_rows", self.acc_rows, 1, 1 << 16)?;
         let one_of = |field: &str, v: u32, set: &[u32]| {

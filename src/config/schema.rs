@@ -64,6 +64,7 @@ const ALLOWED: &[(&str, &str)] = &[
     ("npu", "a table ([npu])"),
     ("npu.act_kib", "an integer in 1..=8192"),
     ("npu.weight_kib", "an integer in 1..=8192"),
+    ("npu.out_kib", "an integer in 1..=8192"),
     ("npu.param_rows", "an integer in 1..=65536"),
     ("npu.acc_rows", "an integer in 1..=65536"),
     ("npu.axi_data_bits", "64, 128 or 256"),

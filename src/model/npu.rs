@@ -79,8 +79,10 @@ pub struct NpuModel {
     g: Geometry,
     post: Option<PostprocConfig>,
     table: Vec<i64>,
-    /// Activation words as bit vectors (64-bit limbs, lane 0 in the low bits).
-    act: Vec<Vec<u64>>,
+    /// Activation words (R lanes).
+    act: Vec<Vec<i128>>,
+    /// Output words (C lanes of the output type).
+    out: Vec<Vec<i128>>,
     weight: Vec<Vec<i128>>,
     params: Vec<Vec<u32>>,
     acc: Vec<Vec<i128>>,
@@ -92,23 +94,6 @@ const L2C: usize = 0;
 const C2L: usize = 1;
 const C2S: usize = 2;
 const S2C: usize = 3;
-
-fn get_bits(word: &[u64], lo: u32, width: u32) -> u64 {
-    let mut v = 0u64;
-    for b in 0..width {
-        let i = lo + b;
-        v |= ((word[(i / 64) as usize] >> (i % 64)) & 1) << b;
-    }
-    v
-}
-
-fn set_bits(word: &mut [u64], lo: u32, width: u32, v: u64) {
-    for b in 0..width {
-        let i = lo + b;
-        let (w, s) = ((i / 64) as usize, i % 64);
-        word[w] = (word[w] & !(1 << s)) | (((v >> b) & 1) << s);
-    }
-}
 
 /// `v`'s low `bits` bits, sign-extended if `signed`.
 fn lane(v: u64, bits: u32, signed: bool) -> i128 {
@@ -124,9 +109,9 @@ impl NpuModel {
             Some(p) if p.activation.is_lut() => activation_table(p),
             _ => Vec::new(),
         };
-        let limbs = g.act_word_bits.div_ceil(64) as usize;
         Ok(NpuModel {
-            act: vec![vec![0; limbs]; g.act_words as usize],
+            act: vec![vec![0; g.rows as usize]; g.act_words as usize],
+            out: vec![vec![0; g.cols as usize]; g.out_words as usize],
             weight: vec![vec![0; g.cols as usize]; g.weight_words as usize],
             params: vec![vec![0; g.cols as usize * PARAM_WORDS]; g.param_rows as usize],
             acc: vec![vec![0; g.cols as usize]; g.acc_rows as usize],
@@ -222,7 +207,7 @@ impl NpuModel {
                 let depth = match v("src") {
                     0 => {
                         bad(g.out.is_none())?;
-                        g.act_words
+                        g.out_words
                     }
                     1 => g.acc_rows,
                     _ => return Err(ErrorCode::Illegal),
@@ -250,7 +235,7 @@ impl NpuModel {
             Opcode::Post => {
                 bad(g.out.is_none())?;
                 fits(v("acc"), v("rows"), g.acc_rows)?;
-                fits(v("dst"), v("rows"), g.act_words)?;
+                fits(v("dst"), v("rows"), g.out_words)?;
                 fits(v("param"), 1, g.param_rows)
             }
             Opcode::Finish => Ok(()),
@@ -329,8 +314,7 @@ impl NpuModel {
                     word.iter_mut().for_each(|x| *x = 0);
                     if let Some(d) = data {
                         for e in 0..elems {
-                            let lo = (pad_left + e) * g.in_bits;
-                            set_bits(word, lo, g.in_bits, elem(d, e));
+                            word[(pad_left + e) as usize] = lane(elem(d, e), g.in_bits, g.signed);
                         }
                     }
                 }
@@ -362,16 +346,6 @@ impl NpuModel {
         Ok(())
     }
 
-    /// Activation lane `lane` of word `w` as the array reads it.
-    fn act_lane(&self, w: usize, lane_ix: u32) -> i128 {
-        let g = &self.g;
-        lane(
-            get_bits(&self.act[w], lane_ix * g.in_bits, g.in_bits),
-            g.in_bits,
-            g.signed,
-        )
-    }
-
     fn matmul(&mut self, i: &Instr, c: &mut Counters) {
         let g = self.g.clone();
         let v = |n: &str| i.get(n) as usize;
@@ -385,14 +359,12 @@ impl NpuModel {
                 };
                 for t in 0..k {
                     let (a, b) = match g.dataflow {
-                        Dataflow::Os => (
-                            self.act_lane(v("act") + t, row as u32),
-                            self.weight[v("weight") + t][j],
-                        ),
-                        Dataflow::Ws => (
-                            self.act_lane(v("act") + row, t as u32),
-                            self.weight[v("weight") + t][j],
-                        ),
+                        Dataflow::Os => {
+                            (self.act[v("act") + t][row], self.weight[v("weight") + t][j])
+                        }
+                        Dataflow::Ws => {
+                            (self.act[v("act") + row][t], self.weight[v("weight") + t][j])
+                        }
                     };
                     s = wrap(s.wrapping_add(a * b), g.acc_bits, g.signed);
                 }
@@ -405,19 +377,19 @@ impl NpuModel {
     fn post(&mut self, i: &Instr) {
         let g = self.g.clone();
         let p = self.post.clone().expect("checked: POST needs [postproc]");
-        let (out_bits, out_signed) = g.out.expect("checked");
+        let (_, out_signed) = g.out.expect("checked");
         let v = |n: &str| i.get(n) as usize;
         let records: Vec<ColumnParams> = self.params[v("param")]
             .chunks_exact(PARAM_WORDS)
             .map(|w| ColumnParams::from_words(w, out_signed))
             .collect();
         for r in 0..v("rows") {
-            let mut word = vec![0u64; self.act[0].len()];
-            for (j, rec) in records.iter().enumerate() {
-                let y = postprocess(&p, &self.table, rec, self.acc[v("acc") + r][j] as i64);
-                set_bits(&mut word, j as u32 * out_bits, out_bits, y as u64);
-            }
-            self.act[v("dst") + r] = word;
+            let acc = &self.acc[v("acc") + r];
+            self.out[v("dst") + r] = records
+                .iter()
+                .zip(acc)
+                .map(|(rec, &a)| i128::from(postprocess(&p, &self.table, rec, a as i64)))
+                .collect();
         }
     }
 
@@ -432,15 +404,14 @@ impl NpuModel {
         let v = |n: &str| i.get(n);
         let base = regs.bases[v("base") as usize];
         let elems = v("elems") as u32;
-        let from_act = v("src") == 0;
-        let eb = if from_act { g.out_bytes } else { g.acc_bytes };
+        let from_out = v("src") == 0;
+        let eb = if from_out { g.out_bytes } else { g.acc_bytes };
         for r in 0..v("rows") {
             let at = (v("sram") + r) as usize;
             let mut bytes = Vec::new();
             for e in 0..elems {
-                let val: i128 = if from_act {
-                    let (ob, os) = g.out.expect("checked");
-                    lane(get_bits(&self.act[at], e * ob, ob), ob, os)
+                let val: i128 = if from_out {
+                    self.out[at][e as usize]
                 } else {
                     self.acc[at][e as usize]
                 };

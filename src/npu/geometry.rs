@@ -35,10 +35,10 @@ pub struct Geometry {
     pub acc_bytes: u32,
     /// Bytes of a post-processed output element in DRAM (1 or 2; 0 without `[postproc]`).
     pub out_bytes: u32,
-    /// Bits of an activation buffer word: R activation lanes or C output lanes, the wider.
-    pub act_word_bits: u32,
-    /// Activation buffer depth in words.
+    /// Activation buffer depth in words of R activation lanes.
     pub act_words: u32,
+    /// Output buffer depth in words of C output lanes (0 without `[postproc]`).
+    pub out_words: u32,
     /// Weight buffer depth in words of C weight lanes.
     pub weight_words: u32,
     /// Parameter buffer depth in rows of C records (0 without `[postproc]`).
@@ -76,7 +76,6 @@ impl Geometry {
         wide("array.weight_bits", a.weight_bits, 16)?;
         wide("array.acc_bits", a.acc_bits(), 64)?;
         let out = cfg.postproc.as_ref().map(|p| (p.out_bits, p.out_signed));
-        let act_word_bits = (a.rows * a.input_bits).max(out.map_or(0, |(b, _)| a.cols * b));
         let depth = |field: &str, kib: u32, word_bits: u32| {
             let words = u64::from(kib) * 8192 / u64::from(word_bits);
             if (1..=MAX_BUFFER_WORDS).contains(&words) {
@@ -91,7 +90,11 @@ impl Geometry {
                 ))
             }
         };
-        let act_words = depth("npu.act_kib", npu.act_kib, act_word_bits)?;
+        let act_words = depth("npu.act_kib", npu.act_kib, a.rows * a.input_bits)?;
+        let out_words = match out {
+            Some((bits, _)) => depth("npu.out_kib", npu.out_kib, a.cols * bits)?,
+            None => 0,
+        };
         let weight_words = depth("npu.weight_kib", npu.weight_kib, a.cols * a.weight_bits)?;
         Ok(Geometry {
             rows: a.rows,
@@ -106,8 +109,8 @@ impl Geometry {
             weight_bytes: elem_bytes(a.weight_bits),
             acc_bytes: elem_bytes(a.acc_bits()).max(4),
             out_bytes: out.map_or(0, |(b, _)| elem_bytes(b)),
-            act_word_bits,
             act_words,
+            out_words,
             weight_words,
             param_rows: if out.is_some() { npu.param_rows } else { 0 },
             acc_rows: npu.acc_rows,
@@ -119,5 +122,55 @@ impl Geometry {
     /// Array rows times columns: MACs per cycle at full use.
     pub fn pes(&self) -> u64 {
         u64::from(self.rows) * u64::from(self.cols)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ArrayConfig, NpuConfig, PostprocConfig};
+
+    fn cfg(rows: u32, input_bits: u32, npu: NpuConfig) -> Config {
+        Config {
+            array: Some(ArrayConfig {
+                rows,
+                cols: 4,
+                input_bits,
+                ..ArrayConfig::default()
+            }),
+            postproc: Some(PostprocConfig::default()),
+            npu: Some(npu),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn depths_and_element_sizes() {
+        let g = Geometry::new(&cfg(16, 8, NpuConfig::default())).unwrap();
+        // 32 KiB of 16-byte words; 8 KiB of 4-byte output words; 32 KiB of 4-byte weights.
+        assert_eq!(
+            (g.act_words, g.out_words, g.weight_words),
+            (2048, 2048, 8192)
+        );
+        assert_eq!((g.act_bytes, g.acc_bytes, g.out_bytes), (1, 4, 1));
+        let g = Geometry::new(&cfg(3, 12, NpuConfig::default())).unwrap();
+        assert_eq!((g.act_bytes, g.act_words), (2, 32 * 8192 / 36));
+    }
+
+    #[test]
+    fn too_deep_or_too_wide_is_refused_naming_the_field() {
+        let npu = NpuConfig {
+            act_kib: 8192,
+            ..NpuConfig::default()
+        };
+        let e = Geometry::new(&cfg(2, 8, npu)).unwrap_err().to_string();
+        assert!(e.contains("npu.act_kib") && e.contains("1..=128"), "{e}");
+        let e = Geometry::new(&cfg(2, 17, NpuConfig::default()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("array.input_bits") && e.contains("at most 16"),
+            "{e}"
+        );
     }
 }

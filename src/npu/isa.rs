@@ -64,11 +64,11 @@ pub enum Unit {
 pub enum Opcode {
     /// 2D strided DMA from DRAM into a buffer, with zero padding.
     Load = 1,
-    /// 2D strided DMA from the activation buffer or the accumulator memory to DRAM.
+    /// 2D strided DMA from the output buffer or the accumulator memory to DRAM.
     Store = 2,
     /// One array tile into accumulator rows (overwrite or accumulate).
     Matmul = 3,
-    /// Accumulator rows through bias, requantization and activation into the activation buffer.
+    /// Accumulator rows through bias, requantization and activation into the output buffer.
     Post = 4,
     /// Stop when every unit is idle; raises done.
     Finish = 15,
@@ -178,7 +178,7 @@ pub const OPS: &[OpSpec] = &[
                 0,
                 8,
                 2,
-                "source: 0 activation buffer (output lanes), 1 accumulator memory",
+                "source: 0 output buffer, 1 accumulator memory",
             ),
             f(
                 "base",
@@ -246,12 +246,12 @@ pub const OPS: &[OpSpec] = &[
         mnemonic: "POST",
         unit: Unit::Compute,
         fields: &[
-            f("dst", 0, 16, 16, "first activation word written"),
+            f("dst", 0, 16, 16, "first output buffer word written"),
             f("acc", 1, 0, 16, "first accumulator row read"),
             f("rows", 1, 16, 16, "rows"),
             f("param", 2, 0, 16, "parameter row (one record per column)"),
         ],
-        doc: "act[dst + i] = postproc(acc[acc + i], param row), i < rows (output lanes)",
+        doc: "out[dst + i] = postproc(acc[acc + i], param row), i < rows",
     },
     OpSpec {
         opcode: Opcode::Finish,

@@ -7,6 +7,8 @@
 //! register map (the RTL, the C header and the docs table come from it). [`program`] tiles a
 //! GEMM into a program for the configured buffers.
 
+pub mod c_header;
+pub mod doc_tables;
 pub(crate) mod geometry;
 pub mod host;
 pub mod isa;

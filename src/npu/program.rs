@@ -11,7 +11,8 @@
 //!
 //! The schedule: output blocks (OS: R rows, WS: up to half the accumulator rows) by C columns,
 //! each summed over K chunks (OS: as deep as half the buffers allow; WS: R), one job per
-//! chunk: LOAD A, LOAD B, MATMUL. Inputs, accumulator rows and output words are double
+//! chunk: LOAD A, LOAD B, MATMUL; then POST into the output buffer (with post-processing) and
+//! STORE. Inputs, accumulator rows and output words are double
 //! buffered and guarded by tokens, so the loads of job n + 1 run while job n computes, and the
 //! store of a block while the next computes.
 
@@ -81,7 +82,18 @@ fn too_small(field: &str, have: u32, need: String) -> Error {
 
 fn tiling(g: &Geometry, s: GemmShape) -> Result<Tiling> {
     let post = g.out.is_some();
-    let out_slots = if post { 2 } else { 0 };
+    // Output slots: two of `rows` output words each, when there is post-processing.
+    let out_fits = |rows: u32| {
+        if !post || g.out_words >= 2 * rows {
+            Ok(())
+        } else {
+            Err(too_small(
+                "npu.out_kib",
+                g.out_words,
+                format!("2 * {rows} output words"),
+            ))
+        }
+    };
     match g.dataflow {
         Dataflow::Os => {
             let r = g.rows;
@@ -95,14 +107,15 @@ fn tiling(g: &Geometry, s: GemmShape) -> Result<Tiling> {
                     ),
                 ));
             }
-            let act_room = g.act_words.saturating_sub(out_slots * r) / 2;
-            let kb = s.k.min(act_room).min(g.weight_words / 2);
+            out_fits(r)?;
+            let kb = s.k.min(g.act_words / 2).min(g.weight_words / 2);
             if kb == 0 {
-                return Err(too_small(
-                    "npu.act_kib",
-                    g.act_words,
-                    format!("2 input words and {} output words", out_slots * r),
-                ));
+                let (field, have) = if g.act_words < 2 {
+                    ("npu.act_kib", g.act_words)
+                } else {
+                    ("npu.weight_kib", g.weight_words)
+                };
+                return Err(too_small(field, have, "2 words".into()));
             }
             Ok(Tiling {
                 mb: r,
@@ -122,15 +135,19 @@ fn tiling(g: &Geometry, s: GemmShape) -> Result<Tiling> {
                     format!("2 * {kb} weight words"),
                 ));
             }
-            let slots = 2 + out_slots;
-            let mb = s.m.min(g.acc_rows / 2).min(g.act_words / slots);
+            let mut mb = s.m.min(g.acc_rows / 2).min(g.act_words / 2);
+            if post {
+                mb = mb.min(g.out_words / 2);
+            }
             if mb == 0 {
                 let (field, have) = if g.acc_rows < 2 {
                     ("npu.acc_rows", g.acc_rows)
-                } else {
+                } else if g.act_words < 2 {
                     ("npu.act_kib", g.act_words)
+                } else {
+                    ("npu.out_kib", g.out_words)
                 };
-                return Err(too_small(field, have, format!("{slots} slots of one row")));
+                return Err(too_small(field, have, "2 slots of one row".into()));
             }
             Ok(Tiling {
                 mb,
@@ -207,9 +224,8 @@ pub fn gemm(g: &Geometry, s: GemmShape) -> Result<Program> {
             ],
         )?);
     }
-    // Activation buffer: input slots, then output slots.
     let in_slot = |j: u64| j % 2 * u64::from(t.in_words);
-    let out_slot = |b: u64| 2 * u64::from(t.in_words) + b % 2 * u64::from(t.out_words);
+    let out_slot = |b: u64| b % 2 * u64::from(t.out_words);
     let w_slot = |j: u64| j % 2 * u64::from(t.w_words);
     let acc_slot = |b: u64| b % 2 * u64::from(t.acc_slot);
     let (mut job, mut block) = (0u64, 0u64);
