@@ -9,6 +9,7 @@
 
 pub mod c_header;
 pub mod doc_tables;
+pub mod gen;
 pub(crate) mod geometry;
 pub mod host;
 pub mod isa;

@@ -210,6 +210,13 @@ pub const REGS: &[Reg] = &[
         "accumulator memory depth in rows",
     ),
     reg(
+        "OUT_WORDS",
+        0x24,
+        Ro,
+        &[],
+        "output buffer depth in words (0 without post-processing)",
+    ),
+    reg(
         "CTRL",
         0x40,
         Wo,
@@ -220,7 +227,12 @@ pub const REGS: &[Reg] = &[
                 1,
                 "1: run the program at PROG_ADDR (ignored while busy)",
             ),
-            bf("SOFT_RESET", 1, 1, "1: abort, clear status and counters"),
+            bf(
+                "SOFT_RESET",
+                1,
+                1,
+                "1: end a running program (ABORTED) once its AXI bursts complete",
+            ),
         ],
         "control",
     ),
@@ -319,11 +331,13 @@ pub enum ErrorCode {
     AxiRead = 6,
     /// SLVERR or DECERR on a STORE.
     AxiWrite = 7,
+    /// CTRL.SOFT_RESET while the program ran.
+    Aborted = 8,
 }
 
 impl ErrorCode {
     /// Every code, in order.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 9] = [
         ErrorCode::None,
         ErrorCode::Illegal,
         ErrorCode::BadField,
@@ -332,6 +346,7 @@ impl ErrorCode {
         ErrorCode::NoFinish,
         ErrorCode::AxiRead,
         ErrorCode::AxiWrite,
+        ErrorCode::Aborted,
     ];
 
     /// The C header's name.
@@ -345,6 +360,7 @@ impl ErrorCode {
             ErrorCode::NoFinish => "NO_FINISH",
             ErrorCode::AxiRead => "AXI_READ",
             ErrorCode::AxiWrite => "AXI_WRITE",
+            ErrorCode::Aborted => "ABORTED",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod compare;
 pub mod gemm;
 pub mod iverilog;
 pub mod lif;
+pub mod npu;
 pub mod operands;
 pub mod ports;
 pub mod run;

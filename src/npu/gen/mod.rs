@@ -1,0 +1,96 @@
+//! The npu's RTL: register block, instruction fetch, sequencer and the top with its AXI4
+//! master and AXI4-Lite slave ports.
+//!
+//! Work in progress (issue 12): the load, compute and store units are not built yet, so the
+//! sequencer's unit queues have no consumer and only programs of FINISH (and the error paths)
+//! run. `npugen generate` refuses `[npu]` until the units exist; tests build this design
+//! directly.
+
+mod axil;
+mod fetch;
+mod queue;
+mod seq;
+mod top;
+
+pub use axil::AXIL_ADDR_BITS;
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::rtl::{Design, Expr, Ty};
+
+/// An unsigned type of `w` bits.
+pub(super) fn u(w: u32) -> Ty {
+    Ty::unsigned(w)
+}
+
+/// The unsigned constant `v` of `w` bits.
+pub(super) fn lit(v: u64, w: u32) -> Expr {
+    Expr::lit(i128::from(v), u(w))
+}
+
+/// The unsigned expression `e` zero-extended to `w` bits (any expression, not only a signal).
+pub(super) fn zext(e: Expr, w: u32) -> Expr {
+    let have = e.ty().width;
+    assert!(w >= have, "internal IR error: zext narrows");
+    if w == have {
+        e
+    } else {
+        Expr::concat(vec![lit(0, w - have), e])
+    }
+}
+
+use super::Geometry;
+
+/// The npu design of `cfg` (which has `[npu]`).
+pub fn npu_design(cfg: &Config) -> Result<Design> {
+    cfg.validate()?;
+    let g = Geometry::new(cfg)?;
+    let n = &cfg.name;
+    let rounding = cfg.postproc.as_ref().map_or(0, |p| p.rounding as u32);
+    let modules = vec![
+        top::top(n, &g),
+        axil::axil(&format!("{n}_regs"), &g, rounding),
+        fetch::fetch(
+            &format!("{n}_fetch"),
+            &format!("{n}_fetch_q"),
+            g.axi_bytes,
+            g.axi_addr_bits,
+        ),
+        queue::queue(&format!("{n}_fetch_q"), 129, fetch::FETCH_DEPTH),
+        seq::seq(&format!("{n}_seq"), &g),
+    ];
+    Ok(Design {
+        top: n.clone(),
+        header: crate::gen::header(cfg),
+        modules,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ArrayConfig, NpuConfig, PostprocConfig};
+
+    #[test]
+    fn every_bus_width_builds_a_checked_design() {
+        for (bits, addr) in [(64, 32), (128, 64), (256, 32)] {
+            let cfg = Config {
+                name: "n".into(),
+                array: Some(ArrayConfig::default()),
+                postproc: Some(PostprocConfig::default()),
+                lif: None,
+                npu: Some(NpuConfig {
+                    axi_data_bits: bits,
+                    axi_addr_bits: addr,
+                    ..NpuConfig::default()
+                }),
+            };
+            let d = npu_design(&cfg).unwrap();
+            crate::gen::check(&d).unwrap();
+            if std::env::var("NPUGEN_DUMP_NPU").is_ok() {
+                let v = crate::emit::verilog::design_to_verilog(&d);
+                std::fs::write(format!("/tmp/npu_{bits}_{addr}.v"), v).unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! The sequencer: takes fetched instructions in program order, decodes them with the ISA
+//! table, makes every dispatch-time check the golden model makes (in the same order: fetch
+//! error, illegal, bad field, buffer range, dependency), keeps the dispatched token counts, and
+//! hands each instruction to its unit's queue. FINISH waits until every unit is idle. An error
+//! stops dispatch; the program ends (done) once the fetch and the units are idle.
+
+use super::{lit, u, zext};
+use crate::config::Dataflow;
+use crate::npu::isa::{spec, Field, Opcode, Unit, COMMON, MAX_TOKENS, OPS};
+use crate::npu::regs::ErrorCode;
+use crate::npu::Geometry;
+use crate::rtl::{Expr, Module, ModuleBuilder, Ty};
+
+/// Field `f` of the instruction `ins` (128 bits), zero-extended to `w` bits.
+fn field(ins: &Expr, f: &Field, w: u32) -> Expr {
+    let lo = 32 * f.word + f.lsb;
+    zext(ins.slice(lo + f.width - 1, lo), w)
+}
+
+fn get(ins: &Expr, op: Opcode, name: &str, w: u32) -> Expr {
+    let f = spec(op)
+        .fields
+        .iter()
+        .find(|f| f.name == name)
+        .expect("field of the opcode");
+    field(ins, f, w)
+}
+
+/// Bits no field of `s` (or the common ones) covers, as four 32-bit masks.
+fn reserved(fields: &[Field]) -> [u32; 4] {
+    let mut used = [0u32; 4];
+    for f in COMMON.iter().chain(fields) {
+        let m = if f.width == 32 {
+            u32::MAX
+        } else {
+            ((1u32 << f.width) - 1) << f.lsb
+        };
+        used[f.word as usize] |= m;
+    }
+    used.map(|m| !m)
+}
+
+/// Width of the sums the range checks compare (fields are at most 16 bits, four of them).
+const W: u32 = 20;
+
+/// The sequencer module `module` for `g`.
+pub fn seq(module: &str, g: &Geometry) -> Module {
+    let mut b = ModuleBuilder::new(module);
+    b.doc("Sequencer: decode, dispatch-time checks, token accounting, dispatch, FINISH.");
+    b.clock_and_reset();
+    let [start, aligned, abort, prog_len, i_valid, i_data, fetch_idle, units_idle] = b.inputs([
+        ("start", Ty::BIT, "CTRL.START"),
+        ("aligned", Ty::BIT, "PROG_ADDR is 16-byte aligned"),
+        (
+            "abort",
+            Ty::BIT,
+            "CTRL.SOFT_RESET: end the program (ABORTED)",
+        ),
+        ("prog_len", u(32), "PROG_LEN"),
+        ("i_valid", Ty::BIT, "a fetched instruction is available"),
+        ("i_data", u(129), "bit 128: fetch error; the instruction"),
+        ("fetch_idle", Ty::BIT, "no fetch burst outstanding"),
+        (
+            "units_idle",
+            Ty::BIT,
+            "every unit idle and every unit queue empty",
+        ),
+    ]);
+    let [lq_ready, cq_ready, sq_ready] = b.inputs([
+        ("lq_ready", Ty::BIT, "the load queue has room"),
+        ("cq_ready", Ty::BIT, "the compute queue has room"),
+        ("sq_ready", Ty::BIT, "the store queue has room"),
+    ]);
+    b.outputs([
+        ("i_ready", Ty::BIT, "the head instruction is taken"),
+        ("fetch_start", Ty::BIT, "start fetching"),
+        ("fetch_stop", Ty::BIT, "fetch no more"),
+        ("lq_valid", Ty::BIT, "dispatch to the load queue"),
+        ("cq_valid", Ty::BIT, "dispatch to the compute queue"),
+        ("sq_valid", Ty::BIT, "dispatch to the store queue"),
+        ("q_data", u(128), "the instruction dispatched"),
+        ("busy", Ty::BIT, "a program is running"),
+        ("done_event", Ty::BIT, "the program ended (one cycle)"),
+        ("error", u(8), "STATUS.ERROR"),
+        ("error_pc", u(32), "ERROR_PC"),
+        ("instructions", u(64), "instructions executed (the counter)"),
+    ]);
+    let ins = b.wire("ins", i_data.slice(127, 0));
+    let fetch_err = i_data.bit(128);
+    let op = b.wire("op", ins.slice(3, 0));
+    let is = |o: Opcode| op.clone().eq(lit(o as u64, 4));
+    // Legal: a known opcode, no reserved bit set, only the flags its unit has.
+    let flags = [ins.bit(4), ins.bit(5), ins.bit(6), ins.bit(7)]; // pop_prev, pop_next, push_prev, push_next
+    let mut legal = Expr::bit_const(false);
+    for s in OPS {
+        let res = reserved(s.fields);
+        let mut ok = is(s.opcode);
+        for (i, m) in res.iter().enumerate() {
+            if *m != 0 {
+                let w = ins.slice(32 * i as u32 + 31, 32 * i as u32);
+                ok = ok.and(w.and(lit(u64::from(*m), 32)).eq(lit(0, 32)));
+            }
+        }
+        let (prev, next) = match s.unit {
+            Unit::Load => (false, true),
+            Unit::Compute => (true, true),
+            Unit::Store => (true, false),
+            Unit::Control => (false, false),
+        };
+        if !prev {
+            ok = ok.and(flags[0].clone().not()).and(flags[2].clone().not());
+        }
+        if !next {
+            ok = ok.and(flags[1].clone().not()).and(flags[3].clone().not());
+        }
+        legal = legal.or(ok);
+    }
+    // buf / src 3 are illegal too (checked with the fields, as the model does).
+    let legal = b.wire("legal", legal);
+    let post = g.out.is_some();
+    let c = |v: u32| lit(u64::from(v), W);
+    let f = |o: Opcode, n: &str| get(&ins, o, n, W);
+    let over = |start: Expr, len: Expr, depth: u32| start.add(len).gt(c(depth));
+    // LOAD
+    let (lb, pl, el) = (
+        f(Opcode::Load, "buf"),
+        f(Opcode::Load, "pad_left"),
+        f(Opcode::Load, "elems"),
+    );
+    let lwords = f(Opcode::Load, "pad_top")
+        .add(f(Opcode::Load, "rows"))
+        .add(f(Opcode::Load, "pad_bottom"));
+    let lsram = f(Opcode::Load, "sram");
+    let buf_is = |v: u32| lb.clone().eq(c(v));
+    let load_illegal = buf_is(3);
+    let lanes = Expr::mux(buf_is(0), c(g.rows), c(g.cols));
+    let load_bad = buf_is(2)
+        .and(Expr::bit_const(!post))
+        .or(pl.add(el).gt(lanes));
+    let depth_l = Expr::mux(
+        buf_is(0),
+        c(g.act_words),
+        Expr::mux(buf_is(1), c(g.weight_words), c(g.param_rows)),
+    );
+    let load_range = lsram.add(lwords).gt(depth_l);
+    // STORE
+    let src = f(Opcode::Store, "src");
+    let store_illegal = src.clone().ge(c(2));
+    let store_bad = src
+        .clone()
+        .eq(c(0))
+        .and(Expr::bit_const(!post))
+        .or(f(Opcode::Store, "elems").gt(c(g.cols)));
+    let depth_s = Expr::mux(src.eq(c(0)), c(g.out_words), c(g.acc_rows));
+    let store_range = f(Opcode::Store, "sram")
+        .add(f(Opcode::Store, "rows"))
+        .gt(depth_s);
+    // MATMUL
+    let (k, m) = (f(Opcode::Matmul, "k"), f(Opcode::Matmul, "m"));
+    let zero = k.clone().eq(c(0)).or(m.clone().eq(c(0)));
+    let (mm_bad, act_len) = match g.dataflow {
+        Dataflow::Os => (zero.or(m.clone().gt(c(g.rows))), k.clone()),
+        Dataflow::Ws => (zero.or(k.clone().gt(c(g.rows))), m.clone()),
+    };
+    let mm_range = over(f(Opcode::Matmul, "act"), act_len, g.act_words)
+        .or(over(f(Opcode::Matmul, "weight"), k, g.weight_words))
+        .or(over(f(Opcode::Matmul, "acc"), m, g.acc_rows));
+    // POST
+    let rows = f(Opcode::Post, "rows");
+    let post_bad = Expr::bit_const(!post);
+    let post_range = over(f(Opcode::Post, "acc"), rows.clone(), g.acc_rows)
+        .or(over(f(Opcode::Post, "dst"), rows, g.out_words))
+        .or(f(Opcode::Post, "param").ge(c(g.param_rows)));
+    let illegal = b.wire(
+        "illegal",
+        legal
+            .not()
+            .or(is(Opcode::Load).and(load_illegal))
+            .or(is(Opcode::Store).and(store_illegal)),
+    );
+    let bad = b.wire(
+        "bad",
+        is(Opcode::Load)
+            .and(load_bad)
+            .or(is(Opcode::Store).and(store_bad))
+            .or(is(Opcode::Matmul).and(mm_bad))
+            .or(is(Opcode::Post).and(post_bad)),
+    );
+    let range = b.wire(
+        "range",
+        is(Opcode::Load)
+            .and(load_range)
+            .or(is(Opcode::Store).and(store_range))
+            .or(is(Opcode::Matmul).and(mm_range))
+            .or(is(Opcode::Post).and(post_range)),
+    );
+    // Tokens: l2c, c2l, c2s, s2c (dispatched pushes minus pops).
+    let tw = 9;
+    let names = ["l2c", "c2l", "c2s", "s2c"];
+    let toks: Vec<_> = names
+        .iter()
+        .map(|n| b.reg(&format!("tok_{n}"), u(tw)))
+        .collect();
+    let tq: Vec<Expr> = toks.iter().map(|t| t.q()).collect();
+    let (is_load, is_comp, is_store) = (
+        is(Opcode::Load),
+        is(Opcode::Matmul).or(is(Opcode::Post)),
+        is(Opcode::Store),
+    );
+    // Per channel: popped by, pushed by (unit flag).
+    let popped = [
+        is_comp.clone().and(flags[0].clone()),  // l2c: compute pop_prev
+        is_load.clone().and(flags[1].clone()),  // c2l: load pop_next
+        is_store.clone().and(flags[0].clone()), // c2s: store pop_prev
+        is_comp.clone().and(flags[1].clone()),  // s2c: compute pop_next
+    ];
+    let pushed = [
+        is_load.clone().and(flags[3].clone()),  // l2c: load push_next
+        is_comp.clone().and(flags[2].clone()),  // c2l: compute push_prev
+        is_comp.clone().and(flags[3].clone()),  // c2s: compute push_next
+        is_store.clone().and(flags[2].clone()), // s2c: store push_prev
+    ];
+    let mut dep = Expr::bit_const(false);
+    for ch in 0..4 {
+        dep = dep
+            .or(popped[ch].clone().and(tq[ch].clone().eq(lit(0, tw))))
+            .or(pushed[ch]
+                .clone()
+                .and(tq[ch].clone().eq(lit(u64::from(MAX_TOKENS), tw))));
+    }
+    let dep = b.wire("dep", dep);
+
+    // Control state.
+    let running = b.reg("running_q", Ty::BIT);
+    let ending = b.reg("ending_q", Ty::BIT);
+    let pc = b.reg("pc_q", u(32));
+    let err = b.reg("err_q", u(8));
+    let epc = b.reg("epc_q", u(32));
+    let count = b.reg("instr_q", u(64));
+    let (run_q, end_q, pc_q, err_q, epc_q, cnt_q) =
+        (running.q(), ending.q(), pc.q(), err.q(), epc.q(), count.q());
+    let active = b.wire(
+        "active",
+        run_q
+            .clone()
+            .and(end_q.clone().not())
+            .and(start.clone().not()),
+    );
+    let at_end = b.wire("at_end", pc_q.clone().eq(prog_len));
+    let head = b.wire(
+        "head",
+        active.clone().and(at_end.clone().not()).and(i_valid),
+    );
+    let code = |e: ErrorCode| lit(e as u64, 8);
+    // The error at the head, by priority (0: none).
+    let head_err = Expr::mux(
+        fetch_err,
+        code(ErrorCode::AxiRead),
+        Expr::mux(
+            illegal,
+            code(ErrorCode::Illegal),
+            Expr::mux(
+                bad,
+                code(ErrorCode::BadField),
+                Expr::mux(
+                    range,
+                    code(ErrorCode::BufferRange),
+                    Expr::mux(dep, code(ErrorCode::Dependency), code(ErrorCode::None)),
+                ),
+            ),
+        ),
+    );
+    let head_err = b.wire("head_err", head_err);
+    let ok = b.wire(
+        "ok",
+        head.clone().and(head_err.clone().eq(code(ErrorCode::None))),
+    );
+    let room = Expr::mux(
+        is_load.clone(),
+        lq_ready,
+        Expr::mux(is_comp.clone(), cq_ready, sq_ready),
+    );
+    let finish = b.wire(
+        "finish",
+        ok.clone().and(is(Opcode::Finish)).and(units_idle.clone()),
+    );
+    let dispatch = b.wire(
+        "dispatch",
+        ok.clone().and(is(Opcode::Finish).not()).and(room),
+    );
+    // An unaligned program ends at once (BAD_FIELD at pc 0), before anything is fetched.
+    let misaligned = b.reg("misaligned_q", Ty::BIT);
+    let mis_q = misaligned.q();
+    b.set_next(misaligned, start.clone().and(aligned.clone().not()), None);
+    let no_finish = active.clone().and(at_end).and(mis_q.clone().not());
+    let fail = b.wire(
+        "fail",
+        head.clone().and(head_err.clone().ne(code(ErrorCode::None))),
+    );
+    let bad_start = active.clone().and(mis_q);
+    let aborting = run_q.clone().and(end_q.clone().not()).and(abort);
+    let stop_now = b.wire(
+        "stop_now",
+        finish
+            .clone()
+            .or(fail.clone())
+            .or(no_finish.clone())
+            .or(aborting.clone())
+            .or(bad_start.clone()),
+    );
+    let new_err = Expr::mux(
+        aborting,
+        code(ErrorCode::Aborted),
+        Expr::mux(
+            bad_start,
+            code(ErrorCode::BadField),
+            Expr::mux(
+                fail,
+                head_err,
+                Expr::mux(no_finish, code(ErrorCode::NoFinish), code(ErrorCode::None)),
+            ),
+        ),
+    );
+    b.set_next(
+        err,
+        Expr::mux(start.clone(), code(ErrorCode::None), new_err),
+        Some(start.clone().or(stop_now.clone())),
+    );
+    b.set_next(
+        epc,
+        Expr::mux(start.clone(), lit(0, 32), pc_q.clone()),
+        Some(start.clone().or(stop_now.clone())),
+    );
+    let drained = fetch_idle.and(units_idle);
+    let done = b.wire(
+        "done",
+        run_q
+            .clone()
+            .and(end_q.clone())
+            .and(drained)
+            .and(start.clone().not()),
+    );
+    b.set_next(
+        running,
+        Expr::mux(
+            start.clone(),
+            Expr::bit_const(true),
+            run_q.clone().and(done.clone().not()),
+        ),
+        None,
+    );
+    b.set_next(
+        ending,
+        Expr::mux(
+            start.clone(),
+            Expr::bit_const(false),
+            end_q.clone().or(stop_now),
+        ),
+        None,
+    );
+    b.set_next(
+        pc,
+        Expr::mux(start.clone(), lit(0, 32), pc_q.clone().add(lit(1, 32))),
+        Some(start.clone().or(dispatch.clone())),
+    );
+    let counted = dispatch.clone().or(finish);
+    b.set_next(
+        count,
+        Expr::mux(start.clone(), lit(0, 64), cnt_q.clone().add(lit(1, 64))),
+        Some(start.clone().or(counted)),
+    );
+    for (ch, t) in toks.into_iter().enumerate() {
+        let q = tq[ch].clone();
+        let inc = dispatch.clone().and(pushed[ch].clone());
+        let dec = dispatch.clone().and(popped[ch].clone());
+        // A unit never pops and pushes the same channel.
+        let next = Expr::mux(
+            inc,
+            q.clone().add(lit(1, tw)),
+            Expr::mux(dec, q.clone().sub(lit(1, tw)), q),
+        );
+        b.set_next(t, Expr::mux(start.clone(), lit(0, tw), next), None);
+    }
+    b.assign("i_ready", dispatch.clone().or(Expr::sig("finish", Ty::BIT)));
+    b.assign("fetch_start", start.and(aligned));
+    b.assign("fetch_stop", end_q.clone());
+    b.assign("lq_valid", dispatch.clone().and(is_load));
+    b.assign("cq_valid", dispatch.clone().and(is_comp));
+    b.assign("sq_valid", dispatch.and(is_store));
+    b.assign("q_data", ins);
+    b.assign("busy", run_q);
+    b.assign("done_event", done);
+    b.assign("error", err_q);
+    b.assign("error_pc", epc_q);
+    b.assign("instructions", cnt_q);
+    b.finish()
+}
