@@ -276,10 +276,10 @@ fn program_prints_the_listing_and_writes_the_binary() {
         .current_dir(tmp.path()));
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
-    // 3 row blocks x 2 column blocks, K in one chunk: 6 jobs of 3 instructions, 6 POST + 6
-    // STORE, the parameter LOAD and FINISH.
+    // A-resident: the parameter LOAD, the 3 row blocks of A loaded once, then per column
+    // block (2) one B load and 3 x (MATMUL, POST, STORE); FINISH.
     assert!(
-        out.contains("n4: gemm 10x9x5 on 4x4 OS: 32 instructions (512 bytes)"),
+        out.contains("n4: gemm 10x9x5 on 4x4 OS: 25 instructions (400 bytes)"),
         "{out}"
     );
     assert!(out.contains(&format!("{} MACs", 10 * 9 * 8)), "{out}");
@@ -287,12 +287,14 @@ fn program_prints_the_listing_and_writes_the_binary() {
         .lines()
         .filter(|l| l.trim_start().starts_with(char::is_numeric))
         .collect();
-    assert_eq!(listed.len(), 32);
-    assert!(listed[31].ends_with("FINISH"));
+    assert_eq!(listed.len(), 25);
+    assert!(listed[24].ends_with("FINISH"));
     assert_eq!(
         std::fs::metadata(tmp.path().join("p.bin")).unwrap().len(),
-        512
+        400
     );
+    // A once (90 bytes), B once (one group holds all of A: 45), the 2 parameter rows (160).
+    assert!(out.contains("DMA read 295 bytes, write 50 bytes"), "{out}");
     // Bad input: exit 2, nothing written.
     for (args, msg) in [
         (vec!["program", "npu.toml", "--gemm", "10,0,5"], "--gemm"),

@@ -415,3 +415,53 @@ fn records_reach_post_processing_per_column() {
     let params: Vec<ColumnParams> = column_params(&p, &b, &bias, None).unwrap();
     assert_ne!(params[1], params[2]);
 }
+
+#[test]
+fn the_resident_schedule_reads_a_once_and_b_once_per_block_of_a() {
+    // N spans several column blocks: A's blocks stay in the activation buffer while every
+    // column block's B streams past them.
+    for (df, post) in [(Dataflow::Os, true), (Dataflow::Ws, false)] {
+        let cfg = config(df, 4, 3, post, small());
+        let g = Geometry::new(&cfg).unwrap();
+        let (m, k, n) = (37u64, 20u64, 11u64);
+        let mut rng = Rng::new(7);
+        let a = random_matrix(&mut rng, m as usize, k as usize, 8, true);
+        let b = random_matrix(&mut rng, k as usize, n as usize, 8, true);
+        let (got, want) = run(&cfg, &a, &b, &vec![0; n as usize]);
+        assert_eq!(got, want);
+        let shape = GemmShape {
+            m: 37,
+            k: 20,
+            n: 11,
+        };
+        let prog = gemm(&g, shape).unwrap();
+        let image = GemmImage::new(&g, shape, prog.instrs.len());
+        let params = if post {
+            column_params(cfg.postproc.as_ref().unwrap(), &b, &vec![0; 11], None).unwrap()
+        } else {
+            vec![]
+        };
+        let (mut dram, regs) = image.write(&g, &prog, &a, &b, &params);
+        let c = NpuModel::new(&cfg).unwrap().run(&mut dram, &regs).counters;
+        // Blocks of A held at once: OS groups of R rows (as many as half the buffer holds
+        // with all of K); WS one block of up to half the accumulator rows.
+        let a_blocks = match df {
+            Dataflow::Os => m.div_ceil(4).div_ceil(u64::from(g.act_words) / (2 * k)),
+            Dataflow::Ws => m.div_ceil(
+                u64::from(g.acc_rows / 2).min(u64::from(g.act_words) / (2 * k.div_ceil(4))),
+            ),
+        };
+        let params_bytes = if post { n.div_ceil(3) * 3 * 20 } else { 0 };
+        assert_eq!(
+            c.dma_rd_bytes,
+            m * k + k * n * a_blocks + params_bytes,
+            "{df:?}"
+        );
+        let out_bytes = if post { 1 } else { 4 };
+        assert_eq!(c.dma_wr_bytes, m * n * out_bytes);
+        assert!(
+            a_blocks >= 2,
+            "the case covers the double-buffered A blocks"
+        );
+    }
+}
