@@ -437,7 +437,7 @@ fn the_resident_schedule_reads_a_once_and_b_once_per_block_of_a() {
         let prog = gemm(&g, shape).unwrap();
         let image = GemmImage::new(&g, shape, prog.instrs.len());
         let params = if post {
-            column_params(cfg.postproc.as_ref().unwrap(), &b, &vec![0; 11], None).unwrap()
+            column_params(cfg.postproc.as_ref().unwrap(), &b, &[0; 11], None).unwrap()
         } else {
             vec![]
         };
