@@ -285,7 +285,13 @@ fn program_prints_the_listing_and_writes_the_binary() {
     assert!(out.contains(&format!("{} MACs", 10 * 9 * 8)), "{out}");
     let listed: Vec<&str> = out
         .lines()
-        .filter(|l| l.trim_start().starts_with(char::is_numeric))
+        .filter(|l| {
+            let mut w = l.split_whitespace();
+            let pc = w.next().is_some_and(|t| t.parse::<u32>().is_ok());
+            pc && w
+                .next()
+                .is_some_and(|t| t.chars().all(|c| c.is_ascii_uppercase()))
+        })
         .collect();
     assert_eq!(listed.len(), 25);
     assert!(listed[24].ends_with("FINISH"));
@@ -294,7 +300,10 @@ fn program_prints_the_listing_and_writes_the_binary() {
         400
     );
     // A once (90 bytes), B once (one group holds all of A: 45), the 2 parameter rows (160).
-    assert!(out.contains("DMA read 295 bytes, write 50 bytes"), "{out}");
+    assert!(
+        out.contains("DMA read 295 bytes, write 50 bytes; the golden model ran it"),
+        "{out}"
+    );
     // Bad input: exit 2, nothing written.
     for (args, msg) in [
         (vec!["program", "npu.toml", "--gemm", "10,0,5"], "--gemm"),

@@ -79,6 +79,12 @@ fn run(cfg: &Config, a: &Matrix, b: &Matrix, bias: &[i128]) -> (Matrix, Matrix) 
     let c = &out.counters;
     assert_eq!(c.instructions as usize, prog.instrs.len());
     assert_eq!(c.macs, macs(&g, shape));
+    // What the instructions alone say the program moves, against what the model did.
+    let st = prog.counts(&g);
+    assert_eq!(
+        (st.macs, st.dma_rd_bytes, st.dma_wr_bytes),
+        (c.macs, c.dma_rd_bytes, c.dma_wr_bytes)
+    );
     (image.result(&g, &dram), want)
 }
 
@@ -156,6 +162,19 @@ fn the_builder_refuses_gemms_the_buffers_cannot_hold() {
     assert!(e.to_string().contains("npu.param_rows"), "{e}");
     let e = gemm(&g, GemmShape { m: 0, k: 4, n: 4 }).unwrap_err();
     assert!(e.to_string().contains("gemm m"), "{e}");
+    // A program beyond MAX_INSTRUCTIONS is refused before it is built.
+    let g2 = Geometry::new(&config(Dataflow::Os, 2, 2, false, small())).unwrap();
+    let e = gemm(
+        &g2,
+        GemmShape {
+            m: 1 << 12,
+            k: 1,
+            n: 1 << 12,
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("4194304 instructions"), "{e}");
+    assert_eq!(e.exit_code(), 2);
     // A stride beyond the 24-bit field.
     let e = gemm(
         &g,

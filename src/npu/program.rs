@@ -40,7 +40,52 @@ pub struct Program {
     pub instrs: Vec<Instr>,
 }
 
+/// Most instructions a builder program may have (64 MiB of program): larger GEMMs are
+/// refused, so that a mistyped shape cannot exhaust memory.
+pub const MAX_INSTRUCTIONS: usize = 1 << 22;
+
+/// What a program does, read from its instructions alone (the golden model's counters must
+/// agree with these; `tests/npu_model.rs` checks it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StaticCounts {
+    /// Multiply-accumulates of the MATMULs (m x k x C each).
+    pub macs: u64,
+    /// Bytes the LOADs read.
+    pub dma_rd_bytes: u64,
+    /// Bytes the STOREs write.
+    pub dma_wr_bytes: u64,
+}
+
 impl Program {
+    /// The counts of this program on `g`.
+    pub fn counts(&self, g: &Geometry) -> StaticCounts {
+        let mut c = StaticCounts::default();
+        for i in &self.instrs {
+            let v = |n: &str| i.get(n);
+            match i.op {
+                Opcode::Matmul => c.macs += v("m") * v("k") * u64::from(g.cols),
+                Opcode::Load => {
+                    let eb = match v("buf") {
+                        0 => g.act_bytes,
+                        1 => g.weight_bytes,
+                        _ => RECORD_BYTES,
+                    };
+                    c.dma_rd_bytes += v("rows") * v("elems") * u64::from(eb);
+                }
+                Opcode::Store => {
+                    let eb = if v("src") == 0 {
+                        g.out_bytes
+                    } else {
+                        g.acc_bytes
+                    };
+                    c.dma_wr_bytes += v("rows") * v("elems") * u64::from(eb);
+                }
+                Opcode::Post | Opcode::Finish => {}
+            }
+        }
+        c
+    }
+
     /// The program as DRAM bytes (16 per instruction).
     pub fn to_bytes(&self) -> Vec<u8> {
         self.instrs.iter().flat_map(|i| i.to_bytes()).collect()
@@ -208,37 +253,43 @@ pub fn gemm(g: &Geometry, s: GemmShape) -> Result<Program> {
     field_fits("B's size", k * n * wb, 32)?;
     field_fits("C's size", m * n * ob, 32)?;
 
-    let mut e = Emitter {
-        p: Vec::new(),
-        post,
-        dims: (m, k, n),
-        bytes: (ab, wb, ob),
-        a_stride,
-        b_loads: 0,
-        tiles: 0,
-        tile_rows: u64::from(t.acc_slot),
-        out_rows: u64::from(t.out_words),
-        b_words: u64::from(t.w_words),
-    };
-    if post {
-        e.push(
-            Opcode::Load,
-            Deps::default(),
-            &[
-                ("buf", 2),
-                ("base", 2),
-                ("rows", u64::from(n_blocks)),
-                ("elems", u64::from(c)),
-                ("stride", u64::from(c * RECORD_BYTES)),
-            ],
-        )?;
+    let mut program = Vec::new();
+    for dry in [true, false] {
+        let mut e = Emitter {
+            p: Vec::new(),
+            count: 0,
+            dry,
+            post,
+            dims: (m, k, n),
+            bytes: (ab, wb, ob),
+            a_stride,
+            b_loads: 0,
+            tiles: 0,
+            tile_rows: u64::from(t.acc_slot),
+            out_rows: u64::from(t.out_words),
+            b_words: u64::from(t.w_words),
+        };
+        if post {
+            e.push(
+                Opcode::Load,
+                Deps::default(),
+                &[
+                    ("buf", 2),
+                    ("base", 2),
+                    ("rows", u64::from(n_blocks)),
+                    ("elems", u64::from(c)),
+                    ("stride", u64::from(c * RECORD_BYTES)),
+                ],
+            )?;
+        }
+        match resident(g, s) {
+            Some(r) => e.resident(g, s, r)?,
+            None => e.per_tile(g, s, t)?,
+        }
+        e.push(Opcode::Finish, Deps::default(), &[])?;
+        program = e.p;
     }
-    match resident(g, s) {
-        Some(r) => e.resident(g, s, r)?,
-        None => e.per_tile(g, s, t)?,
-    }
-    e.push(Opcode::Finish, Deps::default(), &[])?;
-    Ok(Program { instrs: e.p })
+    Ok(Program { instrs: program })
 }
 
 /// A-resident blocking: when N spans two or more column blocks and A's blocks fit the
@@ -299,6 +350,10 @@ fn resident(g: &Geometry, s: GemmShape) -> Option<Resident> {
 /// their slots and tokens.
 struct Emitter {
     p: Vec<Instr>,
+    /// Instructions emitted (or, dry, counted).
+    count: usize,
+    /// Count only: the first pass, so that a too-large program fails before it is built.
+    dry: bool,
     post: bool,
     /// (M, K, N).
     dims: (u64, u64, u64),
@@ -316,7 +371,19 @@ struct Emitter {
 
 impl Emitter {
     fn push(&mut self, op: Opcode, deps: Deps, args: &[(&str, u64)]) -> Result<()> {
-        self.p.push(Instr::new(op, deps, args)?);
+        if self.count == MAX_INSTRUCTIONS {
+            return Err(Error::input(
+                "--gemm",
+                format!(
+                    "the program would exceed {MAX_INSTRUCTIONS} instructions: split the GEMM \
+                     or give the npu larger buffers"
+                ),
+            ));
+        }
+        self.count += 1;
+        if !self.dry {
+            self.p.push(Instr::new(op, deps, args)?);
+        }
         Ok(())
     }
 
