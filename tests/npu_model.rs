@@ -241,6 +241,16 @@ fn every_error_stops_the_program_at_its_instruction() {
             0,
         ),
         (
+            "padded parameter rows",
+            vec![
+                load(&[("buf", 2), ("rows", 1), ("elems", 1), ("pad_top", 1)]),
+                fin(),
+            ],
+            4096,
+            ErrorCode::BadField,
+            0,
+        ),
+        (
             "buf 3",
             vec![load(&[("buf", 3)]), fin()],
             4096,

@@ -73,6 +73,17 @@ fn cases(g: &Geometry) -> Vec<Case> {
         case("finish", vec![fin()]),
         case("finish, then more", vec![fin(), fin(), fin()]),
         case(
+            "padded parameter rows",
+            vec![
+                op(
+                    Opcode::Load,
+                    d,
+                    &[("buf", 2), ("rows", 1), ("elems", 1), ("pad_left", 1)],
+                ),
+                fin(),
+            ],
+        ),
+        case(
             "illegal buf",
             vec![op(Opcode::Load, d, &[("buf", 3)]), fin()],
         ),

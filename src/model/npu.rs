@@ -195,6 +195,8 @@ impl NpuModel {
                     1 => (g.cols, g.weight_words),
                     2 => {
                         bad(g.out.is_none())?;
+                        // Record rows have no padding.
+                        bad(v("pad_left") + v("pad_top") + v("pad_bottom") != 0)?;
                         (g.cols, g.param_rows)
                     }
                     _ => return Err(ErrorCode::Illegal),

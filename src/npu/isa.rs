@@ -166,7 +166,7 @@ pub const OPS: &[OpSpec] = &[
         ],
         doc: "words sram .. sram + pad_top + rows + pad_bottom: pad_top zero words, then per DRAM \
               row pad_left zero lanes, elems elements, zeros to the word's end; then pad_bottom \
-              zero words",
+              zero words (the parameter buffer takes no padding)",
     },
     OpSpec {
         opcode: Opcode::Store,

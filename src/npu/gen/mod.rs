@@ -41,6 +41,22 @@ pub(super) fn zext(e: Expr, w: u32) -> Expr {
 
 use super::Geometry;
 
+/// Field `f` of the instruction `ins` (a 128-bit signal), zero-extended to `w` bits.
+pub(super) fn field(ins: &Expr, f: &crate::npu::isa::Field, w: u32) -> Expr {
+    let lo = 32 * f.word + f.lsb;
+    zext(ins.slice(lo + f.width - 1, lo), w)
+}
+
+/// Field `name` of opcode `op` in the instruction `ins`, zero-extended to `w` bits.
+pub(super) fn get(ins: &Expr, op: crate::npu::isa::Opcode, name: &str, w: u32) -> Expr {
+    let f = crate::npu::isa::spec(op)
+        .fields
+        .iter()
+        .find(|f| f.name == name)
+        .expect("field of the opcode");
+    field(ins, f, w)
+}
+
 /// The npu design of `cfg` (which has `[npu]`).
 pub fn npu_design(cfg: &Config) -> Result<Design> {
     cfg.validate()?;

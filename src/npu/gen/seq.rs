@@ -4,27 +4,12 @@
 //! hands each instruction to its unit's queue. FINISH waits until every unit is idle. An error
 //! stops dispatch; the program ends (done) once the fetch and the units are idle.
 
-use super::{lit, u, zext};
+use super::{get, lit, u};
 use crate::config::Dataflow;
-use crate::npu::isa::{spec, Field, Opcode, Unit, COMMON, MAX_TOKENS, OPS};
+use crate::npu::isa::{Field, Opcode, Unit, COMMON, MAX_TOKENS, OPS};
 use crate::npu::regs::ErrorCode;
 use crate::npu::Geometry;
 use crate::rtl::{Expr, Module, ModuleBuilder, Ty};
-
-/// Field `f` of the instruction `ins` (128 bits), zero-extended to `w` bits.
-fn field(ins: &Expr, f: &Field, w: u32) -> Expr {
-    let lo = 32 * f.word + f.lsb;
-    zext(ins.slice(lo + f.width - 1, lo), w)
-}
-
-fn get(ins: &Expr, op: Opcode, name: &str, w: u32) -> Expr {
-    let f = spec(op)
-        .fields
-        .iter()
-        .find(|f| f.name == name)
-        .expect("field of the opcode");
-    field(ins, f, w)
-}
 
 /// Bits no field of `s` (or the common ones) covers, as four 32-bit masks.
 fn reserved(fields: &[Field]) -> [u32; 4] {
@@ -134,8 +119,9 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let buf_is = |v: u32| lb.clone().eq(c(v));
     let load_illegal = buf_is(3);
     let lanes = Expr::mux(buf_is(0), c(g.rows), c(g.cols));
+    let pads = f(Opcode::Load, "pad_top").add(f(Opcode::Load, "pad_bottom"));
     let load_bad = buf_is(2)
-        .and(Expr::bit_const(!post))
+        .and(Expr::bit_const(!post).or(pl.clone().add(pads).ne(c(0))))
         .or(pl.add(el).gt(lanes));
     let depth_l = Expr::mux(
         buf_is(0),
