@@ -55,18 +55,32 @@ fn field(b: &mut ModuleBuilder, name: &str, bus: &Expr, j: u32, lo: u32, ty: Ty)
 
 /// `v` (a named signal) clamped to [lo, hi] and narrowed to `out`: compared at `v`'s width,
 /// selected at `out`'s (only the bits that survive are read).
+/// A compare that cannot be true (an unsigned value below 0, any value above its type's
+/// maximum) is left out: lint flags constant comparisons.
 fn clamp_narrow(v: &Expr, lo: i64, hi: i64, out: Ty) -> Expr {
     let ty = v.ty();
     let (lo_e, hi_e) = (Expr::lit(i128::from(lo), ty), Expr::lit(i128::from(hi), ty));
-    Expr::mux(
-        v.clone().lt(lo_e),
-        Expr::lit(i128::from(lo), out),
-        Expr::mux(
-            v.clone().gt(hi_e),
-            Expr::lit(i128::from(hi), out),
-            v.slice_as(out.width - 1, 0, out.signed),
-        ),
-    )
+    let ty_max = if ty.signed {
+        (1i128 << (ty.width - 1)) - 1
+    } else {
+        (1i128 << ty.width) - 1
+    };
+    let ty_min = if ty.signed {
+        -(1i128 << (ty.width - 1))
+    } else {
+        0
+    };
+    let kept = v.slice_as(out.width - 1, 0, out.signed);
+    let capped = if i128::from(hi) >= ty_max {
+        kept
+    } else {
+        Expr::mux(v.clone().gt(hi_e), Expr::lit(i128::from(hi), out), kept)
+    };
+    if i128::from(lo) <= ty_min {
+        capped
+    } else {
+        Expr::mux(v.clone().lt(lo_e), Expr::lit(i128::from(lo), out), capped)
+    }
 }
 
 /// A lane's run-time parameters, as signals of the current stage.
