@@ -127,6 +127,21 @@ impl NpuModel {
         &self.g
     }
 
+    /// The activation buffer's words (R lanes each).
+    pub fn act_words(&self) -> &[Vec<i128>] {
+        &self.act
+    }
+
+    /// The weight buffer's words (C lanes each).
+    pub fn weight_words(&self) -> &[Vec<i128>] {
+        &self.weight
+    }
+
+    /// The parameter buffer's rows (C records of five 32-bit words each).
+    pub fn param_rows(&self) -> &[Vec<u32>] {
+        &self.params
+    }
+
     /// Runs the program the registers describe until FINISH or an error.
     pub fn run(&mut self, dram: &mut Dram, regs: &HostRegs) -> Outcome {
         self.tokens = [0; 4];

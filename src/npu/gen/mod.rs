@@ -8,6 +8,7 @@
 
 mod axil;
 mod fetch;
+pub mod load;
 mod queue;
 mod seq;
 mod top;
@@ -57,6 +58,22 @@ pub(super) fn get(ins: &Expr, op: crate::npu::isa::Opcode, name: &str, w: u32) -
     field(ins, f, w)
 }
 
+/// A design whose top is the load unit of `cfg`'s npu (for unit tests of the DMA).
+pub fn load_unit_design(cfg: &Config) -> Result<Design> {
+    cfg.validate()?;
+    let g = Geometry::new(cfg)?;
+    let n = format!("{}_load", cfg.name);
+    let dq = format!("{n}_rows");
+    Ok(Design {
+        top: n.clone(),
+        header: crate::gen::header(cfg),
+        modules: vec![
+            load::load(&n, &dq, &g),
+            queue::queue(&dq, load::desc_bits(&g), load::ROWS_AHEAD),
+        ],
+    })
+}
+
 /// The npu design of `cfg` (which has `[npu]`).
 pub fn npu_design(cfg: &Config) -> Result<Design> {
     cfg.validate()?;
@@ -101,11 +118,15 @@ mod tests {
                     ..NpuConfig::default()
                 }),
             };
-            let d = npu_design(&cfg).unwrap();
-            crate::gen::check(&d).unwrap();
-            if std::env::var("NPUGEN_DUMP_NPU").is_ok() {
-                let v = crate::emit::verilog::design_to_verilog(&d);
-                std::fs::write(format!("/tmp/npu_{bits}_{addr}.v"), v).unwrap();
+            for (what, d) in [
+                ("npu", npu_design(&cfg).unwrap()),
+                ("load", load_unit_design(&cfg).unwrap()),
+            ] {
+                crate::gen::check(&d).unwrap();
+                if std::env::var("NPUGEN_DUMP_NPU").is_ok() {
+                    let v = crate::emit::verilog::design_to_verilog(&d);
+                    std::fs::write(format!("/tmp/{what}_{bits}_{addr}.v"), v).unwrap();
+                }
             }
         }
     }

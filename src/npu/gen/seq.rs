@@ -33,11 +33,11 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let mut b = ModuleBuilder::new(module);
     b.doc("Sequencer: decode, dispatch-time checks, token accounting, dispatch, FINISH.");
     b.clock_and_reset();
-    let [start, aligned, abort, prog_len, i_valid, i_data, fetch_idle, units_idle] = b.inputs([
+    let [start, aligned, stop_req, prog_len, i_valid, i_data, fetch_idle, units_idle] = b.inputs([
         ("start", Ty::BIT, "CTRL.START"),
         ("aligned", Ty::BIT, "PROG_ADDR is 16-byte aligned"),
         (
-            "abort",
+            "stop_req",
             Ty::BIT,
             "CTRL.SOFT_RESET: end the program (ABORTED)",
         ),
@@ -284,7 +284,7 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         head.clone().and(head_err.clone().ne(code(ErrorCode::None))),
     );
     let bad_start = active.clone().and(mis_q);
-    let aborting = run_q.clone().and(end_q.clone().not()).and(abort);
+    let aborting = run_q.clone().and(end_q.clone().not()).and(stop_req);
     let stop_now = b.wire(
         "stop_now",
         finish

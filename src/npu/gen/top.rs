@@ -221,7 +221,7 @@ pub fn top(name: &str, g: &Geometry) -> Module {
             ("rst", i(rst)),
             ("start", i(start)),
             ("aligned", i(aligned)),
-            ("abort", i(sig("soft_reset", Ty::BIT))),
+            ("stop_req", i(sig("soft_reset", Ty::BIT))),
             ("prog_len", i(sig("prog_len", u(32)))),
             ("i_valid", i(sig("i_valid", Ty::BIT))),
             ("i_data", i(sig("i_data", u(129)))),
