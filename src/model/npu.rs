@@ -137,6 +137,16 @@ impl NpuModel {
         &self.weight
     }
 
+    /// The output buffer's words, to set (tests of the store path).
+    pub fn out_words_mut(&mut self) -> &mut [Vec<i128>] {
+        &mut self.out
+    }
+
+    /// The accumulator rows, to set (tests of the store path).
+    pub fn acc_rows_mut(&mut self) -> &mut [Vec<i128>] {
+        &mut self.acc
+    }
+
     /// The parameter buffer's rows (C records of five 32-bit words each).
     pub fn param_rows(&self) -> &[Vec<u32>] {
         &self.params

@@ -11,6 +11,7 @@ mod fetch;
 pub mod load;
 mod queue;
 mod seq;
+pub mod store;
 mod top;
 
 pub use axil::AXIL_ADDR_BITS;
@@ -74,6 +75,18 @@ pub fn load_unit_design(cfg: &Config) -> Result<Design> {
     })
 }
 
+/// A design whose top is the store unit of `cfg`'s npu (for unit tests of the DMA).
+pub fn store_unit_design(cfg: &Config) -> Result<Design> {
+    cfg.validate()?;
+    let g = Geometry::new(cfg)?;
+    let n = format!("{}_store", cfg.name);
+    Ok(Design {
+        top: n.clone(),
+        header: crate::gen::header(cfg),
+        modules: vec![store::store(&n, &g)],
+    })
+}
+
 /// The npu design of `cfg` (which has `[npu]`).
 pub fn npu_design(cfg: &Config) -> Result<Design> {
     cfg.validate()?;
@@ -121,6 +134,7 @@ mod tests {
             for (what, d) in [
                 ("npu", npu_design(&cfg).unwrap()),
                 ("load", load_unit_design(&cfg).unwrap()),
+                ("store", store_unit_design(&cfg).unwrap()),
             ] {
                 crate::gen::check(&d).unwrap();
                 if std::env::var("NPUGEN_DUMP_NPU").is_ok() {

@@ -1,0 +1,386 @@
+//! The store unit: runs STORE instructions from its queue, one row at a time. It reads the
+//! row's word from the output buffer or the accumulator memory (a read port it may have to
+//! wait for: `rd_grant`), widens each lane to its DRAM element (sign- or zero-extended), shifts
+//! the row to its byte offset in the bus, and writes it in bursts split at 4 KiB with byte
+//! strobes for its first and last beats; every burst's response is checked.
+
+use super::{get, lit, u, zext};
+use crate::npu::isa::Opcode;
+use crate::npu::Geometry;
+use crate::rtl::{bits_for, Expr, Module, ModuleBuilder, Ty};
+
+/// `v` (unsigned, a named signal) widened from `from` to `to` bits: sign-extended if `signed`.
+fn widen(b: &mut ModuleBuilder, name: &str, v: Expr, from: u32, to: u32, signed: bool) -> Expr {
+    let v = b.wire(name, v);
+    if to == from {
+        return v;
+    }
+    let fill = if signed {
+        Expr::concat(vec![v.bit(from - 1); (to - from) as usize])
+    } else {
+        lit(0, to - from)
+    };
+    Expr::concat(vec![fill, v])
+}
+
+/// The store unit `module` for `g`.
+pub fn store(module: &str, g: &Geometry) -> Module {
+    let bb = g.axi_bytes;
+    let lb = bb.trailing_zeros();
+    let aw = g.axi_addr_bits;
+    let (out_bits, out_signed) = g.out.unwrap_or((8, true));
+    let post = g.out.is_some();
+    let ob = if post { g.out_bytes } else { 1 };
+    let ab = g.acc_bytes;
+    let wmax = g.cols * ab.max(ob);
+    let nb_max = (wmax + bb - 1).div_ceil(bb);
+    let nbw = bits_for(u64::from(nb_max));
+    let mut b = ModuleBuilder::new(module);
+    b.doc(
+        "Store unit: STORE rows of the output buffer or the accumulator memory to DRAM over AXI4.",
+    );
+    b.clock_and_reset();
+    let [start, q_valid, q_data, q_pc, halt, tok] = b.inputs([
+        ("start", Ty::BIT, "a program starts (clears the error)"),
+        ("q_valid", Ty::BIT, "a STORE is queued"),
+        ("q_data", u(128), "the STORE"),
+        ("q_pc", u(32), "its index in the program"),
+        ("halt", Ty::BIT, "take no further instruction"),
+        ("tok_c2s", Ty::BIT, "compute has given a token"),
+    ]);
+    let bases: Vec<Expr> = (0..4)
+        .map(|i| b.input(&format!("base{i}"), u(aw), "base address register"))
+        .collect();
+    let [rd_grant, out_data, acc_data] = b.inputs([
+        ("rd_grant", Ty::BIT, "the read port is ours this cycle"),
+        (
+            "rd_out_data",
+            u(g.cols * out_bits),
+            "output buffer word read the cycle before",
+        ),
+        (
+            "rd_acc_data",
+            u(g.cols * g.acc_bits),
+            "accumulator row read the cycle before",
+        ),
+    ]);
+    let [awready, wready, bresp, bvalid] = b.inputs([
+        ("aw_ready", Ty::BIT, "AXI AWREADY"),
+        ("w_ready", Ty::BIT, "AXI WREADY"),
+        ("b_resp", u(2), "AXI BRESP"),
+        ("b_valid", Ty::BIT, "AXI BVALID"),
+    ]);
+    b.outputs([
+        ("q_ready", Ty::BIT, "the queued STORE is taken"),
+        ("pop_c2s", Ty::BIT, "a token from compute is used"),
+        ("push_s2c", Ty::BIT, "a token for compute"),
+        ("rd_en", Ty::BIT, "read a word (when granted)"),
+        ("rd_src", Ty::BIT, "0 output buffer, 1 accumulator memory"),
+        ("rd_addr", u(16), "word or row read"),
+        ("aw_addr", u(aw), "AXI AWADDR"),
+        ("aw_len", u(8), "AXI AWLEN"),
+        ("aw_valid", Ty::BIT, "AXI AWVALID"),
+        ("w_data", u(8 * bb), "AXI WDATA"),
+        ("w_strb", u(bb), "AXI WSTRB"),
+        ("w_last", Ty::BIT, "AXI WLAST"),
+        ("w_valid", Ty::BIT, "AXI WVALID"),
+        ("b_ready", Ty::BIT, "AXI BREADY"),
+        ("idle", Ty::BIT, "no STORE in progress"),
+        ("err", Ty::BIT, "an AXI write error since start"),
+        ("err_pc", u(32), "the STORE that saw the first one"),
+    ]);
+    let z16 = lit(0, 16);
+    // States: 0 idle, 1 read, 2 wait for the word, 3 address, 4 data, 5 responses.
+    let st = b.reg("state_q", u(3));
+    let st_q = st.q();
+    let is = |v: u64| st_q.clone().eq(lit(v, 3));
+    let take = b.wire(
+        "take",
+        is(0)
+            .and(q_valid)
+            .and(halt.not())
+            .and(q_data.bit(4).not().or(tok)),
+    );
+    let f = |n: &str, w: u32| get(&q_data, Opcode::Store, n, w);
+    let latch = |b: &mut ModuleBuilder, name: &str, v: Expr| {
+        let h = b.reg(name, v.ty());
+        let q = h.q();
+        b.set_next(h, v, Some(Expr::sig("take", Ty::BIT)));
+        q
+    };
+    let src = latch(&mut b, "src_q", q_data.bit(8));
+    let push = latch(&mut b, "push_q", q_data.bit(6));
+    let stride = latch(&mut b, "stride_q", f("stride", 24));
+    let elems = latch(&mut b, "elems_q", f("elems", 16));
+    let pc = latch(&mut b, "pc_q", q_pc);
+    let mut base = bases[0].clone();
+    for (i, bi) in bases.iter().enumerate().skip(1) {
+        base = Expr::mux(f("base", 2).eq(lit(i as u64, 2)), bi.clone(), base);
+    }
+    let dram = if aw == 32 {
+        f("dram", 32)
+    } else {
+        zext(f("dram", 32), aw)
+    };
+    let row_addr = b.reg("row_addr_q", u(aw));
+    let ra = row_addr.q();
+    let rows = b.reg("rows_q", u(16));
+    let rows_q = rows.q();
+    let word = b.reg("word_q", u(16));
+    let word_q = word.q();
+    let row_end = b.declare_wire("row_end", Ty::BIT);
+    b.set_next(
+        row_addr,
+        Expr::mux(
+            take.clone(),
+            base.add(dram),
+            ra.clone().add(zext(stride.clone(), aw)),
+        ),
+        Some(take.clone().or(row_end.clone())),
+    );
+    b.set_next(
+        rows,
+        Expr::mux(take.clone(), f("rows", 16), rows_q.clone().sub(lit(1, 16))),
+        Some(take.clone().or(row_end.clone())),
+    );
+    b.set_next(
+        word,
+        Expr::mux(take.clone(), f("sram", 16), word_q.clone().add(lit(1, 16))),
+        Some(take.clone().or(row_end.clone())),
+    );
+    // The row's bytes: lanes widened to their DRAM elements, zero past `elems`.
+    let lanes =
+        |b: &mut ModuleBuilder, tag: &str, data: &Expr, bits: u32, bytes: u32, signed: bool| {
+            let d = b.wire(&format!("{tag}_word"), data.clone());
+            let v: Vec<Expr> = (0..g.cols)
+                .rev()
+                .map(|j| {
+                    let lane = d.slice(j * bits + bits - 1, j * bits);
+                    let wide = widen(b, &format!("{tag}_lane{j}"), lane, bits, 8 * bytes, signed);
+                    let keep = elems.clone().gt(lit(u64::from(j), 16));
+                    Expr::mux(keep, wide, lit(0, 8 * bytes))
+                })
+                .collect();
+            let all = Expr::concat(v);
+            zext(all, 8 * wmax)
+        };
+    let out_row = if post {
+        lanes(&mut b, "out", &out_data, out_bits, ob, out_signed)
+    } else {
+        b.wire("rd_out_unused", out_data);
+        lit(0, 8 * wmax)
+    };
+    let acc_row = lanes(&mut b, "acc", &acc_data, g.acc_bits, ab, g.signed);
+    let row_bytes = Expr::mux(src.clone(), acc_row, out_row);
+    let eb = Expr::mux(src.clone(), lit(u64::from(ab), 24), lit(u64::from(ob), 24));
+    let t_bytes = b.wire("t_bytes", zext(elems.clone(), 24).mul(eb));
+    let off = if lb == 0 {
+        lit(0, 1)
+    } else {
+        b.wire("off", ra.slice(lb - 1, 0))
+    };
+    let ow = off.ty().width;
+    let img_bits = 8 * nb_max * bb;
+    let sh = zext(off.clone(), 16).shl(lit(3, 2));
+    let img_now = b.wire("img_now", zext(row_bytes, img_bits).shl(sh));
+    // Strobes: T bytes from the offset.
+    let ones = b.wire(
+        "t_mask",
+        Expr::concat(
+            (0..nb_max * bb)
+                .rev()
+                .map(|k| t_bytes.clone().gt(lit(u64::from(k), 24)))
+                .collect(),
+        ),
+    );
+    let strb_now = b.wire("strb_now", ones.shl(zext(off.clone(), ow)));
+    let img = b.reg("img_q", u(img_bits));
+    let img_q = img.q();
+    let strb = b.reg("strb_q", u(nb_max * bb));
+    let strb_q = strb.q();
+    let captured = is(2);
+    b.set_next(img, img_now, Some(captured.clone()));
+    b.set_next(strb, strb_now, Some(captured.clone()));
+    // Beats of the row, its next beat address, beats left, the current burst's beats left.
+    let span = b.wire(
+        "span",
+        zext(off.clone(), 24)
+            .add(t_bytes.clone())
+            .add(lit(u64::from(bb - 1), 24)),
+    );
+    let nbeats = b.keep(&span, lb + nbw - 1, lb, false);
+    let nbeats = b.wire("row_beats", nbeats);
+    let cur = b.reg("cur_q", u(aw));
+    let cur_q = cur.q();
+    let left = b.reg("left_q", u(nbw));
+    let left_q = left.q();
+    let beat = b.reg("beat_q", u(nbw));
+    let beat_q = beat.q();
+    let in_burst = b.reg("in_burst_q", u(9));
+    let ib_q = in_burst.q();
+    let page = b.wire("cur_page", cur_q.slice(11, 0));
+    let to_page = b.wire(
+        "to_page",
+        lit(4096, 13).sub(zext(page, 13)).shr(lit(u64::from(lb), 4)),
+    );
+    let min = |x: Expr, y: Expr| Expr::mux(x.clone().lt(y.clone()), x, y);
+    let burst = b.wire(
+        "burst",
+        min(min(zext(left_q.clone(), 13), to_page), lit(256, 13)),
+    );
+    let aligned = if lb == 0 {
+        ra.clone()
+    } else {
+        b.wire(
+            "aligned",
+            Expr::concat(vec![ra.slice(aw - 1, lb), lit(0, lb)]),
+        )
+    };
+    let aw_fire = b.wire("aw_fire", is(3).and(awready));
+    let w_fire = b.wire("w_fire", is(4).and(wready));
+    let burst_last = ib_q.clone().eq(lit(1, 9));
+    let row_last = b.wire(
+        "row_last",
+        w_fire.clone().and(left_q.clone().eq(lit(1, nbw))),
+    );
+    b.assign(
+        "row_end",
+        row_last
+            .clone()
+            .or(is(2).and(t_bytes.clone().eq(lit(0, 24)))),
+    );
+    b.set_next(
+        cur,
+        Expr::mux(
+            captured.clone(),
+            aligned,
+            cur_q.clone().add(lit(u64::from(bb), aw)),
+        ),
+        Some(captured.clone().or(w_fire.clone())),
+    );
+    b.set_next(
+        left,
+        Expr::mux(captured.clone(), nbeats, left_q.clone().sub(lit(1, nbw))),
+        Some(captured.clone().or(w_fire.clone())),
+    );
+    b.set_next(
+        beat,
+        Expr::mux(
+            captured.clone(),
+            lit(0, nbw),
+            beat_q.clone().add(lit(1, nbw)),
+        ),
+        Some(captured.clone().or(w_fire.clone())),
+    );
+    let burst9 = b.keep(&burst, 8, 0, false);
+    let burst9 = b.wire("len9", burst9);
+    b.set_next(
+        in_burst,
+        Expr::mux(aw_fire.clone(), burst9.clone(), ib_q.clone().sub(lit(1, 9))),
+        Some(aw_fire.clone().or(w_fire.clone())),
+    );
+    let len8 = b.wire("len8_full", burst9.clone().sub(lit(1, 9)));
+    let len8 = b.keep(&len8, 7, 0, false);
+    // Outstanding responses.
+    let outst = b.reg("outstanding_q", u(8));
+    let out_q = outst.q();
+    let b_fire = bvalid.clone();
+    b.set_next(
+        outst,
+        Expr::mux(
+            aw_fire.clone().and(b_fire.clone().not()),
+            out_q.clone().add(lit(1, 8)),
+            Expr::mux(
+                b_fire.clone().and(aw_fire.clone().not()),
+                out_q.clone().sub(lit(1, 8)),
+                out_q.clone(),
+            ),
+        ),
+        None,
+    );
+    // Next state.
+    let rows_left = rows_q.clone().ne(z16);
+    let next = Expr::mux(
+        take.clone(),
+        lit(1, 3),
+        Expr::mux(
+            is(1).and(rows_left.clone().not()),
+            lit(5, 3),
+            Expr::mux(
+                is(1).and(rd_grant.clone()),
+                lit(2, 3),
+                Expr::mux(
+                    is(2),
+                    Expr::mux(t_bytes.clone().eq(lit(0, 24)), lit(1, 3), lit(3, 3)),
+                    Expr::mux(
+                        aw_fire.clone(),
+                        lit(4, 3),
+                        Expr::mux(
+                            w_fire.clone().and(burst_last.clone()),
+                            Expr::mux(row_last.clone(), lit(1, 3), lit(3, 3)),
+                            Expr::mux(
+                                is(5).and(out_q.clone().eq(lit(0, 8))),
+                                lit(0, 3),
+                                st_q.clone(),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    );
+    b.set_next(st, next, None);
+    let done = b.wire("done", is(5).and(out_q.eq(lit(0, 8))));
+    // Beat data and strobes: beat `beat` of the image.
+    let mut data = lit(0, 8 * bb);
+    let mut stb = lit(0, bb);
+    for k in 0..nb_max {
+        let sel = beat_q.clone().eq(lit(u64::from(k), nbw));
+        data = Expr::mux(
+            sel.clone(),
+            img_q.slice(8 * bb * (k + 1) - 1, 8 * bb * k),
+            data,
+        );
+        stb = Expr::mux(sel, strb_q.slice(bb * (k + 1) - 1, bb * k), stb);
+    }
+    let err = b.reg("err_q", Ty::BIT);
+    let err_q = err.q();
+    let bad = b.wire("bad_resp", b_fire.and(bresp.ne(lit(0, 2))));
+    b.set_next(
+        err,
+        Expr::mux(start, Expr::bit_const(false), err_q.clone().or(bad.clone())),
+        None,
+    );
+    let epc = b.reg("err_pc_q", u(32));
+    let epc_q = epc.q();
+    b.set_next(epc, pc, Some(bad.and(err_q.clone().not())));
+    b.wire(
+        "q_data_unused",
+        Expr::concat(vec![
+            q_data.slice(127, 120),
+            q_data.slice(15, 12),
+            q_data.bit(9),
+            q_data.bit(7),
+            q_data.bit(5),
+            q_data.slice(3, 0),
+        ]),
+    );
+    b.assign("q_ready", take.clone());
+    b.assign("pop_c2s", take.and(q_data.bit(4)));
+    b.assign("push_s2c", done.and(push));
+    b.assign("rd_en", is(1).and(rows_left));
+    b.assign("rd_src", src);
+    b.assign("rd_addr", word_q);
+    b.assign("aw_addr", cur_q);
+    b.assign("aw_len", len8);
+    b.assign("aw_valid", is(3));
+    b.assign("w_data", data);
+    b.assign("w_strb", stb);
+    b.assign("w_last", burst_last);
+    b.assign("w_valid", is(4));
+    b.assign("b_ready", Expr::bit_const(true));
+    b.assign("idle", is(0));
+    b.assign("err", err_q);
+    b.assign("err_pc", epc_q);
+    b.finish()
+}

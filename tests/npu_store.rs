@@ -1,0 +1,320 @@
+//! The npu's store unit alone (Verilated, its own top), against the golden model: random
+//! STOREs of output words and accumulator rows (signed and unsigned outputs, 4- and 8-byte
+//! accumulators, unaligned rows, rows across 4 KiB boundaries, rows of no elements) into the
+//! AXI4 memory model with random back-pressure and a read port granted at random; the DRAM
+//! afterwards must equal the model's byte for byte.
+
+mod common;
+
+use common::{sim_cache, tool};
+use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
+use npugen::flow::tools::ToolKind;
+use npugen::model::io::wrap;
+use npugen::model::npu::{Dram, HostRegs, NpuModel};
+use npugen::npu::gen::store_unit_design;
+use npugen::npu::isa::{Deps, Instr, Opcode};
+use npugen::npu::regs::ErrorCode;
+use npugen::npu::Geometry;
+use npugen::rng::{seed_from_env, Rng};
+use npugen::sim::npu::axi_mem::{AxiMem, MemIn, MemTiming};
+use npugen::sim::ports::PortSlot;
+use npugen::sim::verilator::{build_model, TraceFormat, Verilated};
+
+const DRAM: usize = 3 * 4096;
+const BASES: [u64; 4] = [0, 4096 - 40, 8192 + 3, 5000];
+
+fn config(bus: u32, cols: u32, post: Option<bool>, acc_bits: u32) -> Config {
+    Config {
+        name: "npu_s".into(),
+        array: Some(ArrayConfig {
+            rows: 2,
+            cols,
+            dataflow: Dataflow::Os,
+            acc_bits: Some(acc_bits),
+            ..Default::default()
+        }),
+        postproc: post.map(|signed| PostprocConfig {
+            out_signed: signed,
+            zero_point: 0,
+            ..Default::default()
+        }),
+        lif: None,
+        npu: Some(NpuConfig {
+            act_kib: 1,
+            weight_kib: 1,
+            out_kib: 1,
+            param_rows: 4,
+            acc_rows: 16,
+            axi_data_bits: bus,
+            ..Default::default()
+        }),
+    }
+}
+
+fn random_store(rng: &mut Rng, g: &Geometry, cfg: &Config) -> Instr {
+    loop {
+        let src = if g.out.is_some() {
+            rng.range(0, 1) as u64
+        } else {
+            1
+        };
+        let depth = if src == 0 { g.out_words } else { g.acc_rows };
+        let eb = u64::from(if src == 0 { g.out_bytes } else { g.acc_bytes });
+        let elems = rng.range(0, i64::from(g.cols)) as u64;
+        let rows = rng.range(0, 4) as u64;
+        let sram = rng.range(0, i64::from(depth) - rows as i64) as u64;
+        let stride = rng.range(0, 300) as u64;
+        let base = rng.range(0, 3) as u64;
+        let dram = rng.range(0, 3000) as u64;
+        let end = BASES[base as usize] + dram + rows.saturating_sub(1) * stride + elems * eb;
+        if rows > 0 && end > DRAM as u64 {
+            continue;
+        }
+        let deps = Deps {
+            pop_prev: rng.coin(),
+            push_prev: rng.coin(),
+            ..Deps::default()
+        };
+        let args = [
+            ("src", src),
+            ("base", base),
+            ("sram", sram),
+            ("dram", dram),
+            ("rows", rows),
+            ("elems", elems),
+            ("stride", stride),
+        ];
+        let i = Instr::new(Opcode::Store, deps, &args).unwrap();
+        let plain = Instr::new(Opcode::Store, Deps::default(), &args).unwrap();
+        let mut d = Dram::new(DRAM + 32);
+        d.bytes[DRAM..DRAM + 16].copy_from_slice(&plain.to_bytes());
+        d.bytes[DRAM + 16..DRAM + 32].copy_from_slice(
+            &Instr::new(Opcode::Finish, Deps::default(), &[])
+                .unwrap()
+                .to_bytes(),
+        );
+        let regs = HostRegs {
+            prog_addr: DRAM as u64,
+            prog_len: 2,
+            bases: BASES,
+        };
+        if NpuModel::new(cfg).unwrap().run(&mut d, &regs).error == ErrorCode::None {
+            return i;
+        }
+    }
+}
+
+struct Slots(Vec<PortSlot>);
+
+impl Slots {
+    fn get(&self, n: &str) -> &PortSlot {
+        self.0
+            .iter()
+            .find(|s| s.name == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    }
+}
+
+fn put(w: &mut [u32], s: &PortSlot, v: u64) {
+    w[s.offset] = v as u32;
+    if s.width > 32 {
+        w[s.offset + 1] = (v >> 32) as u32;
+    }
+}
+
+fn put_lanes(w: &mut [u32], s: &PortSlot, lanes: &[i128], bits: u32) {
+    for k in 0..s.words() {
+        w[s.offset + k] = 0;
+    }
+    for (j, &v) in lanes.iter().enumerate() {
+        for i in 0..bits {
+            let bit = (v >> i) & 1;
+            let at = j as u32 * bits + i;
+            w[s.offset + (at / 32) as usize] |= (bit as u32) << (at % 32);
+        }
+    }
+}
+
+fn get(o: &[u32], s: &PortSlot) -> u64 {
+    let lo = u64::from(o[s.offset]);
+    if s.width > 32 {
+        lo | u64::from(o[s.offset + 1]) << 32
+    } else {
+        lo
+    }
+}
+
+#[test]
+fn stores_match_the_model_byte_for_byte() {
+    if tool(ToolKind::Verilator).is_none() {
+        return;
+    }
+    let seed = seed_from_env("NPUGEN_SEED");
+    println!("seed {seed} (NPUGEN_SEED replays)");
+    let mut rng = Rng::new(seed);
+    for (bus, cols, post, acc_bits) in [
+        (128, 3, Some(true), 32),
+        (64, 5, Some(false), 24),
+        (256, 2, None, 40),
+    ] {
+        let cfg = config(bus, cols, post, acc_bits);
+        let g = Geometry::new(&cfg).unwrap();
+        let build = build_model(
+            &store_unit_design(&cfg).unwrap(),
+            TraceFormat::Vcd,
+            &sim_cache(),
+        )
+        .unwrap();
+        for timing in [
+            MemTiming::default(),
+            MemTiming {
+                latency: 13,
+                bytes_per_cycle: 6,
+                offer: 40,
+                seed,
+                slverr: None,
+            },
+        ] {
+            let mut model = NpuModel::new(&cfg).unwrap();
+            let (ob, os) = g.out.unwrap_or((8, true));
+            for w in model.out_words_mut() {
+                for v in w.iter_mut() {
+                    *v = wrap(i128::from(rng.next_u64() as i64), ob, os);
+                }
+            }
+            for r in model.acc_rows_mut() {
+                for v in r.iter_mut() {
+                    *v = wrap(i128::from(rng.next_u64() as i64), g.acc_bits, g.signed);
+                }
+            }
+            let out = model.out_words_mut().to_vec();
+            let acc = model.acc_rows_mut().to_vec();
+            let mut stores: Vec<Instr> =
+                (0..20).map(|_| random_store(&mut rng, &g, &cfg)).collect();
+            // Rows that straddle 4 KiB: accumulator rows ending past 4096 and 8192.
+            for at in [4090u64, 8190] {
+                let args = [
+                    ("src", 1),
+                    ("dram", at),
+                    ("rows", 1),
+                    ("elems", u64::from(g.cols)),
+                ];
+                stores.insert(
+                    0,
+                    Instr::new(Opcode::Store, Deps::default(), &args).unwrap(),
+                );
+            }
+            let bytes: Vec<u8> = (0..DRAM).map(|_| rng.next_u64() as u8).collect();
+            let mut prog: Vec<Instr> = stores
+                .iter()
+                .map(|i| Instr {
+                    deps: Deps::default(),
+                    ..i.clone()
+                })
+                .collect();
+            prog.push(Instr::new(Opcode::Finish, Deps::default(), &[]).unwrap());
+            let mut dram = Dram {
+                bytes: bytes.clone(),
+            };
+            dram.bytes.resize(DRAM + 16 * prog.len(), 0);
+            for (k, x) in prog.iter().enumerate() {
+                dram.bytes[DRAM + 16 * k..DRAM + 16 * k + 16].copy_from_slice(&x.to_bytes());
+            }
+            let regs = HostRegs {
+                prog_addr: DRAM as u64,
+                prog_len: prog.len() as u32,
+                bases: BASES,
+            };
+            assert_eq!(model.run(&mut dram, &regs).error, ErrorCode::None);
+
+            let mut sim = Verilated::load(&build).unwrap();
+            let s = Slots(
+                sim.layout
+                    .inputs
+                    .iter()
+                    .chain(&sim.layout.outputs)
+                    .cloned()
+                    .collect(),
+            );
+            let mut mem = AxiMem::new(bytes, g.axi_bytes, timing.clone());
+            put(sim.inputs_mut(), s.get("rst"), 1);
+            sim.step();
+            put(sim.inputs_mut(), s.get("rst"), 0);
+            for (i, b) in BASES.iter().enumerate() {
+                put(sim.inputs_mut(), s.get(&format!("base{i}")), *b);
+            }
+            let (mut next, mut pops, mut pushes) = (0usize, 0, 0);
+            let want_pops = stores.iter().filter(|i| i.deps.pop_prev).count();
+            let want_pushes = stores.iter().filter(|i| i.deps.push_prev).count();
+            let mut read: Option<(u64, usize)> = None;
+            let mut cycles = 0;
+            loop {
+                cycles += 1;
+                assert!(cycles < 100_000, "the store unit hung at STORE {next}");
+                let m = mem.drive().clone();
+                let grant = rng.coin();
+                let w = sim.inputs_mut();
+                put(w, s.get("start"), u64::from(cycles == 1));
+                put(w, s.get("tok_c2s"), u64::from(rng.coin()));
+                put(w, s.get("halt"), 0);
+                put(w, s.get("rd_grant"), u64::from(grant));
+                // The word read last cycle (a registered memory read).
+                if let Some((src, at)) = read {
+                    if src == 0 {
+                        put_lanes(w, s.get("rd_out_data"), &out[at], ob);
+                    } else {
+                        put_lanes(w, s.get("rd_acc_data"), &acc[at], g.acc_bits);
+                    }
+                }
+                put(w, s.get("q_valid"), u64::from(next < stores.len()));
+                if let Some(i) = stores.get(next) {
+                    let e = i.encode();
+                    let q = s.get("q_data");
+                    w[q.offset..q.offset + 4].copy_from_slice(&e);
+                    put(w, s.get("q_pc"), next as u64);
+                }
+                put(w, s.get("aw_ready"), u64::from(m.awready));
+                put(w, s.get("w_ready"), u64::from(m.wready));
+                put(w, s.get("b_valid"), u64::from(m.b.is_some()));
+                put(w, s.get("b_resp"), u64::from(m.b.unwrap_or(0)));
+                sim.step();
+                let o = sim.outputs();
+                let one = |n: &str| o[s.get(n).offset] & 1 == 1;
+                read = (one("rd_en") && grant)
+                    .then(|| (get(o, s.get("rd_src")), get(o, s.get("rd_addr")) as usize));
+                let wdata: Vec<u8> = (0..g.axi_bytes as usize)
+                    .map(|k| (o[s.get("w_data").offset + k / 4] >> (8 * (k % 4))) as u8)
+                    .collect();
+                mem.respond(&MemIn {
+                    aw: one("aw_valid").then(|| {
+                        (
+                            get(o, s.get("aw_addr")),
+                            get(o, s.get("aw_len")) as u32,
+                            g.axi_bytes.trailing_zeros(),
+                        )
+                    }),
+                    w: one("w_valid").then(|| (wdata, get(o, s.get("w_strb")), one("w_last"))),
+                    bready: one("b_ready"),
+                    ..MemIn::default()
+                });
+                pops += usize::from(one("pop_c2s"));
+                pushes += usize::from(one("push_s2c"));
+                let taken = one("q_ready");
+                if !taken && next == stores.len() && one("idle") && mem.quiet() {
+                    break;
+                }
+                next += usize::from(taken);
+            }
+            let label = format!("{bus}-bit bus, {cols} columns, post {post:?}, {timing:?}");
+            assert!(mem.violations.is_empty(), "{label}: {:?}", mem.violations);
+            assert_eq!((pops, pushes), (want_pops, want_pushes), "{label}");
+            assert_eq!(
+                sim.outputs()[s.get("err").offset] & 1,
+                0,
+                "{label}: error flag"
+            );
+            let first = (0..DRAM).find(|&k| mem.bytes[k] != dram.bytes[k]);
+            assert_eq!(first, None, "{label}: first differing byte");
+        }
+    }
+}
