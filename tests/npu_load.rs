@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::npu::{bits, put, Ports, BASES, DRAM};
 use common::{sim_cache, tool};
 use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::flow::tools::ToolKind;
@@ -16,7 +17,6 @@ use npugen::npu::regs::ErrorCode;
 use npugen::npu::Geometry;
 use npugen::rng::{seed_from_env, Rng};
 use npugen::sim::npu::axi_mem::{AxiMem, MemIn, MemTiming};
-use npugen::sim::ports::PortSlot;
 use npugen::sim::verilator::{build_model, TraceFormat, Verilated};
 
 fn config(axi_data_bits: u32, rows: u32, cols: u32, in_bits: u32) -> Config {
@@ -43,9 +43,6 @@ fn config(axi_data_bits: u32, rows: u32, cols: u32, in_bits: u32) -> Config {
         }),
     }
 }
-
-const DRAM: usize = 3 * 4096;
-const BASES: [u64; 4] = [0, 4096 - 40, 8192 + 3, 5000];
 
 /// A random LOAD the model accepts (it runs [LOAD, FINISH] without error).
 fn random_load(rng: &mut Rng, g: &Geometry, cfg: &Config) -> Instr {
@@ -125,30 +122,6 @@ fn random_load(rng: &mut Rng, g: &Geometry, cfg: &Config) -> Instr {
             return i;
         }
     }
-}
-
-struct Slots(Vec<PortSlot>);
-
-impl Slots {
-    fn get(&self, n: &str) -> &PortSlot {
-        self.0
-            .iter()
-            .find(|s| s.name == n)
-            .unwrap_or_else(|| panic!("{n}"))
-    }
-}
-
-fn put(w: &mut [u32], s: &PortSlot, v: u64) {
-    w[s.offset] = v as u32;
-    if s.width > 32 {
-        w[s.offset + 1] = (v >> 32) as u32;
-    }
-}
-
-fn bits(w: &[u32], s: &PortSlot) -> Vec<bool> {
-    (0..s.width)
-        .map(|i| w[s.offset + (i / 32) as usize] >> (i % 32) & 1 == 1)
-        .collect()
 }
 
 fn field(b: &[bool], lo: u32, width: u32, signed: bool) -> i128 {
@@ -234,14 +207,7 @@ fn loads_match_the_model_word_for_word() {
 
             // The RTL: the same loads through its queue port.
             let mut sim = Verilated::load(&build).unwrap();
-            let s = Slots(
-                sim.layout
-                    .inputs
-                    .iter()
-                    .chain(&sim.layout.outputs)
-                    .cloned()
-                    .collect(),
-            );
+            let s = Ports::of(&sim);
             bytes.truncate(DRAM);
             let mut mem = AxiMem::new(bytes, g.axi_bytes, timing.clone());
             let mut act = vec![vec![0i128; g.rows as usize]; g.act_words as usize];
@@ -345,6 +311,6 @@ fn loads_match_the_model_word_for_word() {
     }
 }
 
-fn sim_err(sim: &Verilated, s: &Slots) -> bool {
+fn sim_err(sim: &Verilated, s: &Ports) -> bool {
     sim.outputs()[s.get("err").offset] & 1 == 1
 }

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::npu::{get, put, Ports, BASES, DRAM};
 use common::{sim_cache, tool};
 use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::flow::tools::ToolKind;
@@ -19,9 +20,6 @@ use npugen::rng::{seed_from_env, Rng};
 use npugen::sim::npu::axi_mem::{AxiMem, MemIn, MemTiming};
 use npugen::sim::ports::PortSlot;
 use npugen::sim::verilator::{build_model, TraceFormat, Verilated};
-
-const DRAM: usize = 3 * 4096;
-const BASES: [u64; 4] = [0, 4096 - 40, 8192 + 3, 5000];
 
 fn config(bus: u32, cols: u32, post: Option<bool>, acc_bits: u32) -> Config {
     Config {
@@ -104,24 +102,6 @@ fn random_store(rng: &mut Rng, g: &Geometry, cfg: &Config) -> Instr {
     }
 }
 
-struct Slots(Vec<PortSlot>);
-
-impl Slots {
-    fn get(&self, n: &str) -> &PortSlot {
-        self.0
-            .iter()
-            .find(|s| s.name == n)
-            .unwrap_or_else(|| panic!("{n}"))
-    }
-}
-
-fn put(w: &mut [u32], s: &PortSlot, v: u64) {
-    w[s.offset] = v as u32;
-    if s.width > 32 {
-        w[s.offset + 1] = (v >> 32) as u32;
-    }
-}
-
 fn put_lanes(w: &mut [u32], s: &PortSlot, lanes: &[i128], bits: u32) {
     for k in 0..s.words() {
         w[s.offset + k] = 0;
@@ -132,15 +112,6 @@ fn put_lanes(w: &mut [u32], s: &PortSlot, lanes: &[i128], bits: u32) {
             let at = j as u32 * bits + i;
             w[s.offset + (at / 32) as usize] |= (bit as u32) << (at % 32);
         }
-    }
-}
-
-fn get(o: &[u32], s: &PortSlot) -> u64 {
-    let lo = u64::from(o[s.offset]);
-    if s.width > 32 {
-        lo | u64::from(o[s.offset + 1]) << 32
-    } else {
-        lo
     }
 }
 
@@ -228,14 +199,7 @@ fn stores_match_the_model_byte_for_byte() {
             assert_eq!(model.run(&mut dram, &regs).error, ErrorCode::None);
 
             let mut sim = Verilated::load(&build).unwrap();
-            let s = Slots(
-                sim.layout
-                    .inputs
-                    .iter()
-                    .chain(&sim.layout.outputs)
-                    .cloned()
-                    .collect(),
-            );
+            let s = Ports::of(&sim);
             let mut mem = AxiMem::new(bytes, g.axi_bytes, timing.clone());
             put(sim.inputs_mut(), s.get("rst"), 1);
             sim.step();

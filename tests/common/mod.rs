@@ -10,6 +10,7 @@ use npugen::flow::tools::{find, Tool, ToolKind};
 use npugen::rng::Rng;
 
 pub mod litert;
+pub mod npu;
 
 /// Whether we run under CI, where a missing tool is a failure, not a skip (see
 /// [`npugen::flow::tools::under_ci`]).

@@ -61,17 +61,8 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let mut b = ModuleBuilder::new(module);
     b.doc("Load unit: LOAD rows from DRAM over AXI4 into the activation, weight and parameter buffers.");
     b.clock_and_reset();
-    let [start, q_valid, q_data, q_pc, halt, tok] = b.inputs([
-        ("start", Ty::BIT, "a program starts (clears the error)"),
-        ("q_valid", Ty::BIT, "a LOAD is queued"),
-        ("q_data", u(128), "the LOAD"),
-        ("q_pc", u(32), "its index in the program"),
-        ("halt", Ty::BIT, "take no further instruction"),
-        ("tok_c2l", Ty::BIT, "compute has given a token"),
-    ]);
-    let bases: Vec<Expr> = (0..4)
-        .map(|i| b.input(&format!("base{i}"), u(aw), "base address register"))
-        .collect();
+    let ([start, q_valid, q_data, q_pc, halt, tok], bases) =
+        super::dma::unit_inputs(&mut b, "LOAD", "tok_c2l", aw);
     let [arready, rdata, rresp, rlast, rvalid] = b.inputs([
         ("ar_ready", Ty::BIT, "AXI ARREADY"),
         ("r_data", u(8 * bb), "AXI RDATA"),
@@ -139,16 +130,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     );
     let t_bytes = latch(&mut b, "t_q", t_now);
     let empty = b.wire("empty_rows", t_bytes.clone().eq(lit(0, 24)));
-    let mut base = bases[0].clone();
-    for (i, bi) in bases.iter().enumerate().skip(1) {
-        base = Expr::mux(f("base", 2).eq(lit(i as u64, 2)), bi.clone(), base);
-    }
-    let dram = if aw == 32 {
-        f("dram", 32)
-    } else {
-        zext(f("dram", 32), aw)
-    };
-    let start_addr = base.add(dram);
+    let start_addr = super::dma::first_row(&q_data, Opcode::Load, &bases, aw);
 
     // Counters: zero words before, rows to request, rows to receive, zero words after.
     let cnt = |b: &mut ModuleBuilder, name: &str, init: Expr, dec: &Expr| {
@@ -244,16 +226,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         Some(take.clone().or(row_issue.clone())),
     );
     // A burst: the row's beats left, up to the 4 KiB boundary, at most 256.
-    let page = b.wire("cur_page", cur_q.slice(11, 0));
-    let to_page = b.wire(
-        "to_page",
-        lit(4096, 13).sub(zext(page, 13)).shr(lit(u64::from(lb), 4)),
-    );
-    let min = |x: Expr, y: Expr| Expr::mux(x.clone().lt(y.clone()), x, y);
-    let burst = b.wire(
-        "burst",
-        min(min(zext(left_q.clone(), 13), to_page), lit(256, 13)),
-    );
+    let burst = super::dma::burst_beats(&mut b, &cur_q, &left_q, lb);
     let issue = b.wire(
         "burst_issue",
         arv_q.clone().not().and(left_q.clone().ne(lit(0, nbw))),

@@ -8,6 +8,7 @@
 //! whole; tests build these designs directly.
 
 mod axil;
+mod dma;
 mod fetch;
 pub mod load;
 mod queue;

@@ -40,17 +40,8 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         "Store unit: STORE rows of the output buffer or the accumulator memory to DRAM over AXI4.",
     );
     b.clock_and_reset();
-    let [start, q_valid, q_data, q_pc, halt, tok] = b.inputs([
-        ("start", Ty::BIT, "a program starts (clears the error)"),
-        ("q_valid", Ty::BIT, "a STORE is queued"),
-        ("q_data", u(128), "the STORE"),
-        ("q_pc", u(32), "its index in the program"),
-        ("halt", Ty::BIT, "take no further instruction"),
-        ("tok_c2s", Ty::BIT, "compute has given a token"),
-    ]);
-    let bases: Vec<Expr> = (0..4)
-        .map(|i| b.input(&format!("base{i}"), u(aw), "base address register"))
-        .collect();
+    let ([start, q_valid, q_data, q_pc, halt, tok], bases) =
+        super::dma::unit_inputs(&mut b, "STORE", "tok_c2s", aw);
     let [rd_grant, out_data, acc_data] = b.inputs([
         ("rd_grant", Ty::BIT, "the read port is ours this cycle"),
         (
@@ -113,15 +104,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let stride = latch(&mut b, "stride_q", f("stride", 24));
     let elems = latch(&mut b, "elems_q", f("elems", 16));
     let pc = latch(&mut b, "pc_q", q_pc);
-    let mut base = bases[0].clone();
-    for (i, bi) in bases.iter().enumerate().skip(1) {
-        base = Expr::mux(f("base", 2).eq(lit(i as u64, 2)), bi.clone(), base);
-    }
-    let dram = if aw == 32 {
-        f("dram", 32)
-    } else {
-        zext(f("dram", 32), aw)
-    };
+    let first = super::dma::first_row(&q_data, Opcode::Store, &bases, aw);
     let row_addr = b.reg("row_addr_q", u(aw));
     let ra = row_addr.q();
     let rows = b.reg("rows_q", u(16));
@@ -133,7 +116,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         row_addr,
         Expr::mux(
             take.clone(),
-            base.add(dram),
+            first,
             ra.clone().add(zext(stride.clone(), aw)),
         ),
         Some(take.clone().or(row_end.clone())),
@@ -218,16 +201,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let beat_q = beat.q();
     let in_burst = b.reg("in_burst_q", u(9));
     let ib_q = in_burst.q();
-    let page = b.wire("cur_page", cur_q.slice(11, 0));
-    let to_page = b.wire(
-        "to_page",
-        lit(4096, 13).sub(zext(page, 13)).shr(lit(u64::from(lb), 4)),
-    );
-    let min = |x: Expr, y: Expr| Expr::mux(x.clone().lt(y.clone()), x, y);
-    let burst = b.wire(
-        "burst",
-        min(min(zext(left_q.clone(), 13), to_page), lit(256, 13)),
-    );
+    let burst = super::dma::burst_beats(&mut b, &cur_q, &left_q, lb);
     let aligned = if lb == 0 {
         ra.clone()
     } else {
