@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::npu::{bits, put, Ports, BASES, DRAM};
+use common::npu::{bits, model_image, put, Ports, BASES, DRAM};
 use common::{sim_cache, tool};
 use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::flow::tools::ToolKind;
@@ -182,26 +182,7 @@ fn loads_match_the_model_word_for_word() {
             }
             let mut bytes: Vec<u8> = (0..DRAM + 64).map(|_| rng.next_u64() as u8).collect();
             // The model: the loads (flags cleared), FINISH, at the end of DRAM.
-            let mut prog: Vec<Instr> = loads
-                .iter()
-                .map(|i| Instr {
-                    deps: Deps::default(),
-                    ..i.clone()
-                })
-                .collect();
-            prog.push(Instr::new(Opcode::Finish, Deps::default(), &[]).unwrap());
-            let mut dram = Dram {
-                bytes: bytes.clone(),
-            };
-            dram.bytes.resize(DRAM + 16 * prog.len(), 0);
-            for (k, x) in prog.iter().enumerate() {
-                dram.bytes[DRAM + 16 * k..DRAM + 16 * k + 16].copy_from_slice(&x.to_bytes());
-            }
-            let regs = HostRegs {
-                prog_addr: DRAM as u64,
-                prog_len: prog.len() as u32,
-                bases: BASES,
-            };
+            let (mut dram, regs) = model_image(&loads, &bytes);
             let mut model = NpuModel::new(&cfg).unwrap();
             assert_eq!(model.run(&mut dram, &regs).error, ErrorCode::None);
 

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::npu::{get, put, Ports, BASES, DRAM};
+use common::npu::{get, model_image, put, Ports, BASES, DRAM};
 use common::{sim_cache, tool};
 use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::flow::tools::ToolKind;
@@ -176,26 +176,7 @@ fn stores_match_the_model_byte_for_byte() {
                 );
             }
             let bytes: Vec<u8> = (0..DRAM).map(|_| rng.next_u64() as u8).collect();
-            let mut prog: Vec<Instr> = stores
-                .iter()
-                .map(|i| Instr {
-                    deps: Deps::default(),
-                    ..i.clone()
-                })
-                .collect();
-            prog.push(Instr::new(Opcode::Finish, Deps::default(), &[]).unwrap());
-            let mut dram = Dram {
-                bytes: bytes.clone(),
-            };
-            dram.bytes.resize(DRAM + 16 * prog.len(), 0);
-            for (k, x) in prog.iter().enumerate() {
-                dram.bytes[DRAM + 16 * k..DRAM + 16 * k + 16].copy_from_slice(&x.to_bytes());
-            }
-            let regs = HostRegs {
-                prog_addr: DRAM as u64,
-                prog_len: prog.len() as u32,
-                bases: BASES,
-            };
+            let (mut dram, regs) = model_image(&stores, &bytes);
             assert_eq!(model.run(&mut dram, &regs).error, ErrorCode::None);
 
             let mut sim = Verilated::load(&build).unwrap();

@@ -58,3 +58,31 @@ pub fn bits(w: &[u32], s: &PortSlot) -> Vec<bool> {
         .map(|i| w[s.offset + (i / 32) as usize] >> (i % 32) & 1 == 1)
         .collect()
 }
+
+/// The model's DRAM and registers for `instrs` (their dependency flags cleared: the unit
+/// tests drive tokens themselves) followed by FINISH, placed at [`DRAM`] above `bytes`.
+pub fn model_image(
+    instrs: &[npugen::npu::isa::Instr],
+    bytes: &[u8],
+) -> (npugen::model::npu::Dram, npugen::model::npu::HostRegs) {
+    use npugen::npu::isa::{Deps, Instr, Opcode};
+    let mut prog: Vec<Instr> = instrs
+        .iter()
+        .map(|i| Instr {
+            deps: Deps::default(),
+            ..i.clone()
+        })
+        .collect();
+    prog.push(Instr::new(Opcode::Finish, Deps::default(), &[]).unwrap());
+    let mut d = bytes.to_vec();
+    d.resize(DRAM + 16 * prog.len(), 0);
+    for (k, x) in prog.iter().enumerate() {
+        d[DRAM + 16 * k..DRAM + 16 * k + 16].copy_from_slice(&x.to_bytes());
+    }
+    let regs = npugen::model::npu::HostRegs {
+        prog_addr: DRAM as u64,
+        prog_len: prog.len() as u32,
+        bases: BASES,
+    };
+    (npugen::model::npu::Dram { bytes: d }, regs)
+}

@@ -58,3 +58,20 @@ pub(super) fn burst_beats(b: &mut ModuleBuilder, cur: &Expr, left: &Expr, lb: u3
         min(min(zext(left.clone(), 13), to_page), lit(256, 13)),
     )
 }
+
+/// The unit's error flag (set by `bad`, an AXI error response; cleared by `start`) and the pc
+/// of the instruction that raised it first, as the outputs `err` and `err_pc`.
+pub(super) fn sticky_error(b: &mut ModuleBuilder, start: Expr, bad: Expr, pc: Expr) {
+    let err = b.reg("err_q", Ty::BIT);
+    let err_q = err.q();
+    b.set_next(
+        err,
+        Expr::mux(start, Expr::bit_const(false), err_q.clone().or(bad.clone())),
+        None,
+    );
+    let epc = b.reg("err_pc_q", u(32));
+    let epc_q = epc.q();
+    b.set_next(epc, pc, Some(bad.and(err_q.clone().not())));
+    b.assign("err", err_q);
+    b.assign("err_pc", epc_q);
+}

@@ -462,18 +462,8 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         None,
     );
     let pc = latch(&mut b, "pc_q", q_pc);
-    let err = b.reg("err_q", Ty::BIT);
-    let err_q = err.q();
     let bad = b.wire("bad_beat", rfire.and(rresp.ne(lit(0, 2))));
-    b.set_next(
-        err,
-        Expr::mux(start, Expr::bit_const(false), err_q.clone().or(bad.clone())),
-        None,
-    );
-    let epc = b.reg("err_pc_q", u(32));
-    let epc_q = epc.q();
-    b.set_next(epc, pc, Some(bad.and(err_q.clone().not())));
-    b.assign("err_pc", epc_q);
+    super::dma::sticky_error(&mut b, start, bad, pc);
     b.wire("rlast_unused", rlast);
     // The opcode and the flags a load cannot have (the sequencer checked them).
     b.wire(
@@ -488,6 +478,5 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     b.assign("ar_valid", arv_q);
     b.assign("r_ready", rready);
     b.assign("idle", busy_q.not());
-    b.assign("err", err_q);
     b.finish()
 }

@@ -317,17 +317,8 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         );
         stb = Expr::mux(sel, strb_q.slice(bb * (k + 1) - 1, bb * k), stb);
     }
-    let err = b.reg("err_q", Ty::BIT);
-    let err_q = err.q();
     let bad = b.wire("bad_resp", b_fire.and(bresp.ne(lit(0, 2))));
-    b.set_next(
-        err,
-        Expr::mux(start, Expr::bit_const(false), err_q.clone().or(bad.clone())),
-        None,
-    );
-    let epc = b.reg("err_pc_q", u(32));
-    let epc_q = epc.q();
-    b.set_next(epc, pc, Some(bad.and(err_q.clone().not())));
+    super::dma::sticky_error(&mut b, start, bad, pc);
     b.wire(
         "q_data_unused",
         Expr::concat(vec![
@@ -354,7 +345,5 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     b.assign("w_valid", is(4));
     b.assign("b_ready", Expr::bit_const(true));
     b.assign("idle", is(0));
-    b.assign("err", err_q);
-    b.assign("err_pc", epc_q);
     b.finish()
 }
