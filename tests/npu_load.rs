@@ -2,11 +2,12 @@
 //! (every buffer, unaligned rows, strides that are not multiples of the bus, rows across 4 KiB
 //! boundaries, zero padding on every side, rows of no elements) read from the AXI4 memory
 //! model with random back-pressure; every buffer word the unit writes must equal the model's,
-//! and the unit must take, pop and push exactly as the flags say.
+//! and the unit must take, pop and push exactly as the flags say. A SLVERR on one byte must
+//! raise the error flag with the pc of the first LOAD that read a beat holding it.
 
 mod common;
 
-use common::npu::{bits, model_image, put, Ports, BASES, DRAM};
+use common::npu::{bits, first_touching, model_image, put, row_ranges, Ports, BASES, DRAM};
 use common::{sim_cache, tool};
 use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::flow::tools::ToolKind;
@@ -152,16 +153,7 @@ fn loads_match_the_model_word_for_word() {
             &sim_cache(),
         )
         .unwrap();
-        for timing in [
-            MemTiming::default(),
-            MemTiming {
-                latency: 17,
-                bytes_per_cycle: 5,
-                offer: 45,
-                seed,
-                slverr: None,
-            },
-        ] {
+        for kind in 0..3 {
             let mut loads: Vec<Instr> = (0..24).map(|_| random_load(&mut rng, &g, &cfg)).collect();
             // Rows that straddle the 4 KiB boundaries: parameter rows (cols * 20 bytes) at
             // 26 and 30 bytes before 4096 and 8192.
@@ -180,6 +172,31 @@ fn loads_match_the_model_word_for_word() {
                 .unwrap();
                 loads.insert(0, straddle);
             }
+            // Kind 2: SLVERR on one byte of a row of a load past the middle; the unit must
+            // flag the first load that reads a beat holding it.
+            let (slverr, want_err) = if kind == 2 {
+                let (at, _) = rows_of(&loads, &g)
+                    .into_iter()
+                    .filter(|(_, idx)| *idx >= loads.len() / 2)
+                    .map(|(r, idx)| (r.start, idx))
+                    .next()
+                    .expect("a load with data past the middle");
+                let bad = at..at + 1;
+                let first = first_touching(&rows_of(&loads, &g), u64::from(g.axi_bytes), &bad);
+                (Some(bad), Some(first))
+            } else {
+                (None, None)
+            };
+            let timing = match kind {
+                0 => MemTiming::default(),
+                _ => MemTiming {
+                    latency: 17,
+                    bytes_per_cycle: 5,
+                    offer: 45,
+                    seed,
+                    slverr,
+                },
+            };
             let mut bytes: Vec<u8> = (0..DRAM + 64).map(|_| rng.next_u64() as u8).collect();
             // The model: the loads (flags cleared), FINISH, at the end of DRAM.
             let (mut dram, regs) = model_image(&loads, &bytes);
@@ -284,6 +301,13 @@ fn loads_match_the_model_word_for_word() {
             let label = format!("{bus}-bit bus, {rows}x{cols}, {timing:?}");
             assert!(mem.violations.is_empty(), "{label}: {:?}", mem.violations);
             assert_eq!((pops, pushes), (want_pops, want_pushes), "{label}");
+            if let Some(pc) = want_err {
+                // After an error the buffers do not matter (the program ends): only the flag.
+                assert!(sim_err(&sim, &s), "{label}: no error flag");
+                let got = sim.outputs()[s.get("err_pc").offset] as usize;
+                assert_eq!(got, pc, "{label}: the load that saw SLVERR");
+                continue;
+            }
             assert!(!sim_err(&sim, &s), "{label}: error flag");
             assert_eq!(act, model.act_words(), "{label}: activation buffer");
             assert_eq!(weight, model.weight_words(), "{label}: weight buffer");
@@ -294,4 +318,11 @@ fn loads_match_the_model_word_for_word() {
 
 fn sim_err(sim: &Verilated, s: &Ports) -> bool {
     sim.outputs()[s.get("err").offset] & 1 == 1
+}
+
+/// The DRAM bytes each load's rows touch.
+fn rows_of(loads: &[Instr], g: &Geometry) -> Vec<(std::ops::Range<u64>, usize)> {
+    row_ranges(loads, |i| {
+        u64::from([g.act_bytes, g.weight_bytes, 20][i.get("buf") as usize])
+    })
 }

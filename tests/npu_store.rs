@@ -2,11 +2,12 @@
 //! STOREs of output words and accumulator rows (signed and unsigned outputs, 4- and 8-byte
 //! accumulators, unaligned rows, rows across 4 KiB boundaries, rows of no elements) into the
 //! AXI4 memory model with random back-pressure and a read port granted at random; the DRAM
-//! afterwards must equal the model's byte for byte.
+//! afterwards must equal the model's byte for byte. A SLVERR on one byte must raise the error
+//! flag with the pc of the first STORE that wrote a beat holding it.
 
 mod common;
 
-use common::npu::{get, model_image, put, Ports, BASES, DRAM};
+use common::npu::{first_touching, get, model_image, put, row_ranges, Ports, BASES, DRAM};
 use common::{sim_cache, tool};
 use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::flow::tools::ToolKind;
@@ -136,16 +137,7 @@ fn stores_match_the_model_byte_for_byte() {
             &sim_cache(),
         )
         .unwrap();
-        for timing in [
-            MemTiming::default(),
-            MemTiming {
-                latency: 13,
-                bytes_per_cycle: 6,
-                offer: 40,
-                seed,
-                slverr: None,
-            },
-        ] {
+        for kind in 0..3 {
             let mut model = NpuModel::new(&cfg).unwrap();
             let (ob, os) = g.out.unwrap_or((8, true));
             for w in model.out_words_mut() {
@@ -175,6 +167,29 @@ fn stores_match_the_model_byte_for_byte() {
                     Instr::new(Opcode::Store, Deps::default(), &args).unwrap(),
                 );
             }
+            // Kind 2: SLVERR on one byte a store past the middle writes; the unit must flag
+            // the first store whose bursts hold it.
+            let (slverr, want_err) = if kind == 2 {
+                let (r, _) = rows_of(&stores, &g)
+                    .into_iter()
+                    .find(|(_, idx)| *idx >= stores.len() / 2)
+                    .expect("a store with data past the middle");
+                let bad = r.start..r.start + 1;
+                let first = first_touching(&rows_of(&stores, &g), u64::from(g.axi_bytes), &bad);
+                (Some(bad), Some(first))
+            } else {
+                (None, None)
+            };
+            let timing = match kind {
+                0 => MemTiming::default(),
+                _ => MemTiming {
+                    latency: 13,
+                    bytes_per_cycle: 6,
+                    offer: 40,
+                    seed,
+                    slverr,
+                },
+            };
             let bytes: Vec<u8> = (0..DRAM).map(|_| rng.next_u64() as u8).collect();
             let (mut dram, regs) = model_image(&stores, &bytes);
             assert_eq!(model.run(&mut dram, &regs).error, ErrorCode::None);
@@ -253,13 +268,27 @@ fn stores_match_the_model_byte_for_byte() {
             let label = format!("{bus}-bit bus, {cols} columns, post {post:?}, {timing:?}");
             assert!(mem.violations.is_empty(), "{label}: {:?}", mem.violations);
             assert_eq!((pops, pushes), (want_pops, want_pushes), "{label}");
-            assert_eq!(
-                sim.outputs()[s.get("err").offset] & 1,
-                0,
-                "{label}: error flag"
-            );
+            let err = sim.outputs()[s.get("err").offset] & 1 == 1;
+            if let Some(pc) = want_err {
+                assert!(err, "{label}: no error flag");
+                let got = sim.outputs()[s.get("err_pc").offset] as usize;
+                assert_eq!(got, pc, "{label}: the store that saw SLVERR");
+                continue;
+            }
+            assert!(!err, "{label}: error flag");
             let first = (0..DRAM).find(|&k| mem.bytes[k] != dram.bytes[k]);
             assert_eq!(first, None, "{label}: first differing byte");
         }
     }
+}
+
+/// The DRAM bytes each store's rows touch.
+fn rows_of(stores: &[Instr], g: &Geometry) -> Vec<(std::ops::Range<u64>, usize)> {
+    row_ranges(stores, |i| {
+        u64::from(if i.get("src") == 0 {
+            g.out_bytes
+        } else {
+            g.acc_bytes
+        })
+    })
 }

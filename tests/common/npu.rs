@@ -86,3 +86,39 @@ pub fn model_image(
     };
     (npugen::model::npu::Dram { bytes: d }, regs)
 }
+
+/// The DRAM byte ranges the rows of `instrs` (LOADs or STOREs) touch, with their
+/// instruction's index, in order; `elem_bytes` gives an instruction's element size.
+pub fn row_ranges(
+    instrs: &[npugen::npu::isa::Instr],
+    elem_bytes: impl Fn(&npugen::npu::isa::Instr) -> u64,
+) -> Vec<(std::ops::Range<u64>, usize)> {
+    let mut v = Vec::new();
+    for (idx, i) in instrs.iter().enumerate() {
+        let len = i.get("elems") * elem_bytes(i);
+        if len == 0 {
+            continue;
+        }
+        for r in 0..i.get("rows") {
+            let at = BASES[i.get("base") as usize] + i.get("dram") + r * i.get("stride");
+            v.push((at..at + len, idx));
+        }
+    }
+    v
+}
+
+/// The first instruction of `rows` ([`row_ranges`]) whose bus beats (of `bus` bytes) hold a
+/// byte of `bad`.
+pub fn first_touching(
+    rows: &[(std::ops::Range<u64>, usize)],
+    bus: u64,
+    bad: &std::ops::Range<u64>,
+) -> usize {
+    rows.iter()
+        .find(|(r, _)| {
+            let (lo, hi) = (r.start / bus * bus, r.end.div_ceil(bus) * bus);
+            lo < bad.end && bad.start < hi
+        })
+        .map(|(_, idx)| *idx)
+        .expect("an instruction touches it")
+}
