@@ -444,7 +444,6 @@ impl Emitter {
 
     /// MATMUL into the current tile. `first_use`: it takes the B load's token; `last_use`:
     /// it frees the B slot; `first`/`last`: the tile's first and last K chunk.
-    #[allow(clippy::too_many_arguments)]
     fn matmul(
         &mut self,
         act: u64,
