@@ -15,5 +15,6 @@ pub mod host;
 pub mod isa;
 pub mod program;
 pub mod regs;
+mod schedule;
 
 pub use geometry::Geometry;
