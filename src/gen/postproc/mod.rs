@@ -326,3 +326,26 @@ fn activate(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: an unsigned bound was compared with `< 0` (constant; verilator -Wall
+    /// UNSIGNED on every unsigned-output npu_core), found by the random-config lint test.
+    #[test]
+    fn bound_saturation_leaves_out_impossible_compares() {
+        let text = |e: &Expr| format!("{e:?}");
+        let u16v = Expr::sig("v", Ty::unsigned(16));
+        let e = clamp_narrow(&u16v, 0, 31, Ty::unsigned(5));
+        assert!(!text(&e).contains("Lt"), "{e:?}");
+        assert!(text(&e).contains("Gt"));
+        // Signed: both compares stay (-128 and 127 are inside int16).
+        let s16v = Expr::sig("v", Ty::signed(16));
+        let e = clamp_narrow(&s16v, -128, 127, Ty::signed(8));
+        assert!(text(&e).contains("Lt") && text(&e).contains("Gt"));
+        // Bounds at the type's own limits need no compare at all.
+        let e = clamp_narrow(&u16v, 0, 65535, Ty::unsigned(16));
+        assert!(!text(&e).contains("Lt") && !text(&e).contains("Gt"));
+    }
+}
