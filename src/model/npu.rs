@@ -137,6 +137,21 @@ impl NpuModel {
         &self.weight
     }
 
+    /// The activation buffer's words, to set (tests of the compute unit).
+    pub fn act_words_mut(&mut self) -> &mut [Vec<i128>] {
+        &mut self.act
+    }
+
+    /// The weight buffer's words, to set (tests of the compute unit).
+    pub fn weight_words_mut(&mut self) -> &mut [Vec<i128>] {
+        &mut self.weight
+    }
+
+    /// The parameter buffer's rows, to set (tests of the compute unit).
+    pub fn param_rows_mut(&mut self) -> &mut [Vec<u32>] {
+        &mut self.params
+    }
+
     /// The output buffer's words, to set (tests of the store path).
     pub fn out_words_mut(&mut self) -> &mut [Vec<i128>] {
         &mut self.out

@@ -8,6 +8,7 @@
 //! whole; tests build these designs directly.
 
 mod axil;
+pub mod compute;
 mod dma;
 mod fetch;
 pub mod load;
@@ -77,6 +78,50 @@ pub fn load_unit_design(cfg: &Config) -> Result<Design> {
     })
 }
 
+/// A design whose top is the compute unit of `cfg`'s npu, with the plain array and the
+/// post-processing module it instantiates (for unit tests).
+pub fn compute_unit_design(cfg: &Config) -> Result<Design> {
+    cfg.validate()?;
+    let g = Geometry::new(cfg)?;
+    let n = format!("{}_compute", cfg.name);
+    let array_cfg = Config {
+        name: format!("{}_array", cfg.name),
+        array: cfg.array.clone().map(|mut a| {
+            a.out_fifo_depth = None;
+            a
+        }),
+        postproc: None,
+        lif: None,
+        npu: None,
+    };
+    let array = crate::gen::build(&array_cfg)?;
+    let dq = format!("{n}_tiles");
+    let post = format!("{n}_post");
+    let latency = cfg
+        .postproc
+        .as_ref()
+        .map_or(0, |p| crate::timing::postproc_latency(p.rounding));
+    let names = compute::ComputeNames {
+        array: &array.top,
+        desc_queue: &dq,
+        post: &post,
+        post_latency: latency,
+    };
+    let mut modules = vec![
+        compute::compute(&n, &g, &names),
+        queue::queue(&dq, compute::DESC_BITS, compute::TILES_AHEAD),
+    ];
+    if let (Some(p), Some(a)) = (&cfg.postproc, &cfg.array) {
+        modules.push(crate::gen::postproc::postproc(&post, a, p));
+    }
+    modules.extend(array.modules);
+    Ok(Design {
+        top: n,
+        header: crate::gen::header(cfg),
+        modules,
+    })
+}
+
 /// A design whose top is the store unit of `cfg`'s npu (for unit tests of the DMA).
 pub fn store_unit_design(cfg: &Config) -> Result<Design> {
     cfg.validate()?;
@@ -137,6 +182,7 @@ mod tests {
                 ("npu", npu_design(&cfg).unwrap()),
                 ("load", load_unit_design(&cfg).unwrap()),
                 ("store", store_unit_design(&cfg).unwrap()),
+                ("compute", compute_unit_design(&cfg).unwrap()),
             ] {
                 crate::gen::check(&d).unwrap();
                 if std::env::var("NPUGEN_DUMP_NPU").is_ok() {

@@ -1,0 +1,440 @@
+//! The compute unit: runs MATMUL and POST from its queue.
+//!
+//! MATMUL: a feeder reads the activation and weight words (one-cycle reads, a beat held while
+//! the array's `tready` is low) into the plain array (OS: A and B beats together, `a_tlast` on
+//! beat k - 1; WS: k weight rows with `w_tlast`, then m activation rows with `a_tlast`). Each
+//! MATMUL leaves a descriptor for the write-back, so the next tile streams while this one
+//! drains: result row r (of R in OS, m in WS) is kept if r < m and written to accumulator row
+//! acc + r, added to what is there when accumulating (read, then write one cycle later). A read
+//! never meets the write of the same row: the rows of one tile go to different rows, and
+//! consecutive tiles' beats are at least three cycles apart (the feeder takes the next MATMUL,
+//! then reads its first words), so their result rows are too. A feeder that overlaps tiles more
+//! tightly must add a bypass.
+//! POST waits until the write-back is empty, reads its parameter row once, streams the
+//! accumulator rows through the post-processing module and writes the output buffer.
+
+use super::{get, lit, u};
+use crate::npu::isa::Opcode;
+use crate::npu::Geometry;
+use crate::rtl::{Conn, Expr, Module, ModuleBuilder, Ty};
+
+/// Width of a write-back descriptor: acc row, rows kept, rows arriving, accumulate, push.
+pub const DESC_BITS: u32 = 16 + 16 + 16 + 1 + 1;
+/// MATMULs whose results may be in flight at once.
+pub const TILES_AHEAD: u32 = 4;
+
+fn i(e: Expr) -> Conn {
+    Conn::Input(e)
+}
+
+fn o(name: &str) -> Conn {
+    Conn::Output(name.to_string())
+}
+
+/// Module names the compute unit instantiates.
+pub struct ComputeNames<'a> {
+    /// The plain array's top.
+    pub array: &'a str,
+    /// The write-back descriptor queue.
+    pub desc_queue: &'a str,
+    /// The post-processing pipeline (with `[postproc]`).
+    pub post: &'a str,
+    /// Its latency in cycles.
+    pub post_latency: u32,
+}
+
+/// The compute unit `module` for `g`.
+pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
+    let (rows, cols) = (g.rows, g.cols);
+    let ws = g.dataflow == crate::config::Dataflow::Ws;
+    let post = g.out.is_some();
+    let ab = cols * g.acc_bits;
+    let mut b = ModuleBuilder::new(module);
+    b.doc("Compute unit: MATMUL through the array into the accumulator memory; POST.");
+    b.clock_and_reset();
+    let clk = Expr::sig("clk", Ty::BIT);
+    let rst = Expr::sig("rst", Ty::BIT);
+    let [q_valid, q_data, halt, tok_l, tok_s] = b.inputs([
+        ("q_valid", Ty::BIT, "an instruction is queued"),
+        ("q_data", u(128), "the MATMUL or POST"),
+        ("halt", Ty::BIT, "take no further instruction"),
+        ("tok_l2c", Ty::BIT, "load has given a token"),
+        ("tok_s2c", Ty::BIT, "store has given a token"),
+    ]);
+    let [act_rdata, w_rdata, acc_rdata] = b.inputs([
+        (
+            "act_rdata",
+            u(rows * g.in_bits),
+            "activation word read the cycle before",
+        ),
+        (
+            "w_rdata",
+            u(cols * g.w_bits),
+            "weight word read the cycle before",
+        ),
+        ("acc_rdata", u(ab), "accumulator row read the cycle before"),
+    ]);
+    let p_rdata = b.input(
+        "p_rdata",
+        u(cols * 160),
+        "parameter row read the cycle before",
+    );
+    b.outputs([
+        ("q_ready", Ty::BIT, "the queued instruction is taken"),
+        ("pop_l2c", Ty::BIT, "a token from load is used"),
+        ("pop_s2c", Ty::BIT, "a token from store is used"),
+        ("push_c2l", Ty::BIT, "a token for load"),
+        ("push_c2s", Ty::BIT, "a token for store"),
+        ("act_re", Ty::BIT, "read an activation word"),
+        ("act_raddr", u(16), "its address"),
+        ("w_re", Ty::BIT, "read a weight word"),
+        ("w_raddr", u(16), "its address"),
+        ("acc_re", Ty::BIT, "read an accumulator row"),
+        ("acc_raddr", u(16), "its address"),
+        ("acc_we", Ty::BIT, "write an accumulator row"),
+        ("acc_waddr", u(16), "its address"),
+        ("acc_wdata", u(ab), "the row"),
+        ("p_re", Ty::BIT, "read a parameter row"),
+        ("p_raddr", u(16), "its address"),
+        ("out_we", Ty::BIT, "write an output word"),
+        ("out_waddr", u(16), "its address"),
+        (
+            "out_wdata",
+            u(cols * g.out.map_or(8, |(b, _)| b)),
+            "the word",
+        ),
+        ("idle", Ty::BIT, "nothing in progress or in flight"),
+    ]);
+    let one16 = lit(1, 16);
+    // Feeder states: 0 idle, 1 OS beats, 2 WS weights, 3 WS activations, 4 POST parameters,
+    // 5 POST rows.
+    let st = b.reg("state_q", u(3));
+    let st_q = st.q();
+    let is = |v: u64| st_q.clone().eq(lit(v, 3));
+    let op = b.wire("op", q_data.slice(3, 0));
+    let is_mm = op.clone().eq(lit(Opcode::Matmul as u64, 4));
+    let wb_room = b.declare_wire("wbq_in_ready", Ty::BIT);
+    let wb_empty = b.declare_wire("wb_empty", Ty::BIT);
+    let flags_ok = q_data
+        .bit(4)
+        .not()
+        .or(tok_l)
+        .and(q_data.bit(5).not().or(tok_s));
+    let can = Expr::mux(is_mm.clone(), wb_room, wb_empty.clone());
+    let take = b.wire(
+        "take",
+        is(0).and(q_valid).and(halt.not()).and(flags_ok).and(can),
+    );
+    let take_mm = b.wire("take_mm", take.clone().and(is_mm.clone()));
+    let take_post = b.wire("take_post", take.clone().and(is_mm.clone().not()));
+    let f = |o: Opcode, n: &str| get(&q_data, o, n, 16);
+    let latch = |b: &mut ModuleBuilder, name: &str, v: Expr| {
+        let h = b.reg(name, v.ty());
+        let q = h.q();
+        b.set_next(h, v, Some(Expr::sig("take", Ty::BIT)));
+        q
+    };
+    let mm = Opcode::Matmul;
+    let pp = Opcode::Post;
+    // One set of registers for either instruction: MATMUL's act/weight/k/m, POST's acc/rows.
+    let a0 = latch(
+        &mut b,
+        "a0_q",
+        Expr::mux(is_mm.clone(), f(mm, "act"), f(pp, "acc")),
+    );
+    let w0 = latch(
+        &mut b,
+        "w0_q",
+        Expr::mux(is_mm.clone(), f(mm, "weight"), f(pp, "dst")),
+    );
+    let k = latch(
+        &mut b,
+        "k_q",
+        Expr::mux(is_mm.clone(), f(mm, "k"), f(pp, "rows")),
+    );
+    let m = latch(&mut b, "m_q", f(mm, "m"));
+    let prm = latch(&mut b, "param_q", f(pp, "param"));
+    let push_prev = latch(&mut b, "push_prev_q", q_data.bit(6));
+    let push_next = latch(&mut b, "push_next_q", q_data.bit(7));
+
+    // Feeding: t counts words read; a beat waits in the memories' read registers.
+    let t = b.reg("t_q", u(16));
+    let t_q = t.q();
+    let bv = b.reg("beat_valid_q", Ty::BIT);
+    let bv_q = bv.q();
+    let bl = b.reg("beat_last_q", Ty::BIT);
+    let bl_q = bl.q();
+    let ready = b.declare_wire("arr_ready", Ty::BIT);
+    let accepted = b.wire("accepted", bv_q.clone().and(ready.clone()));
+    let feeding = is(1).or(is(2)).or(is(3));
+    // Words to read in this phase: OS and WS weights k, WS activations m.
+    let count = Expr::mux(is(3), m.clone(), k.clone());
+    let more = t_q.clone().lt(count.clone());
+    let issue = b.wire(
+        "issue",
+        feeding
+            .clone()
+            .and(more)
+            .and(bv_q.clone().not().or(accepted.clone())),
+    );
+    let last_word = t_q.clone().eq(count.sub(one16.clone()));
+    b.set_next(
+        bv,
+        Expr::mux(
+            issue.clone(),
+            Expr::bit_const(true),
+            bv_q.clone().and(accepted.clone().not()),
+        ),
+        None,
+    );
+    b.set_next(bl, last_word, Some(issue.clone()));
+    let phase_end = b.wire("phase_end", accepted.clone().and(bl_q.clone()));
+    // POST: rows read (t), rows written (w).
+    let post_rows = is(5).and(t_q.clone().lt(k.clone()));
+    let wcount = b.reg("w_q", u(16));
+    let wc_q = wcount.q();
+    let out_valid = b.declare_wire("pp_out_valid", Ty::BIT);
+    let post_done = b.wire("post_done", is(5).and(wc_q.clone().eq(k.clone())));
+    b.set_next(
+        t,
+        Expr::mux(
+            take.clone().or(phase_end.clone()),
+            lit(0, 16),
+            t_q.clone().add(one16.clone()),
+        ),
+        Some(
+            take.clone()
+                .or(phase_end.clone())
+                .or(issue.clone())
+                .or(post_rows.clone()),
+        ),
+    );
+    b.set_next(
+        wcount,
+        Expr::mux(take.clone(), lit(0, 16), wc_q.clone().add(one16.clone())),
+        Some(take.clone().or(out_valid.clone())),
+    );
+    let first_state = if ws { 2 } else { 1 };
+    let next = Expr::mux(
+        take_mm.clone(),
+        lit(first_state, 3),
+        Expr::mux(
+            take_post.clone(),
+            lit(4, 3),
+            Expr::mux(
+                phase_end.clone().and(is(2)),
+                lit(3, 3),
+                Expr::mux(
+                    phase_end.clone().or(post_done.clone()),
+                    lit(0, 3),
+                    Expr::mux(is(4), lit(5, 3), st_q.clone()),
+                ),
+            ),
+        ),
+    );
+    b.set_next(st, next, None);
+    let mm_end = phase_end.clone().and(is(1).or(is(3)));
+    b.assign("act_re", issue.clone().and(is(1).or(is(3))));
+    b.assign("act_raddr", a0.clone().add(t_q.clone()));
+    b.assign("w_re", issue.clone().and(is(1).or(is(2))));
+    b.assign("w_raddr", w0.clone().add(t_q.clone()));
+
+    // The array.
+    for (nm, ty) in [
+        ("arr_a_tready", Ty::BIT),
+        ("arr_b_tready", Ty::BIT),
+        ("c_tdata", u(ab)),
+        ("c_tvalid", Ty::BIT),
+        ("c_tlast", Ty::BIT),
+    ] {
+        b.declare_wire(nm, ty);
+    }
+    let a_valid = if ws {
+        bv_q.clone().and(is(3))
+    } else {
+        bv_q.clone().and(is(1))
+    };
+    let mut conns = vec![
+        ("clk", i(clk.clone())),
+        ("rst", i(rst.clone())),
+        ("a_tdata", i(act_rdata.clone())),
+        ("a_tvalid", i(a_valid)),
+        ("a_tlast", i(bl_q.clone())),
+        ("a_tready", o("arr_a_tready")),
+        ("c_tready", i(Expr::bit_const(true))),
+        ("c_tdata", o("c_tdata")),
+        ("c_tvalid", o("c_tvalid")),
+        ("c_tlast", o("c_tlast")),
+    ];
+    if ws {
+        conns.extend([
+            ("w_tdata", i(w_rdata.clone())),
+            ("w_tvalid", i(bv_q.clone().and(is(2)))),
+            ("w_tlast", i(bl_q.clone())),
+            ("w_tready", o("arr_b_tready")),
+        ]);
+        b.assign(
+            "arr_ready",
+            Expr::mux(
+                is(2),
+                Expr::sig("arr_b_tready", Ty::BIT),
+                Expr::sig("arr_a_tready", Ty::BIT),
+            ),
+        );
+    } else {
+        conns.extend([
+            ("b_tdata", i(w_rdata.clone())),
+            ("b_tvalid", i(bv_q.clone().and(is(1)))),
+            ("b_tready", o("arr_b_tready")),
+        ]);
+        b.assign(
+            "arr_ready",
+            Expr::sig("arr_a_tready", Ty::BIT).and(Expr::sig("arr_b_tready", Ty::BIT)),
+        );
+    }
+    b.instance("array", n.array, conns);
+    b.wire("c_tlast_unused", Expr::sig("c_tlast", Ty::BIT));
+
+    // Write-back descriptors.
+    let arriving = if ws {
+        f(mm, "m")
+    } else {
+        lit(u64::from(rows), 16)
+    };
+    let desc = Expr::concat(vec![
+        q_data.bit(7),
+        q_data.bit(8),
+        arriving,
+        f(mm, "m"),
+        f(mm, "acc"),
+    ]);
+    for (nm, ty) in [
+        ("wbq_valid", Ty::BIT),
+        ("wbq_data", u(DESC_BITS)),
+        (
+            "wbq_count_unused",
+            u(crate::rtl::bits_for(u64::from(TILES_AHEAD))),
+        ),
+    ] {
+        b.declare_wire(nm, ty);
+    }
+    let tile_end = b.declare_wire("tile_end", Ty::BIT);
+    b.instance(
+        "tiles",
+        n.desc_queue,
+        vec![
+            ("clk", i(clk.clone())),
+            ("rst", i(rst.clone())),
+            ("in_valid", i(take_mm.clone())),
+            ("in_data", i(desc)),
+            ("out_ready", i(tile_end.clone())),
+            ("in_ready", o("wbq_in_ready")),
+            ("out_valid", o("wbq_valid")),
+            ("out_data", o("wbq_data")),
+            ("count", o("wbq_count_unused")),
+        ],
+    );
+    let d = Expr::sig("wbq_data", u(DESC_BITS));
+    let d_acc = b.wire("d_acc", d.slice(15, 0));
+    let d_m = b.wire("d_m", d.slice(31, 16));
+    let d_rows = b.wire("d_rows", d.slice(47, 32));
+    let d_accum = b.wire("d_accum", d.bit(48));
+    let d_push = b.wire("d_push", d.bit(49));
+    let c_valid = Expr::sig("c_tvalid", Ty::BIT);
+    let r = b.reg("row_q", u(16));
+    let r_q = r.q();
+    let row_last = b.wire("row_last", r_q.clone().eq(d_rows.sub(one16.clone())));
+    b.assign("tile_end", c_valid.clone().and(row_last.clone()));
+    b.set_next(
+        r,
+        Expr::mux(row_last, lit(0, 16), r_q.clone().add(one16.clone())),
+        Some(c_valid.clone()),
+    );
+    let keep = b.wire("keep", c_valid.clone().and(r_q.clone().lt(d_m)));
+    let addr = b.wire("wb_addr", d_acc.add(r_q));
+    // Stage 1: add to what was read (or to the sum just written to that row), write.
+    let s1v = b.delay("s1_valid", keep.clone());
+    let s1a = b.delay("s1_addr", addr.clone());
+    let s1acc = b.delay("s1_accum", d_accum.clone());
+    let s1row = b.delay("s1_row", Expr::sig("c_tdata", u(ab)));
+    let base = Expr::mux(s1acc.clone(), acc_rdata.clone(), lit(0, ab));
+    let base = b.wire("wb_base", base);
+    let lanes: Vec<Expr> = (0..cols)
+        .rev()
+        .map(|j| {
+            let lo = j * g.acc_bits;
+            let hi = lo + g.acc_bits - 1;
+            base.slice(hi, lo).add(s1row.slice(hi, lo))
+        })
+        .collect();
+    let sum = b.wire("wb_sum", Expr::concat(lanes));
+    let push_tile = b.delay("push_tile", tile_end.clone().and(d_push));
+    b.assign(
+        "wb_empty",
+        Expr::sig("wbq_valid", Ty::BIT)
+            .not()
+            .and(s1v.clone().not())
+            .and(push_tile.clone().not()),
+    );
+
+    // POST.
+    let pp_in = b.delay("pp_in_valid", post_rows.clone());
+    if post {
+        let ob = g.out.map_or(8, |(b, _)| b);
+        b.declare_wire("pp_out_data", u(cols * ob));
+        b.declare_wire("pp_out_last_unused", Ty::BIT);
+        b.instance(
+            "post",
+            n.post,
+            vec![
+                ("clk", i(clk.clone())),
+                ("rst", i(rst.clone())),
+                ("in_valid", i(pp_in.clone())),
+                ("in_last", i(Expr::bit_const(false))),
+                ("in_data", i(acc_rdata.clone())),
+                ("params", i(p_rdata.clone())),
+                ("out_valid", o("pp_out_valid")),
+                ("out_last", o("pp_out_last_unused")),
+                ("out_data", o("pp_out_data")),
+            ],
+        );
+        b.assign("out_wdata", Expr::sig("pp_out_data", u(cols * ob)));
+    } else {
+        b.assign("pp_out_valid", Expr::bit_const(false));
+        b.assign("out_wdata", lit(0, cols * 8));
+        b.wire("p_rdata_unused", p_rdata);
+        b.wire("pp_in_unused", pp_in);
+    }
+    let _ = n.post_latency;
+    b.assign("out_we", out_valid.clone());
+    b.assign("out_waddr", w0.clone().add(wc_q));
+    b.assign("p_re", is(4));
+    b.assign("p_raddr", prm);
+    // The accumulator read port: the write-back's reads, or POST's.
+    b.assign("acc_re", keep.clone().and(d_accum).or(post_rows.clone()));
+    b.assign(
+        "acc_raddr",
+        Expr::mux(is(5), a0.clone().add(t_q.clone()), addr),
+    );
+    b.assign("acc_we", s1v.clone());
+    b.assign("acc_waddr", s1a);
+    b.assign("acc_wdata", sum);
+    // Tokens.
+    b.assign("q_ready", take.clone());
+    b.assign("pop_l2c", take.clone().and(q_data.bit(4)));
+    b.assign("pop_s2c", take.and(q_data.bit(5)));
+    b.assign(
+        "push_c2l",
+        mm_end
+            .clone()
+            .and(push_prev.clone())
+            .or(post_done.clone().and(push_prev)),
+    );
+    b.assign("push_c2s", push_tile.or(post_done.clone().and(push_next)));
+    b.assign("idle", is(0).and(wb_empty));
+    b.wire(
+        "q_data_unused",
+        Expr::concat(vec![q_data.slice(127, 96), q_data.slice(15, 9)]),
+    );
+    b.finish()
+}

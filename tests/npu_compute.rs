@@ -1,0 +1,272 @@
+//! The npu's compute unit alone (Verilated, its own top with the plain array and the
+//! post-processing module inside), against the golden model: random MATMULs (overwrite and
+//! accumulate, k and m at their limits, one-row tiles accumulating into one row back to back)
+//! and POSTs over buffers the harness holds, with tokens given at random; every accumulator row
+//! and output word must equal the model's, and the unit must pop and push as the flags say.
+
+mod common;
+
+use common::npu::{get, put, Ports};
+use common::{sim_cache, tool};
+use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
+use npugen::flow::tools::ToolKind;
+use npugen::model::io::wrap;
+use npugen::model::npu::{Dram, HostRegs, NpuModel};
+use npugen::model::postproc::column_params;
+use npugen::model::Matrix;
+use npugen::npu::gen::compute_unit_design;
+use npugen::npu::isa::{Deps, Instr, Opcode};
+use npugen::npu::regs::ErrorCode;
+use npugen::npu::Geometry;
+use npugen::rng::{seed_from_env, Rng};
+use npugen::sim::ports::PortSlot;
+use npugen::sim::verilator::{build_model, TraceFormat, Verilated};
+
+fn config(df: Dataflow, rows: u32, cols: u32) -> Config {
+    Config {
+        name: "npu_c".into(),
+        array: Some(ArrayConfig {
+            rows,
+            cols,
+            dataflow: df,
+            ..Default::default()
+        }),
+        postproc: Some(PostprocConfig {
+            zero_point: -3,
+            ..Default::default()
+        }),
+        lif: None,
+        npu: Some(NpuConfig {
+            act_kib: 1,
+            weight_kib: 1,
+            out_kib: 1,
+            param_rows: 4,
+            acc_rows: 16,
+            ..Default::default()
+        }),
+    }
+}
+
+fn random_instr(rng: &mut Rng, g: &Geometry) -> Instr {
+    let deps = Deps {
+        pop_prev: rng.coin(),
+        pop_next: rng.coin(),
+        push_prev: rng.coin(),
+        push_next: rng.coin(),
+    };
+    if rng.range(0, 3) == 0 {
+        let rows = rng.range(0, 5) as u64;
+        let args = [
+            (
+                "acc",
+                rng.range(0, i64::from(g.acc_rows) - rows as i64) as u64,
+            ),
+            ("rows", rows),
+            ("dst", rng.range(0, 40) as u64),
+            ("param", rng.range(0, i64::from(g.param_rows) - 1) as u64),
+        ];
+        return Instr::new(Opcode::Post, deps, &args).unwrap();
+    }
+    let r = u64::from(g.rows);
+    let (k, m) = match g.dataflow {
+        Dataflow::Os => (rng.range(1, 12) as u64, rng.range(1, r as i64) as u64),
+        Dataflow::Ws => (rng.range(1, r as i64) as u64, rng.range(1, 6) as u64),
+    };
+    // One-row tiles into a few rows, so back-to-back accumulation into one row happens.
+    let acc = if m == 1 {
+        rng.range(0, 1) as u64
+    } else {
+        rng.range(0, 16 - m as i64) as u64
+    };
+    let act_words = match g.dataflow {
+        Dataflow::Os => k,
+        Dataflow::Ws => m,
+    };
+    let args = [
+        ("accumulate", u64::from(rng.coin())),
+        ("act", rng.range(0, 60 - act_words as i64) as u64),
+        ("weight", rng.range(0, 60 - k as i64) as u64),
+        ("acc", acc),
+        ("k", k),
+        ("m", m),
+    ];
+    Instr::new(Opcode::Matmul, deps, &args).unwrap()
+}
+
+fn put_lanes(w: &mut [u32], s: &PortSlot, lanes: &[i128], bits: u32) {
+    for k in 0..s.words() {
+        w[s.offset + k] = 0;
+    }
+    for (j, &v) in lanes.iter().enumerate() {
+        for i in 0..bits {
+            let at = j as u32 * bits + i;
+            w[s.offset + (at / 32) as usize] |= (((v >> i) & 1) as u32) << (at % 32);
+        }
+    }
+}
+
+fn lanes(o: &[u32], s: &PortSlot, n: u32, bits: u32, signed: bool) -> Vec<i128> {
+    (0..n)
+        .map(|j| {
+            let mut v: i128 = 0;
+            for i in 0..bits {
+                let at = j * bits + i;
+                v |= i128::from(o[s.offset + (at / 32) as usize] >> (at % 32) & 1) << i;
+            }
+            wrap(v, bits, signed)
+        })
+        .collect()
+}
+
+#[test]
+fn matmuls_and_posts_match_the_model() {
+    if tool(ToolKind::Verilator).is_none() {
+        return;
+    }
+    let seed = seed_from_env("NPUGEN_SEED");
+    println!("seed {seed} (NPUGEN_SEED replays)");
+    let mut rng = Rng::new(seed);
+    // OS with one row: one-row tiles accumulating into one row as closely as the feeder
+    // allows.
+    for (df, rows, cols) in [
+        (Dataflow::Os, 3, 2),
+        (Dataflow::Ws, 2, 3),
+        (Dataflow::Os, 1, 2),
+    ] {
+        let cfg = config(df, rows, cols);
+        let g = Geometry::new(&cfg).unwrap();
+        let p = cfg.postproc.clone().unwrap();
+        let build = build_model(
+            &compute_unit_design(&cfg).unwrap(),
+            TraceFormat::Vcd,
+            &sim_cache(),
+        )
+        .unwrap();
+        let (ob, os) = g.out.unwrap();
+        for round in 0..2 {
+            let mut model = NpuModel::new(&cfg).unwrap();
+            for w in model.act_words_mut() {
+                for v in w.iter_mut() {
+                    *v = wrap(i128::from(rng.next_u64() as i64), g.in_bits, true);
+                }
+            }
+            for w in model.weight_words_mut() {
+                for v in w.iter_mut() {
+                    *v = wrap(i128::from(rng.next_u64() as i64), g.w_bits, true);
+                }
+            }
+            // Valid records: the config's scale, random biases.
+            for row in model.param_rows_mut() {
+                let b = Matrix::zeros(1, cols as usize);
+                let bias: Vec<i128> = (0..cols)
+                    .map(|_| i128::from(rng.range(-3000, 3000)))
+                    .collect();
+                let recs = column_params(&p, &b, &bias, None).unwrap();
+                *row = recs.iter().flat_map(|r| r.words()).collect();
+            }
+            let act = model.act_words_mut().to_vec();
+            let weight = model.weight_words_mut().to_vec();
+            let params = model.param_rows_mut().to_vec();
+            let instrs: Vec<Instr> = (0..30).map(|_| random_instr(&mut rng, &g)).collect();
+            let mut prog: Vec<Instr> = instrs
+                .iter()
+                .map(|i| Instr {
+                    deps: Deps::default(),
+                    ..i.clone()
+                })
+                .collect();
+            prog.push(Instr::new(Opcode::Finish, Deps::default(), &[]).unwrap());
+            let mut dram = Dram::new(16 * prog.len());
+            for (k, x) in prog.iter().enumerate() {
+                dram.bytes[16 * k..16 * k + 16].copy_from_slice(&x.to_bytes());
+            }
+            let regs = HostRegs {
+                prog_addr: 0,
+                prog_len: prog.len() as u32,
+                bases: [0; 4],
+            };
+            let out = model.run(&mut dram, &regs);
+            assert_eq!(out.error, ErrorCode::None, "{:?} at {}", out.error, out.pc);
+
+            let mut sim = Verilated::load(&build).unwrap();
+            let s = Ports::of(&sim);
+            let mut acc = vec![vec![0i128; cols as usize]; g.acc_rows as usize];
+            let mut outw = vec![vec![0i128; cols as usize]; g.out_words as usize];
+            put(sim.inputs_mut(), s.get("rst"), 1);
+            sim.step();
+            put(sim.inputs_mut(), s.get("rst"), 0);
+            let (mut next, mut cycles) = (0usize, 0);
+            let mut counts = [0usize; 4];
+            // Reads issued last cycle: (act, weight, acc, param) addresses.
+            let mut reads: [Option<usize>; 4] = [None; 4];
+            loop {
+                cycles += 1;
+                assert!(
+                    cycles < 50_000,
+                    "the compute unit hung at instruction {next}"
+                );
+                let w = sim.inputs_mut();
+                if let Some(a) = reads[0] {
+                    put_lanes(w, s.get("act_rdata"), &act[a], g.in_bits);
+                }
+                if let Some(a) = reads[1] {
+                    put_lanes(w, s.get("w_rdata"), &weight[a], g.w_bits);
+                }
+                if let Some(a) = reads[2] {
+                    put_lanes(w, s.get("acc_rdata"), &acc[a], g.acc_bits);
+                }
+                if let Some(a) = reads[3] {
+                    let words: Vec<i128> = params[a].iter().map(|&x| i128::from(x)).collect();
+                    put_lanes(w, s.get("p_rdata"), &words, 32);
+                }
+                put(w, s.get("halt"), 0);
+                put(w, s.get("tok_l2c"), u64::from(rng.coin()));
+                put(w, s.get("tok_s2c"), u64::from(rng.coin()));
+                put(w, s.get("q_valid"), u64::from(next < instrs.len()));
+                if let Some(i) = instrs.get(next) {
+                    let q = s.get("q_data");
+                    w[q.offset..q.offset + 4].copy_from_slice(&i.encode());
+                }
+                sim.step();
+                let o = sim.outputs();
+                let one = |n: &str| o[s.get(n).offset] & 1 == 1;
+                let addr = |n: &str| get(o, s.get(n)) as usize;
+                // Read-first memories: this cycle's reads see the rows before this cycle's write.
+                let re = |n: &str, a: &str| one(n).then(|| addr(a));
+                reads = [
+                    re("act_re", "act_raddr"),
+                    re("w_re", "w_raddr"),
+                    re("acc_re", "acc_raddr"),
+                    re("p_re", "p_raddr"),
+                ];
+                if one("acc_we") {
+                    acc[addr("acc_waddr")] = lanes(o, s.get("acc_wdata"), cols, g.acc_bits, true);
+                }
+                if one("out_we") {
+                    outw[addr("out_waddr")] = lanes(o, s.get("out_wdata"), cols, ob, os);
+                }
+                for (k, n) in ["pop_l2c", "pop_s2c", "push_c2l", "push_c2s"]
+                    .iter()
+                    .enumerate()
+                {
+                    counts[k] += usize::from(one(n));
+                }
+                let taken = one("q_ready");
+                if !taken && next == instrs.len() && one("idle") {
+                    break;
+                }
+                next += usize::from(taken);
+            }
+            let want = [
+                instrs.iter().filter(|i| i.deps.pop_prev).count(),
+                instrs.iter().filter(|i| i.deps.pop_next).count(),
+                instrs.iter().filter(|i| i.deps.push_prev).count(),
+                instrs.iter().filter(|i| i.deps.push_next).count(),
+            ];
+            let label = format!("{df:?} {rows}x{cols} round {round}");
+            assert_eq!(counts, want, "{label}: pops l2c/s2c, pushes c2l/c2s");
+            assert_eq!(acc, model.acc_rows_mut(), "{label}: accumulator rows");
+            assert_eq!(outw, model.out_words_mut(), "{label}: output words");
+        }
+    }
+}
