@@ -1,11 +1,10 @@
-//! The npu's RTL: register block, instruction fetch, sequencer, the load and store units, and
-//! the top with its AXI4 master and AXI4-Lite slave ports.
+//! The npu's RTL: register block, instruction fetch, sequencer, the load, compute and store
+//! units, and the top with its AXI4 master and AXI4-Lite slave ports.
 //!
-//! Work in progress (issue 12): the compute unit is not built yet and the load and store units
-//! are not yet wired into the top, so the sequencer's unit queues have no consumer there and
-//! only programs of FINISH (and the error paths) run on the whole npu. The load and store
-//! units are tested as their own tops. `npugen generate` refuses `[npu]` until the npu is
-//! whole; tests build these designs directly.
+//! Work in progress (issue 12): the units are not yet wired into the top, so the sequencer's
+//! unit queues have no consumer there and only programs of FINISH (and the error paths) run
+//! on the whole npu; each unit is tested as its own top. `npugen generate` refuses `[npu]`
+//! until the npu is whole; tests build these designs directly.
 
 mod axil;
 pub mod compute;
