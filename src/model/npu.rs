@@ -389,28 +389,29 @@ impl NpuModel {
     }
 
     fn matmul(&mut self, i: &Instr, c: &mut Counters) {
-        let g = self.g.clone();
+        let g = &self.g;
+        // Fields read once, not per multiply-accumulate.
         let v = |n: &str| i.get(n) as usize;
-        let (k, m) = (v("k"), v("m"));
+        let (k, m, act, weight, acc) = (v("k"), v("m"), v("act"), v("weight"), v("acc"));
+        let accumulate = i.get("accumulate") == 1;
         for row in 0..m {
             for j in 0..g.cols as usize {
-                let mut s = if i.get("accumulate") == 1 {
-                    self.acc[v("acc") + row][j]
+                let start = if accumulate {
+                    self.acc[acc + row][j]
                 } else {
                     0
                 };
-                for t in 0..k {
-                    let (a, b) = match g.dataflow {
-                        Dataflow::Os => {
-                            (self.act[v("act") + t][row], self.weight[v("weight") + t][j])
-                        }
-                        Dataflow::Ws => {
-                            (self.act[v("act") + row][t], self.weight[v("weight") + t][j])
-                        }
-                    };
-                    s = wrap(s.wrapping_add(a * b), g.acc_bits, g.signed);
-                }
-                self.acc[v("acc") + row][j] = s;
+                // The exact sum wrapped once equals wrapping after every add (two's complement).
+                let sum: i128 = (0..k)
+                    .map(|t| {
+                        let a = match g.dataflow {
+                            Dataflow::Os => self.act[act + t][row],
+                            Dataflow::Ws => self.act[act + row][t],
+                        };
+                        a * self.weight[weight + t][j]
+                    })
+                    .sum();
+                self.acc[acc + row][j] = wrap(start + sum, g.acc_bits, g.signed);
             }
         }
         c.macs += (m * k) as u64 * u64::from(g.cols);
