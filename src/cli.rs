@@ -309,6 +309,23 @@ fn parse_list(what: &str, text: &str, n: usize) -> Result<Vec<u64>> {
     }
 }
 
+/// `program --gemm M,K,N`: three dimensions of 1..=u32::MAX (the builder refuses what does
+/// not fit the buffers or the instruction fields).
+fn parse_gemm(text: &str) -> Result<crate::npu::program::GemmShape> {
+    let v = parse_list("--gemm", text, 3)?;
+    if let Some(bad) = v.iter().find(|&&d| d == 0 || d > u64::from(u32::MAX)) {
+        return Err(Error::input(
+            "--gemm",
+            format!("dimension {bad} is out of range: allowed 1..={}", u32::MAX),
+        ));
+    }
+    Ok(crate::npu::program::GemmShape {
+        m: v[0] as u32,
+        k: v[1] as u32,
+        n: v[2] as u32,
+    })
+}
+
 impl OperandArgs {
     /// Resolves into an operand source and a seed.
     pub fn resolve(self) -> Result<(Operands, u64)> {
@@ -569,7 +586,7 @@ impl Cli {
                 }
                 Command::Program(crate::commands::program::ProgramArgs {
                     config,
-                    shape: crate::commands::program::parse_gemm(&gemm)?,
+                    shape: parse_gemm(&gemm)?,
                     listing,
                     out,
                 })

@@ -27,30 +27,7 @@ pub struct ProgramArgs {
     pub out: Option<PathBuf>,
 }
 
-/// Parses `M,K,N`, three integers >= 1.
-pub fn parse_gemm(s: &str) -> Result<GemmShape> {
-    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
-    let bad = || {
-        Error::input(
-            "--gemm",
-            format!("{s:?}: expected M,K,N, three integers >= 1"),
-        )
-    };
-    if parts.len() != 3 {
-        return Err(bad());
-    }
-    let v: Vec<u32> = parts
-        .iter()
-        .map(|p| p.parse::<u32>().ok().filter(|&v| v >= 1).ok_or_else(bad))
-        .collect::<Result<_>>()?;
-    Ok(GemmShape {
-        m: v[0],
-        k: v[1],
-        n: v[2],
-    })
-}
-
-/// Largest GEMM (in MACs) `program` also runs on the golden model (about two seconds).
+/// Largest GEMM (in MACs) `program` also runs on the golden model (under a second).
 const MODEL_MACS: u64 = 1 << 27;
 
 /// Builds the program, prints its summary (and listing), and for GEMMs up to [`MODEL_MACS`]
