@@ -83,6 +83,11 @@ impl PortLayout {
         self.outputs.iter().find(|s| s.name == name)
     }
 
+    /// The slot called `name`, input or output.
+    pub fn port(&self, name: &str) -> Option<&PortSlot> {
+        self.input(name).or_else(|| self.output(name))
+    }
+
     /// Checks that a harness drives every input and compares every output: `driven` and
     /// `compared` are the names it handles. A port the design gained and the harness does not
     /// know is an error, never a port silently left alone.
@@ -117,8 +122,42 @@ impl PortLayout {
     }
 }
 
+/// Sets the port `s` (up to 64 bits) in the word array `words` to `v`.
+pub fn set_u64(words: &mut [u32], s: &PortSlot, v: u64) {
+    words[s.offset] = v as u32;
+    if s.width > 32 {
+        words[s.offset + 1] = (v >> 32) as u32;
+    }
+}
+
+/// The value of the port `s` (up to 64 bits) in `words`.
+pub fn get_u64(words: &[u32], s: &PortSlot) -> u64 {
+    let lo = u64::from(words[s.offset]);
+    if s.width > 32 {
+        lo | u64::from(words[s.offset + 1]) << 32
+    } else {
+        lo
+    }
+}
+
+/// Sets the port `s` to `bytes`, byte 0 in its low bits.
+pub fn set_bytes(words: &mut [u32], s: &PortSlot, bytes: &[u8]) {
+    for (i, c) in bytes.chunks(4).enumerate() {
+        let mut w = [0u8; 4];
+        w[..c.len()].copy_from_slice(c);
+        words[s.offset + i] = u32::from_le_bytes(w);
+    }
+}
+
+/// The low `n` bytes of the port `s`.
+pub fn get_bytes(words: &[u32], s: &PortSlot, n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| (words[s.offset + i / 4] >> (8 * (i % 4))) as u8)
+        .collect()
+}
+
 /// Writes `lanes` (each wrapped to `width` <= 128 bits) into `words` at bit 0.
-pub(crate) fn pack_lanes(words: &mut [u32], lanes: &[i128], width: u32) {
+pub fn pack_lanes(words: &mut [u32], lanes: &[i128], width: u32) {
     words.iter_mut().for_each(|w| *w = 0);
     let mask = if width >= 128 {
         u128::MAX
@@ -142,7 +181,7 @@ pub(crate) fn pack_lanes(words: &mut [u32], lanes: &[i128], width: u32) {
 }
 
 /// Reads `n` lanes of `width` <= 128 bits from `words`, sign-extending when `signed`.
-pub(crate) fn unpack_lanes(words: &[u32], n: usize, width: u32, signed: bool) -> Vec<i128> {
+pub fn unpack_lanes(words: &[u32], n: usize, width: u32, signed: bool) -> Vec<i128> {
     (0..n)
         .map(|i| {
             let mut v: u128 = 0;

@@ -4,13 +4,15 @@
 //! every counter.
 
 pub mod axi_mem;
+mod axil_host;
 
 use axi_mem::{AxiMem, MemIn, MemTiming};
+use axil_host::{Access, Host, LitePins, LITE_INPUTS, LITE_OUTPUTS};
 
-use super::ports::PortSlot;
+use super::ports::{get_bytes, get_u64, set_bytes, set_u64, PortLayout, PortSlot};
 use super::verilator::{SimError, Verilated};
 use crate::model::npu::HostRegs;
-use crate::npu::regs::{offset, ErrorCode, COUNTERS};
+use crate::npu::regs::{offset, ErrorCode, COUNTERS, COUNTERS_BASE, REGS};
 
 /// What a run on the RTL ended with.
 #[derive(Clone, Debug)]
@@ -23,8 +25,6 @@ pub struct RtlOutcome {
     pub counters: Vec<u64>,
     /// The DRAM afterwards.
     pub dram: Vec<u8>,
-    /// Cycles from the START write's acceptance to the interrupt.
-    pub cycles: u64,
     /// AXI protocol violations the memory model saw.
     pub violations: Vec<String>,
     /// The ID registers' values, by name.
@@ -47,54 +47,171 @@ impl RtlOutcome {
     }
 }
 
-struct Ports {
-    slots: Vec<PortSlot>,
+/// The AXI4 master's ports, resolved once (the run loop reads them every cycle).
+struct AxiPins {
+    arready: PortSlot,
+    rvalid: PortSlot,
+    rdata: PortSlot,
+    rresp: PortSlot,
+    rlast: PortSlot,
+    awready: PortSlot,
+    wready: PortSlot,
+    bvalid: PortSlot,
+    bresp: PortSlot,
+    arvalid: PortSlot,
+    araddr: PortSlot,
+    arlen: PortSlot,
+    arsize: PortSlot,
+    rready: PortSlot,
+    awvalid: PortSlot,
+    awaddr: PortSlot,
+    awlen: PortSlot,
+    awsize: PortSlot,
+    wvalid: PortSlot,
+    wdata: PortSlot,
+    wstrb: PortSlot,
+    wlast: PortSlot,
+    bready: PortSlot,
 }
 
-impl Ports {
-    fn find(&self, name: &str) -> &PortSlot {
-        self.slots
-            .iter()
-            .find(|s| s.name == name)
-            .unwrap_or_else(|| panic!("npu port {name}"))
+impl AxiPins {
+    fn resolve(l: &PortLayout) -> Result<AxiPins, SimError> {
+        let i = |n: &str| l.find_input(&format!("m_axi_{n}"));
+        let o = |n: &str| l.find_output(&format!("m_axi_{n}"));
+        Ok(AxiPins {
+            arready: i("arready")?,
+            rvalid: i("rvalid")?,
+            rdata: i("rdata")?,
+            rresp: i("rresp")?,
+            rlast: i("rlast")?,
+            awready: i("awready")?,
+            wready: i("wready")?,
+            bvalid: i("bvalid")?,
+            bresp: i("bresp")?,
+            arvalid: o("arvalid")?,
+            araddr: o("araddr")?,
+            arlen: o("arlen")?,
+            arsize: o("arsize")?,
+            rready: o("rready")?,
+            awvalid: o("awvalid")?,
+            awaddr: o("awaddr")?,
+            awlen: o("awlen")?,
+            awsize: o("awsize")?,
+            wvalid: o("wvalid")?,
+            wdata: o("wdata")?,
+            wstrb: o("wstrb")?,
+            wlast: o("wlast")?,
+            bready: o("bready")?,
+        })
+    }
+
+    /// The memory's outputs of this cycle onto the npu's inputs.
+    fn drive(&self, w: &mut [u32], m: &axi_mem::MemOut) {
+        set_u64(w, &self.arready, u64::from(m.arready));
+        set_u64(w, &self.rvalid, u64::from(m.r.is_some()));
+        if let Some((data, resp, last)) = &m.r {
+            set_bytes(w, &self.rdata, data);
+            set_u64(w, &self.rresp, u64::from(*resp));
+            set_u64(w, &self.rlast, u64::from(*last));
+        }
+        set_u64(w, &self.awready, u64::from(m.awready));
+        set_u64(w, &self.wready, u64::from(m.wready));
+        set_u64(w, &self.bvalid, u64::from(m.b.is_some()));
+        set_u64(w, &self.bresp, u64::from(m.b.unwrap_or(0)));
+    }
+
+    /// The npu's outputs of this cycle, as the memory sees them.
+    fn observe(&self, o: &[u32], bus_bytes: u32) -> MemIn {
+        let bit = |s: &PortSlot| get_u64(o, s) & 1 == 1;
+        let burst = |a: &PortSlot, l: &PortSlot, z: &PortSlot| {
+            (get_u64(o, a), get_u64(o, l) as u32, get_u64(o, z) as u32)
+        };
+        MemIn {
+            ar: bit(&self.arvalid).then(|| burst(&self.araddr, &self.arlen, &self.arsize)),
+            rready: bit(&self.rready),
+            aw: bit(&self.awvalid).then(|| burst(&self.awaddr, &self.awlen, &self.awsize)),
+            w: bit(&self.wvalid).then(|| {
+                (
+                    get_bytes(o, &self.wdata, bus_bytes as usize),
+                    get_u64(o, &self.wstrb),
+                    bit(&self.wlast),
+                )
+            }),
+            bready: bit(&self.bready),
+        }
     }
 }
 
-fn set(words: &mut [u32], s: &PortSlot, v: u64) {
-    words[s.offset] = v as u32;
-    if s.width > 32 {
-        words[s.offset + 1] = (v >> 32) as u32;
+/// The AXI4 ports the memory model drives and reads (ARBURST/AWBURST are INCR by
+/// construction: read, not compared).
+const AXI_PORTS: [&str; 25] = [
+    "m_axi_arready",
+    "m_axi_rvalid",
+    "m_axi_rdata",
+    "m_axi_rresp",
+    "m_axi_rlast",
+    "m_axi_awready",
+    "m_axi_wready",
+    "m_axi_bvalid",
+    "m_axi_bresp",
+    "m_axi_arvalid",
+    "m_axi_araddr",
+    "m_axi_arlen",
+    "m_axi_arsize",
+    "m_axi_arburst",
+    "m_axi_rready",
+    "m_axi_awvalid",
+    "m_axi_awaddr",
+    "m_axi_awlen",
+    "m_axi_awsize",
+    "m_axi_awburst",
+    "m_axi_wvalid",
+    "m_axi_wdata",
+    "m_axi_wstrb",
+    "m_axi_wlast",
+    "m_axi_bready",
+];
+
+/// Steps the npu and the memory until the host's script is done (register accesses only).
+fn run_script(
+    sim: &mut Verilated,
+    mem: &mut AxiMem,
+    pins: (&AxiPins, &LitePins),
+    bus_bytes: u32,
+    host: &mut Host,
+    irq: &PortSlot,
+    until_irq: Option<u64>,
+) -> Result<(), SimError> {
+    let (axi, lite) = pins;
+    let mut cycle = 0u64;
+    loop {
+        let done = match until_irq {
+            None => host.idle(),
+            Some(_) => host.idle() && get_u64(sim.outputs(), irq) & 1 == 1,
+        };
+        if done {
+            return Ok(());
+        }
+        cycle += 1;
+        let limit = until_irq.unwrap_or(10_000);
+        if cycle > limit {
+            let detail = match until_irq {
+                Some(_) => format!("no interrupt after {limit} cycles: the npu hung"),
+                None => "the AXI4-Lite port stopped answering".to_string(),
+            };
+            return Err(SimError::Build {
+                step: "running the npu",
+                detail,
+            });
+        }
+        let m = mem.drive().clone();
+        axi.drive(sim.inputs_mut(), &m);
+        host.drive(sim.inputs_mut(), lite);
+        sim.step();
+        let mi = axi.observe(sim.outputs(), bus_bytes);
+        mem.respond(&mi);
+        host.observe(sim.outputs(), lite);
     }
-}
-
-fn set_bytes(words: &mut [u32], s: &PortSlot, bytes: &[u8]) {
-    for (i, c) in bytes.chunks(4).enumerate() {
-        let mut w = [0u8; 4];
-        w[..c.len()].copy_from_slice(c);
-        words[s.offset + i] = u32::from_le_bytes(w);
-    }
-}
-
-fn get(words: &[u32], s: &PortSlot) -> u64 {
-    let lo = u64::from(words[s.offset]);
-    if s.width > 32 {
-        lo | u64::from(words[s.offset + 1]) << 32
-    } else {
-        lo
-    }
-}
-
-fn get_bytes(words: &[u32], s: &PortSlot, n: usize) -> Vec<u8> {
-    (0..n)
-        .map(|i| (words[s.offset + i / 4] >> (8 * (i % 4))) as u8)
-        .collect()
-}
-
-/// One register access of the host.
-#[derive(Clone, Copy, Debug)]
-enum Access {
-    Write(u32, u32),
-    Read(u32),
 }
 
 /// Runs the program `regs` describe on the Verilated npu `sim` (top ports as generated), with
@@ -107,144 +224,67 @@ pub fn run(
     timing: MemTiming,
     max_cycles: u64,
 ) -> Result<RtlOutcome, SimError> {
-    let p = Ports {
-        slots: sim
-            .layout
-            .inputs
-            .iter()
-            .chain(&sim.layout.outputs)
-            .cloned()
-            .collect(),
-    };
+    let l = &sim.layout;
+    let mut handled: Vec<&str> = vec!["rst", "irq"];
+    handled.extend(AXI_PORTS);
+    handled.extend(LITE_INPUTS);
+    handled.extend(LITE_OUTPUTS);
+    let (ins, outs): (Vec<&str>, Vec<&str>) = handled.iter().partition(|n| l.input(n).is_some());
+    l.check_handled(&ins, &outs)?;
+    let (axi, lite) = (AxiPins::resolve(l)?, LitePins::resolve(l)?);
+    let (rst, irq) = (l.find_input("rst")?, l.find_output("irq")?);
     let mut mem = AxiMem::new(dram, bus_bytes, timing);
     let off = |n: &str| offset(n).unwrap_or_else(|| panic!("register {n}"));
+    let lo_hi = |v: u64| [v as u32, (v >> 32) as u32];
     let mut script = Vec::new();
-    let lo_hi = |v: u64| (v as u32, (v >> 32) as u32);
-    let (a_lo, a_hi) = lo_hi(regs.prog_addr);
-    script.extend([
-        Access::Write(off("PROG_ADDR_LO"), a_lo),
-        Access::Write(off("PROG_ADDR_HI"), a_hi),
-        Access::Write(off("PROG_LEN"), regs.prog_len),
-    ]);
+    let mut write64 = |name: &str, v: u64| {
+        let [lo, hi] = lo_hi(v);
+        script.push(Access::Write(off(&format!("{name}_LO")), lo));
+        script.push(Access::Write(off(&format!("{name}_HI")), hi));
+    };
+    write64("PROG_ADDR", regs.prog_addr);
     for (i, base) in regs.bases.iter().enumerate() {
-        let (lo, hi) = lo_hi(*base);
-        script.push(Access::Write(off(&format!("BASE{i}_LO")), lo));
-        script.push(Access::Write(off(&format!("BASE{i}_HI")), hi));
+        write64(&format!("BASE{i}"), *base);
     }
-    script.push(Access::Write(off("IRQ_ENABLE"), 1));
-    script.push(Access::Write(off("CTRL"), 1));
-    let mut host = Host::new(script);
-    let mut cycle = 0u64;
-    let mut started_at = None;
-    let mut done_at = None;
-    // Reset.
-    let rst = p.find("rst").clone();
+    script.extend([
+        Access::Write(off("PROG_LEN"), regs.prog_len),
+        Access::Write(off("IRQ_ENABLE"), 1),
+        Access::Write(off("CTRL"), 1),
+    ]);
     for _ in 0..4 {
-        set(sim.inputs_mut(), &rst, 1);
+        set_u64(sim.inputs_mut(), &rst, 1);
         sim.step();
     }
-    set(sim.inputs_mut(), &rst, 0);
-    loop {
-        if cycle > max_cycles {
-            return Err(SimError::Build {
-                step: "running the npu",
-                detail: format!("no interrupt after {max_cycles} cycles: the npu hung"),
-            });
-        }
-        let m = mem.drive().clone();
-        {
-            let w = sim.inputs_mut();
-            set(w, p.find("m_axi_arready"), u64::from(m.arready));
-            set(w, p.find("m_axi_rvalid"), u64::from(m.r.is_some()));
-            if let Some((data, resp, last)) = &m.r {
-                set_bytes(w, p.find("m_axi_rdata"), data);
-                set(w, p.find("m_axi_rresp"), u64::from(*resp));
-                set(w, p.find("m_axi_rlast"), u64::from(*last));
-            }
-            set(w, p.find("m_axi_awready"), u64::from(m.awready));
-            set(w, p.find("m_axi_wready"), u64::from(m.wready));
-            set(w, p.find("m_axi_bvalid"), u64::from(m.b.is_some()));
-            set(w, p.find("m_axi_bresp"), u64::from(m.b.unwrap_or(0)));
-            host.drive(w, &p);
-        }
-        sim.step();
-        let o = sim.outputs();
-        let bit = |n: &str| get(o, p.find(n)) & 1 == 1;
-        let mi = MemIn {
-            ar: bit("m_axi_arvalid").then(|| {
-                (
-                    get(o, p.find("m_axi_araddr")),
-                    get(o, p.find("m_axi_arlen")) as u32,
-                    get(o, p.find("m_axi_arsize")) as u32,
-                )
-            }),
-            rready: bit("m_axi_rready"),
-            aw: bit("m_axi_awvalid").then(|| {
-                (
-                    get(o, p.find("m_axi_awaddr")),
-                    get(o, p.find("m_axi_awlen")) as u32,
-                    get(o, p.find("m_axi_awsize")) as u32,
-                )
-            }),
-            w: bit("m_axi_wvalid").then(|| {
-                (
-                    get_bytes(o, p.find("m_axi_wdata"), bus_bytes as usize),
-                    get(o, p.find("m_axi_wstrb")),
-                    bit("m_axi_wlast"),
-                )
-            }),
-            bready: bit("m_axi_bready"),
-        };
-        mem.respond(&mi);
-        let was_idle = host.idle();
-        host.observe(o, &p);
-        if was_idle != host.idle() && host.idle() && started_at.is_none() {
-            started_at = Some(cycle);
-        }
-        cycle += 1;
-        if started_at.is_some() && done_at.is_none() && bit("irq") {
-            done_at = Some(cycle);
-            break;
-        }
-    }
-    // Read back status, error pc, counters and the ID registers; clear the interrupt.
+    set_u64(sim.inputs_mut(), &rst, 0);
+    let pins = (&axi, &lite);
+    // Start, then wait for the interrupt (irq is low from reset until done).
+    let mut host = Host::new(script);
+    run_script(
+        sim,
+        &mut mem,
+        pins,
+        bus_bytes,
+        &mut host,
+        &irq,
+        Some(max_cycles),
+    )?;
+    // Status, error pc, the counters and the ID registers (everything below CTRL); then
+    // clear the interrupt.
+    let ids: Vec<&str> = REGS
+        .iter()
+        .filter(|r| r.offset < off("CTRL"))
+        .map(|r| r.name)
+        .collect();
     let mut reads = vec![off("STATUS"), off("ERROR_PC")];
     for i in 0..COUNTERS.len() as u32 {
-        let lo = crate::npu::regs::COUNTERS_BASE + 8 * i;
-        reads.extend([lo, lo + 4]);
+        reads.extend([COUNTERS_BASE + 8 * i, COUNTERS_BASE + 8 * i + 4]);
     }
-    let ids = [
-        "ID",
-        "VERSION",
-        "ARRAY",
-        "WIDTHS",
-        "FEATURES",
-        "ACT_WORDS",
-        "WEIGHT_WORDS",
-        "PARAM_ROWS",
-        "ACC_ROWS",
-        "OUT_WORDS",
-    ];
     reads.extend(ids.iter().map(|n| off(n)));
     let mut script: Vec<Access> = reads.iter().map(|&a| Access::Read(a)).collect();
     script.push(Access::Write(off("IRQ_STATUS"), 1));
     let mut host = Host::new(script);
-    let mut guard = 0;
-    while !host.idle() {
-        guard += 1;
-        if guard > 10_000 {
-            return Err(SimError::Build {
-                step: "reading the npu's registers",
-                detail: "the AXI4-Lite port stopped answering".into(),
-            });
-        }
-        mem.drive();
-        host.drive(sim.inputs_mut(), &p);
-        sim.step();
-        mem.respond(&MemIn::default());
-        host.observe(sim.outputs(), &p);
-    }
-    if get(sim.outputs(), p.find("irq")) & 1 == 1 {
+    run_script(sim, &mut mem, pins, bus_bytes, &mut host, &irq, None)?;
+    if get_u64(sim.outputs(), &irq) & 1 == 1 {
         return Err(SimError::Build {
             step: "clearing the interrupt",
             detail: "irq still high after writing IRQ_STATUS".into(),
@@ -274,90 +314,7 @@ pub fn run(
         pc: r[1],
         counters,
         dram: mem.bytes,
-        cycles: done_at.unwrap_or(cycle) - started_at.unwrap_or(0),
         violations,
         id,
     })
-}
-
-/// The AXI4-Lite host: runs a script of accesses one at a time.
-struct Host {
-    script: std::collections::VecDeque<Access>,
-    phase: u8,
-    results: Vec<u32>,
-}
-
-impl Host {
-    fn new(script: Vec<Access>) -> Host {
-        Host {
-            script: script.into(),
-            phase: 0,
-            results: Vec::new(),
-        }
-    }
-
-    fn idle(&self) -> bool {
-        self.script.is_empty()
-    }
-
-    /// Phase 0: address (and data) offered; 1: waiting for the response.
-    fn drive(&self, w: &mut [u32], p: &Ports) {
-        let mut put = |n: &str, v: u64| set(w, p.find(n), v);
-        for n in [
-            "s_axi_awvalid",
-            "s_axi_wvalid",
-            "s_axi_arvalid",
-            "s_axi_bready",
-            "s_axi_rready",
-        ] {
-            put(n, 0);
-        }
-        match (self.script.front(), self.phase) {
-            (Some(Access::Write(a, d)), 0) => {
-                put("s_axi_awaddr", u64::from(*a));
-                put("s_axi_wdata", u64::from(*d));
-                put("s_axi_wstrb", 0xf);
-                put("s_axi_awvalid", 1);
-                put("s_axi_wvalid", 1);
-            }
-            (Some(Access::Write(..)), _) => put("s_axi_bready", 1),
-            (Some(Access::Read(a)), 0) => {
-                put("s_axi_araddr", u64::from(*a));
-                put("s_axi_arvalid", 1);
-            }
-            (Some(Access::Read(_)), _) => put("s_axi_rready", 1),
-            (None, _) => {}
-        }
-    }
-
-    fn observe(&mut self, o: &[u32], p: &Ports) {
-        let bit = |n: &str| get(o, p.find(n)) & 1 == 1;
-        match (self.script.front().copied(), self.phase) {
-            (Some(Access::Write(..)), 0) => {
-                // This slave takes address and data together.
-                if bit("s_axi_awready") && bit("s_axi_wready") {
-                    self.phase = 1;
-                }
-            }
-            (Some(Access::Write(..)), _) => {
-                if bit("s_axi_bvalid") {
-                    self.script.pop_front();
-                    self.phase = 0;
-                }
-            }
-            (Some(Access::Read(_)), 0) => {
-                if bit("s_axi_arready") {
-                    self.phase = 1;
-                }
-            }
-            (Some(Access::Read(_)), _) => {
-                if bit("s_axi_rvalid") {
-                    self.results.push(get(o, p.find("s_axi_rdata")) as u32);
-                    self.script.pop_front();
-                    self.phase = 0;
-                }
-            }
-            (None, _) => {}
-        }
-    }
 }
