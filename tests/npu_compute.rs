@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::npu::{get, put, Ports};
+use common::npu::{get_lanes, put_lanes, Ports};
 use common::{sim_cache, tool};
 use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::flow::tools::ToolKind;
@@ -19,7 +19,7 @@ use npugen::npu::isa::{Deps, Instr, Opcode};
 use npugen::npu::regs::ErrorCode;
 use npugen::npu::Geometry;
 use npugen::rng::{seed_from_env, Rng};
-use npugen::sim::ports::PortSlot;
+use npugen::sim::ports::{get_u64 as get, set_u64 as put};
 use npugen::sim::verilator::{build_model, TraceFormat, Verilated};
 
 fn config(df: Dataflow, rows: u32, cols: u32) -> Config {
@@ -91,31 +91,6 @@ fn random_instr(rng: &mut Rng, g: &Geometry) -> Instr {
         ("m", m),
     ];
     Instr::new(Opcode::Matmul, deps, &args).unwrap()
-}
-
-fn put_lanes(w: &mut [u32], s: &PortSlot, lanes: &[i128], bits: u32) {
-    for k in 0..s.words() {
-        w[s.offset + k] = 0;
-    }
-    for (j, &v) in lanes.iter().enumerate() {
-        for i in 0..bits {
-            let at = j as u32 * bits + i;
-            w[s.offset + (at / 32) as usize] |= (((v >> i) & 1) as u32) << (at % 32);
-        }
-    }
-}
-
-fn lanes(o: &[u32], s: &PortSlot, n: u32, bits: u32, signed: bool) -> Vec<i128> {
-    (0..n)
-        .map(|j| {
-            let mut v: i128 = 0;
-            for i in 0..bits {
-                let at = j * bits + i;
-                v |= i128::from(o[s.offset + (at / 32) as usize] >> (at % 32) & 1) << i;
-            }
-            wrap(v, bits, signed)
-        })
-        .collect()
 }
 
 #[test]
@@ -239,11 +214,20 @@ fn matmuls_and_posts_match_the_model() {
                     re("acc_re", "acc_raddr"),
                     re("p_re", "p_raddr"),
                 ];
+                // The unit has no bypass: it relies on never reading the row it writes in
+                // the same cycle (the write would land after the read).
+                let collide =
+                    one("acc_we") && one("acc_re") && addr("acc_raddr") == addr("acc_waddr");
+                assert!(
+                    !collide,
+                    "cycle {cycles}: accumulator row read while written"
+                );
                 if one("acc_we") {
-                    acc[addr("acc_waddr")] = lanes(o, s.get("acc_wdata"), cols, g.acc_bits, true);
+                    acc[addr("acc_waddr")] =
+                        get_lanes(o, s.get("acc_wdata"), cols, g.acc_bits, true);
                 }
                 if one("out_we") {
-                    outw[addr("out_waddr")] = lanes(o, s.get("out_wdata"), cols, ob, os);
+                    outw[addr("out_waddr")] = get_lanes(o, s.get("out_wdata"), cols, ob, os);
                 }
                 for (k, n) in ["pop_l2c", "pop_s2c", "push_c2l", "push_c2s"]
                     .iter()

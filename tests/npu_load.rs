@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::npu::{bits, first_touching, model_image, put, row_ranges, Ports, BASES, DRAM};
+use common::npu::{first_touching, get_lanes, model_image, row_ranges, Ports, BASES, DRAM};
 use common::{sim_cache, tool};
 use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::flow::tools::ToolKind;
@@ -18,6 +18,7 @@ use npugen::npu::regs::ErrorCode;
 use npugen::npu::Geometry;
 use npugen::rng::{seed_from_env, Rng};
 use npugen::sim::npu::axi_mem::{AxiMem, MemIn, MemTiming};
+use npugen::sim::ports::set_u64 as put;
 use npugen::sim::verilator::{build_model, TraceFormat, Verilated};
 
 fn config(axi_data_bits: u32, rows: u32, cols: u32, in_bits: u32) -> Config {
@@ -123,17 +124,6 @@ fn random_load(rng: &mut Rng, g: &Geometry, cfg: &Config) -> Instr {
             return i;
         }
     }
-}
-
-fn field(b: &[bool], lo: u32, width: u32, signed: bool) -> i128 {
-    let mut v: i128 = 0;
-    for i in 0..width {
-        v |= i128::from(b[(lo + i) as usize]) << i;
-    }
-    if signed && b[(lo + width - 1) as usize] {
-        v -= 1 << width;
-    }
-    v
 }
 
 #[test]
@@ -273,19 +263,15 @@ fn loads_match_the_model_word_for_word() {
                 let we = o[s.get("we").offset];
                 let at = get("waddr") as usize;
                 if we & 1 == 1 {
-                    let b = bits(o, s.get("act_wdata"));
-                    act[at] = (0..g.rows)
-                        .map(|l| field(&b, l * g.in_bits, g.in_bits, true))
-                        .collect();
+                    act[at] = get_lanes(o, s.get("act_wdata"), g.rows, g.in_bits, true);
                 }
                 if we & 2 == 2 {
-                    let b = bits(o, s.get("weight_wdata"));
-                    weight[at] = (0..g.cols).map(|l| field(&b, l * 8, 8, true)).collect();
+                    weight[at] = get_lanes(o, s.get("weight_wdata"), g.cols, 8, true);
                 }
                 if we & 4 == 4 {
-                    let b = bits(o, s.get("param_wdata"));
-                    params[at] = (0..5 * g.cols)
-                        .map(|k| field(&b, 32 * k, 32, false) as u32)
+                    params[at] = get_lanes(o, s.get("param_wdata"), 5 * g.cols, 32, false)
+                        .into_iter()
+                        .map(|w| w as u32)
                         .collect();
                 }
                 assert!(we.count_ones() <= 1);

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::npu::{first_touching, get, model_image, put, row_ranges, Ports, BASES, DRAM};
+use common::npu::{first_touching, model_image, put_lanes, row_ranges, Ports, BASES, DRAM};
 use common::{sim_cache, tool};
 use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::flow::tools::ToolKind;
@@ -19,7 +19,7 @@ use npugen::npu::regs::ErrorCode;
 use npugen::npu::Geometry;
 use npugen::rng::{seed_from_env, Rng};
 use npugen::sim::npu::axi_mem::{AxiMem, MemIn, MemTiming};
-use npugen::sim::ports::PortSlot;
+use npugen::sim::ports::{get_u64 as get, set_u64 as put};
 use npugen::sim::verilator::{build_model, TraceFormat, Verilated};
 
 fn config(bus: u32, cols: u32, post: Option<bool>, acc_bits: u32) -> Config {
@@ -99,19 +99,6 @@ fn random_store(rng: &mut Rng, g: &Geometry, cfg: &Config) -> Instr {
         };
         if NpuModel::new(cfg).unwrap().run(&mut d, &regs).error == ErrorCode::None {
             return i;
-        }
-    }
-}
-
-fn put_lanes(w: &mut [u32], s: &PortSlot, lanes: &[i128], bits: u32) {
-    for k in 0..s.words() {
-        w[s.offset + k] = 0;
-    }
-    for (j, &v) in lanes.iter().enumerate() {
-        for i in 0..bits {
-            let bit = (v >> i) & 1;
-            let at = j as u32 * bits + i;
-            w[s.offset + (at / 32) as usize] |= (bit as u32) << (at % 32);
         }
     }
 }
