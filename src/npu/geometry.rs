@@ -118,11 +118,6 @@ impl Geometry {
             axi_addr_bits: npu.axi_addr_bits,
         })
     }
-
-    /// Array rows times columns: MACs per cycle at full use.
-    pub fn pes(&self) -> u64 {
-        u64::from(self.rows) * u64::from(self.cols)
-    }
 }
 
 #[cfg(test)]

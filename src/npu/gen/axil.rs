@@ -12,11 +12,6 @@ use crate::rtl::{Expr, Module, ModuleBuilder, Ty};
 /// Address bits of the register port (offsets below 0x200).
 pub const AXIL_ADDR_BITS: u32 = 12;
 
-/// Bits of the program and base address registers the core reads.
-fn addr_bits(g: &Geometry) -> u32 {
-    g.axi_addr_bits
-}
-
 /// The constant value a read-only identification register reads.
 fn id_value(name: &str, g: &Geometry, rounding: u32) -> Option<u64> {
     let (out_bits, out_signed) = g.out.unwrap_or((0, false));
@@ -52,7 +47,7 @@ fn id_value(name: &str, g: &Geometry, rounding: u32) -> Option<u64> {
 /// The register block `module` for `g` (`rounding`: the FEATURES code of the post-processing
 /// mode, 0 without).
 pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
-    let aw = addr_bits(g);
+    let aw = g.axi_addr_bits;
     let mut b = ModuleBuilder::new(module);
     b.doc("AXI4-Lite register block of the npu (register map: docs/npu.md).");
     b.clock_and_reset();

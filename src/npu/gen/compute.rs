@@ -39,8 +39,6 @@ pub struct ComputeNames<'a> {
     pub desc_queue: &'a str,
     /// The post-processing pipeline (with `[postproc]`).
     pub post: &'a str,
-    /// Its latency in cycles.
-    pub post_latency: u32,
 }
 
 /// The compute unit `module` for `g`.
@@ -405,7 +403,6 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         b.wire("p_rdata_unused", p_rdata);
         b.wire("pp_in_unused", pp_in);
     }
-    let _ = n.post_latency;
     b.assign("out_we", out_valid.clone());
     b.assign("out_waddr", w0.clone().add(wc_q));
     b.assign("p_re", is(4));

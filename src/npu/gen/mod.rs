@@ -96,15 +96,10 @@ pub fn compute_unit_design(cfg: &Config) -> Result<Design> {
     let array = crate::gen::build(&array_cfg)?;
     let dq = format!("{n}_tiles");
     let post = format!("{n}_post");
-    let latency = cfg
-        .postproc
-        .as_ref()
-        .map_or(0, |p| crate::timing::postproc_latency(p.rounding));
     let names = compute::ComputeNames {
         array: &array.top,
         desc_queue: &dq,
         post: &post,
-        post_latency: latency,
     };
     let mut modules = vec![
         compute::compute(&n, &g, &names),

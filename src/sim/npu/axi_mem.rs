@@ -291,11 +291,9 @@ impl AxiMem {
             } else {
                 self.writes.front_mut().expect("burst").beat += 1;
             }
-        } else if m.w.is_some() && self.writes.is_empty() && !out.awready {
+        } else if m.w.is_some() && self.writes.is_empty() && m.aw.is_none() {
             // W before its AW is legal AXI, but this master never does it: flag it.
-            if m.aw.is_none() {
-                self.violations.push("W valid with no write burst".into());
-            }
+            self.violations.push("W valid with no write burst".into());
         }
         if let (Some(_), true) = (out.b, m.bready) {
             self.responses.pop_front();
