@@ -130,6 +130,17 @@ impl ModuleBuilder {
         sig.slice_as(hi, lo, signed)
     }
 
+    /// The low `width` bits of any unsigned expression: bound to a wire `name`, then kept
+    /// with [`ModuleBuilder::keep`] (the dropped bits read into `name_drop_unused`).
+    pub fn truncate(&mut self, name: &str, expr: Expr, width: u32) -> Expr {
+        let full = self.wire(name, expr);
+        if full.ty().width == width {
+            full
+        } else {
+            self.keep(&full, width - 1, 0, false)
+        }
+    }
+
     /// Declares a wire without a driver (for instance outputs).
     pub fn declare_wire(&mut self, name: &str, ty: Ty) -> Expr {
         self.module.wires.push(Wire {

@@ -374,6 +374,21 @@ impl Expr {
         }
     }
 
+    /// Zero-extend any unsigned expression (not only a named signal, unlike [`Expr::ext`]) to
+    /// `width` bits, by concatenating zeros above it. Identity at equal width.
+    pub fn zext(self, width: u32) -> Expr {
+        let ty = self.ty();
+        assert!(
+            !ty.signed && width >= ty.width,
+            "internal IR error: zext of {ty} to {width} bits"
+        );
+        if width == ty.width {
+            self
+        } else {
+            Expr::concat(vec![Expr::zero(Ty::unsigned(width - ty.width)), self])
+        }
+    }
+
     /// Reinterpret with the given signedness (no-op if already so).
     pub fn cast(self, signed: bool) -> Expr {
         if self.ty().signed == signed {

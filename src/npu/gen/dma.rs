@@ -1,7 +1,7 @@
 //! What the load and store units share: their queue and base-register ports, the first row's
 //! address, and the burst rule (a row's beats up to the 4 KiB boundary, at most 256).
 
-use super::{get, lit, u, zext};
+use super::{get, lit, u};
 use crate::npu::isa::Opcode;
 use crate::rtl::{Expr, ModuleBuilder, Ty};
 
@@ -36,12 +36,7 @@ pub(super) fn first_row(q: &Expr, op: Opcode, bases: &[Expr], aw: u32) -> Expr {
     for (i, bi) in bases.iter().enumerate().skip(1) {
         base = Expr::mux(sel.clone().eq(lit(i as u64, 2)), bi.clone(), base);
     }
-    let dram = if aw == 32 {
-        get(q, op, "dram", 32)
-    } else {
-        zext(get(q, op, "dram", 32), aw)
-    };
-    base.add(dram)
+    base.add(get(q, op, "dram", aw))
 }
 
 /// Beats of the next burst (13 bits): the row's beats `left`, at most to the 4 KiB boundary
@@ -50,12 +45,12 @@ pub(super) fn burst_beats(b: &mut ModuleBuilder, cur: &Expr, left: &Expr, lb: u3
     let page = b.wire("cur_page", cur.slice(11, 0));
     let to_page = b.wire(
         "to_page",
-        lit(4096, 13).sub(zext(page, 13)).shr(lit(u64::from(lb), 4)),
+        lit(4096, 13).sub(page.zext(13)).shr(lit(u64::from(lb), 4)),
     );
     let min = |x: Expr, y: Expr| Expr::mux(x.clone().lt(y.clone()), x, y);
     b.wire(
         "burst",
-        min(min(zext(left.clone(), 13), to_page), lit(256, 13)),
+        min(min(left.clone().zext(13), to_page), lit(256, 13)),
     )
 }
 

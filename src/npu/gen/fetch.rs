@@ -7,7 +7,7 @@
 //! has at most 256 beats. A beat answered SLVERR or DECERR marks its instruction, so the
 //! sequencer raises the error in program order.
 
-use super::{lit, u, zext};
+use super::{lit, u};
 use crate::npu::isa::INSTR_BYTES;
 use crate::rtl::{bits_for, Expr, Module, ModuleBuilder, Ty};
 
@@ -76,7 +76,7 @@ pub fn fetch(module: &str, queue: &str, bus_bytes: u32, addr_bits: u32) -> Modul
     // Room: the queue's free entries (no burst outstanding, so nothing else is reserved).
     let room = b.wire("room", lit(u64::from(FETCH_DEPTH), cw).sub(count));
     // Instructions to the 4 KiB boundary.
-    let to_page = b.wire("to_page", lit(256, 9).sub(zext(addr_q.slice(11, 4), 9)));
+    let to_page = b.wire("to_page", lit(256, 9).sub(addr_q.slice(11, 4).zext(9)));
     let left_small = b.wire(
         "left_small",
         left_q.clone().lt(lit(u64::from(FETCH_DEPTH) + 1, 32)),
@@ -121,14 +121,16 @@ pub fn fetch(module: &str, queue: &str, bus_bytes: u32, addr_bits: u32) -> Modul
         ),
         None,
     );
-    let beats = zext(n.clone(), 8)
+    let beats = n
+        .clone()
+        .zext(8)
         .mul(lit(u64::from(per_instr), 8))
         .sub(lit(1, 8));
     b.set_next(arlen, beats, Some(issue.clone()));
     let ar_addr = b.reg("araddr_q", u(aw));
     let ar_addr_q = ar_addr.q();
     b.set_next(ar_addr, addr_q.clone(), Some(issue.clone()));
-    let n_aw = zext(n.clone(), aw);
+    let n_aw = n.clone().zext(aw);
     b.set_next(
         addr,
         Expr::mux(
@@ -143,7 +145,7 @@ pub fn fetch(module: &str, queue: &str, bus_bytes: u32, addr_bits: u32) -> Modul
         Expr::mux(
             start.clone(),
             prog_len,
-            left_q.clone().sub(zext(n.clone(), 32)),
+            left_q.clone().sub(n.clone().zext(32)),
         ),
         Some(start.clone().or(issue.clone())),
     );

@@ -6,7 +6,7 @@
 //! masks the bytes past the row's end, shifts by `pad_left` lanes and writes the word in the
 //! cycle of the row's last beat. `pad_top` and `pad_bottom` zero words come before and after.
 
-use super::{get, lit, u, zext};
+use super::{get, lit, u};
 use crate::npu::geometry::RECORD_BYTES;
 use crate::npu::isa::Opcode;
 use crate::npu::Geometry;
@@ -36,16 +36,6 @@ fn sizes(g: &Geometry) -> (u32, u32) {
     let wmax = *word_bytes(g).iter().max().expect("three buffers");
     let nb_max = (wmax + bb - 1).div_ceil(bb);
     (bb.trailing_zeros(), bits_for(u64::from(nb_max)))
-}
-
-/// Binds `e` to a wire `name` and keeps its low `w` bits (the rest read into `*_unused`).
-fn trunc(b: &mut ModuleBuilder, name: &str, e: Expr, w: u32) -> Expr {
-    let full = b.wire(name, e);
-    if full.ty().width == w {
-        full
-    } else {
-        b.keep(&full, w - 1, 0, false)
-    }
 }
 
 /// The load unit `module` for `g`; `desc_queue` names the row descriptor queue's module
@@ -202,7 +192,8 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     };
     let span = b.wire(
         "span",
-        zext(off.clone(), 24)
+        off.clone()
+            .zext(24)
             .add(t_bytes.clone())
             .add(lit(u64::from(bb - 1), 24)),
     );
@@ -221,7 +212,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         Expr::mux(
             take.clone(),
             start_addr,
-            ra.clone().add(zext(stride.clone(), aw)),
+            ra.clone().add(stride.clone().zext(aw)),
         ),
         Some(take.clone().or(row_issue.clone())),
     );
@@ -241,15 +232,15 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         ),
         None,
     );
-    let len = trunc(&mut b, "burst_len", burst.clone().sub(lit(1, 13)), 8);
+    let len = b.truncate("burst_len", burst.clone().sub(lit(1, 13)), 8);
     let arlen = b.reg("arlen_q", u(8));
     let arlen_q = arlen.q();
     b.set_next(arlen, len, Some(issue.clone()));
     let araddr = b.reg("araddr_q", u(aw));
     let araddr_q = araddr.q();
     b.set_next(araddr, cur_q.clone(), Some(issue.clone()));
-    let burst_n = trunc(&mut b, "burst_n", burst.clone(), nbw.min(13));
-    let burst_n = zext(burst_n, nbw);
+    let burst_n = b.truncate("burst_n", burst.clone(), nbw.min(13));
+    let burst_n = burst_n.zext(nbw);
     b.set_next(
         left,
         Expr::mux(
@@ -266,13 +257,13 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
             aligned,
             cur_q
                 .clone()
-                .add(zext(burst.clone(), aw).shl(lit(u64::from(lb), 4))),
+                .add(burst.clone().zext(aw).shl(lit(u64::from(lb), 4))),
         ),
         Some(row_issue.clone().or(issue)),
     );
 
     // Row descriptors.
-    let desc_in = Expr::concat(vec![nbeats, zext(off, lbw)]);
+    let desc_in = Expr::concat(vec![nbeats, off.zext(lbw)]);
     let row_fire = b.declare_wire("row_fire", Ty::BIT);
     for (n, ty) in [
         ("dq_valid", Ty::BIT),
@@ -321,7 +312,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let prev = b.reg("prev_q", u(8 * bb));
     let prev_q = prev.q();
     b.set_next(prev, rdata.clone(), Some(rfire.clone()));
-    let sh = zext(d_off.clone(), 16).shl(lit(3, 2));
+    let sh = d_off.clone().zext(16).shl(lit(3, 2));
     let pair = b.wire("pair", Expr::concat(vec![rdata.clone(), prev_q]));
     let funnel = b.wire("funnel_full", pair.clone().shr(sh.clone()));
     let funnel = b.keep(&funnel, 8 * bb - 1, 0, false);
@@ -394,7 +385,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         let raw = b.keep(&rb, 8 * bytes - 1, 0, false);
         let raw = b.wire(&format!("raw{k}"), raw);
         let shifted = if pad {
-            let amt = zext(padl.clone(), 16).mul(lit(u64::from(8 * eb[k]), 16));
+            let amt = padl.clone().zext(16).mul(lit(u64::from(8 * eb[k]), 16));
             b.wire(&format!("padded{k}"), raw.shl(amt))
         } else {
             raw

@@ -32,23 +32,12 @@ pub(super) fn lit(v: u64, w: u32) -> Expr {
     Expr::lit(i128::from(v), u(w))
 }
 
-/// The unsigned expression `e` zero-extended to `w` bits (any expression, not only a signal).
-pub(super) fn zext(e: Expr, w: u32) -> Expr {
-    let have = e.ty().width;
-    assert!(w >= have, "internal IR error: zext narrows");
-    if w == have {
-        e
-    } else {
-        Expr::concat(vec![lit(0, w - have), e])
-    }
-}
-
 use super::Geometry;
 
 /// Field `f` of the instruction `ins` (a 128-bit signal), zero-extended to `w` bits.
 pub(super) fn field(ins: &Expr, f: &crate::npu::isa::Field, w: u32) -> Expr {
     let lo = 32 * f.word + f.lsb;
-    zext(ins.slice(lo + f.width - 1, lo), w)
+    ins.slice(lo + f.width - 1, lo).zext(w)
 }
 
 /// Field `name` of opcode `op` in the instruction `ins`, zero-extended to `w` bits.

@@ -4,7 +4,7 @@
 //! the row to its byte offset in the bus, and writes it in bursts split at 4 KiB with byte
 //! strobes for its first and last beats; every burst's response is checked.
 
-use super::{get, lit, u, zext};
+use super::{get, lit, u};
 use crate::npu::isa::Opcode;
 use crate::npu::Geometry;
 use crate::rtl::{bits_for, Expr, Module, ModuleBuilder, Ty};
@@ -114,11 +114,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let row_end = b.declare_wire("row_end", Ty::BIT);
     b.set_next(
         row_addr,
-        Expr::mux(
-            take.clone(),
-            first,
-            ra.clone().add(zext(stride.clone(), aw)),
-        ),
+        Expr::mux(take.clone(), first, ra.clone().add(stride.clone().zext(aw))),
         Some(take.clone().or(row_end.clone())),
     );
     b.set_next(
@@ -145,7 +141,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
                 })
                 .collect();
             let all = Expr::concat(v);
-            zext(all, 8 * wmax)
+            all.zext(8 * wmax)
         };
     let out_row = if post {
         lanes(&mut b, "out", &out_data, out_bits, ob, out_signed)
@@ -156,7 +152,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let acc_row = lanes(&mut b, "acc", &acc_data, g.acc_bits, ab, g.signed);
     let row_bytes = Expr::mux(src.clone(), acc_row, out_row);
     let eb = Expr::mux(src.clone(), lit(u64::from(ab), 24), lit(u64::from(ob), 24));
-    let t_bytes = b.wire("t_bytes", zext(elems.clone(), 24).mul(eb));
+    let t_bytes = b.wire("t_bytes", elems.clone().zext(24).mul(eb));
     let off = if lb == 0 {
         lit(0, 1)
     } else {
@@ -164,8 +160,8 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     };
     let ow = off.ty().width;
     let img_bits = 8 * nb_max * bb;
-    let sh = zext(off.clone(), 16).shl(lit(3, 2));
-    let img_now = b.wire("img_now", zext(row_bytes, img_bits).shl(sh));
+    let sh = off.clone().zext(16).shl(lit(3, 2));
+    let img_now = b.wire("img_now", row_bytes.zext(img_bits).shl(sh));
     // Strobes: T bytes from the offset.
     let ones = b.wire(
         "t_mask",
@@ -176,7 +172,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
                 .collect(),
         ),
     );
-    let strb_now = b.wire("strb_now", ones.shl(zext(off.clone(), ow)));
+    let strb_now = b.wire("strb_now", ones.shl(off.clone().zext(ow)));
     let img = b.reg("img_q", u(img_bits));
     let img_q = img.q();
     let strb = b.reg("strb_q", u(nb_max * bb));
@@ -187,7 +183,8 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     // Beats of the row, its next beat address, beats left, the current burst's beats left.
     let span = b.wire(
         "span",
-        zext(off.clone(), 24)
+        off.clone()
+            .zext(24)
             .add(t_bytes.clone())
             .add(lit(u64::from(bb - 1), 24)),
     );
@@ -246,15 +243,13 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         ),
         Some(captured.clone().or(w_fire.clone())),
     );
-    let burst9 = b.keep(&burst, 8, 0, false);
-    let burst9 = b.wire("len9", burst9);
+    let burst9 = b.truncate("len9", burst.clone(), 9);
     b.set_next(
         in_burst,
         Expr::mux(aw_fire.clone(), burst9.clone(), ib_q.clone().sub(lit(1, 9))),
         Some(aw_fire.clone().or(w_fire.clone())),
     );
-    let len8 = b.wire("len8_full", burst9.clone().sub(lit(1, 9)));
-    let len8 = b.keep(&len8, 7, 0, false);
+    let len8 = b.truncate("len8_full", burst9.clone().sub(lit(1, 9)), 8);
     // Outstanding responses.
     let outst = b.reg("outstanding_q", u(8));
     let out_q = outst.q();
