@@ -196,6 +196,15 @@ impl ModuleBuilder {
         q
     }
 
+    /// Declares a register reset to zero that loads `next` in the cycles `enable` is high
+    /// (a value captured and held).
+    pub fn delay_when(&mut self, name: &str, next: Expr, enable: Expr) -> Expr {
+        let h = self.reg(name, next.ty());
+        let q = h.q();
+        self.set_next(h, next, Some(enable));
+        q
+    }
+
     /// Instantiates `module` as `name`, connecting ports by name. An input driven by anything
     /// but a signal or a constant is first bound to a wire `{name}_{port}`: some tools
     /// (Yosys 0.23) mishandle `$signed(...)` and other expressions in port connections.

@@ -127,10 +127,7 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let take_post = b.wire("take_post", take.clone().and(is_mm.clone().not()));
     let f = |o: Opcode, n: &str| get(&q_data, o, n, 16);
     let latch = |b: &mut ModuleBuilder, name: &str, v: Expr| {
-        let h = b.reg(name, v.ty());
-        let q = h.q();
-        b.set_next(h, v, Some(Expr::sig("take", Ty::BIT)));
-        q
+        b.delay_when(name, v, Expr::sig("take", Ty::BIT))
     };
     let mm = Opcode::Matmul;
     let pp = Opcode::Post;

@@ -97,10 +97,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     );
     let f = |n: &str, w: u32| get(&q_data, Opcode::Load, n, w);
     let latch = |b: &mut ModuleBuilder, name: &str, v: Expr| {
-        let h = b.reg(name, v.ty());
-        let q = h.q();
-        b.set_next(h, v, Some(Expr::sig("take", Ty::BIT)));
-        q
+        b.delay_when(name, v, Expr::sig("take", Ty::BIT))
     };
     let buf = latch(&mut b, "buf_q", f("buf", 2));
     let push = latch(&mut b, "push_q", q_data.bit(7));

@@ -94,10 +94,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     );
     let f = |n: &str, w: u32| get(&q_data, Opcode::Store, n, w);
     let latch = |b: &mut ModuleBuilder, name: &str, v: Expr| {
-        let h = b.reg(name, v.ty());
-        let q = h.q();
-        b.set_next(h, v, Some(Expr::sig("take", Ty::BIT)));
-        q
+        b.delay_when(name, v, Expr::sig("take", Ty::BIT))
     };
     let src = latch(&mut b, "src_q", q_data.bit(8));
     let push = latch(&mut b, "push_q", q_data.bit(6));
