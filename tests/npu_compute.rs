@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::npu::{get_lanes, put_lanes, Ports};
+use common::npu::{get_lanes, offer, put_lanes, Ports};
 use common::{sim_cache, tool};
 use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::flow::tools::ToolKind;
@@ -197,11 +197,7 @@ fn matmuls_and_posts_match_the_model() {
                 put(w, s.get("halt"), 0);
                 put(w, s.get("tok_l2c"), u64::from(rng.coin()));
                 put(w, s.get("tok_s2c"), u64::from(rng.coin()));
-                put(w, s.get("q_valid"), u64::from(next < instrs.len()));
-                if let Some(i) = instrs.get(next) {
-                    let q = s.get("q_data");
-                    w[q.offset..q.offset + 4].copy_from_slice(&i.encode());
-                }
+                offer(w, &s, &instrs, next);
                 sim.step();
                 let o = sim.outputs();
                 let one = |n: &str| o[s.get(n).offset] & 1 == 1;

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::npu::{first_touching, get_lanes, model_image, row_ranges, Ports, BASES, DRAM};
+use common::npu::{first_touching, get_lanes, model_image, offer, row_ranges, Ports, BASES, DRAM};
 use common::{sim_cache, tool};
 use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::flow::tools::ToolKind;
@@ -219,15 +219,7 @@ fn loads_match_the_model_word_for_word() {
                 put(w, s.get("start"), u64::from(cycles == 1));
                 put(w, s.get("tok_c2l"), u64::from(rng.coin()));
                 put(w, s.get("halt"), 0);
-                put(w, s.get("q_valid"), u64::from(next < loads.len()));
-                if let Some(i) = loads.get(next) {
-                    let e = i.encode();
-                    let q = s.get("q_data");
-                    for k in 0..4 {
-                        w[q.offset + k] = e[k];
-                    }
-                    put(w, s.get("q_pc"), next as u64);
-                }
+                offer(w, &s, &loads, next);
                 put(w, s.get("ar_ready"), u64::from(m.arready));
                 put(w, s.get("r_valid"), u64::from(m.r.is_some()));
                 if let Some((data, resp, last)) = &m.r {

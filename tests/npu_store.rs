@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::npu::{first_touching, model_image, put_lanes, row_ranges, Ports, BASES, DRAM};
+use common::npu::{first_touching, model_image, offer, put_lanes, row_ranges, Ports, BASES, DRAM};
 use common::{sim_cache, tool};
 use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::flow::tools::ToolKind;
@@ -213,13 +213,7 @@ fn stores_match_the_model_byte_for_byte() {
                         put_lanes(w, s.get("rd_acc_data"), &acc[at], g.acc_bits);
                     }
                 }
-                put(w, s.get("q_valid"), u64::from(next < stores.len()));
-                if let Some(i) = stores.get(next) {
-                    let e = i.encode();
-                    let q = s.get("q_data");
-                    w[q.offset..q.offset + 4].copy_from_slice(&e);
-                    put(w, s.get("q_pc"), next as u64);
-                }
+                offer(w, &s, &stores, next);
                 put(w, s.get("aw_ready"), u64::from(m.awready));
                 put(w, s.get("w_ready"), u64::from(m.wready));
                 put(w, s.get("b_valid"), u64::from(m.b.is_some()));

@@ -24,6 +24,19 @@ impl Ports {
     }
 }
 
+/// Offers instruction `next` of `instrs` on a unit's queue port (`q_valid`, `q_data` and,
+/// if the unit has it, `q_pc`); nothing once they are all taken.
+pub fn offer(w: &mut [u32], s: &Ports, instrs: &[npugen::npu::isa::Instr], next: usize) {
+    npugen::sim::ports::set_u64(w, s.get("q_valid"), u64::from(next < instrs.len()));
+    if let Some(i) = instrs.get(next) {
+        let q = s.get("q_data");
+        w[q.offset..q.offset + 4].copy_from_slice(&i.encode());
+        if let Some(pc) = s.0.input("q_pc") {
+            npugen::sim::ports::set_u64(w, pc, next as u64);
+        }
+    }
+}
+
 /// Sets a port to `lanes` of `bits` each, lane 0 in the low bits.
 pub fn put_lanes(w: &mut [u32], s: &PortSlot, lanes: &[i128], bits: u32) {
     pack_lanes(&mut w[s.offset..s.offset + s.words()], lanes, bits);
