@@ -1,6 +1,6 @@
 //! The emitted Verilog passes the real tools: `verilator --lint-only -Wall` (no waivers),
 //! `iverilog -g2005 -Wall` and Yosys `synth; check -assert` with no latch cells, for every
-//! example config and a seeded random sample of 20 valid configs.
+//! example config, a seeded random sample of 20 valid configs, and the npu's designs.
 
 mod common;
 
@@ -57,10 +57,16 @@ fn check_design(
     if !o.status.success() || t.contains("%Warning") || t.contains("%Error") {
         return Err(format!("verilator -Wall: {t}"));
     }
+    check_bundle(tools, top, &v, dir)
+}
+
+/// Icarus (`-g2005 -Wall`, silent) and Yosys (`synth; check -assert`, no latches, no warning)
+/// on the one-file form `v` of a design whose top is `top`.
+fn check_bundle(tools: &Tools, top: &str, v: &Path, dir: &Path) -> Result<(), String> {
     let o = run(Command::new(&tools.iverilog.path)
         .args(["-g2005", "-Wall", "-o"])
         .arg(dir.join("a.out"))
-        .arg(&v));
+        .arg(v));
     if !o.status.success() || !text(&o).trim().is_empty() {
         return Err(format!("iverilog -g2005 -Wall: {}", text(&o)));
     }
@@ -76,18 +82,25 @@ fn check_design(
     Ok(())
 }
 
-fn check_all(configs: Vec<(String, Config)>) {
+/// The three tools, or `None` after reporting why the test is skipped (a failure under CI).
+fn tools() -> Option<Tools> {
     let (Some(verilator), Some(iverilog), Some(yosys)) = (
         tool(ToolKind::Verilator),
         tool(ToolKind::Iverilog),
         tool(ToolKind::Yosys),
     ) else {
-        return;
+        return None;
     };
-    let tools = Tools {
+    Some(Tools {
         verilator,
         iverilog,
         yosys,
+    })
+}
+
+fn check_all(configs: Vec<(String, Config)>) {
+    let Some(tools) = tools() else {
+        return;
     };
     let tmp = tempfile::tempdir().expect("tempdir");
     let jobs: Vec<(usize, &(String, Config))> = configs.iter().enumerate().collect();
@@ -119,4 +132,73 @@ fn random_configs_pass_lint_iverilog_and_yosys() {
         })
         .collect();
     check_all(configs);
+}
+
+/// The npu's designs (the top with register block, fetch and sequencer, and each unit as its
+/// own top) on two bus widths and both dataflows: the same three tools. `verilator` reads the
+/// one-file form, so its one-module-per-file style rule (DECLFILENAME) is off, as the README
+/// says of that form; nothing else is.
+#[test]
+fn npu_designs_pass_lint_iverilog_and_yosys() {
+    use npugen::config::{ArrayConfig, Dataflow, NpuConfig, PostprocConfig};
+    use npugen::npu::gen::{compute_unit_design, load_unit_design, npu_design, store_unit_design};
+    let Some(tools) = tools() else {
+        return;
+    };
+    let mut designs = Vec::new();
+    for (bits, df, post) in [(64, Dataflow::Os, false), (256, Dataflow::Ws, true)] {
+        let cfg = Config {
+            name: format!("npu{bits}"),
+            array: Some(ArrayConfig {
+                rows: 2,
+                cols: 3,
+                dataflow: df,
+                ..ArrayConfig::default()
+            }),
+            postproc: post.then(PostprocConfig::default),
+            lif: None,
+            npu: Some(NpuConfig {
+                act_kib: 1,
+                weight_kib: 1,
+                out_kib: 1,
+                param_rows: 4,
+                acc_rows: 16,
+                axi_data_bits: bits,
+                ..NpuConfig::default()
+            }),
+        };
+        for d in [
+            npu_design(&cfg),
+            load_unit_design(&cfg),
+            store_unit_design(&cfg),
+            compute_unit_design(&cfg),
+        ] {
+            designs.push(d.unwrap());
+        }
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let jobs: Vec<(usize, &Design)> = designs.iter().enumerate().collect();
+    let failures = common::parallel(&jobs, |(i, d)| {
+        let dir = tmp.path().join(i.to_string());
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        npugen::gen::check(d).map_err(|e| e.to_string())?;
+        let v = dir.join(format!("{}.v", d.top));
+        std::fs::write(&v, npugen::emit::verilog::design_to_verilog(d))
+            .map_err(|e| e.to_string())?;
+        let o = run(Command::new(&tools.verilator.path)
+            .args([
+                "--lint-only",
+                "-Wall",
+                "-Wno-DECLFILENAME",
+                "--top-module",
+                &d.top,
+            ])
+            .arg(&v));
+        let t = text(&o);
+        if !o.status.success() || t.contains("%Warning") || t.contains("%Error") {
+            return Err(format!("{}: verilator -Wall: {t}", d.top));
+        }
+        check_bundle(&tools, &d.top, &v, &dir).map_err(|e| format!("{}: {e}", d.top))
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -154,9 +154,15 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     // POST
     let rows = f(Opcode::Post, "rows");
     let post_bad = Expr::bit_const(!post);
-    let post_range = over(f(Opcode::Post, "acc"), rows.clone(), g.acc_rows)
-        .or(over(f(Opcode::Post, "dst"), rows, g.out_words))
-        .or(f(Opcode::Post, "param").ge(c(g.param_rows)));
+    // Without post-processing POST is a bad field whatever its ranges (and `param >= 0`
+    // would be a constant compare).
+    let post_range = if post {
+        over(f(Opcode::Post, "acc"), rows.clone(), g.acc_rows)
+            .or(over(f(Opcode::Post, "dst"), rows, g.out_words))
+            .or(f(Opcode::Post, "param").ge(c(g.param_rows)))
+    } else {
+        Expr::bit_const(false)
+    };
     let illegal = b.wire(
         "illegal",
         legal
