@@ -2,15 +2,15 @@
 //! back-pressure, AXI4-Lite register driver), against the instruction-level golden model:
 //! status, error pc, the instruction counter and the ID registers.
 //!
-//! What runs today: the register block, instruction fetch and the sequencer, so FINISH and
-//! every error the sequencer raises at dispatch or on a fetch, on three bus widths (the
-//! 64-bit npu without post-processing, where POST and the parameter and output buffers are
-//! bad fields).
+//! Here: FINISH and every error the sequencer raises at dispatch or on a fetch, on the three
+//! bus widths' npus (the 64-bit one without post-processing, where POST and the parameter and
+//! output buffers are bad fields); `npu_gemm.rs` runs whole programs on the same builds.
 
 mod common;
 
+use common::npu::bus_config as config;
 use common::{sim_cache, tool};
-use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
+use npugen::config::Dataflow;
 use npugen::flow::tools::ToolKind;
 use npugen::model::npu::{Dram, HostRegs, NpuModel};
 use npugen::npu::gen::npu_design;
@@ -21,31 +21,6 @@ use npugen::rng::seed_from_env;
 use npugen::sim::npu::axi_mem::MemTiming;
 use npugen::sim::npu::run;
 use npugen::sim::verilator::{build_model, TraceFormat, Verilated};
-
-/// The npu of a bus width; the 64-bit one without post-processing. (Output-stationary
-/// throughout: every case below but FINISH must stop at dispatch, as the units are not wired.)
-fn config(axi_data_bits: u32) -> Config {
-    let plain = axi_data_bits == 64;
-    Config {
-        name: "npu_r".into(),
-        array: Some(ArrayConfig {
-            rows: 2,
-            cols: 2,
-            dataflow: Dataflow::Os,
-            ..Default::default()
-        }),
-        postproc: (!plain).then(PostprocConfig::default),
-        lif: None,
-        npu: Some(NpuConfig {
-            act_kib: 1,
-            weight_kib: 1,
-            param_rows: 8,
-            acc_rows: 16,
-            axi_data_bits,
-            ..Default::default()
-        }),
-    }
-}
 
 fn op(o: Opcode, deps: Deps, args: &[(&str, u64)]) -> Instr {
     Instr::new(o, deps, args).unwrap()
@@ -94,7 +69,14 @@ fn cases(g: &Geometry) -> Vec<Case> {
         ),
         case(
             "elems beyond R",
-            vec![op(Opcode::Load, d, &[("rows", 1), ("elems", 3)]), fin()],
+            vec![
+                op(
+                    Opcode::Load,
+                    d,
+                    &[("rows", 1), ("elems", u64::from(g.rows) + 1)],
+                ),
+                fin(),
+            ],
         ),
         case(
             "act range",
@@ -112,8 +94,15 @@ fn cases(g: &Geometry) -> Vec<Case> {
             ],
         ),
         case(
-            "OS m > R",
-            vec![op(Opcode::Matmul, d, &[("k", 1), ("m", 3)]), fin()],
+            "m > R (OS), k > R (WS)",
+            vec![
+                op(
+                    Opcode::Matmul,
+                    d,
+                    &[("k", u64::from(g.rows) + 1), ("m", u64::from(g.rows) + 1)],
+                ),
+                fin(),
+            ],
         ),
         case("k = 0", vec![op(Opcode::Matmul, d, &[("m", 1)]), fin()]),
         case(
@@ -130,7 +119,11 @@ fn cases(g: &Geometry) -> Vec<Case> {
         case(
             "store elems",
             vec![
-                op(Opcode::Store, d, &[("src", 1), ("rows", 1), ("elems", 3)]),
+                op(
+                    Opcode::Store,
+                    d,
+                    &[("src", 1), ("rows", 1), ("elems", u64::from(g.cols) + 1)],
+                ),
                 fin(),
             ],
         ),
@@ -235,7 +228,7 @@ fn sequencer_ends_every_program_as_the_model_does() {
                     prog_len: c.prog_len,
                     bases: [0; 4],
                 };
-                let mut dram = Dram { bytes: dram_of(&c) };
+                let mut dram = Dram::of(dram_of(&c));
                 let want = NpuModel::new(&cfg).unwrap().run(&mut dram, &regs);
                 let mut sim = Verilated::load(&build).unwrap();
                 let got =
@@ -271,13 +264,15 @@ fn sequencer_ends_every_program_as_the_model_does() {
         let id = |n: &str| got.id.iter().find(|(k, _)| k == n).unwrap().1;
         assert_eq!(id("ID"), MAGIC);
         assert_eq!(id("VERSION"), VERSION);
-        assert_eq!(id("ARRAY"), 2 | 2 << 16);
+        assert_eq!(id("ARRAY"), g.rows | g.cols << 16);
         let post = u32::from(g.out.is_some());
         assert_eq!(id("WIDTHS"), 8 | 8 << 8 | 32 << 16 | (8 * post) << 24);
-        // OS, signed, post-processing, signed outputs, rounding 0, bus bytes, address bits.
+        // Dataflow, signed, post-processing, signed outputs, rounding 0, bus bytes, address
+        // bits.
+        let ws = u32::from(g.dataflow == Dataflow::Ws);
         assert_eq!(
             id("FEATURES"),
-            1 << 1 | post << 2 | post << 3 | (bits / 8) << 8 | 32 << 16
+            ws | 1 << 1 | post << 2 | post << 3 | (bits / 8) << 8 | 32 << 16
         );
         assert_eq!(id("ACT_WORDS"), g.act_words);
         assert_eq!(id("ACC_ROWS"), 16);

@@ -21,18 +21,35 @@ use crate::npu::Geometry;
 pub struct Dram {
     /// The bytes.
     pub bytes: Vec<u8>,
+    /// Bytes the memory answers SLVERR for (for error tests): an access fails when one of
+    /// its bus beats (aligned; instruction fetch's are 16 bytes at most) touches them.
+    pub slverr: Option<std::ops::Range<u64>>,
 }
 
 impl Dram {
     /// `len` zero bytes.
     pub fn new(len: usize) -> Dram {
+        Dram::of(vec![0; len])
+    }
+
+    /// A DRAM holding `bytes`, every access answered OKAY.
+    pub fn of(bytes: Vec<u8>) -> Dram {
         Dram {
-            bytes: vec![0; len],
+            bytes,
+            slverr: None,
         }
     }
 
-    fn range(&self, addr: u64, len: u64) -> Option<std::ops::Range<usize>> {
+    /// The byte range of an access of `len` bytes at `addr`, or `None` if it fails: beyond
+    /// the end (DECERR), or a beat of `beat` bytes touches the SLVERR range.
+    fn range(&self, addr: u64, len: u64, beat: u64) -> Option<std::ops::Range<usize>> {
         let end = addr.checked_add(len)?;
+        if let Some(bad) = &self.slverr {
+            let (lo, hi) = (addr / beat * beat, end.div_ceil(beat) * beat);
+            if len > 0 && lo < bad.end && hi > bad.start {
+                return None;
+            }
+        }
         (end <= self.bytes.len() as u64).then_some(addr as usize..end as usize)
     }
 }
@@ -184,7 +201,11 @@ impl NpuModel {
                 return end(ErrorCode::NoFinish, pc, c);
             }
             let addr = regs.prog_addr + u64::from(pc) * u64::from(INSTR_BYTES);
-            let Some(r) = dram.range(addr, u64::from(INSTR_BYTES)) else {
+            let Some(r) = dram.range(
+                addr,
+                u64::from(INSTR_BYTES),
+                u64::from(INSTR_BYTES.min(self.g.axi_bytes)),
+            ) else {
                 return end(ErrorCode::AxiRead, pc, c);
             };
             c.fetch_bytes += u64::from(INSTR_BYTES);
@@ -335,7 +356,9 @@ impl NpuModel {
         for r in 0..v("rows") {
             let addr = base.wrapping_add(v("dram")).wrapping_add(r * v("stride"));
             let len = u64::from(elems * eb);
-            let range = dram.range(addr, len).ok_or(ErrorCode::AxiRead)?;
+            let range = dram
+                .range(addr, len, u64::from(g.axi_bytes))
+                .ok_or(ErrorCode::AxiRead)?;
             rows.push(dram.bytes[range].to_vec());
             c.dma_rd_bytes += len;
         }
@@ -462,7 +485,7 @@ impl NpuModel {
             }
             let addr = base.wrapping_add(v("dram")).wrapping_add(r * v("stride"));
             let range = dram
-                .range(addr, bytes.len() as u64)
+                .range(addr, bytes.len() as u64, u64::from(g.axi_bytes))
                 .ok_or(ErrorCode::AxiWrite)?;
             dram.bytes[range].copy_from_slice(&bytes);
             c.dma_wr_bytes += bytes.len() as u64;

@@ -1,6 +1,7 @@
 //! Helpers of the npu unit tests: a Verilated unit's ports by name, and the npu test configs'
 //! fixed DRAM layout.
 
+use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::sim::ports::{pack_lanes, unpack_lanes, PortLayout, PortSlot};
 use npugen::sim::verilator::Verilated;
 
@@ -8,6 +9,42 @@ use npugen::sim::verilator::Verilated;
 pub const DRAM: usize = 3 * 4096;
 /// The base registers: one at 0, one 40 bytes below 4 KiB, one unaligned, one in the middle.
 pub const BASES: [u64; 4] = [0, 4096 - 40, 8192 + 3, 5000];
+
+/// The whole npu of a bus width, small buffers (so programs span several tiles) and an array
+/// that is not square: 64 bits, weight-stationary 3 x 2 without post-processing (its STOREs
+/// read the accumulator memory, whose read port the write-back of every accumulating WS
+/// MATMUL also uses); 128 bits, output-stationary 2 x 3; 256 bits, weight-stationary 2 x 3
+/// (both with post-processing). `npu_rtl.rs` and `npu_gemm.rs` share these builds.
+#[allow(dead_code)]
+pub fn bus_config(axi_data_bits: u32) -> Config {
+    let (df, rows, cols) = match axi_data_bits {
+        64 => (Dataflow::Ws, 3, 2),
+        128 => (Dataflow::Os, 2, 3),
+        _ => (Dataflow::Ws, 2, 3),
+    };
+    Config {
+        name: "npu_r".into(),
+        array: Some(ArrayConfig {
+            rows,
+            cols,
+            dataflow: df,
+            ..Default::default()
+        }),
+        postproc: (axi_data_bits != 64).then(|| PostprocConfig {
+            zero_point: -3,
+            ..Default::default()
+        }),
+        lif: None,
+        npu: Some(NpuConfig {
+            act_kib: 1,
+            weight_kib: 1,
+            param_rows: 8,
+            acc_rows: 16,
+            axi_data_bits,
+            ..Default::default()
+        }),
+    }
+}
 
 /// Every port of a Verilated top, by name.
 pub struct Ports(PortLayout);
@@ -72,7 +109,7 @@ pub fn model_image(
         prog_len: prog.len() as u32,
         bases: BASES,
     };
-    (npugen::model::npu::Dram { bytes: d }, regs)
+    (npugen::model::npu::Dram::of(d), regs)
 }
 
 /// The DRAM byte ranges the rows of `instrs` (LOADs or STOREs) touch, with their

@@ -102,6 +102,12 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
             "the word",
         ),
         ("idle", Ty::BIT, "nothing in progress or in flight"),
+        (
+            "stall_dep",
+            Ty::BIT,
+            "an instruction waits for a token (the counter)",
+        ),
+        ("beat", Ty::BIT, "the array accepts a beat (the counter)"),
     ]);
     let one16 = lit(1, 16);
     // Feeder states: 0 idle, 1 OS beats, 2 WS weights, 3 WS activations, 4 POST parameters,
@@ -119,10 +125,9 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         .or(tok_l)
         .and(q_data.bit(5).not().or(tok_s));
     let can = Expr::mux(is_mm.clone(), wb_room, wb_empty.clone());
-    let take = b.wire(
-        "take",
-        is(0).and(q_valid).and(halt.not()).and(flags_ok).and(can),
-    );
+    let waiting = is(0).and(q_valid).and(halt.not());
+    b.assign("stall_dep", waiting.clone().and(flags_ok.clone().not()));
+    let take = b.wire("take", waiting.and(flags_ok).and(can));
     let take_mm = b.wire("take_mm", take.clone().and(is_mm.clone()));
     let take_post = b.wire("take_post", take.clone().and(is_mm.clone().not()));
     let f = |o: Opcode, n: &str| get(&q_data, o, n, 16);
@@ -161,6 +166,7 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let bl_q = bl.q();
     let ready = b.declare_wire("arr_ready", Ty::BIT);
     let accepted = b.wire("accepted", bv_q.clone().and(ready.clone()));
+    b.assign("beat", accepted.clone());
     let feeding = is(1).or(is(2)).or(is(3));
     // Words to read in this phase: OS and WS weights k, WS activations m.
     let count = Expr::mux(is(3), m.clone(), k.clone());

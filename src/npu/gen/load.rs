@@ -80,6 +80,16 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         ("idle", Ty::BIT, "no LOAD in progress"),
         ("err", Ty::BIT, "an AXI read error since start"),
         ("err_pc", u(32), "the LOAD that saw the first one"),
+        (
+            "stall_dep",
+            Ty::BIT,
+            "a LOAD waits for a token (the counter)",
+        ),
+        (
+            "rd_bytes",
+            u(24),
+            "bytes of the row finished this cycle (the counter)",
+        ),
     ]);
     let z16 = lit(0, 16);
 
@@ -91,9 +101,9 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         busy_q
             .clone()
             .not()
-            .and(q_valid)
-            .and(halt.not())
-            .and(q_data.bit(5).not().or(tok)),
+            .and(q_valid.clone())
+            .and(halt.clone().not())
+            .and(q_data.bit(5).not().or(tok.clone())),
     );
     let f = |n: &str, w: u32| get(&q_data, Opcode::Load, n, w);
     let latch = |b: &mut ModuleBuilder, name: &str, v: Expr| {
@@ -457,6 +467,20 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     b.wire(
         "q_data_unused",
         Expr::concat(vec![q_data.bit(6), q_data.slice(4, 0)]),
+    );
+    b.assign(
+        "stall_dep",
+        busy_q
+            .clone()
+            .not()
+            .and(q_valid.clone())
+            .and(halt.clone().not())
+            .and(q_data.bit(5))
+            .and(tok.clone().not()),
+    );
+    b.assign(
+        "rd_bytes",
+        Expr::mux(Expr::sig("row_done", Ty::BIT), t_bytes.clone(), lit(0, 24)),
     );
     b.assign("q_ready", take.clone());
     b.assign("pop_c2l", take.and(q_data.bit(5)));

@@ -1,10 +1,7 @@
 //! The npu's RTL: register block, instruction fetch, sequencer, the load, compute and store
 //! units, and the top with its AXI4 master and AXI4-Lite slave ports.
 //!
-//! Work in progress (issue 12): the units are not yet wired into the top, so the sequencer's
-//! unit queues have no consumer there and only programs of FINISH (and the error paths) run
-//! on the whole npu; each unit is tested as its own top. `npugen generate` refuses `[npu]`
-//! until the npu is whole; tests build these designs directly.
+//! Each unit can also be built as its own top (`*_unit_design`), for unit tests.
 
 mod axil;
 pub mod compute;
@@ -12,6 +9,7 @@ mod dma;
 mod fetch;
 pub mod load;
 mod queue;
+mod rd_arb;
 mod seq;
 pub mod store;
 mod top;
@@ -66,12 +64,9 @@ pub fn load_unit_design(cfg: &Config) -> Result<Design> {
     })
 }
 
-/// A design whose top is the compute unit of `cfg`'s npu, with the plain array and the
-/// post-processing module it instantiates (for unit tests).
-pub fn compute_unit_design(cfg: &Config) -> Result<Design> {
-    cfg.validate()?;
-    let g = Geometry::new(cfg)?;
-    let n = format!("{}_compute", cfg.name);
+/// The compute unit `n` of `cfg` and every module it instantiates: its write-back queue, the
+/// post-processing pipeline (with `[postproc]`) and the plain array.
+fn compute_modules(n: &str, cfg: &Config, g: &Geometry) -> Result<Vec<crate::rtl::Module>> {
     let array_cfg = Config {
         name: format!("{}_array", cfg.name),
         array: cfg.array.clone().map(|mut a| {
@@ -91,17 +86,26 @@ pub fn compute_unit_design(cfg: &Config) -> Result<Design> {
         post: &post,
     };
     let mut modules = vec![
-        compute::compute(&n, &g, &names),
+        compute::compute(n, g, &names),
         queue::queue(&dq, compute::DESC_BITS, compute::TILES_AHEAD),
     ];
     if let (Some(p), Some(a)) = (&cfg.postproc, &cfg.array) {
         modules.push(crate::gen::postproc::postproc(&post, a, p));
     }
     modules.extend(array.modules);
+    Ok(modules)
+}
+
+/// A design whose top is the compute unit of `cfg`'s npu, with the plain array and the
+/// post-processing module it instantiates (for unit tests).
+pub fn compute_unit_design(cfg: &Config) -> Result<Design> {
+    cfg.validate()?;
+    let g = Geometry::new(cfg)?;
+    let n = format!("{}_compute", cfg.name);
     Ok(Design {
-        top: n,
+        top: n.clone(),
         header: crate::gen::header(cfg),
-        modules,
+        modules: compute_modules(&n, cfg, &g)?,
     })
 }
 
@@ -123,18 +127,32 @@ pub fn npu_design(cfg: &Config) -> Result<Design> {
     let g = Geometry::new(cfg)?;
     let n = &cfg.name;
     let rounding = cfg.postproc.as_ref().map_or(0, |p| p.rounding as u32);
-    let modules = vec![
-        top::top(n, &g),
-        axil::axil(&format!("{n}_regs"), &g, rounding),
-        fetch::fetch(
-            &format!("{n}_fetch"),
-            &format!("{n}_fetch_q"),
-            g.axi_bytes,
-            g.axi_addr_bits,
-        ),
-        queue::queue(&format!("{n}_fetch_q"), 129, fetch::FETCH_DEPTH),
-        seq::seq(&format!("{n}_seq"), &g),
+    let m = |s: &str| format!("{n}_{s}");
+    let names = top::Names {
+        fetch: m("fetch"),
+        rd_arb: m("rd_arb"),
+        seq: m("seq"),
+        queue_pc: m("uq160"),
+        queue: m("uq128"),
+        load: m("load"),
+        compute: m("compute"),
+        store: m("store"),
+    };
+    let mut modules = vec![
+        top::top(n, &g, &names),
+        axil::axil(&m("regs"), &g, rounding),
+        fetch::fetch(&names.fetch, &m("fetch_q"), g.axi_bytes, g.axi_addr_bits),
+        queue::queue(&m("fetch_q"), 129, fetch::FETCH_DEPTH),
+        rd_arb::rd_arb(&names.rd_arb, &m("rd_order"), g.axi_addr_bits, g.axi_bytes),
+        queue::queue(&m("rd_order"), 1, rd_arb::BURSTS_AHEAD),
+        seq::seq(&names.seq, &g),
+        queue::queue(&names.queue_pc, 160, top::UNIT_QUEUE_DEPTH),
+        queue::queue(&names.queue, 128, top::UNIT_QUEUE_DEPTH),
+        load::load(&names.load, &m("load_rows"), &g),
+        queue::queue(&m("load_rows"), load::desc_bits(&g), load::ROWS_AHEAD),
+        store::store(&names.store, &g),
     ];
+    modules.extend(compute_modules(&names.compute, cfg, &g)?);
     Ok(Design {
         top: n.clone(),
         header: crate::gen::header(cfg),

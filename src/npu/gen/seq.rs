@@ -51,10 +51,17 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
             "every unit idle and every unit queue empty",
         ),
     ]);
-    let [lq_ready, cq_ready, sq_ready] = b.inputs([
+    let [lq_ready, cq_ready, sq_ready, unit_err, unit_code, unit_pc] = b.inputs([
         ("lq_ready", Ty::BIT, "the load queue has room"),
         ("cq_ready", Ty::BIT, "the compute queue has room"),
         ("sq_ready", Ty::BIT, "the store queue has room"),
+        (
+            "unit_err",
+            Ty::BIT,
+            "a unit saw an AXI error response since start",
+        ),
+        ("unit_code", u(8), "its code (AXI_READ or AXI_WRITE)"),
+        ("unit_pc", u(32), "the earliest instruction that saw one"),
     ]);
     b.outputs([
         ("i_ready", Ty::BIT, "the head instruction is taken"),
@@ -64,6 +71,12 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         ("cq_valid", Ty::BIT, "dispatch to the compute queue"),
         ("sq_valid", Ty::BIT, "dispatch to the store queue"),
         ("q_data", u(128), "the instruction dispatched"),
+        ("q_pc", u(32), "its index in the program"),
+        (
+            "halt",
+            Ty::BIT,
+            "units take no further instruction (after ABORTED)",
+        ),
         ("busy", Ty::BIT, "a program is running"),
         ("done_event", Ty::BIT, "the program ended (one cycle)"),
         ("error", u(8), "STATUS.ERROR"),
@@ -291,11 +304,25 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     );
     let bad_start = active.clone().and(mis_q);
     let aborting = run_q.clone().and(end_q.clone().not()).and(stop_req);
+    let halt = b.reg("halt_q", Ty::BIT);
+    let halt_q = halt.q();
+    b.set_next(
+        halt,
+        Expr::mux(
+            start.clone(),
+            Expr::bit_const(false),
+            halt_q.clone().or(aborting.clone()),
+        ),
+        None,
+    );
+    // A unit's AXI error stops dispatch; what was dispatched drains (every pop is covered).
+    let unit_stop = active.clone().and(unit_err.clone());
     let stop_now = b.wire(
         "stop_now",
         finish
             .clone()
             .or(fail.clone())
+            .or(unit_stop)
             .or(no_finish.clone())
             .or(aborting.clone())
             .or(bad_start.clone()),
@@ -380,10 +407,25 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     b.assign("cq_valid", dispatch.clone().and(is_comp));
     b.assign("sq_valid", dispatch.and(is_store));
     b.assign("q_data", ins);
+    b.assign("q_pc", pc_q.clone());
+    b.assign("halt", halt_q);
     b.assign("busy", run_q);
     b.assign("done_event", done);
-    b.assign("error", err_q);
-    b.assign("error_pc", epc_q);
+    // The error is the earliest instruction's, in program order: a unit's (its instruction
+    // was dispatched before anything the sequencer stopped at) unless the host aborted.
+    let unit_wins = b.wire(
+        "unit_wins",
+        unit_err
+            .and(err_q.clone().ne(code(ErrorCode::Aborted)))
+            .and(
+                err_q
+                    .clone()
+                    .eq(code(ErrorCode::None))
+                    .or(unit_pc.clone().lt(epc_q.clone())),
+            ),
+    );
+    b.assign("error", Expr::mux(unit_wins.clone(), unit_code, err_q));
+    b.assign("error_pc", Expr::mux(unit_wins, unit_pc, epc_q));
     b.assign("instructions", cnt_q);
     b.finish()
 }

@@ -79,6 +79,16 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         ("idle", Ty::BIT, "no STORE in progress"),
         ("err", Ty::BIT, "an AXI write error since start"),
         ("err_pc", u(32), "the STORE that saw the first one"),
+        (
+            "stall_dep",
+            Ty::BIT,
+            "a STORE waits for a token (the counter)",
+        ),
+        (
+            "wr_bytes",
+            u(24),
+            "bytes of the row finished this cycle (the counter)",
+        ),
     ]);
     let z16 = lit(0, 16);
     // States: 0 idle, 1 read, 2 wait for the word, 3 address, 4 data, 5 responses.
@@ -88,9 +98,9 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let take = b.wire(
         "take",
         is(0)
-            .and(q_valid)
-            .and(halt.not())
-            .and(q_data.bit(4).not().or(tok)),
+            .and(q_valid.clone())
+            .and(halt.clone().not())
+            .and(q_data.bit(4).not().or(tok.clone())),
     );
     let f = |n: &str, w: u32| get(&q_data, Opcode::Store, n, w);
     let latch = |b: &mut ModuleBuilder, name: &str, v: Expr| {
@@ -321,6 +331,18 @@ pub fn store(module: &str, g: &Geometry) -> Module {
             q_data.bit(5),
             q_data.slice(3, 0),
         ]),
+    );
+    b.assign(
+        "stall_dep",
+        is(0)
+            .and(q_valid.clone())
+            .and(halt.clone().not())
+            .and(q_data.bit(4))
+            .and(tok.clone().not()),
+    );
+    b.assign(
+        "wr_bytes",
+        Expr::mux(row_end.clone(), t_bytes.clone(), lit(0, 24)),
     );
     b.assign("q_ready", take.clone());
     b.assign("pop_c2s", take.and(q_data.bit(4)));

@@ -1,12 +1,43 @@
-//! The npu top: the AXI4 master (`m_axi_*`) and AXI4-Lite slave (`s_axi_*`) ports, `irq`, and
-//! the register block, fetch and sequencer wired together.
+//! The npu top: the AXI4 master (`m_axi_*`) and AXI4-Lite slave (`s_axi_*`) ports, `irq`;
+//! the register block, instruction fetch, the read arbiter, the sequencer, the three unit
+//! queues, the token counters, the five buffers, the load, compute and store units and the
+//! performance counters wired together.
 
 use super::{lit, u};
-use crate::npu::regs::COUNTERS;
+use crate::npu::geometry::RECORD_BYTES;
+use crate::npu::isa::INSTR_BYTES;
+use crate::npu::regs::{ErrorCode, COUNTERS};
 use crate::npu::Geometry;
-use crate::rtl::{Conn, Expr, Module, ModuleBuilder, Ty};
+use crate::rtl::{bits_for, Conn, Expr, MemWrite, Memory, Module, ModuleBuilder, Ty};
 
 use super::AXIL_ADDR_BITS;
+
+/// Instructions each unit queue holds.
+pub const UNIT_QUEUE_DEPTH: u32 = 4;
+/// Width of the run-time token counters: the sequencer keeps dispatched tokens at most
+/// 255, and a unit runs at most its queue and one instruction behind it.
+const TOKEN_BITS: u32 = 10;
+const BASE_PORTS: [&str; 4] = ["base0", "base1", "base2", "base3"];
+
+/// Module names the top instantiates.
+pub struct Names {
+    /// Instruction fetch.
+    pub fetch: String,
+    /// The AXI read arbiter.
+    pub rd_arb: String,
+    /// The sequencer.
+    pub seq: String,
+    /// A unit queue of 160 bits (instruction and pc): load and store.
+    pub queue_pc: String,
+    /// A unit queue of 128 bits: compute.
+    pub queue: String,
+    /// The load unit.
+    pub load: String,
+    /// The compute unit.
+    pub compute: String,
+    /// The store unit.
+    pub store: String,
+}
 
 fn i(e: Expr) -> Conn {
     Conn::Input(e)
@@ -17,7 +48,7 @@ fn o(name: &str) -> Conn {
 }
 
 /// The top module `name`.
-pub fn top(name: &str, g: &Geometry) -> Module {
+pub fn top(name: &str, g: &Geometry, n: &Names) -> Module {
     let aw = g.axi_addr_bits;
     let dw = 8 * g.axi_bytes;
     let mut b = ModuleBuilder::new(name);
@@ -29,8 +60,6 @@ pub fn top(name: &str, g: &Geometry) -> Module {
     ));
     b.doc("Register map, instruction set and DRAM layout: docs/npu.md and <name>_regs.h.");
     b.clock_and_reset();
-    let clk = Expr::sig("clk", Ty::BIT);
-    let rst = Expr::sig("rst", Ty::BIT);
     // AXI4 master.
     b.outputs([
         ("m_axi_araddr", u(aw), "read address"),
@@ -87,7 +116,92 @@ pub fn top(name: &str, g: &Geometry) -> Module {
     b.outputs(lite_out);
     b.output("irq", Ty::BIT, "interrupt: done, when enabled (IRQ_ENABLE)");
 
-    // Wires between the blocks.
+    let ins = Ins {
+        arready,
+        rdata,
+        rresp,
+        rlast,
+        rvalid,
+        awready,
+        wready,
+        bresp,
+        bvalid,
+    };
+    let start = sig("start", Ty::BIT);
+    let busy = sig("busy", Ty::BIT);
+    regs_block(&mut b, name, g, lite_in, &lite_out);
+    control(&mut b, n, g, &ins);
+    let bases: Vec<Expr> = (0..4).map(|k| sig(&format!("base{k}"), u(aw))).collect();
+    unit_queues(&mut b, n);
+    tokens(&mut b, &start);
+    buffers(&mut b, g);
+    units(&mut b, n, g, &ins, &bases);
+    counters(&mut b, g, &start, &busy, &ins);
+    b.assign("m_axi_arburst", lit(1, 2));
+    b.assign("m_axi_awburst", lit(1, 2));
+    b.assign(
+        "m_axi_awsize",
+        lit(u64::from(g.axi_bytes.trailing_zeros()), 3),
+    );
+    b.finish()
+}
+
+/// The AXI4 master's inputs.
+struct Ins {
+    arready: Expr,
+    rdata: Expr,
+    rresp: Expr,
+    rlast: Expr,
+    rvalid: Expr,
+    awready: Expr,
+    wready: Expr,
+    bresp: Expr,
+    bvalid: Expr,
+}
+
+fn sig(n: &str, ty: Ty) -> Expr {
+    Expr::sig(n, ty)
+}
+
+fn bit(n: &str) -> Expr {
+    Expr::sig(n, Ty::BIT)
+}
+
+/// Instantiates `module` as `inst`: `inputs` as given, every output `p` of `outputs` onto a
+/// new wire `{prefix}_{p}`.
+fn block(
+    b: &mut ModuleBuilder,
+    inst: &str,
+    module: &str,
+    prefix: &str,
+    inputs: Vec<(&str, Expr)>,
+    outputs: &[(&str, Ty)],
+) {
+    let names: Vec<String> = outputs
+        .iter()
+        .map(|(p, ty)| {
+            let w = format!("{prefix}_{p}");
+            b.declare_wire(&w, *ty);
+            w
+        })
+        .collect();
+    let mut conns: Vec<(&str, Conn)> = vec![("clk", i(bit("clk"))), ("rst", i(bit("rst")))];
+    conns.extend(inputs.into_iter().map(|(p, e)| (p, i(e))));
+    for ((p, _), w) in outputs.iter().zip(&names) {
+        conns.push((p, o(w)));
+    }
+    b.instance(inst, module, conns);
+}
+
+/// The register block, its wires to the rest and the counters' inputs.
+fn regs_block(
+    b: &mut ModuleBuilder,
+    name: &str,
+    g: &Geometry,
+    lite_in: [Expr; 9],
+    lite_out: &[(&str, Ty, &str); 8],
+) {
+    let aw = g.axi_addr_bits;
     for (n, ty) in [
         ("start", Ty::BIT),
         ("soft_reset", Ty::BIT),
@@ -97,35 +211,10 @@ pub fn top(name: &str, g: &Geometry) -> Module {
         ("base1", u(aw)),
         ("base2", u(aw)),
         ("base3", u(aw)),
-        ("busy", Ty::BIT),
-        ("done_event", Ty::BIT),
-        ("error", u(8)),
-        ("error_pc", u(32)),
-        ("instructions", u(64)),
-        ("fetch_start", Ty::BIT),
-        ("fetch_stop", Ty::BIT),
-        ("fetch_idle", Ty::BIT),
-        ("i_valid", Ty::BIT),
-        ("i_data", u(129)),
-        ("i_ready", Ty::BIT),
-        ("lq_valid_unused", Ty::BIT),
-        ("cq_valid_unused", Ty::BIT),
-        ("sq_valid_unused", Ty::BIT),
-        ("q_data_unused", u(128)),
     ] {
         b.declare_wire(n, ty);
     }
-    let sig = |n: &str, ty: Ty| Expr::sig(n, ty);
-    // Cycles from start to done.
-    let cycles = b.reg("cycles_q", u(64));
-    let cq = cycles.q();
-    let start = sig("start", Ty::BIT);
-    b.set_next(
-        cycles,
-        Expr::mux(start.clone(), lit(0, 64), cq.clone().add(lit(1, 64))),
-        Some(start.clone().or(sig("busy", Ty::BIT))),
-    );
-    let mut regs_conns = vec![("clk", i(clk.clone())), ("rst", i(rst.clone()))];
+    let mut conns = vec![("clk", i(bit("clk"))), ("rst", i(bit("rst")))];
     let lite_names = [
         "s_axi_awaddr",
         "s_axi_awvalid",
@@ -138,129 +227,575 @@ pub fn top(name: &str, g: &Geometry) -> Module {
         "s_axi_rready",
     ];
     for (n, e) in lite_names.iter().zip(lite_in) {
-        regs_conns.push((n, i(e)));
+        conns.push((n, i(e)));
     }
     for (n, _, _) in lite_out {
-        regs_conns.push((n, o(n)));
+        conns.push((n, o(n)));
     }
-    regs_conns.extend([
-        ("busy", i(sig("busy", Ty::BIT))),
-        ("done_event", i(sig("done_event", Ty::BIT))),
-        ("error", i(sig("error", u(8)))),
-        ("error_pc", i(sig("error_pc", u(32)))),
+    conns.extend([
+        ("busy", i(bit("seq_busy"))),
+        ("done_event", i(bit("seq_done_event"))),
+        ("error", i(sig("seq_error", u(8)))),
+        ("error_pc", i(sig("seq_error_pc", u(32)))),
     ]);
-    let cnt_names: Vec<String> = COUNTERS
+    let cnt: Vec<String> = COUNTERS
         .iter()
         .map(|(n, _)| format!("cnt_{}", n.to_lowercase()))
         .collect();
-    for (k, (n, _)) in COUNTERS.iter().enumerate() {
-        let v = match *n {
-            "CYCLES" => cq.clone(),
-            "INSTRUCTIONS" => sig("instructions", u(64)),
-            // The units that count the rest are not built yet.
-            _ => lit(0, 64),
-        };
-        regs_conns.push((cnt_names[k].as_str(), i(v)));
+    for c in &cnt {
+        b.declare_wire(&format!("{c}_v"), u(64));
     }
-    regs_conns.extend([
-        ("start", o("start")),
-        ("soft_reset", o("soft_reset")),
-        ("prog_addr", o("prog_addr")),
-        ("prog_len", o("prog_len")),
-        ("base0", o("base0")),
-        ("base1", o("base1")),
-        ("base2", o("base2")),
-        ("base3", o("base3")),
-        ("irq", o("irq")),
-    ]);
-    b.instance("regs", &format!("{name}_regs"), regs_conns);
-    b.wire(
-        "bases_unused",
-        Expr::concat(vec![
-            sig("base0", u(aw)),
-            sig("base1", u(aw)),
-            sig("base2", u(aw)),
-            sig("base3", u(aw)),
-        ]),
-    );
+    let cnt_v: Vec<String> = cnt.iter().map(|c| format!("{c}_v")).collect();
+    for (k, c) in cnt.iter().enumerate() {
+        conns.push((c.as_str(), i(sig(&cnt_v[k], u(64)))));
+    }
+    for p in [
+        "start",
+        "soft_reset",
+        "prog_addr",
+        "prog_len",
+        "base0",
+        "base1",
+        "base2",
+        "base3",
+        "irq",
+    ] {
+        conns.push((p, o(p)));
+    }
+    b.instance("regs", &format!("{name}_regs"), conns);
+    b.wire("busy", bit("seq_busy"));
+}
 
-    let prog_addr = sig("prog_addr", u(aw));
-    b.instance(
+/// Fetch, the read arbiter and the sequencer.
+fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
+    let aw = g.axi_addr_bits;
+    block(
+        b,
         "fetch",
-        &format!("{name}_fetch"),
+        &n.fetch,
+        "fe",
         vec![
-            ("clk", i(clk.clone())),
-            ("rst", i(rst.clone())),
-            ("start", i(sig("fetch_start", Ty::BIT))),
-            ("stop", i(sig("fetch_stop", Ty::BIT))),
-            ("prog_addr", i(prog_addr.clone())),
-            ("prog_len", i(sig("prog_len", u(32)))),
-            ("ar_ready", i(arready)),
-            ("r_data", i(rdata)),
-            ("r_resp", i(rresp)),
-            ("r_last", i(rlast)),
-            ("r_valid", i(rvalid)),
-            ("i_ready", i(sig("i_ready", Ty::BIT))),
-            ("ar_addr", o("m_axi_araddr")),
-            ("ar_len", o("m_axi_arlen")),
-            ("ar_size", o("m_axi_arsize")),
-            ("ar_valid", o("m_axi_arvalid")),
-            ("r_ready", o("m_axi_rready")),
-            ("i_valid", o("i_valid")),
-            ("i_data", o("i_data")),
-            ("idle", o("fetch_idle")),
+            ("start", bit("seq_fetch_start")),
+            ("stop", bit("seq_fetch_stop")),
+            ("prog_addr", sig("prog_addr", u(aw))),
+            ("prog_len", sig("prog_len", u(32))),
+            ("ar_ready", bit("arb_f_ar_ready")),
+            ("r_data", x.rdata.clone()),
+            ("r_resp", x.rresp.clone()),
+            ("r_last", x.rlast.clone()),
+            ("r_valid", bit("arb_f_r_valid")),
+            ("i_ready", bit("seq_i_ready")),
+        ],
+        &[
+            ("ar_addr", u(aw)),
+            ("ar_len", u(8)),
+            ("ar_size", u(3)),
+            ("ar_valid", Ty::BIT),
+            ("r_ready", Ty::BIT),
+            ("i_valid", Ty::BIT),
+            ("i_data", u(129)),
+            ("idle", Ty::BIT),
         ],
     );
-    b.assign("m_axi_arburst", lit(1, 2));
-    let aligned = prog_addr.slice(3, 0).eq(lit(0, 4));
-    b.instance(
+    block(
+        b,
+        "rd_arb",
+        &n.rd_arb,
+        "arb",
+        vec![
+            ("f_ar_addr", sig("fe_ar_addr", u(aw))),
+            ("f_ar_len", sig("fe_ar_len", u(8))),
+            ("f_ar_size", sig("fe_ar_size", u(3))),
+            ("f_ar_valid", bit("fe_ar_valid")),
+            ("f_r_ready", bit("fe_r_ready")),
+            ("l_ar_addr", sig("ld_ar_addr", u(aw))),
+            ("l_ar_len", sig("ld_ar_len", u(8))),
+            ("l_ar_valid", bit("ld_ar_valid")),
+            ("l_r_ready", bit("ld_r_ready")),
+            ("m_arready", x.arready.clone()),
+            ("m_rvalid", x.rvalid.clone()),
+            ("m_rlast", x.rlast.clone()),
+        ],
+        &[
+            ("m_araddr", u(aw)),
+            ("m_arlen", u(8)),
+            ("m_arsize", u(3)),
+            ("m_arvalid", Ty::BIT),
+            ("m_rready", Ty::BIT),
+            ("f_ar_ready", Ty::BIT),
+            ("f_r_valid", Ty::BIT),
+            ("l_ar_ready", Ty::BIT),
+            ("l_r_valid", Ty::BIT),
+            ("stall", Ty::BIT),
+        ],
+    );
+    for p in ["araddr", "arlen", "arsize", "arvalid", "rready"] {
+        let ty = match p {
+            "araddr" => u(aw),
+            "arlen" => u(8),
+            "arsize" => u(3),
+            _ => Ty::BIT,
+        };
+        b.assign(&format!("m_axi_{p}"), sig(&format!("arb_m_{p}"), ty));
+    }
+    // The earliest unit error (load and store each keep their first).
+    let (le, se) = (bit("ld_err"), bit("st_err"));
+    let (lpc, spc) = (sig("ld_err_pc", u(32)), sig("st_err_pc", u(32)));
+    let store_first = se
+        .clone()
+        .and(le.clone().not().or(spc.clone().lt(lpc.clone())));
+    let store_first = b.wire("unit_err_store", store_first);
+    let code = |e: ErrorCode| lit(e as u64, 8);
+    let aligned = sig("prog_addr", u(aw)).slice(3, 0).eq(lit(0, 4));
+    let idle = bit("ld_idle")
+        .and(bit("cp_idle"))
+        .and(bit("st_idle"))
+        .and(bit("lq_out_valid").not())
+        .and(bit("cq_out_valid").not())
+        .and(bit("sq_out_valid").not());
+    block(
+        b,
         "seq",
-        &format!("{name}_seq"),
+        &n.seq,
+        "seq",
         vec![
-            ("clk", i(clk)),
-            ("rst", i(rst)),
-            ("start", i(start)),
-            ("aligned", i(aligned)),
-            ("stop_req", i(sig("soft_reset", Ty::BIT))),
-            ("prog_len", i(sig("prog_len", u(32)))),
-            ("i_valid", i(sig("i_valid", Ty::BIT))),
-            ("i_data", i(sig("i_data", u(129)))),
-            ("fetch_idle", i(sig("fetch_idle", Ty::BIT))),
-            ("units_idle", i(Expr::bit_const(true))),
-            ("lq_ready", i(Expr::bit_const(false))),
-            ("cq_ready", i(Expr::bit_const(false))),
-            ("sq_ready", i(Expr::bit_const(false))),
-            ("i_ready", o("i_ready")),
-            ("fetch_start", o("fetch_start")),
-            ("fetch_stop", o("fetch_stop")),
-            ("lq_valid", o("lq_valid_unused")),
-            ("cq_valid", o("cq_valid_unused")),
-            ("sq_valid", o("sq_valid_unused")),
-            ("q_data", o("q_data_unused")),
-            ("busy", o("busy")),
-            ("done_event", o("done_event")),
-            ("error", o("error")),
-            ("error_pc", o("error_pc")),
-            ("instructions", o("instructions")),
+            ("start", bit("start")),
+            ("aligned", aligned),
+            ("stop_req", bit("soft_reset")),
+            ("prog_len", sig("prog_len", u(32))),
+            ("i_valid", bit("fe_i_valid")),
+            ("i_data", sig("fe_i_data", u(129))),
+            ("fetch_idle", bit("fe_idle")),
+            ("units_idle", idle),
+            ("lq_ready", bit("lq_in_ready")),
+            ("cq_ready", bit("cq_in_ready")),
+            ("sq_ready", bit("sq_in_ready")),
+            ("unit_err", le.or(se)),
+            (
+                "unit_code",
+                Expr::mux(
+                    store_first.clone(),
+                    code(ErrorCode::AxiWrite),
+                    code(ErrorCode::AxiRead),
+                ),
+            ),
+            ("unit_pc", Expr::mux(store_first, spc, lpc)),
+        ],
+        &[
+            ("i_ready", Ty::BIT),
+            ("fetch_start", Ty::BIT),
+            ("fetch_stop", Ty::BIT),
+            ("lq_valid", Ty::BIT),
+            ("cq_valid", Ty::BIT),
+            ("sq_valid", Ty::BIT),
+            ("q_data", u(128)),
+            ("q_pc", u(32)),
+            ("halt", Ty::BIT),
+            ("busy", Ty::BIT),
+            ("done_event", Ty::BIT),
+            ("error", u(8)),
+            ("error_pc", u(32)),
+            ("instructions", u(64)),
         ],
     );
-    // The write channels: idle until the store unit exists.
-    b.assign("m_axi_awaddr", lit(0, aw));
-    b.assign("m_axi_awlen", lit(0, 8));
-    b.assign(
-        "m_axi_awsize",
-        lit(u64::from(g.axi_bytes.trailing_zeros()), 3),
+}
+
+/// The three unit queues (load and store entries carry the pc); emptied when the units halt.
+fn unit_queues(b: &mut ModuleBuilder, n: &Names) {
+    let cw = bits_for(u64::from(UNIT_QUEUE_DEPTH));
+    let flush = bit("rst").or(bit("seq_halt"));
+    let flush = b.wire("uq_flush", flush);
+    for (q, unit, with_pc) in [("lq", "ld", true), ("cq", "cp", false), ("sq", "st", true)] {
+        let w = if with_pc { 160 } else { 128 };
+        let data = if with_pc {
+            Expr::concat(vec![sig("seq_q_pc", u(32)), sig("seq_q_data", u(128))])
+        } else {
+            sig("seq_q_data", u(128))
+        };
+        let outs = [
+            ("in_ready", Ty::BIT),
+            ("out_valid", Ty::BIT),
+            ("out_data", u(w)),
+            ("count", u(cw)),
+        ];
+        let names: Vec<String> = outs.iter().map(|(p, _)| format!("{q}_{p}")).collect();
+        for ((_, ty), w) in outs.iter().zip(&names) {
+            b.declare_wire(w, *ty);
+        }
+        let module = if with_pc { &n.queue_pc } else { &n.queue };
+        let mut conns = vec![
+            ("clk", i(bit("clk"))),
+            ("rst", i(flush.clone())),
+            ("in_valid", i(bit(&format!("seq_{q}_valid")))),
+            ("in_data", i(data)),
+            ("out_ready", i(bit(&format!("{unit}_q_ready")))),
+        ];
+        for ((p, _), w) in outs.iter().zip(&names) {
+            conns.push((p, o(w)));
+        }
+        b.instance(q, module, conns);
+        b.wire(&format!("{q}_count_unused"), sig(&names[3], u(cw)));
+    }
+}
+
+/// The four token counters between the units (given minus used, cleared at start).
+fn tokens(b: &mut ModuleBuilder, start: &Expr) {
+    for (ch, pusher, popper) in [
+        ("l2c", "ld_push_l2c", "cp_pop_l2c"),
+        ("c2l", "cp_push_c2l", "ld_pop_c2l"),
+        ("c2s", "cp_push_c2s", "st_pop_c2s"),
+        ("s2c", "st_push_s2c", "cp_pop_s2c"),
+    ] {
+        let r = b.reg(&format!("tok_{ch}_q"), u(TOKEN_BITS));
+        let q = r.q();
+        let one = lit(1, TOKEN_BITS);
+        let (push, pop) = (bit(pusher), bit(popper));
+        let next = Expr::mux(
+            push.clone().and(pop.clone().not()),
+            q.clone().add(one.clone()),
+            Expr::mux(pop.and(push.not()), q.clone().sub(one), q.clone()),
+        );
+        b.set_next(r, Expr::mux(start.clone(), lit(0, TOKEN_BITS), next), None);
+        b.wire(&format!("tok_{ch}"), q.ne(lit(0, TOKEN_BITS)));
+    }
+}
+
+/// `addr` (16 bits) narrowed to index a memory of `depth` words, as the wire `name` (the
+/// sequencer checked every address against the depth).
+fn index(b: &mut ModuleBuilder, name: &str, addr: Expr, depth: u32) -> Expr {
+    b.truncate(name, addr, bits_for(u64::from(depth.max(2) - 1)))
+}
+
+/// A buffer: one write port, one registered read port.
+#[allow(clippy::too_many_arguments)]
+fn buffer(
+    b: &mut ModuleBuilder,
+    name: &str,
+    width: u32,
+    depth: u32,
+    we: Expr,
+    waddr: Expr,
+    wdata: Expr,
+    re: Expr,
+    raddr: Expr,
+) -> Expr {
+    let waddr = index(b, &format!("{name}_waddr"), waddr, depth);
+    let raddr = index(b, &format!("{name}_raddr"), raddr, depth);
+    b.memory(Memory {
+        name: format!("{name}_mem"),
+        width,
+        depth,
+        write: Some(MemWrite {
+            enable: we,
+            addr: waddr,
+            data: wdata,
+        }),
+        init: None,
+        read_enable: re,
+        read_addr: raddr,
+        read_data: format!("{name}_rdata"),
+    })
+}
+
+/// The five buffers; the accumulator memory's read port is compute's when it reads, the
+/// store unit's otherwise (`st_grant`).
+fn buffers(b: &mut ModuleBuilder, g: &Geometry) {
+    let (r, c) = (g.rows, g.cols);
+    let a16 = |n: &str| sig(n, u(16));
+    let we = sig("ld_we", u(3));
+    buffer(
+        b,
+        "act",
+        r * g.in_bits,
+        g.act_words,
+        we.bit(0),
+        a16("ld_waddr"),
+        sig("ld_act_wdata", u(r * g.in_bits)),
+        bit("cp_act_re"),
+        a16("cp_act_raddr"),
     );
-    b.assign("m_axi_awburst", lit(1, 2));
-    b.assign("m_axi_awvalid", Expr::bit_const(false));
-    b.assign("m_axi_wdata", lit(0, dw));
-    b.assign("m_axi_wstrb", lit(0, dw / 8));
-    b.assign("m_axi_wlast", Expr::bit_const(false));
-    b.assign("m_axi_wvalid", Expr::bit_const(false));
-    b.assign("m_axi_bready", Expr::bit_const(true));
-    b.wire(
-        "wr_unused",
-        Expr::concat(vec![awready, wready, bresp, bvalid]),
+    buffer(
+        b,
+        "weight",
+        c * g.w_bits,
+        g.weight_words,
+        we.bit(1),
+        a16("ld_waddr"),
+        sig("ld_weight_wdata", u(c * g.w_bits)),
+        bit("cp_w_re"),
+        a16("cp_w_raddr"),
     );
-    b.finish()
+    let (src, rd_en, cp_re) = (bit("st_rd_src"), bit("st_rd_en"), bit("cp_acc_re"));
+    let grant = b.wire(
+        "st_grant",
+        Expr::mux(src.clone(), cp_re.clone().not(), Expr::bit_const(true)),
+    );
+    let st_acc = rd_en.clone().and(src.clone()).and(grant);
+    let ab = c * g.acc_bits;
+    let acc_raddr = Expr::mux(cp_re.clone(), a16("cp_acc_raddr"), a16("st_rd_addr"));
+    buffer(
+        b,
+        "acc",
+        ab,
+        g.acc_rows,
+        bit("cp_acc_we"),
+        a16("cp_acc_waddr"),
+        sig("cp_acc_wdata", u(ab)),
+        cp_re.clone().or(st_acc),
+        acc_raddr,
+    );
+    if let Some((ob, _)) = g.out {
+        let pb = c * 8 * RECORD_BYTES;
+        buffer(
+            b,
+            "param",
+            pb,
+            g.param_rows,
+            we.bit(2),
+            a16("ld_waddr"),
+            sig("ld_param_wdata", u(pb)),
+            bit("cp_p_re"),
+            a16("cp_p_raddr"),
+        );
+        buffer(
+            b,
+            "out",
+            c * ob,
+            g.out_words,
+            bit("cp_out_we"),
+            a16("cp_out_waddr"),
+            sig("cp_out_wdata", u(c * ob)),
+            rd_en.and(src.not()),
+            a16("st_rd_addr"),
+        );
+    } else {
+        // Without post-processing no LOAD reaches the parameter buffer and no STORE the output
+        // buffer (BAD_FIELD at dispatch): neither exists.
+        b.wire(
+            "no_post_unused",
+            Expr::concat(vec![
+                we.bit(2),
+                sig("ld_param_wdata", u(c * 8 * RECORD_BYTES)),
+                bit("cp_p_re"),
+                a16("cp_p_raddr"),
+                bit("cp_out_we"),
+                a16("cp_out_waddr"),
+                sig("cp_out_wdata", u(c * 8)),
+            ]),
+        );
+    }
+}
+
+/// The load, compute and store units.
+fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]) {
+    let aw = g.axi_addr_bits;
+    let dw = 8 * g.axi_bytes;
+    let (r, c) = (g.rows, g.cols);
+    let ab = c * g.acc_bits;
+    let ob = g.out.map_or(8, |(b, _)| b);
+    let post = g.out.is_some();
+    let dma_in = |q: &str, tok: &'static str| -> Vec<(&'static str, Expr)> {
+        let d = sig(&format!("{q}_out_data"), u(160));
+        let mut v = vec![
+            ("start", bit("start")),
+            ("q_valid", bit(&format!("{q}_out_valid"))),
+            ("q_data", d.slice(127, 0)),
+            ("q_pc", d.slice(159, 128)),
+            ("halt", bit("seq_halt")),
+            (tok, bit(&format!("tok_{}", &tok[4..]))),
+        ];
+        for (k, base) in bases.iter().enumerate() {
+            v.push((BASE_PORTS[k], base.clone()));
+        }
+        v
+    };
+    let mut load_in = dma_in("lq", "tok_c2l");
+    load_in.extend([
+        ("ar_ready", bit("arb_l_ar_ready")),
+        ("r_data", x.rdata.clone()),
+        ("r_resp", x.rresp.clone()),
+        ("r_last", x.rlast.clone()),
+        ("r_valid", bit("arb_l_r_valid")),
+    ]);
+    block(
+        b,
+        "load",
+        &n.load,
+        "ld",
+        load_in,
+        &[
+            ("q_ready", Ty::BIT),
+            ("pop_c2l", Ty::BIT),
+            ("push_l2c", Ty::BIT),
+            ("ar_addr", u(aw)),
+            ("ar_len", u(8)),
+            ("ar_valid", Ty::BIT),
+            ("r_ready", Ty::BIT),
+            ("we", u(3)),
+            ("waddr", u(16)),
+            ("act_wdata", u(r * g.in_bits)),
+            ("weight_wdata", u(c * g.w_bits)),
+            ("param_wdata", u(c * 8 * RECORD_BYTES)),
+            ("idle", Ty::BIT),
+            ("err", Ty::BIT),
+            ("err_pc", u(32)),
+            ("stall_dep", Ty::BIT),
+            ("rd_bytes", u(24)),
+        ],
+    );
+    let (p_data, out_data) = if post {
+        (
+            sig("param_rdata", u(c * 8 * RECORD_BYTES)),
+            sig("out_rdata", u(c * ob)),
+        )
+    } else {
+        (lit(0, c * 8 * RECORD_BYTES), lit(0, c * ob))
+    };
+    block(
+        b,
+        "compute",
+        &n.compute,
+        "cp",
+        vec![
+            ("q_valid", bit("cq_out_valid")),
+            ("q_data", sig("cq_out_data", u(128))),
+            ("halt", bit("seq_halt")),
+            ("tok_l2c", bit("tok_l2c")),
+            ("tok_s2c", bit("tok_s2c")),
+            ("act_rdata", sig("act_rdata", u(r * g.in_bits))),
+            ("w_rdata", sig("weight_rdata", u(c * g.w_bits))),
+            ("acc_rdata", sig("acc_rdata", u(ab))),
+            ("p_rdata", p_data),
+        ],
+        &[
+            ("q_ready", Ty::BIT),
+            ("pop_l2c", Ty::BIT),
+            ("pop_s2c", Ty::BIT),
+            ("push_c2l", Ty::BIT),
+            ("push_c2s", Ty::BIT),
+            ("act_re", Ty::BIT),
+            ("act_raddr", u(16)),
+            ("w_re", Ty::BIT),
+            ("w_raddr", u(16)),
+            ("acc_re", Ty::BIT),
+            ("acc_raddr", u(16)),
+            ("acc_we", Ty::BIT),
+            ("acc_waddr", u(16)),
+            ("acc_wdata", u(ab)),
+            ("p_re", Ty::BIT),
+            ("p_raddr", u(16)),
+            ("out_we", Ty::BIT),
+            ("out_waddr", u(16)),
+            ("out_wdata", u(c * ob)),
+            ("idle", Ty::BIT),
+            ("stall_dep", Ty::BIT),
+            ("beat", Ty::BIT),
+        ],
+    );
+    let mut store_in = dma_in("sq", "tok_c2s");
+    store_in.extend([
+        ("rd_grant", bit("st_grant")),
+        ("rd_out_data", out_data),
+        ("rd_acc_data", sig("acc_rdata", u(ab))),
+        ("aw_ready", x.awready.clone()),
+        ("w_ready", x.wready.clone()),
+        ("b_resp", x.bresp.clone()),
+        ("b_valid", x.bvalid.clone()),
+    ]);
+    block(
+        b,
+        "store",
+        &n.store,
+        "st",
+        store_in,
+        &[
+            ("q_ready", Ty::BIT),
+            ("pop_c2s", Ty::BIT),
+            ("push_s2c", Ty::BIT),
+            ("rd_en", Ty::BIT),
+            ("rd_src", Ty::BIT),
+            ("rd_addr", u(16)),
+            ("aw_addr", u(aw)),
+            ("aw_len", u(8)),
+            ("aw_valid", Ty::BIT),
+            ("w_data", u(dw)),
+            ("w_strb", u(dw / 8)),
+            ("w_last", Ty::BIT),
+            ("w_valid", Ty::BIT),
+            ("b_ready", Ty::BIT),
+            ("idle", Ty::BIT),
+            ("err", Ty::BIT),
+            ("err_pc", u(32)),
+            ("stall_dep", Ty::BIT),
+            ("wr_bytes", u(24)),
+        ],
+    );
+    for (p, ty) in [
+        ("awaddr", u(aw)),
+        ("awlen", u(8)),
+        ("awvalid", Ty::BIT),
+        ("wdata", u(dw)),
+        ("wstrb", u(dw / 8)),
+        ("wlast", Ty::BIT),
+        ("wvalid", Ty::BIT),
+        ("bready", Ty::BIT),
+    ] {
+        let unit_port = match p {
+            "awaddr" => "aw_addr",
+            "awlen" => "aw_len",
+            "awvalid" => "aw_valid",
+            "wdata" => "w_data",
+            "wstrb" => "w_strb",
+            "wlast" => "w_last",
+            "wvalid" => "w_valid",
+            _ => "b_ready",
+        };
+        b.assign(&format!("m_axi_{p}"), sig(&format!("st_{unit_port}"), ty));
+    }
+}
+
+/// The performance counters (cleared at start, counting while busy), in [`COUNTERS`] order.
+fn counters(b: &mut ModuleBuilder, g: &Geometry, start: &Expr, busy: &Expr, x: &Ins) {
+    let one = || lit(1, 64);
+    let when = |e: Expr| Expr::mux(e, one(), lit(0, 64));
+    let fetch_beat = lit(u64::from(g.axi_bytes.min(INSTR_BYTES)), 64);
+    let aw_stall = bit("st_aw_valid").and(x.awready.clone().not());
+    let w_stall = bit("st_w_valid").and(x.wready.clone().not());
+    for (n, _) in COUNTERS {
+        let lower = n.to_lowercase();
+        let inc = match *n {
+            "CYCLES" => one(),
+            "ARRAY_BUSY" => when(bit("cp_beat")),
+            "DMA_RD_BYTES" => sig("ld_rd_bytes", u(24)).zext(64),
+            "DMA_WR_BYTES" => sig("st_wr_bytes", u(24)).zext(64),
+            "FETCH_BYTES" => Expr::mux(
+                bit("arb_f_r_valid").and(bit("fe_r_ready")),
+                fetch_beat.clone(),
+                lit(0, 64),
+            ),
+            "INSTRUCTIONS" => {
+                b.assign(&format!("cnt_{lower}_v"), sig("seq_instructions", u(64)));
+                continue;
+            }
+            "STALL_LOAD_DEP" => when(bit("ld_stall_dep")),
+            "STALL_COMPUTE_DEP" => when(bit("cp_stall_dep")),
+            "STALL_STORE_DEP" => when(bit("st_stall_dep")),
+            "STALL_AXI_READ" => when(bit("arb_stall")),
+            "STALL_AXI_WRITE" => when(aw_stall.clone().or(w_stall.clone())),
+            other => unreachable!("counter {other} has no source"),
+        };
+        let r = b.reg(&format!("cnt_{lower}_q"), u(64));
+        let q = r.q();
+        let counting = if *n == "CYCLES" {
+            busy.clone()
+        } else {
+            busy.clone().and(start.clone().not())
+        };
+        b.set_next(
+            r,
+            Expr::mux(start.clone(), lit(0, 64), q.clone().add(inc)),
+            Some(start.clone().or(counting)),
+        );
+        b.assign(&format!("cnt_{lower}_v"), q);
+    }
 }

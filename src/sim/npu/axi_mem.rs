@@ -2,7 +2,8 @@
 //! latency, a bandwidth budget in bytes per cycle shared by both directions, seeded random
 //! ready/valid back-pressure on every channel, DECERR beyond its end and SLVERR in a chosen
 //! range. It checks the master's side of the protocol as it goes (bursts of at most 256 beats
-//! that never cross 4 KiB, beat sizes within the bus, WLAST on the last beat, AW before W).
+//! that never cross 4 KiB, beat sizes within the bus, WLAST on the last beat, AW before W, and
+//! AR, AW and W held, unchanged, from VALID until READY).
 
 use std::collections::VecDeque;
 
@@ -34,6 +35,12 @@ impl Default for MemTiming {
         }
     }
 }
+
+/// An address (AR, AW) or a W beat, as shown on the bus.
+type Addr = Option<(u64, u32, u32)>;
+type Beat = Option<(Vec<u8>, u64, bool)>;
+/// AR, AW and W shown and not accepted.
+type Held = (Addr, Addr, Beat);
 
 /// What the memory drives in a cycle.
 #[derive(Clone, Debug, Default)]
@@ -88,6 +95,8 @@ pub struct AxiMem {
     write_err: Vec<bool>,
     responses: VecDeque<(u64, u32)>,
     out: MemOut,
+    /// AR, AW and W shown last cycle and not accepted: they must be shown again unchanged.
+    held: Held,
     /// Protocol violations seen, in order.
     pub violations: Vec<String>,
     /// Bytes moved by R and W beats.
@@ -113,6 +122,7 @@ impl AxiMem {
             write_err: Vec::new(),
             responses: VecDeque::new(),
             out: MemOut::default(),
+            held: (None, None, None),
             violations: Vec::new(),
             moved: 0,
         }
@@ -171,7 +181,6 @@ impl AxiMem {
         let arready = self.coin();
         let awready = self.coin();
         let beat_ok = self.credit >= u64::from(self.bus);
-        let wready = beat_ok && self.coin() && !self.writes.is_empty();
         let mut r = None;
         if let Some(b) = self.reads.front().cloned() {
             if self.cycle >= b.ready_at && beat_ok && self.coin() {
@@ -188,6 +197,9 @@ impl AxiMem {
                 r = Some((data, resp, b.beat == b.len));
             }
         }
+        // A W beat in the same cycle as an R beat needs the credit of both.
+        let w_credit = u64::from(self.bus) * (1 + u64::from(r.is_some()));
+        let wready = self.credit >= w_credit && self.coin() && !self.writes.is_empty();
         let b = if self.coin() {
             self.responses
                 .front()
@@ -209,6 +221,7 @@ impl AxiMem {
     /// The master's outputs of this cycle: the handshakes happen, the cycle ends.
     pub fn respond(&mut self, m: &MemIn) {
         let out = self.out.clone();
+        self.check_held(m);
         if let (true, Some((addr, len, size))) = (out.arready, m.ar) {
             self.check_burst("AR", addr, len, size);
             self.reads.push_back(Burst {
@@ -299,6 +312,33 @@ impl AxiMem {
             self.responses.pop_front();
         }
         self.cycle += 1;
+    }
+
+    /// VALID may not fall, nor the payload change, before READY (AXI4 A3.2.1).
+    fn check_held(&mut self, m: &MemIn) {
+        let cycle = self.cycle;
+        let (ar, aw, w) = std::mem::take(&mut self.held);
+        if ar.is_some() && ar != m.ar {
+            self.violations.push(format!(
+                "cycle {cycle}: AR {ar:x?} withdrawn or changed before ARREADY"
+            ));
+        }
+        if aw.is_some() && aw != m.aw {
+            self.violations.push(format!(
+                "cycle {cycle}: AW {aw:x?} withdrawn or changed before AWREADY"
+            ));
+        }
+        if w.is_some() && w != m.w {
+            self.violations.push(format!(
+                "cycle {cycle}: a W beat withdrawn or changed before WREADY"
+            ));
+        }
+        let out = &self.out;
+        self.held = (
+            m.ar.filter(|_| !out.arready),
+            m.aw.filter(|_| !out.awready),
+            m.w.clone().filter(|_| !out.wready),
+        );
     }
 
     /// Whether every accepted burst has been answered.
