@@ -66,6 +66,10 @@ pub enum CliCommand {
         /// the config's weight_scale (with the three scales) or scale.
         #[arg(long)]
         scale: Option<PathBuf>,
+        /// With [npu]: the AXI memory model's bytes per cycle, reads and writes together
+        /// (1..=1024; default: one bus beat per cycle).
+        #[arg(long, value_name = "BYTES")]
+        mem_bandwidth: Option<u32>,
     },
     /// Write a self-checking Verilog testbench with $readmemh vectors from the golden model.
     Testbench {
@@ -216,6 +220,8 @@ pub struct SimulateArgs {
     pub fst: Option<PathBuf>,
     /// (offer, ready) percentages.
     pub stalls: Option<(u8, u8)>,
+    /// The npu's memory bandwidth, bytes per cycle (with [npu] only).
+    pub mem_bandwidth: Option<u32>,
 }
 
 /// What `simulate` and `testbench` share: a GEMM on an array config.
@@ -415,6 +421,24 @@ fn check_post_flag(config: &Config, flag: &str, path: Option<&PathBuf>) -> Resul
     Ok(())
 }
 
+/// Largest `--mem-bandwidth`, bytes per cycle.
+pub const MAX_MEM_BANDWIDTH: u32 = 1024;
+
+/// `simulate --mem-bandwidth` needs `[npu]`, and a rate in 1..=[`MAX_MEM_BANDWIDTH`].
+fn check_mem_bandwidth(config: &Config, bw: Option<u32>) -> Result<()> {
+    match bw {
+        Some(_) if config.npu.is_none() => Err(Error::input(
+            "--mem-bandwidth",
+            "needs an [npu] section in the config (the array's streams have no memory)",
+        )),
+        Some(b) if b == 0 || b > MAX_MEM_BANDWIDTH => Err(Error::input(
+            "--mem-bandwidth",
+            format!("{b}: allowed 1..={MAX_MEM_BANDWIDTH} bytes per cycle"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `npugen lif` needs a `[lif]` section, and `--bias` exactly when it has per-neuron biases.
 fn check_lif_bias(config: &Config, bias: Option<&PathBuf>) -> Result<()> {
     let Some(l) = &config.lif else {
@@ -502,14 +526,20 @@ impl Cli {
                 stalls,
                 bias,
                 scale,
-            } => Command::Simulate(SimulateArgs {
-                gemm: GemmArgs::resolve(config.as_ref(), operands, bias, scale)?,
-                out,
-                report,
-                vcd,
-                fst,
-                stalls: parse_stalls(stalls)?,
-            }),
+                mem_bandwidth,
+            } => {
+                let gemm = GemmArgs::resolve(config.as_ref(), operands, bias, scale)?;
+                check_mem_bandwidth(&gemm.config, mem_bandwidth)?;
+                Command::Simulate(SimulateArgs {
+                    gemm,
+                    out,
+                    report,
+                    vcd,
+                    fst,
+                    stalls: parse_stalls(stalls)?,
+                    mem_bandwidth,
+                })
+            }
             CliCommand::Testbench {
                 config,
                 operands,

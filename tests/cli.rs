@@ -323,3 +323,58 @@ fn program_prints_the_listing_and_writes_the_binary() {
         assert!(!tmp.path().join("q.bin").exists());
     }
 }
+
+#[test]
+fn generate_writes_the_npu_with_its_c_header() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("npu.toml");
+    let toml = "name = \"n4\"\n[array]\nrows = 4\ncols = 4\ndataflow = \"ws\"\n[postproc]\n[npu]\naxi_data_bits = 256\n";
+    std::fs::write(&cfg, toml).unwrap();
+    let o = run(npugen()
+        .args(["generate", "npu.toml", "--out", "rtl"])
+        .current_dir(tmp.path()));
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        out.contains("n4: npu, 4 x 4 WS array with post-processing, 256-bit AXI4 master"),
+        "{out}"
+    );
+    let rtl = tmp.path().join("rtl");
+    let mut names: Vec<String> = std::fs::read_dir(&rtl)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["n4.f", "n4.json", "n4.v", "n4_regs.h"]);
+    let config = npugen::config::Config::load(toml, "npu.toml").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(rtl.join("n4_regs.h")).unwrap(),
+        npugen::npu::c_header::c_header(&config).unwrap()
+    );
+    let v = std::fs::read_to_string(rtl.join("n4.v")).unwrap();
+    for m in [
+        "module n4 (",
+        "module n4_load (",
+        "module n4_compute (",
+        "module n4_store (",
+    ] {
+        assert!(v.contains(m), "{m} missing");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rtl.join("n4.json")).unwrap()).unwrap();
+    assert_eq!(manifest["kind"], "npu");
+    assert_eq!(manifest["npu"]["registers_header"], "n4_regs.h");
+    assert_eq!(manifest["npu"]["axi_data_bits"], 256);
+    // Same config, same bytes.
+    let o = run(npugen()
+        .args(["generate", "npu.toml", "--out", "rtl2"])
+        .current_dir(tmp.path()));
+    assert!(o.status.success(), "{}", text(&o));
+    for n in &names {
+        assert_eq!(
+            std::fs::read(rtl.join(n)).unwrap(),
+            std::fs::read(tmp.path().join("rtl2").join(n)).unwrap(),
+            "{n}"
+        );
+    }
+}

@@ -44,8 +44,16 @@ fn check_design(
 ) -> Result<(), String> {
     let split = dir.join("split");
     let bundle = dir.join("bundle");
-    write_files(&split, &design_files(cfg, part, design, true)).map_err(|e| e.to_string())?;
-    write_files(&bundle, &design_files(cfg, part, design, false)).map_err(|e| e.to_string())?;
+    write_files(
+        &split,
+        &design_files(cfg, part, design, true).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    write_files(
+        &bundle,
+        &design_files(cfg, part, design, false).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
     let top = &design.top;
     let v = bundle.join(format!("{top}.v"));
 

@@ -84,6 +84,21 @@ fn lif_4n_3a_p2_bias() {
     ));
 }
 
+/// The npu: every file `generate` writes (Verilog, file list, C header, manifest).
+#[test]
+fn npu_ws_2x2_axi64() {
+    let c = core(
+        "npu_ws_2x2_axi64",
+        "[array]\nrows = 2\ncols = 2\ndataflow = \"ws\"\n[postproc]\n[npu]\nact_kib = 1\nweight_kib = 1\nout_kib = 1\nparam_rows = 2\nacc_rows = 8\naxi_data_bits = 64\n",
+    );
+    let (_, files) = npugen::commands::generate_files(&c, false).expect("valid config");
+    let text: String = files
+        .iter()
+        .map(|f| format!("== {}\n{}", f.name, f.contents))
+        .collect();
+    insta::assert_snapshot!("npu_ws_2x2_axi64", text);
+}
+
 /// The constraints and project files `npugen synth` writes, one per format.
 #[test]
 fn flow_files_2x2() {

@@ -4,6 +4,7 @@ mod lif;
 mod operands;
 pub mod program;
 mod simulate;
+mod simulate_npu;
 pub mod synth;
 mod testbench;
 
@@ -29,7 +30,7 @@ pub fn generate_files(config: &Config, split: bool) -> Result<(Vec<Design>, Vec<
             (checker.join(), emitted)
         });
         checked.map_err(|_| Error::Internal("design check panicked".into()))??;
-        files.extend(emitted);
+        files.extend(emitted?);
         designs.push(design);
     }
     Ok((designs, files))
@@ -50,6 +51,24 @@ fn summary(config: &Config, d: &Design) -> String {
             l.groups(),
             d.modules.len()
         ),
+        _ if config.npu.is_some() => {
+            let a = config.array();
+            let post = if config.postproc.is_some() {
+                " with post-processing"
+            } else {
+                ""
+            };
+            format!(
+                "{}: npu, {} x {} {} array{post}, {}-bit AXI4 master, registers in {}_regs.h, {} modules",
+                d.top,
+                a.rows,
+                a.cols,
+                a.dataflow.as_str().to_uppercase(),
+                config.npu.as_ref().map_or(0, |n| n.axi_data_bits),
+                config.name,
+                d.modules.len()
+            )
+        }
         _ => {
             let a = config.array();
             let kind = if config.postproc.is_some() {

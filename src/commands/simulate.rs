@@ -14,7 +14,7 @@ use crate::sim::verilator::TraceFormat;
 
 /// The element type of the written result: the post-processed outputs' width, or the
 /// accumulator's (int32 or int64; an error if it fits neither).
-fn out_type(config: &Config) -> Result<OutType> {
+pub(super) fn out_type(config: &Config) -> Result<OutType> {
     let a = config.array();
     match &config.postproc {
         Some(p) => Ok(OutType::fitting(p.out_bits, p.out_signed).expect("out_bits <= 16")),
@@ -32,17 +32,17 @@ fn out_type(config: &Config) -> Result<OutType> {
 
 /// The outputs of one run, declared before it (folders created, a folder in the way or an
 /// unwritable one refused: exit 1 naming the path) and committed together after it.
-struct RunFiles {
-    files: Outputs,
+pub(super) struct RunFiles {
+    pub(super) files: Outputs,
     /// The whole-run waveform asked for, its temp path, and its format.
-    wave: Option<(PathBuf, PathBuf)>,
-    trace: TraceFormat,
+    pub(super) wave: Option<(PathBuf, PathBuf)>,
+    pub(super) trace: TraceFormat,
     /// The waveform written on a mismatch (next to the report or C), when there is a place.
-    mismatch: Option<(PathBuf, PathBuf)>,
+    pub(super) mismatch: Option<(PathBuf, PathBuf)>,
 }
 
 impl RunFiles {
-    fn declare(args: &SimulateArgs) -> Result<RunFiles> {
+    pub(super) fn declare(args: &SimulateArgs) -> Result<RunFiles> {
         let mut files = Outputs::new();
         for p in [&args.out, &args.report].into_iter().flatten() {
             files.reserve(p)?;
@@ -77,7 +77,7 @@ impl RunFiles {
 
     /// Marks the waveforms the run wrote, and commits every file; returns the waveform path
     /// to mention, if any.
-    fn commit(mut self, mismatch_traced: bool) -> Result<Option<PathBuf>> {
+    pub(super) fn commit(mut self, mismatch_traced: bool) -> Result<Option<PathBuf>> {
         let written = |tmp: &PathBuf| std::fs::metadata(tmp).is_ok_and(|m| m.len() > 0);
         let mut shown = None;
         if let Some((w, tmp)) = &self.wave {
@@ -158,6 +158,9 @@ fn print_summary(args: &SimulateArgs, report: &GemmReport) {
 
 /// Runs the command; returns the exit code (1 when the RTL and the model disagree).
 pub fn simulate(args: SimulateArgs) -> Result<i32> {
+    if args.gemm.config.npu.is_some() {
+        return super::simulate_npu::simulate(args);
+    }
     let cfg = args.gemm.config.array().clone();
     let post = args.gemm.config.postproc.as_ref();
     let out_ty = match &args.out {

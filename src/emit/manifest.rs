@@ -12,9 +12,9 @@ use crate::timing;
 
 /// The fields every manifest starts with.
 #[derive(Serialize)]
-struct Common<'a> {
+pub(super) struct Common<'a> {
     generator: String,
-    /// "systolic_array", "npu_core" (array + post-processing) or "lif_core".
+    /// "systolic_array", "npu_core" (array + post-processing), "npu" or "lif_core".
     kind: &'static str,
     name: &'a str,
     top: &'a str,
@@ -24,7 +24,12 @@ struct Common<'a> {
 }
 
 impl<'a> Common<'a> {
-    fn new(kind: &'static str, cfg: &'a Config, design: &'a Design, sources: &'a [String]) -> Self {
+    pub(super) fn new(
+        kind: &'static str,
+        cfg: &'a Config,
+        design: &'a Design,
+        sources: &'a [String],
+    ) -> Self {
         Common {
             generator: format!("npugen {VERSION}"),
             kind,
@@ -62,7 +67,7 @@ struct PostInfo {
 }
 
 #[derive(Serialize)]
-struct PortInfo<'a> {
+pub(super) struct PortInfo<'a> {
     name: &'a str,
     direction: &'static str,
     width: u32,
@@ -80,7 +85,7 @@ struct Timing {
 }
 
 /// The top's ports as manifest entries.
-fn ports(design: &Design) -> Vec<PortInfo<'_>> {
+pub(super) fn ports(design: &Design) -> Vec<PortInfo<'_>> {
     design
         .top_module()
         .ports
@@ -98,7 +103,7 @@ fn ports(design: &Design) -> Vec<PortInfo<'_>> {
         .collect()
 }
 
-fn pretty<T: Serialize>(m: &T) -> String {
+pub(super) fn pretty<T: Serialize>(m: &T) -> String {
     let mut s = serde_json::to_string_pretty(m).expect("manifest serializes");
     s.push('\n');
     s

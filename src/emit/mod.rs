@@ -4,6 +4,7 @@
 pub mod constraints;
 pub mod fusesoc;
 pub mod manifest;
+pub mod npu_manifest;
 pub mod outputs;
 pub mod scripts;
 pub mod template;
@@ -58,7 +59,12 @@ pub(crate) fn natural_key(s: &str) -> Vec<u8> {
 
 /// The files `generate` writes for a design: `<top>.v` (all modules; or, with `split`, one
 /// `<module>.v` per module), `<top>.f` (the file list) and `<top>.json` (the manifest).
-pub fn design_files(cfg: &Config, part: Part, design: &Design, split: bool) -> Vec<OutputFile> {
+pub fn design_files(
+    cfg: &Config,
+    part: Part,
+    design: &Design,
+    split: bool,
+) -> Result<Vec<OutputFile>> {
     let mut files = Vec::new();
     if split {
         for m in &design.modules {
@@ -87,14 +93,22 @@ pub fn design_files(cfg: &Config, part: Part, design: &Design, split: bool) -> V
         name: format!("{}.f", design.top),
         contents: list,
     });
+    let manifest = match part {
+        Part::Array if cfg.npu.is_some() => {
+            files.push(OutputFile {
+                name: format!("{}_regs.h", cfg.name),
+                contents: crate::npu::c_header::c_header(cfg)?,
+            });
+            npu_manifest::npu_manifest_json(cfg, design, &sources)?
+        }
+        Part::Array => manifest::manifest_json(cfg, design, &sources),
+        Part::Lif => manifest::lif_manifest_json(cfg, design, &sources),
+    };
     files.push(OutputFile {
         name: format!("{}.json", design.top),
-        contents: match part {
-            Part::Array => manifest::manifest_json(cfg, design, &sources),
-            Part::Lif => manifest::lif_manifest_json(cfg, design, &sources),
-        },
+        contents: manifest,
     });
-    files
+    Ok(files)
 }
 
 /// Writes `files` into `dir` (created if missing), all or nothing: every destination is

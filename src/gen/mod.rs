@@ -38,7 +38,8 @@ pub fn header(cfg: &Config) -> Vec<String> {
 /// Which design of a config.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
-    /// The systolic array (an npu_core with `[postproc]`), top `<name>`.
+    /// The systolic array (an npu_core with `[postproc]`; the npu around it with `[npu]`),
+    /// top `<name>`.
     Array,
     /// The spiking core, top `<name>_lif`.
     Lif,
@@ -62,11 +63,7 @@ pub fn parts(cfg: &Config) -> Vec<Part> {
 pub fn build_part(cfg: &Config, part: Part) -> Result<Design> {
     cfg.validate()?;
     match part {
-        Part::Array if cfg.npu.is_some() => Err(Error::input(
-            "[npu]",
-            "the npu's RTL is not generated yet; `npugen program` builds its programs and \
-             runs them on the golden model (remove [npu] to generate the array)",
-        )),
+        Part::Array if cfg.npu.is_some() => crate::npu::gen::npu_design(cfg),
         Part::Array => build(cfg),
         Part::Lif => {
             let l = cfg
