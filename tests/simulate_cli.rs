@@ -271,3 +271,110 @@ fn simulate_npu_core_with_bias() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--scale: needs a [postproc] section"));
 }
+
+/// With `[npu]` the GEMM runs as a program on the whole npu (this config is the one
+/// `npu_gemm.rs` builds for 128 bits, so the model is shared).
+#[test]
+fn simulate_runs_a_gemm_program_on_the_npu() {
+    if tool(ToolKind::Verilator).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let toml = "name = \"npu_r\"\n[array]\nrows = 2\ncols = 3\n[postproc]\nzero_point = -3\n[npu]\nact_kib = 1\nweight_kib = 1\nparam_rows = 8\nacc_rows = 16\naxi_data_bits = 128\n";
+    std::fs::write(d.join("npu.toml"), toml).unwrap();
+    let (m, k, n) = (9usize, 20usize, 7usize);
+    let a: Vec<i64> = (0..m * k)
+        .map(|i| [-128, 127, 0, -1, 5, -77, 100][i % 7])
+        .collect();
+    let b: Vec<i64> = (0..k * n).map(|i| [-128, 127, 3, -9, 0][i % 5]).collect();
+    let bias: Vec<i64> = (0..n as i64).map(|j| 1000 * j - 3000).collect();
+    std::fs::write(d.join("A.npy"), npy_bytes("|i1", m, k, &a)).unwrap();
+    std::fs::write(d.join("B.npy"), npy_bytes("|i1", k, n, &b)).unwrap();
+    std::fs::write(d.join("bias.npy"), npy_bytes("<i4", 1, n, &bias)).unwrap();
+    let o = run(sim_cmd(d).args([
+        "simulate",
+        "npu.toml",
+        "--a",
+        "A.npy",
+        "--b",
+        "B.npy",
+        "--bias",
+        "bias.npy",
+        "--out",
+        "Y.npy",
+        "--report",
+        "r.json",
+        "--mem-bandwidth",
+        "6",
+        "--stalls",
+        "70,100",
+        "--seed",
+        "5",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let config = npugen::config::Config::load(toml, "npu.toml").unwrap();
+    let p = config.postproc.as_ref().unwrap();
+    let am = Matrix::from_rows(m, k, a.iter().map(|&x| i128::from(x)).collect());
+    let bm = Matrix::from_rows(k, n, b.iter().map(|&x| i128::from(x)).collect());
+    let bias: Vec<i128> = bias.iter().map(|&x| i128::from(x)).collect();
+    let params = npugen::model::postproc::column_params(p, &bm, &bias, None).unwrap();
+    let want = npugen::model::postproc::postprocess_matrix(p, &matmul(&am, &bm, 32, true), &params);
+    assert_eq!(npugen::npy::read(&d.join("Y.npy")).unwrap(), want);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap();
+    for key in [
+        "cycles",
+        "macs",
+        "utilization",
+        "matches_model",
+        "dma_read_bytes",
+        "dma_write_bytes",
+        "instructions",
+        "counters",
+        "mem_bandwidth",
+    ] {
+        assert!(!r[key].is_null(), "r.json lacks {key}: {r}");
+    }
+    assert_eq!(r["matches_model"], true);
+    assert_eq!(r["macs"], (m * k * n) as u64);
+    assert_eq!(r["mem_bandwidth"], 6);
+    assert_eq!(r["mem_offer_percent"], 70);
+    // What the program's instructions say it moves.
+    let g = npugen::npu::Geometry::new(&config).unwrap();
+    let shape = npugen::npu::program::GemmShape {
+        m: m as u32,
+        k: k as u32,
+        n: n as u32,
+    };
+    let prog = npugen::npu::program::gemm(&g, shape).unwrap();
+    let counts = prog.counts(&g);
+    assert_eq!(r["dma_read_bytes"], counts.dma_rd_bytes);
+    assert_eq!(r["dma_write_bytes"], counts.dma_wr_bytes);
+    assert_eq!(r["instructions"], prog.instrs.len() as u64);
+    let cycles = r["cycles"].as_u64().unwrap();
+    assert_eq!(r["counters"]["CYCLES"], cycles);
+    let u = r["utilization"].as_f64().unwrap();
+    assert!((u - (m * k * n) as f64 / (6.0 * cycles as f64)).abs() < 1e-12);
+    // Bad input: exit 2, nothing written.
+    std::fs::write(d.join("plain.toml"), "[array]\n").unwrap();
+    for (cfg, bw, msg) in [
+        ("npu.toml", "0", "--mem-bandwidth"),
+        ("npu.toml", "1025", "1..=1024"),
+        ("plain.toml", "8", "needs an [npu] section"),
+    ] {
+        let o = run(sim_cmd(d).args([
+            "simulate",
+            cfg,
+            "--random",
+            "2,2,2",
+            "--mem-bandwidth",
+            bw,
+            "--report",
+            "bad.json",
+        ]));
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(msg), "{}", text(&o));
+        assert!(!d.join("bad.json").exists());
+    }
+}

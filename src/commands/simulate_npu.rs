@@ -100,7 +100,10 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
     let image = GemmImage::new(&g, shape, prog.instrs.len());
     let params = params.unwrap_or_default();
     crate::mem::check(
-        &format!("a {} x {} x {} GEMM's DRAM image", shape.m, shape.k, shape.n),
+        &format!(
+            "a {} x {} x {} GEMM's DRAM image",
+            shape.m, shape.k, shape.n
+        ),
         2 * u128::from(image.size),
     )?;
     let (dram, regs) = image.write(&g, &prog, &a, &b, &params);
@@ -121,8 +124,8 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
     let design = crate::gen::build_part(cfg, crate::gen::Part::Array)?;
     crate::gen::check(&design)?;
     let mut files = RunFiles::declare(&args)?;
-    let build = build_model(&design, files.trace, &cache_root())
-        .map_err(|e| Error::Tool(e.to_string()))?;
+    let build =
+        build_model(&design, files.trace, &cache_root()).map_err(|e| Error::Tool(e.to_string()))?;
     let bw = args.mem_bandwidth.unwrap_or(g.axi_bytes);
     let offer = args.stalls.map_or(100, |(o, _)| u32::from(o));
     let timing = MemTiming {
@@ -172,7 +175,9 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
             .zip(&model_dram.bytes)
             .position(|(x, y)| x != y)
             .unwrap_or(0);
-        problems.push(format!("DRAM differs from the golden model's from byte {at:#x}"));
+        problems.push(format!(
+            "DRAM differs from the golden model's from byte {at:#x}"
+        ));
     }
     if !counter_ok {
         problems.push("a counter differs from the golden model's".into());
@@ -203,10 +208,7 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
         dma_read_bytes: got.counter("DMA_RD_BYTES"),
         dma_write_bytes: got.counter("DMA_WR_BYTES"),
         instructions: got.counter("INSTRUCTIONS"),
-        counters: COUNTERS
-            .iter()
-            .map(|(n, _)| (*n, got.counter(n)))
-            .collect(),
+        counters: COUNTERS.iter().map(|(n, _)| (*n, got.counter(n))).collect(),
         mem_bandwidth: bw,
         mem_latency: MEM_LATENCY,
         mem_offer_percent: offer,

@@ -10,6 +10,14 @@ use crate::sim::vectors::vectors;
 /// Writes the testbench for `config`, the operands and the bias (npu_core) into `out`.
 pub fn testbench(args: &GemmArgs, out: &Path) -> Result<()> {
     let (config, operands, seed) = (&args.config, &args.operands, args.seed);
+    if config.npu.is_some() {
+        return Err(Error::input(
+            "[npu]",
+            "testbench writes stream vectors for the array's ports, which the npu does not \
+             have; `npugen simulate` runs a GEMM program on the npu (remove [npu] for the \
+             array's testbench)",
+        ));
+    }
     let bias = args.bias.as_deref();
     let cfg = config.array();
     let post = config.postproc.as_ref();
