@@ -118,7 +118,7 @@ fn matmuls_and_posts_match_the_model() {
         )
         .unwrap();
         let (ob, os) = g.out.unwrap();
-        for round in 0..2 {
+        for round in 0..8 {
             let mut model = NpuModel::new(&cfg).unwrap();
             for w in model.act_words_mut() {
                 for v in w.iter_mut() {

@@ -10,8 +10,13 @@
 //! consecutive tiles' beats are at least three cycles apart (the feeder takes the next MATMUL,
 //! then reads its first words), so their result rows are too. A feeder that overlaps tiles more
 //! tightly must add a bypass.
-//! POST waits until the write-back is empty, reads its parameter row once, streams the
-//! accumulator rows through the post-processing module and writes the output buffer.
+//! POST runs on its own engine beside the feeder, so the next MATMUL streams while a tile is
+//! post-processed: POST waits until every MATMUL taken before it is written back, reads its
+//! parameter row once, streams the accumulator rows (the read port is the write-back's first:
+//! a POST row waits while an accumulating tile reads) through the post-processing module and
+//! writes the output buffer. A MATMUL is not taken while the running POST reads any of the
+//! accumulator rows it writes, or while the POST is to push a token on a channel the MATMUL
+//! pushes on (so every token is given in program order).
 
 use super::{get, lit, u};
 use crate::npu::isa::Opcode;
@@ -110,11 +115,14 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         ("beat", Ty::BIT, "the array accepts a beat (the counter)"),
     ]);
     let one16 = lit(1, 16);
-    // Feeder states: 0 idle, 1 OS beats, 2 WS weights, 3 WS activations, 4 POST parameters,
-    // 5 POST rows.
-    let st = b.reg("state_q", u(3));
+    // Feeder states: 0 idle, 1 OS beats, 2 WS weights, 3 WS activations.
+    let st = b.reg("state_q", u(2));
     let st_q = st.q();
-    let is = |v: u64| st_q.clone().eq(lit(v, 3));
+    let is = |v: u64| st_q.clone().eq(lit(v, 2));
+    // POST engine states: 0 idle, 1 waiting for earlier MATMULs, 2 parameters, 3 rows.
+    let pst = b.reg("post_state_q", u(2));
+    let pst_q = pst.q();
+    let p_is = |v: u64| pst_q.clone().eq(lit(v, 2));
     let op = b.wire("op", q_data.slice(3, 0));
     let is_mm = op.clone().eq(lit(Opcode::Matmul as u64, 4));
     let wb_room = b.declare_wire("wbq_in_ready", Ty::BIT);
@@ -124,38 +132,43 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         .not()
         .or(tok_l)
         .and(q_data.bit(5).not().or(tok_s));
-    let can = Expr::mux(is_mm.clone(), wb_room, wb_empty.clone());
-    let waiting = is(0).and(q_valid).and(halt.not());
-    b.assign("stall_dep", waiting.clone().and(flags_ok.clone().not()));
-    let take = b.wire("take", waiting.and(flags_ok).and(can));
-    let take_mm = b.wire("take_mm", take.clone().and(is_mm.clone()));
-    let take_post = b.wire("take_post", take.clone().and(is_mm.clone().not()));
     let f = |o: Opcode, n: &str| get(&q_data, o, n, 16);
-    let latch = |b: &mut ModuleBuilder, name: &str, v: Expr| {
-        b.delay_when(name, v, Expr::sig("take", Ty::BIT))
-    };
     let mm = Opcode::Matmul;
     let pp = Opcode::Post;
-    // One set of registers for either instruction: MATMUL's act/weight/k/m, POST's acc/rows.
-    let a0 = latch(
-        &mut b,
-        "a0_q",
-        Expr::mux(is_mm.clone(), f(mm, "act"), f(pp, "acc")),
-    );
-    let w0 = latch(
-        &mut b,
-        "w0_q",
-        Expr::mux(is_mm.clone(), f(mm, "weight"), f(pp, "dst")),
-    );
-    let k = latch(
-        &mut b,
-        "k_q",
-        Expr::mux(is_mm.clone(), f(mm, "k"), f(pp, "rows")),
-    );
+    // The running POST's fields.
+    let latch_post = |b: &mut ModuleBuilder, name: &str, v: Expr| {
+        b.delay_when(name, v, Expr::sig("take_post", Ty::BIT))
+    };
+    let p_acc = latch_post(&mut b, "p_acc_q", f(pp, "acc"));
+    let p_dst = latch_post(&mut b, "p_dst_q", f(pp, "dst"));
+    let p_rows = latch_post(&mut b, "p_rows_q", f(pp, "rows"));
+    let prm = latch_post(&mut b, "param_q", f(pp, "param"));
+    let p_push_prev = latch_post(&mut b, "p_push_prev_q", q_data.bit(6));
+    let p_push_next = latch_post(&mut b, "p_push_next_q", q_data.bit(7));
+    // A MATMUL waits while the running POST reads its rows or is to push on its channels.
+    let w17 = |e: Expr| e.zext(17);
+    let overlap = w17(f(mm, "acc"))
+        .lt(w17(p_acc.clone()).add(w17(p_rows.clone())))
+        .and(w17(p_acc.clone()).lt(w17(f(mm, "acc")).add(w17(f(mm, "m")))));
+    let same_channel = q_data
+        .bit(6)
+        .and(p_push_prev.clone())
+        .or(q_data.bit(7).and(p_push_next.clone()));
+    let hazard = b.wire("post_hazard", p_is(0).not().and(overlap.or(same_channel)));
+    let can = Expr::mux(is_mm.clone(), is(0).and(wb_room).and(hazard.not()), p_is(0));
+    let waiting = q_valid.and(halt.not()).and(can);
+    b.assign("stall_dep", waiting.clone().and(flags_ok.clone().not()));
+    let take = b.wire("take", waiting.and(flags_ok));
+    let take_mm = b.wire("take_mm", take.clone().and(is_mm.clone()));
+    let take_post = b.wire("take_post", take.clone().and(is_mm.clone().not()));
+    let latch = |b: &mut ModuleBuilder, name: &str, v: Expr| {
+        b.delay_when(name, v, Expr::sig("take_mm", Ty::BIT))
+    };
+    let a0 = latch(&mut b, "a0_q", f(mm, "act"));
+    let w0 = latch(&mut b, "w0_q", f(mm, "weight"));
+    let k = latch(&mut b, "k_q", f(mm, "k"));
     let m = latch(&mut b, "m_q", f(mm, "m"));
-    let prm = latch(&mut b, "param_q", f(pp, "param"));
     let push_prev = latch(&mut b, "push_prev_q", q_data.bit(6));
-    let push_next = latch(&mut b, "push_next_q", q_data.bit(7));
 
     // Feeding: t counts words read; a beat waits in the memories' read registers.
     let t = b.reg("t_q", u(16));
@@ -190,50 +203,102 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     );
     b.set_next(bl, last_word, Some(issue.clone()));
     let phase_end = b.wire("phase_end", accepted.clone().and(bl_q.clone()));
-    // POST: rows read (t), rows written (w).
-    let post_rows = is(5).and(t_q.clone().lt(k.clone()));
-    let wcount = b.reg("w_q", u(16));
-    let wc_q = wcount.q();
-    let out_valid = b.declare_wire("pp_out_valid", Ty::BIT);
-    let post_done = b.wire("post_done", is(5).and(wc_q.clone().eq(k.clone())));
     b.set_next(
         t,
         Expr::mux(
-            take.clone().or(phase_end.clone()),
+            take_mm.clone().or(phase_end.clone()),
             lit(0, 16),
             t_q.clone().add(one16.clone()),
         ),
-        Some(
-            take.clone()
-                .or(phase_end.clone())
-                .or(issue.clone())
-                .or(post_rows.clone()),
-        ),
-    );
-    b.set_next(
-        wcount,
-        Expr::mux(take.clone(), lit(0, 16), wc_q.clone().add(one16.clone())),
-        Some(take.clone().or(out_valid.clone())),
+        Some(take_mm.clone().or(phase_end.clone()).or(issue.clone())),
     );
     let first_state = if ws { 2 } else { 1 };
     let next = Expr::mux(
         take_mm.clone(),
-        lit(first_state, 3),
+        lit(first_state, 2),
         Expr::mux(
-            take_post.clone(),
-            lit(4, 3),
-            Expr::mux(
-                phase_end.clone().and(is(2)),
-                lit(3, 3),
-                Expr::mux(
-                    phase_end.clone().or(post_done.clone()),
-                    lit(0, 3),
-                    Expr::mux(is(4), lit(5, 3), st_q.clone()),
-                ),
-            ),
+            phase_end.clone().and(is(2)),
+            lit(3, 2),
+            Expr::mux(phase_end.clone(), lit(0, 2), st_q.clone()),
         ),
     );
     b.set_next(st, next, None);
+
+    // MATMULs taken whose tiles are not yet written back (a tile is written the cycle after
+    // its last row arrives; its rows read back one cycle after that).
+    let tile_end = b.declare_wire("tile_end", Ty::BIT);
+    let tile_done = b.delay("tile_done", tile_end.clone());
+    let ow = crate::rtl::bits_for(u64::from(TILES_AHEAD) + 2);
+    let outstanding = b.reg("mm_outstanding_q", u(ow));
+    let out_q = outstanding.q();
+    let one_o = lit(1, ow);
+    b.set_next(
+        outstanding,
+        Expr::mux(
+            take_mm.clone().and(tile_done.clone().not()),
+            out_q.clone().add(one_o.clone()),
+            Expr::mux(
+                tile_done.clone().and(take_mm.clone().not()),
+                out_q.clone().sub(one_o.clone()),
+                out_q.clone(),
+            ),
+        ),
+        None,
+    );
+    // POST: the MATMULs it waits for, rows read (pt), rows written (pw).
+    let p_wait = b.reg("p_wait_q", u(ow));
+    let pw_q = p_wait.q();
+    let dec = |v: Expr| Expr::mux(tile_done.clone(), v.clone().sub(one_o.clone()), v);
+    b.set_next(
+        p_wait,
+        Expr::mux(take_post.clone(), dec(out_q.clone()), dec(pw_q.clone())),
+        Some(take_post.clone().or(p_is(1))),
+    );
+    let wb_rd = b.declare_wire("wb_rd", Ty::BIT);
+    let pt = b.reg("pt_q", u(16));
+    let pt_q = pt.q();
+    let post_rows = b.wire(
+        "post_rows",
+        p_is(3)
+            .and(pt_q.clone().lt(p_rows.clone()))
+            .and(wb_rd.clone().not()),
+    );
+    b.set_next(
+        pt,
+        Expr::mux(
+            take_post.clone(),
+            lit(0, 16),
+            pt_q.clone().add(one16.clone()),
+        ),
+        Some(take_post.clone().or(post_rows.clone())),
+    );
+    let wcount = b.reg("pw_q", u(16));
+    let wc_q = wcount.q();
+    let out_valid = b.declare_wire("pp_out_valid", Ty::BIT);
+    let post_done = b.wire("post_done", p_is(3).and(wc_q.clone().eq(p_rows.clone())));
+    b.set_next(
+        wcount,
+        Expr::mux(
+            take_post.clone(),
+            lit(0, 16),
+            wc_q.clone().add(one16.clone()),
+        ),
+        Some(take_post.clone().or(out_valid.clone())),
+    );
+    let p_next = Expr::mux(
+        take_post.clone(),
+        lit(1, 2),
+        Expr::mux(
+            p_is(1).and(pw_q.clone().eq(lit(0, ow))),
+            lit(2, 2),
+            Expr::mux(
+                p_is(2),
+                lit(3, 2),
+                Expr::mux(post_done.clone(), lit(0, 2), pst_q.clone()),
+            ),
+        ),
+    );
+    b.set_next(pst, p_next, None);
     let mm_end = phase_end.clone().and(is(1).or(is(3)));
     b.assign("act_re", issue.clone().and(is(1).or(is(3))));
     b.assign("act_raddr", a0.clone().add(t_q.clone()));
@@ -319,7 +384,6 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     ] {
         b.declare_wire(nm, ty);
     }
-    let tile_end = b.declare_wire("tile_end", Ty::BIT);
     b.instance(
         "tiles",
         n.desc_queue,
@@ -352,6 +416,7 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         Some(c_valid.clone()),
     );
     let keep = b.wire("keep", c_valid.clone().and(r_q.clone().lt(d_m)));
+    b.assign("wb_rd", keep.clone().and(d_accum.clone()));
     let addr = b.wire("wb_addr", d_acc.add(r_q));
     // Stage 1: add to what was read (or to the sum just written to that row), write.
     let s1v = b.delay("s1_valid", keep.clone());
@@ -375,7 +440,8 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         Expr::sig("wbq_valid", Ty::BIT)
             .not()
             .and(s1v.clone().not())
-            .and(push_tile.clone().not()),
+            .and(push_tile.clone().not())
+            .and(out_q.clone().eq(lit(0, ow))),
     );
 
     // POST.
@@ -407,15 +473,12 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         b.wire("pp_in_unused", pp_in);
     }
     b.assign("out_we", out_valid.clone());
-    b.assign("out_waddr", w0.clone().add(wc_q));
-    b.assign("p_re", is(4));
+    b.assign("out_waddr", p_dst.add(wc_q));
+    b.assign("p_re", p_is(2));
     b.assign("p_raddr", prm);
-    // The accumulator read port: the write-back's reads, or POST's.
-    b.assign("acc_re", keep.clone().and(d_accum).or(post_rows.clone()));
-    b.assign(
-        "acc_raddr",
-        Expr::mux(is(5), a0.clone().add(t_q.clone()), addr),
-    );
+    // The accumulator read port: the write-back's reads first, then POST's.
+    b.assign("acc_re", wb_rd.clone().or(post_rows.clone()));
+    b.assign("acc_raddr", Expr::mux(wb_rd, addr, p_acc.add(pt_q)));
     b.assign("acc_we", s1v.clone());
     b.assign("acc_waddr", s1a);
     b.assign("acc_wdata", sum);
@@ -427,11 +490,11 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         "push_c2l",
         mm_end
             .clone()
-            .and(push_prev.clone())
-            .or(post_done.clone().and(push_prev)),
+            .and(push_prev)
+            .or(post_done.clone().and(p_push_prev)),
     );
-    b.assign("push_c2s", push_tile.or(post_done.clone().and(push_next)));
-    b.assign("idle", is(0).and(wb_empty));
+    b.assign("push_c2s", push_tile.or(post_done.clone().and(p_push_next)));
+    b.assign("idle", is(0).and(wb_empty).and(p_is(0)));
     b.wire(
         "q_data_unused",
         Expr::concat(vec![q_data.slice(127, 96), q_data.slice(15, 9)]),

@@ -1,7 +1,8 @@
 //! The load unit: runs LOAD instructions from its queue, one at a time. A DRAM row becomes one
 //! buffer word. The AR side walks the rows (address += stride) and requests each row's aligned
-//! beats in bursts that never cross 4 KiB nor exceed 256 beats, up to [`ROWS_AHEAD`] rows
-//! ahead (a queue of row descriptors: byte offset and beats). The R side realigns each pair
+//! beats in bursts that never cross 4 KiB nor exceed 256 beats, one burst per cycle, up to
+//! [`ROWS_AHEAD`] rows ahead (a queue of row descriptors: byte offset and beats), so that rows
+//! of a beat each still keep the memory busy across its latency. The R side realigns each pair
 //! of beats with one funnel shift by the row's byte offset into bus-wide chunks of the row,
 //! masks the bytes past the row's end, shifts by `pad_left` lanes and writes the word in the
 //! cycle of the row's last beat. `pad_top` and `pad_bottom` zero words come before and after.
@@ -13,7 +14,7 @@ use crate::npu::Geometry;
 use crate::rtl::{bits_for, Conn, Expr, Module, ModuleBuilder, Ty};
 
 /// Rows whose bursts may be outstanding at once.
-pub const ROWS_AHEAD: u32 = 4;
+pub const ROWS_AHEAD: u32 = 16;
 
 /// Bytes of one word of each buffer: activation, weight, parameter.
 pub fn word_bytes(g: &Geometry) -> [u32; 3] {
@@ -118,11 +119,11 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let elems24 = f("elems", 24);
     let t_now = Expr::mux(
         f("buf", 2).eq(lit(0, 2)),
-        elems24.clone().mul(lit(u64::from(eb[0]), 24)),
+        super::dma::times(elems24.clone(), eb[0], 24),
         Expr::mux(
             f("buf", 2).eq(lit(1, 2)),
-            elems24.clone().mul(lit(u64::from(eb[1]), 24)),
-            elems24.clone().mul(lit(u64::from(eb[2]), 24)),
+            super::dma::times(elems24.clone(), eb[1], 24),
+            super::dma::times(elems24.clone(), eb[2], 24),
         ),
     );
     let t_bytes = latch(&mut b, "t_q", t_now);
@@ -170,7 +171,8 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     b.assign("ptop_dec", in_top.clone());
     b.assign("pbot_dec", in_bot.clone());
 
-    // AR side.
+    // AR side: a burst per cycle. A row's first burst is formed from its address directly
+    // (in the cycle it starts), the rest from the beats of it not yet requested.
     let row_addr = b.reg("row_addr_q", u(aw));
     let ra = row_addr.q();
     let left = b.reg("beats_left_q", u(nbw));
@@ -180,16 +182,18 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let arv = b.reg("arvalid_q", Ty::BIT);
     let arv_q = arv.q();
     let dq_room = b.declare_wire("dq_in_ready", Ty::BIT);
-    let ar_idle = b.wire(
-        "ar_idle",
-        left_q.clone().eq(lit(0, nbw)).and(arv_q.clone().not()),
-    );
+    let fire = b.wire("ar_fire", arv_q.clone().and(arready));
+    // The AR register is free for a new burst next cycle.
+    let free = b.wire("ar_free", arv_q.clone().not().or(fire.clone()));
+    let more = b.wire("row_more", left_q.clone().ne(lit(0, nbw)));
+    let ar_idle = b.wire("ar_idle", more.clone().not().and(arv_q.clone().not()));
     b.assign(
         "row_issue",
         busy_q
             .clone()
             .and(rows_ar.clone().ne(z16.clone()))
-            .and(ar_idle.clone())
+            .and(more.clone().not())
+            .and(free.clone())
             .and(dq_room),
     );
     let off = if lb == 0 {
@@ -223,13 +227,18 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         ),
         Some(take.clone().or(row_issue.clone())),
     );
-    // A burst: the row's beats left, up to the 4 KiB boundary, at most 256.
-    let burst = super::dma::burst_beats(&mut b, &cur_q, &left_q, lb);
-    let issue = b.wire(
-        "burst_issue",
-        arv_q.clone().not().and(left_q.clone().ne(lit(0, nbw))),
+    // The next burst: from the current row's rest, or the new row's start; up to the 4 KiB
+    // boundary, at most 256 beats.
+    let src_addr = b.wire(
+        "burst_addr",
+        Expr::mux(more.clone(), cur_q.clone(), aligned),
     );
-    let fire = b.wire("ar_fire", arv_q.clone().and(arready));
+    let src_left = b.wire(
+        "burst_left",
+        Expr::mux(more.clone(), left_q.clone(), nbeats.clone()),
+    );
+    let burst = super::dma::burst_beats(&mut b, &src_addr, &src_left, lb);
+    let issue = b.wire("burst_issue", free.clone().and(more.or(row_issue.clone())));
     b.set_next(
         arv,
         Expr::mux(
@@ -245,28 +254,14 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     b.set_next(arlen, len, Some(issue.clone()));
     let araddr = b.reg("araddr_q", u(aw));
     let araddr_q = araddr.q();
-    b.set_next(araddr, cur_q.clone(), Some(issue.clone()));
+    b.set_next(araddr, src_addr.clone(), Some(issue.clone()));
     let burst_n = b.truncate("burst_n", burst.clone(), nbw.min(13));
     let burst_n = burst_n.zext(nbw);
-    b.set_next(
-        left,
-        Expr::mux(
-            row_issue.clone(),
-            nbeats.clone(),
-            Expr::mux(issue.clone(), left_q.clone().sub(burst_n), left_q.clone()),
-        ),
-        None,
-    );
+    b.set_next(left, src_left.sub(burst_n), Some(issue.clone()));
     b.set_next(
         cur,
-        Expr::mux(
-            row_issue.clone(),
-            aligned,
-            cur_q
-                .clone()
-                .add(burst.clone().zext(aw).shl(lit(u64::from(lb), 4))),
-        ),
-        Some(row_issue.clone().or(issue)),
+        src_addr.add(burst.clone().zext(aw).shl(lit(u64::from(lb), 4))),
+        Some(issue),
     );
 
     // Row descriptors.
@@ -392,7 +387,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         let raw = b.keep(&rb, 8 * bytes - 1, 0, false);
         let raw = b.wire(&format!("raw{k}"), raw);
         let shifted = if pad {
-            let amt = padl.clone().zext(16).mul(lit(u64::from(8 * eb[k]), 16));
+            let amt = super::dma::times(padl.clone(), 8 * eb[k], 16);
             b.wire(&format!("padded{k}"), raw.shl(amt))
         } else {
             raw

@@ -8,7 +8,7 @@ use super::{lit, u};
 use crate::rtl::{Conn, Expr, Module, ModuleBuilder, Ty};
 
 /// Bursts that may be outstanding at once (the order queue's depth).
-pub const BURSTS_AHEAD: u32 = 8;
+pub const BURSTS_AHEAD: u32 = 32;
 
 /// The arbiter `module` (address `aw` bits; the load unit's beats are `bus_bytes` wide);
 /// `order_queue` names the 1-bit queue module ([`BURSTS_AHEAD`] deep) it instantiates.

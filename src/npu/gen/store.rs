@@ -158,8 +158,14 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     };
     let acc_row = lanes(&mut b, "acc", &acc_data, g.acc_bits, ab, g.signed);
     let row_bytes = Expr::mux(src.clone(), acc_row, out_row);
-    let eb = Expr::mux(src.clone(), lit(u64::from(ab), 24), lit(u64::from(ob), 24));
-    let t_bytes = b.wire("t_bytes", elems.clone().zext(24).mul(eb));
+    let t_bytes = b.wire(
+        "t_bytes",
+        Expr::mux(
+            src.clone(),
+            super::dma::times(elems.clone(), ab, 24),
+            super::dma::times(elems.clone(), ob, 24),
+        ),
+    );
     let off = if lb == 0 {
         lit(0, 1)
     } else {
