@@ -4,12 +4,18 @@
 # User bandwidth mode, word size 1 byte (INT8): SCALE-Sim gives each of its three DRAM
 # interfaces (ifmap, filter, ofmap) its own BYTES_PER_CYCLE; the npu's AXI memory model shares
 # one budget between reads and writes. Prints SCALE-Sim's COMPUTE_REPORT row: Total Cycles
-# (incl. prefetch), Total Cycles, Stall Cycles, utilization. Needs the SCALE-Sim venv
-# (SCALESIM_PY, default .tools/scalesim/bin/python; scripts/install-tools.sh makes it).
+# (incl. prefetch), Total Cycles, Stall Cycles, utilization. Run from the repository root; the
+# first run makes the pinned venv .tools/scalesim (SCALE-Sim 3.0.0 crashes with numpy 2, so
+# numpy 1.26.4, on Python 3.11; about two minutes). SCALESIM_PY overrides its python.
 set -eu
 [ $# -eq 10 ] || { sed -n 2,3p "$0"; exit 2; }
 R=$1 C=$2 DF=$3 M=$4 K=$5 N=$6 BW=$7 IF=$8 FI=$9 OF=${10}
-PY=${SCALESIM_PY:-.tools/scalesim/bin/python}
+PY=${SCALESIM_PY:-$(pwd)/.tools/scalesim/bin/python}
+if [ ! -x "$PY" ]; then
+  base=$(ls -d "$HOME"/.pyenv/versions/3.11.* 2>/dev/null | tail -1)
+  "${base:+$base/bin/}python3" -m venv .tools/scalesim
+  .tools/scalesim/bin/pip install -q scalesim==3.0.0 numpy==1.26.4
+fi
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
 cat > "$D/npu.cfg" <<CFG

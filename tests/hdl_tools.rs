@@ -65,12 +65,29 @@ fn check_design(
     if !o.status.success() || t.contains("%Warning") || t.contains("%Error") {
         return Err(format!("verilator -Wall: {t}"));
     }
-    check_bundle(tools, top, &v, dir)
+    check_bundle(tools, top, &v, dir, Synth::Full)
 }
 
 /// Icarus (`-g2005 -Wall`, silent) and Yosys (`synth; check -assert`, no latches, no warning)
 /// on the one-file form `v` of a design whose top is `top`.
-fn check_bundle(tools: &Tools, top: &str, v: &Path, dir: &Path) -> Result<(), String> {
+/// How far Yosys synthesises.
+#[derive(Clone, Copy, PartialEq)]
+enum Synth {
+    /// `synth` to gates.
+    Full,
+    /// `synth -run :fine`: elaboration, coarse-grain optimisation and memory extraction, not
+    /// the mapping to gates (which for the npu's buffers, as flip-flops without an FPGA's
+    /// block RAM, takes minutes and checks nothing more).
+    Coarse,
+}
+
+fn check_bundle(
+    tools: &Tools,
+    top: &str,
+    v: &Path,
+    dir: &Path,
+    depth: Synth,
+) -> Result<(), String> {
     let o = run(Command::new(&tools.iverilog.path)
         .args(["-g2005", "-Wall", "-o"])
         .arg(dir.join("a.out"))
@@ -78,8 +95,13 @@ fn check_bundle(tools: &Tools, top: &str, v: &Path, dir: &Path) -> Result<(), St
     if !o.status.success() || !text(&o).trim().is_empty() {
         return Err(format!("iverilog -g2005 -Wall: {}", text(&o)));
     }
+    let stop = if depth == Synth::Coarse {
+        " -run :fine"
+    } else {
+        ""
+    };
     let script = format!(
-        "read_verilog {}; hierarchy -top {top}; proc; {NO_LATCHES}; synth -top {top}; check -assert; {NO_LATCHES}",
+        "read_verilog {}; hierarchy -top {top}; proc; {NO_LATCHES}; synth -top {top}{stop}; check -assert; {NO_LATCHES}",
         v.display()
     );
     let o = run(Command::new(&tools.yosys.path).args(["-q", "-p", &script]));
@@ -144,7 +166,8 @@ fn random_configs_pass_lint_iverilog_and_yosys() {
 
 /// The whole npu (every unit inside; the units as their own tops add nothing the top's
 /// modules do not already have) on two bus widths and both dataflows, with and without
-/// post-processing: the same three tools. `verilator` reads the
+/// post-processing: the same three tools, Yosys to coarse-grain cells (`npugen synth` maps
+/// the npu to an FPGA's gates and block RAM in the benchmarks). `verilator` reads the
 /// one-file form, so its one-module-per-file style rule (DECLFILENAME) is off, as the README
 /// says of that form; nothing else is.
 #[test]
@@ -200,7 +223,7 @@ fn npu_designs_pass_lint_iverilog_and_yosys() {
         if !o.status.success() || t.contains("%Warning") || t.contains("%Error") {
             return Err(format!("{}: verilator -Wall: {t}", d.top));
         }
-        check_bundle(&tools, &d.top, &v, &dir).map_err(|e| format!("{}: {e}", d.top))
+        check_bundle(&tools, &d.top, &v, &dir, Synth::Coarse).map_err(|e| format!("{}: {e}", d.top))
     });
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

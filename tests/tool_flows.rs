@@ -201,42 +201,6 @@ fn cocotb_testbench_runs_on_verilators_make_flow() {
     assert!(!results.contains("<failure"), "{results}");
 }
 
-/// The npu top inside a wrapper with the AXI ID ports cocotbext-axi's models need (one ID: 0).
-fn id_wrapper(design: &npugen::rtl::Design) -> String {
-    use npugen::rtl::Dir;
-    let top = design.top_module();
-    let mut ports = vec![
-        "output wire [0:0] m_axi_arid".to_string(),
-        "output wire [0:0] m_axi_awid".to_string(),
-        "input wire [0:0] m_axi_rid".to_string(),
-        "input wire [0:0] m_axi_bid".to_string(),
-    ];
-    let mut conns = Vec::new();
-    for p in &top.ports {
-        let dir = if p.dir == Dir::Input {
-            "input"
-        } else {
-            "output"
-        };
-        let w = p.ty.width;
-        let range = if w > 1 {
-            format!("[{}:0] ", w - 1)
-        } else {
-            String::new()
-        };
-        ports.push(format!("{dir} wire {range}{}", p.name));
-        conns.push(format!(".{0}({0})", p.name));
-    }
-    format!(
-        "// cocotbext-axi needs ID ports; the npu has one ID.\n\
-         /* verilator lint_off UNUSEDSIGNAL */\n\
-         module npu_cocotb_top (\n  {}\n);\n  assign m_axi_arid = 1'b0;\n  assign m_axi_awid = 1'b0;\n  {} dut ({});\nendmodule\n",
-        ports.join(",\n  "),
-        design.top,
-        conns.join(", ")
-    )
-}
-
 #[test]
 fn cocotb_axi_models_run_a_gemm_program_on_the_npu() {
     use npugen::model::npu::{Dram, NpuModel};
@@ -289,16 +253,14 @@ fn cocotb_axi_models_run_a_gemm_program_on_the_npu() {
         "max_cycles": 200_000,
     });
     write(d, "job.json", &job.to_string());
-    let design = npugen::npu::gen::npu_design(&cfg).unwrap();
-    write(d, "npu_cocotb_top.v", &id_wrapper(&design));
     let py = std::fs::read_to_string(common::repo().join("tests/cocotb/test_npu.py")).unwrap();
     write(d, "test_npu.py", &py);
     write(
         d,
         "Makefile",
         "SIM ?= verilator\nTOPLEVEL_LANG = verilog\n\
-         VERILOG_SOURCES = $(CURDIR)/ccnpu.v $(CURDIR)/npu_cocotb_top.v\n\
-         COCOTB_TOPLEVEL = npu_cocotb_top\nCOCOTB_TEST_MODULES = test_npu\n\
+         VERILOG_SOURCES = $(CURDIR)/ccnpu.v\n\
+         COCOTB_TOPLEVEL = ccnpu\nCOCOTB_TEST_MODULES = test_npu\n\
          include $(shell cocotb-config --makefiles)/Makefile.sim\n",
     );
     let o = run(Command::new("make").current_dir(d));

@@ -6,9 +6,7 @@ come from files npugen's test writes (job.json, image.bin, expected.bin); the re
 come from the generated manifest (<name>.json). The test loads the image, writes PROG_ADDR,
 PROG_LEN and BASE0..3, enables the interrupt, starts the npu, waits for irq, checks STATUS
 (done, no error) and the instruction counter, and compares the result bytes in the RAM.
-
-The npu uses one AXI ID and has no ID ports; cocotbext-axi's models need them, so the test's
-top (npu_cocotb_top.v, written by the Rust test) ties ARID/AWID to 0 around the npu.
+The npu's ports are the generated top's, as cocotbext-axi finds them by their prefixes.
 """
 
 import json

@@ -62,12 +62,18 @@ pub fn top(name: &str, g: &Geometry, n: &Names) -> Module {
     b.clock_and_reset();
     // AXI4 master.
     b.outputs([
+        (
+            "m_axi_arid",
+            u(1),
+            "read ID (always 0: one ID, bursts answered in order)",
+        ),
         ("m_axi_araddr", u(aw), "read address"),
         ("m_axi_arlen", u(8), "read burst length - 1"),
         ("m_axi_arsize", u(3), "read beat size, log2 bytes"),
         ("m_axi_arburst", u(2), "read burst type (INCR)"),
         ("m_axi_arvalid", Ty::BIT, "read address valid"),
         ("m_axi_rready", Ty::BIT, "read data ready"),
+        ("m_axi_awid", u(1), "write ID (always 0)"),
         ("m_axi_awaddr", u(aw), "write address"),
         ("m_axi_awlen", u(8), "write burst length - 1"),
         ("m_axi_awsize", u(3), "write beat size, log2 bytes"),
@@ -90,6 +96,11 @@ pub fn top(name: &str, g: &Geometry, n: &Names) -> Module {
         ("m_axi_bresp", u(2), "write response"),
         ("m_axi_bvalid", Ty::BIT, "write response valid"),
     ]);
+    let ids = b.inputs([
+        ("m_axi_rid", u(1), "read ID (one ID: not used)"),
+        ("m_axi_bid", u(1), "write response ID (one ID: not used)"),
+    ]);
+    b.wire("m_axi_ids_unused", Expr::concat(ids.to_vec()));
     // AXI4-Lite slave.
     let a12 = u(AXIL_ADDR_BITS);
     let lite_in = b.inputs([
@@ -139,6 +150,8 @@ pub fn top(name: &str, g: &Geometry, n: &Names) -> Module {
     counters(&mut b, g, &start, &busy, &ins);
     b.assign("m_axi_arburst", lit(1, 2));
     b.assign("m_axi_awburst", lit(1, 2));
+    b.assign("m_axi_arid", lit(0, 1));
+    b.assign("m_axi_awid", lit(0, 1));
     b.assign(
         "m_axi_awsize",
         lit(u64::from(g.axi_bytes.trailing_zeros()), 3),

@@ -142,9 +142,13 @@ impl AxiPins {
     }
 }
 
-/// The AXI4 ports the memory model drives and reads (ARBURST/AWBURST are INCR by
-/// construction: read, not compared).
-const AXI_PORTS: [&str; 25] = [
+/// The AXI4 ports the memory model drives and reads (ARBURST/AWBURST are INCR and the IDs 0
+/// by construction: read, not compared; RID/BID are driven 0).
+const AXI_PORTS: [&str; 29] = [
+    "m_axi_arid",
+    "m_axi_awid",
+    "m_axi_rid",
+    "m_axi_bid",
     "m_axi_arready",
     "m_axi_rvalid",
     "m_axi_rdata",
