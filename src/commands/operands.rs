@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::cli::Operands;
+use crate::cli::{GemmArgs, Operands};
 use crate::config::{ArrayConfig, PostprocConfig};
 use crate::error::{Error, Result};
 use crate::model::io::operand_range;
@@ -79,6 +79,22 @@ pub fn operands(cfg: &ArrayConfig, ops: &Operands, seed: u64) -> Result<(Matrix,
             Ok((am, bm))
         }
     }
+}
+
+/// A GEMM's inputs from a command's arguments: A, B and, with post-processing, each column's
+/// record (the bias from `--bias`, random with random operands, else zeros; `--scale`).
+pub fn gemm_inputs(args: &GemmArgs) -> Result<(Matrix, Matrix, Option<Vec<ColumnParams>>)> {
+    let post = args.config.postproc.as_ref();
+    let (a, b) = operands(args.config.array(), &args.operands, args.seed)?;
+    let bias = bias(
+        post.is_some(),
+        b.cols,
+        args.bias.as_deref(),
+        &args.operands,
+        args.seed,
+    )?;
+    let params = params(post, &b, bias.as_deref(), args.scale.as_deref())?;
+    Ok((a, b, params))
 }
 
 /// The npu_core bias: from `path` (N int32 values, 1-D or one row), random with random

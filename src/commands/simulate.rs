@@ -167,16 +167,8 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
         Some(_) => Some(out_type(&args.gemm.config)?),
         None => None,
     };
-    let (a, b) = super::operands::operands(&cfg, &args.gemm.operands, args.gemm.seed)?;
+    let (a, b, params) = super::operands::gemm_inputs(&args.gemm)?;
     check_depth(&cfg, post.is_some(), a.cols)?;
-    let bias = super::operands::bias(
-        post.is_some(),
-        b.cols,
-        args.gemm.bias.as_deref(),
-        &args.gemm.operands,
-        args.gemm.seed,
-    )?;
-    let params = super::operands::params(post, &b, bias.as_deref(), args.gemm.scale.as_deref())?;
     let design = crate::gen::generate(&args.gemm.config)?;
     let mut files = RunFiles::declare(&args)?;
     let opts = GemmOptions {

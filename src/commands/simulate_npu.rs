@@ -76,21 +76,12 @@ fn cycle_limit(c: &crate::model::npu::Counters, bw: u32, offer: u32, g: &Geometr
 pub fn simulate(args: SimulateArgs) -> Result<i32> {
     let cfg = &args.gemm.config;
     let g = Geometry::new(cfg)?;
-    let arr = cfg.array().clone();
     let post = cfg.postproc.as_ref();
     let out_ty = match &args.out {
         Some(_) => Some(out_type(cfg)?),
         None => None,
     };
-    let (a, b) = super::operands::operands(&arr, &args.gemm.operands, args.gemm.seed)?;
-    let bias = super::operands::bias(
-        post.is_some(),
-        b.cols,
-        args.gemm.bias.as_deref(),
-        &args.gemm.operands,
-        args.gemm.seed,
-    )?;
-    let params = super::operands::params(post, &b, bias.as_deref(), args.gemm.scale.as_deref())?;
+    let (a, b, params) = super::operands::gemm_inputs(&args.gemm)?;
     let shape = GemmShape {
         m: a.rows as u32,
         k: a.cols as u32,

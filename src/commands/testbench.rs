@@ -9,7 +9,7 @@ use crate::sim::vectors::vectors;
 
 /// Writes the testbench for `config`, the operands and the bias (npu_core) into `out`.
 pub fn testbench(args: &GemmArgs, out: &Path) -> Result<()> {
-    let (config, operands, seed) = (&args.config, &args.operands, args.seed);
+    let (config, seed) = (&args.config, args.seed);
     if config.npu.is_some() {
         return Err(Error::input(
             "[npu]",
@@ -18,12 +18,9 @@ pub fn testbench(args: &GemmArgs, out: &Path) -> Result<()> {
              array's testbench)",
         ));
     }
-    let bias = args.bias.as_deref();
     let cfg = config.array();
     let post = config.postproc.as_ref();
-    let (a, b) = super::operands::operands(cfg, operands, seed)?;
-    let bias = super::operands::bias(post.is_some(), b.cols, bias, operands, seed)?;
-    let params = super::operands::params(post, &b, bias.as_deref(), args.scale.as_deref())?;
+    let (a, b, params) = super::operands::gemm_inputs(args)?;
     let design = crate::gen::generate(config)?;
     let v = vectors(cfg, post, &a, &b, params.as_deref())
         .map_err(|e| Error::Internal(e.to_string()))?;
