@@ -154,12 +154,27 @@ fn verilator_binary_flow_runs_the_emitted_testbench_with_a_waveform() {
     assert!(vcd.contains("c_tdata"), "{}", &vcd[..vcd.len().min(400)]);
 }
 
+/// Whether cocotb on Verilator's make flow can run (a failure under CI when it cannot).
+fn cocotb_tools() -> bool {
+    tool(ToolKind::Verilator).is_some()
+        && program("cocotb-config").is_some()
+        && program("make").is_some()
+}
+
+/// Runs `make` (a cocotb Makefile) in `d` with `envs`; asserts that `test` ran and passed.
+fn run_cocotb(d: &Path, envs: &[(&str, String)], test: &str) {
+    let o = run(Command::new("make")
+        .current_dir(d)
+        .envs(envs.iter().map(|(k, v)| (k, v))));
+    assert!(o.status.success(), "{}", text(&o));
+    let results = std::fs::read_to_string(d.join("results.xml")).unwrap();
+    assert!(results.contains(test), "{results}");
+    assert!(!results.contains("<failure"), "{results}");
+}
+
 #[test]
 fn cocotb_testbench_runs_on_verilators_make_flow() {
-    if tool(ToolKind::Verilator).is_none()
-        || program("cocotb-config").is_none()
-        || program("make").is_none()
-    {
+    if !cocotb_tools() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -184,21 +199,15 @@ fn cocotb_testbench_runs_on_verilators_make_flow() {
     );
     let seed = npugen::rng::seed_from_env("NPUGEN_SEED");
     println!("seed = {seed} (replay with NPUGEN_SEED={seed})");
-    let o = run(Command::new("make").current_dir(d).envs([
+    let envs = [
         ("NPU_ROWS", "2".to_string()),
         ("NPU_COLS", "3".to_string()),
         ("NPU_K", "5".to_string()),
         ("NPU_BITS", "8".to_string()),
         ("NPU_ACC", "32".to_string()),
         ("NPU_SEED", seed.to_string()),
-    ]));
-    assert!(o.status.success(), "{}", text(&o));
-    let results = std::fs::read_to_string(d.join("results.xml")).unwrap();
-    assert!(
-        results.contains("one_tile_matches_a_plain_product"),
-        "{results}"
-    );
-    assert!(!results.contains("<failure"), "{results}");
+    ];
+    run_cocotb(d, &envs, "one_tile_matches_a_plain_product");
 }
 
 #[test]
@@ -206,10 +215,7 @@ fn cocotb_axi_models_run_a_gemm_program_on_the_npu() {
     use npugen::model::npu::{Dram, NpuModel};
     use npugen::npu::host::GemmImage;
     use npugen::npu::program::{gemm, GemmShape};
-    if tool(ToolKind::Verilator).is_none()
-        || program("cocotb-config").is_none()
-        || program("make").is_none()
-    {
+    if !cocotb_tools() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -263,12 +269,5 @@ fn cocotb_axi_models_run_a_gemm_program_on_the_npu() {
          COCOTB_TOPLEVEL = ccnpu\nCOCOTB_TEST_MODULES = test_npu\n\
          include $(shell cocotb-config --makefiles)/Makefile.sim\n",
     );
-    let o = run(Command::new("make").current_dir(d));
-    assert!(o.status.success(), "{}", text(&o));
-    let results = std::fs::read_to_string(d.join("results.xml")).unwrap();
-    assert!(
-        results.contains("gemm_program_matches_the_golden_model"),
-        "{results}"
-    );
-    assert!(!results.contains("<failure"), "{results}");
+    run_cocotb(d, &[], "gemm_program_matches_the_golden_model");
 }

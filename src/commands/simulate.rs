@@ -33,7 +33,7 @@ pub(super) fn out_type(config: &Config) -> Result<OutType> {
 /// The outputs of one run, declared before it (folders created, a folder in the way or an
 /// unwritable one refused: exit 1 naming the path) and committed together after it.
 pub(super) struct RunFiles {
-    pub(super) files: Outputs,
+    files: Outputs,
     /// The whole-run waveform asked for, its temp path, and its format.
     pub(super) wave: Option<(PathBuf, PathBuf)>,
     pub(super) trace: TraceFormat,
@@ -73,6 +73,25 @@ impl RunFiles {
             trace,
             mismatch,
         })
+    }
+
+    /// Stages the report (pretty JSON) and C (as `ty`) where the arguments ask for them.
+    pub(super) fn stage(
+        &mut self,
+        args: &SimulateArgs,
+        report: &impl serde::Serialize,
+        c: &crate::model::Matrix,
+        ty: Option<OutType>,
+    ) -> Result<()> {
+        if let Some(path) = &args.report {
+            let mut text = serde_json::to_string_pretty(report).expect("report serializes");
+            text.push('\n');
+            self.files.write(path, text.as_bytes())?;
+        }
+        if let (Some(path), Some(ty)) = (&args.out, ty) {
+            self.files.write(path, &crate::npy::to_bytes_as(c, ty))?;
+        }
+        Ok(())
     }
 
     /// Marks the waveforms the run wrote, and commits every file; returns the waveform path
@@ -198,16 +217,7 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
         Some(args.gemm.seed),
     );
     print_summary(&args, &report);
-    if let Some(path) = &args.report {
-        let mut text = serde_json::to_string_pretty(&report).expect("report serializes");
-        text.push('\n');
-        files.files.write(path, text.as_bytes())?;
-    }
-    if let (Some(path), Some(ty)) = (&args.out, out_ty) {
-        files
-            .files
-            .write(path, &crate::npy::to_bytes_as(&out.c, ty))?;
-    }
+    files.stage(&args, &report, &out.c, out_ty)?;
     let shown = files.commit(out.vcd.is_some())?;
     if report.matches_model {
         return Ok(0);

@@ -209,16 +209,7 @@ pub fn simulate(args: SimulateArgs) -> Result<i32> {
         seed: args.gemm.seed,
     };
     print_summary(cfg, &report, prog.instrs.len());
-    if let Some(path) = &args.report {
-        let mut text = serde_json::to_string_pretty(&report).expect("report serializes");
-        text.push('\n');
-        files.files.write(path, text.as_bytes())?;
-    }
-    if let (Some(path), Some(ty)) = (&args.out, out_ty) {
-        files
-            .files
-            .write(path, &crate::npy::to_bytes_as(&result, ty))?;
-    }
+    files.stage(&args, &report, &result, out_ty)?;
     let shown = files.commit(traced)?;
     if matches {
         return Ok(0);
