@@ -467,6 +467,24 @@ impl Expr {
     pub fn sub(self, rhs: Expr) -> Expr {
         Expr::binary(BinOp::Sub, self, rhs)
     }
+    /// `self` (unsigned) times the constant `c`, zero-extended to `w` bits, as shifts and adds:
+    /// for counts (elements times bytes) that must not take a DSP block.
+    pub fn times_const(self, c: u32, w: u32) -> Expr {
+        let x = self.zext(w);
+        let mut sum: Option<Expr> = None;
+        for k in (0..32u32).filter(|k| c >> k & 1 == 1) {
+            let term = if k == 0 {
+                x.clone()
+            } else {
+                x.clone().shl(Expr::lit(i128::from(k), Ty::unsigned(5)))
+            };
+            sum = Some(match sum {
+                Some(s) => s.add(term),
+                None => term,
+            });
+        }
+        sum.unwrap_or_else(|| Expr::zero(Ty::unsigned(w)))
+    }
     /// `self * rhs` (truncated to the operand width).
     pub fn mul(self, rhs: Expr) -> Expr {
         Expr::binary(BinOp::Mul, self, rhs)

@@ -29,25 +29,6 @@ pub(super) fn unit_inputs(
     (ins, bases)
 }
 
-/// `x` (unsigned) times the constant `c`, `w` bits wide, as shifts and adds: a byte count
-/// (elements times element bytes) must not take one of the array's DSP blocks.
-pub(super) fn times(x: Expr, c: u32, w: u32) -> Expr {
-    let x = x.zext(w);
-    let mut sum: Option<Expr> = None;
-    for k in (0..32u32).filter(|k| c >> k & 1 == 1) {
-        let term = if k == 0 {
-            x.clone()
-        } else {
-            x.clone().shl(lit(u64::from(k), 5))
-        };
-        sum = Some(match sum {
-            Some(s) => s.add(term),
-            None => term,
-        });
-    }
-    sum.unwrap_or_else(|| lit(0, w))
-}
-
 /// The DRAM address of the instruction's first row: its base register plus `dram`.
 pub(super) fn first_row(q: &Expr, op: Opcode, bases: &[Expr], aw: u32) -> Expr {
     let sel = get(q, op, "base", 2);

@@ -121,7 +121,7 @@ pub fn fetch(module: &str, queue: &str, bus_bytes: u32, addr_bits: u32) -> Modul
         ),
         None,
     );
-    let beats = super::dma::times(n.clone(), per_instr, 8).sub(lit(1, 8));
+    let beats = n.clone().times_const(per_instr, 8).sub(lit(1, 8));
     b.set_next(arlen, beats, Some(issue.clone()));
     let ar_addr = b.reg("araddr_q", u(aw));
     let ar_addr_q = ar_addr.q();

@@ -119,11 +119,11 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let elems24 = f("elems", 24);
     let t_now = Expr::mux(
         f("buf", 2).eq(lit(0, 2)),
-        super::dma::times(elems24.clone(), eb[0], 24),
+        elems24.clone().times_const(eb[0], 24),
         Expr::mux(
             f("buf", 2).eq(lit(1, 2)),
-            super::dma::times(elems24.clone(), eb[1], 24),
-            super::dma::times(elems24.clone(), eb[2], 24),
+            elems24.clone().times_const(eb[1], 24),
+            elems24.clone().times_const(eb[2], 24),
         ),
     );
     let t_bytes = latch(&mut b, "t_q", t_now);
@@ -387,7 +387,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         let raw = b.keep(&rb, 8 * bytes - 1, 0, false);
         let raw = b.wire(&format!("raw{k}"), raw);
         let shifted = if pad {
-            let amt = super::dma::times(padl.clone(), 8 * eb[k], 16);
+            let amt = padl.clone().times_const(8 * eb[k], 16);
             b.wire(&format!("padded{k}"), raw.shl(amt))
         } else {
             raw

@@ -162,8 +162,8 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         "t_bytes",
         Expr::mux(
             src.clone(),
-            super::dma::times(elems.clone(), ab, 24),
-            super::dma::times(elems.clone(), ob, 24),
+            elems.clone().times_const(ab, 24),
+            elems.clone().times_const(ob, 24),
         ),
     );
     let off = if lb == 0 {

@@ -103,7 +103,7 @@ pub fn top(name: &str, g: &Geometry, n: &Names) -> Module {
     b.wire("m_axi_ids_unused", Expr::concat(ids.to_vec()));
     // AXI4-Lite slave.
     let a12 = u(AXIL_ADDR_BITS);
-    let lite_in = b.inputs([
+    let lite_ports = [
         ("s_axi_awaddr", a12, "register write address"),
         ("s_axi_awvalid", Ty::BIT, "register write address valid"),
         ("s_axi_wdata", u(32), "register write data"),
@@ -113,7 +113,8 @@ pub fn top(name: &str, g: &Geometry, n: &Names) -> Module {
         ("s_axi_araddr", a12, "register read address"),
         ("s_axi_arvalid", Ty::BIT, "register read address valid"),
         ("s_axi_rready", Ty::BIT, "register read data ready"),
-    ]);
+    ];
+    let lite_in = b.inputs(lite_ports);
     let lite_out = [
         ("s_axi_awready", Ty::BIT, "register write address ready"),
         ("s_axi_wready", Ty::BIT, "register write data ready"),
@@ -140,7 +141,13 @@ pub fn top(name: &str, g: &Geometry, n: &Names) -> Module {
     };
     let start = sig("start", Ty::BIT);
     let busy = sig("busy", Ty::BIT);
-    regs_block(&mut b, name, g, lite_in, &lite_out);
+    regs_block(
+        &mut b,
+        name,
+        g,
+        lite_ports.map(|(n, _, _)| n).into_iter().zip(lite_in),
+        &lite_out,
+    );
     control(&mut b, n, g, &ins);
     let bases: Vec<Expr> = (0..4).map(|k| sig(&format!("base{k}"), u(aw))).collect();
     unit_queues(&mut b, n);
@@ -170,6 +177,11 @@ struct Ins {
     wready: Expr,
     bresp: Expr,
     bvalid: Expr,
+}
+
+/// The AXI4 master port of a unit's port `p` (`aw_addr` -> `m_axi_awaddr`).
+fn axi_port(p: &str) -> String {
+    format!("m_axi_{}", p.replace('_', ""))
 }
 
 fn sig(n: &str, ty: Ty) -> Expr {
@@ -211,7 +223,7 @@ fn regs_block(
     b: &mut ModuleBuilder,
     name: &str,
     g: &Geometry,
-    lite_in: [Expr; 9],
+    lite_in: impl Iterator<Item = (&'static str, Expr)>,
     lite_out: &[(&str, Ty, &str); 8],
 ) {
     let aw = g.axi_addr_bits;
@@ -228,18 +240,7 @@ fn regs_block(
         b.declare_wire(n, ty);
     }
     let mut conns = vec![("clk", i(bit("clk"))), ("rst", i(bit("rst")))];
-    let lite_names = [
-        "s_axi_awaddr",
-        "s_axi_awvalid",
-        "s_axi_wdata",
-        "s_axi_wstrb",
-        "s_axi_wvalid",
-        "s_axi_bready",
-        "s_axi_araddr",
-        "s_axi_arvalid",
-        "s_axi_rready",
-    ];
-    for (n, e) in lite_names.iter().zip(lite_in) {
+    for (n, e) in lite_in {
         conns.push((n, i(e)));
     }
     for (n, _, _) in lite_out {
@@ -342,14 +343,17 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
             ("stall", Ty::BIT),
         ],
     );
-    for p in ["araddr", "arlen", "arsize", "arvalid", "rready"] {
-        let ty = match p {
-            "araddr" => u(aw),
-            "arlen" => u(8),
-            "arsize" => u(3),
-            _ => Ty::BIT,
-        };
-        b.assign(&format!("m_axi_{p}"), sig(&format!("arb_m_{p}"), ty));
+    for (p, ty) in [
+        ("ar_addr", u(aw)),
+        ("ar_len", u(8)),
+        ("ar_size", u(3)),
+        ("ar_valid", Ty::BIT),
+        ("r_ready", Ty::BIT),
+    ] {
+        b.assign(
+            &axi_port(p),
+            sig(&format!("arb_m_{}", p.replace('_', "")), ty),
+        );
     }
     // The earliest unit error (load and store each keep their first).
     let (le, se) = (bit("ld_err"), bit("st_err"));
@@ -744,26 +748,16 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
         ],
     );
     for (p, ty) in [
-        ("awaddr", u(aw)),
-        ("awlen", u(8)),
-        ("awvalid", Ty::BIT),
-        ("wdata", u(dw)),
-        ("wstrb", u(dw / 8)),
-        ("wlast", Ty::BIT),
-        ("wvalid", Ty::BIT),
-        ("bready", Ty::BIT),
+        ("aw_addr", u(aw)),
+        ("aw_len", u(8)),
+        ("aw_valid", Ty::BIT),
+        ("w_data", u(dw)),
+        ("w_strb", u(dw / 8)),
+        ("w_last", Ty::BIT),
+        ("w_valid", Ty::BIT),
+        ("b_ready", Ty::BIT),
     ] {
-        let unit_port = match p {
-            "awaddr" => "aw_addr",
-            "awlen" => "aw_len",
-            "awvalid" => "aw_valid",
-            "wdata" => "w_data",
-            "wstrb" => "w_strb",
-            "wlast" => "w_last",
-            "wvalid" => "w_valid",
-            _ => "b_ready",
-        };
-        b.assign(&format!("m_axi_{p}"), sig(&format!("st_{unit_port}"), ty));
+        b.assign(&axi_port(p), sig(&format!("st_{p}"), ty));
     }
 }
 
