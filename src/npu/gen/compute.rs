@@ -5,11 +5,11 @@
 //! beat k - 1; WS: k weight rows with `w_tlast`, then m activation rows with `a_tlast`). Each
 //! MATMUL leaves a descriptor for the write-back, so the next tile streams while this one
 //! drains: result row r (of R in OS, m in WS) is kept if r < m and written to accumulator row
-//! acc + r, added to what is there when accumulating (read, then write one cycle later). A read
-//! never meets the write of the same row: the rows of one tile go to different rows, and
-//! consecutive tiles' beats are at least three cycles apart (the feeder takes the next MATMUL,
-//! then reads its first words), so their result rows are too. A feeder that overlaps tiles more
-//! tightly must add a bypass.
+//! acc + r, added to what is there when accumulating (read, then write one cycle later). The
+//! rows of one tile go to different rows, but one tile's last row and the next tile's first can
+//! arrive in consecutive cycles (an OS tile of k = 1 drains right behind the one before): when
+//! the row read is the row being written, the sum comes from the write stage (a bypass) and the
+//! memory is not read, so the memory never sees a read and a write of one row in one cycle.
 //! POST runs on its own engine beside the feeder, so the next MATMUL streams while a tile is
 //! post-processed: POST waits until every MATMUL taken before it is written back, reads its
 //! parameter row once, streams the accumulator rows (the read port is the write-back's first:
@@ -423,7 +423,24 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let s1a = b.delay("s1_addr", addr.clone());
     let s1acc = b.delay("s1_accum", d_accum.clone());
     let s1row = b.delay("s1_row", Expr::sig("c_tdata", u(ab)));
-    let base = Expr::mux(s1acc.clone(), acc_rdata.clone(), lit(0, ab));
+    // A row that stage 1 writes in the cycle it is read again (the last row of one tile, the
+    // first of the next accumulating into it) comes from the write stage: the memory's read
+    // would return the row before the write. The memory is then not read at all.
+    let hit = b.wire(
+        "wb_bypass",
+        wb_rd
+            .clone()
+            .and(s1v.clone())
+            .and(s1a.clone().eq(addr.clone())),
+    );
+    let s1hit = b.delay("s1_bypass", hit.clone());
+    let bypass_row = b.reg("s1_bypass_row", u(ab));
+    let bypass_q = bypass_row.q();
+    let base = Expr::mux(
+        s1acc.clone(),
+        Expr::mux(s1hit, bypass_q, acc_rdata.clone()),
+        lit(0, ab),
+    );
     let base = b.wire("wb_base", base);
     let lanes: Vec<Expr> = (0..cols)
         .rev()
@@ -434,6 +451,7 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         })
         .collect();
     let sum = b.wire("wb_sum", Expr::concat(lanes));
+    b.set_next(bypass_row, sum.clone(), Some(hit.clone()));
     let push_tile = b.delay("push_tile", tile_end.clone().and(d_push));
     b.assign(
         "wb_empty",
@@ -477,7 +495,7 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     b.assign("p_re", p_is(2));
     b.assign("p_raddr", prm);
     // The accumulator read port: the write-back's reads first, then POST's.
-    b.assign("acc_re", wb_rd.clone().or(post_rows.clone()));
+    b.assign("acc_re", wb_rd.clone().and(hit.not()).or(post_rows.clone()));
     b.assign("acc_raddr", Expr::mux(wb_rd, addr, p_acc.add(pt_q)));
     b.assign("acc_we", s1v.clone());
     b.assign("acc_waddr", s1a);
