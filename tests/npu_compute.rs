@@ -1,8 +1,9 @@
 //! The npu's compute unit alone (Verilated, its own top with the plain array and the
 //! post-processing module inside), against the golden model: random MATMULs (overwrite and
 //! accumulate, k and m at their limits, one-row tiles accumulating into one row back to back)
-//! and POSTs over buffers the harness holds, with tokens given at random; every accumulator row
-//! and output word must equal the model's, and the unit must pop and push as the flags say.
+//! and POSTs and ALU instructions over buffers the harness holds, with tokens given at random;
+//! every accumulator row and output word must equal the model's, and the unit must pop and
+//! push as the flags say.
 
 mod common;
 
@@ -47,6 +48,39 @@ fn config(df: Dataflow, rows: u32, cols: u32) -> Config {
     }
 }
 
+/// An ALU instruction: every function and source, operand rows overlapping the destination,
+/// the immediate and the shift at their extremes as often as in between.
+fn random_alu(rng: &mut Rng, g: &Geometry, deps: Deps) -> Instr {
+    let rows = rng.range(0, 5) as u64;
+    let kind = rng.range(0, 2) as u64;
+    let depth = if kind == 1 { 60 } else { g.acc_rows };
+    let imm = match rng.range(0, 4) {
+        0 => 0x8000,
+        1 => 0x7fff,
+        2 => rng.range(0, 0xffff) as u64,
+        _ => (rng.range(-4, 5) as i16 as u16).into(),
+    };
+    let top = i64::from(g.acc_bits) - 1;
+    let shift = match rng.range(0, 4) {
+        0 => 0,
+        1 => top as u64,
+        _ => rng.range(0, top) as u64,
+    };
+    let args = [
+        ("func", rng.range(0, 4) as u64),
+        ("src_kind", kind),
+        (
+            "dst",
+            rng.range(0, i64::from(g.acc_rows) - rows as i64) as u64,
+        ),
+        ("src", rng.range(0, i64::from(depth) - rows as i64) as u64),
+        ("rows", rows),
+        ("imm", imm),
+        ("shift", shift),
+    ];
+    Instr::new(Opcode::Alu, deps, &args).unwrap()
+}
+
 fn random_instr(rng: &mut Rng, g: &Geometry) -> Instr {
     let deps = Deps {
         pop_prev: rng.coin(),
@@ -54,7 +88,11 @@ fn random_instr(rng: &mut Rng, g: &Geometry) -> Instr {
         push_prev: rng.coin(),
         push_next: rng.coin(),
     };
-    if rng.range(0, 3) == 0 {
+    let pick = rng.range(0, 4);
+    if pick == 1 {
+        return random_alu(rng, g, deps);
+    }
+    if pick == 0 {
         let rows = rng.range(0, 5) as u64;
         let args = [
             (

@@ -18,7 +18,7 @@ use npugen::model::postproc::{column_params, postprocess_matrix};
 use npugen::model::{matmul, Matrix};
 use npugen::npu::gen::npu_design;
 use npugen::npu::host::GemmImage;
-use npugen::npu::isa::Opcode;
+use npugen::npu::isa::{Deps, Instr, Opcode};
 use npugen::npu::program::{gemm, GemmShape, Program};
 use npugen::npu::regs::ErrorCode;
 use npugen::npu::Geometry;
@@ -229,6 +229,172 @@ fn axi_errors_in_loads_and_stores_end_the_program_at_that_instruction() {
                 .unwrap_or_else(|e| panic!("{label}: {e}"));
             assert!(got.violations.is_empty(), "{label}: {:?}", got.violations);
             assert_eq!((got.code(), got.pc), (Some(code), want.pc), "{label}");
+        }
+    }
+}
+
+/// A hand-written program whose ALU instructions read every source (activation words, the
+/// matrix product's accumulator rows, the immediate alone) and use every function, in place
+/// and across rows, between a MATMUL and a STORE of the accumulator memory: on the 64-bit
+/// (WS) and 128-bit (OS) npus, the DRAM afterwards must equal the model's.
+#[test]
+fn alu_instructions_run_on_the_rtl_as_on_the_model() {
+    if tool(ToolKind::Verilator).is_none() {
+        return;
+    }
+    let seed = seed_from_env("NPUGEN_SEED");
+    println!("seed {seed} (NPUGEN_SEED replays)");
+    let mut rng = Rng::new(seed);
+    for bits in [64, 128] {
+        let (cfg, g, build) = build(bits);
+        let (r, c) = (u64::from(g.rows), u64::from(g.cols));
+        let (k, m) = match g.dataflow {
+            Dataflow::Os => (8, r),
+            Dataflow::Ws => (r, 4),
+        };
+        let none = Deps::default();
+        let op = |o: Opcode, deps: Deps, args: &[(&str, u64)]| Instr::new(o, deps, args).unwrap();
+        let alu = |deps: Deps, args: &[(&str, u64)]| op(Opcode::Alu, deps, args);
+        let imm = |v: i16| u64::from(v as u16);
+        let in_b = u64::from(g.act_bytes);
+        let w_b = u64::from(g.weight_bytes);
+        let prog = vec![
+            op(
+                Opcode::Load,
+                none,
+                &[("rows", 8), ("elems", r), ("stride", r * in_b)],
+            ),
+            op(
+                Opcode::Load,
+                Deps {
+                    push_next: true,
+                    ..none
+                },
+                &[
+                    ("buf", 1),
+                    ("base", 1),
+                    ("rows", k),
+                    ("elems", c),
+                    ("stride", c * w_b),
+                ],
+            ),
+            op(
+                Opcode::Matmul,
+                Deps {
+                    pop_prev: true,
+                    ..none
+                },
+                &[("k", k), ("m", m)],
+            ),
+            // acc[8..12] = (act[0..4] - 3) << 2; += acc[0..4] << 1; acc[0..4] = max(., 0);
+            // acc[8..12] = round(acc[8..12] / 8); acc[9..12] = min(., act[4..7] + 100);
+            // acc[13..15] = 5 << 30 (wraps), then acc[12..15] += acc[11..14] (overlapping:
+            // each row reads the one the row before wrote).
+            alu(
+                none,
+                &[
+                    ("src_kind", 1),
+                    ("dst", 8),
+                    ("rows", 4),
+                    ("imm", imm(-3)),
+                    ("shift", 2),
+                ],
+            ),
+            alu(none, &[("func", 1), ("dst", 8), ("rows", 4), ("shift", 1)]),
+            alu(none, &[("func", 2), ("src_kind", 2), ("rows", 4)]),
+            alu(
+                none,
+                &[
+                    ("func", 4),
+                    ("src", 8),
+                    ("dst", 8),
+                    ("rows", 4),
+                    ("shift", 3),
+                ],
+            ),
+            alu(
+                none,
+                &[
+                    ("func", 3),
+                    ("src_kind", 1),
+                    ("src", 4),
+                    ("dst", 9),
+                    ("rows", 3),
+                    ("imm", 100),
+                ],
+            ),
+            alu(
+                none,
+                &[
+                    ("src_kind", 2),
+                    ("dst", 13),
+                    ("rows", 2),
+                    ("imm", 5),
+                    ("shift", 30),
+                ],
+            ),
+            alu(
+                Deps {
+                    push_next: true,
+                    ..none
+                },
+                &[("func", 1), ("src", 11), ("dst", 12), ("rows", 3)],
+            ),
+            op(
+                Opcode::Store,
+                Deps {
+                    pop_prev: true,
+                    ..none
+                },
+                &[
+                    ("src", 1),
+                    ("base", 3),
+                    ("rows", 15),
+                    ("elems", c),
+                    ("stride", c * u64::from(g.acc_bytes)),
+                ],
+            ),
+            op(Opcode::Finish, none, &[]),
+        ];
+        // Random operands where the program reads them, the program above them.
+        let bases = [0u64, 512, 0, 1024];
+        let code_at = 4096u64;
+        let mut bytes = vec![0u8; 8192];
+        for b in bytes[..1024].iter_mut() {
+            *b = rng.next_u64() as u8;
+        }
+        for (i, x) in prog.iter().enumerate() {
+            let at = code_at as usize + 16 * i;
+            bytes[at..at + 16].copy_from_slice(&x.to_bytes());
+        }
+        let regs = HostRegs {
+            prog_addr: code_at,
+            prog_len: prog.len() as u32,
+            bases,
+        };
+        let mut dram = Dram::of(bytes.clone());
+        let want = NpuModel::new(&cfg).unwrap().run(&mut dram, &regs);
+        assert_eq!(
+            (want.error, want.pc),
+            (ErrorCode::None, prog.len() as u32 - 1)
+        );
+        assert_ne!(dram.bytes, bytes, "the program stores something");
+        for t in timings(seed) {
+            let label = format!("{bits}-bit npu, ALU program, {t:?}, seed {seed}");
+            let mut sim = Verilated::load(&build).unwrap();
+            let got = run(&mut sim, g.axi_bytes, bytes.clone(), &regs, t, 200_000)
+                .unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert!(got.violations.is_empty(), "{label}: {:?}", got.violations);
+            assert_eq!((got.code(), got.pc), (Some(want.error), want.pc), "{label}");
+            assert!(
+                got.dram == dram.bytes,
+                "{label}: DRAM differs from the model's"
+            );
+            assert_eq!(
+                got.counter("INSTRUCTIONS"),
+                want.counters.instructions,
+                "{label}"
+            );
         }
     }
 }

@@ -323,6 +323,50 @@ fn every_error_stops_the_program_at_its_instruction() {
             1,
         ),
     ];
+    // The ALU: illegal codes before a bad shift, ranges after; an immediate has no src row.
+    let acc = u64::from(g.acc_rows);
+    let alu = |args: &[(&str, u64)]| vec![op(Opcode::Alu, d, args), fin()];
+    let alu_cases: Vec<(&str, Vec<Instr>, ErrorCode)> = vec![
+        (
+            "alu func 5",
+            alu(&[("func", 5), ("shift", 63)]),
+            ErrorCode::Illegal,
+        ),
+        (
+            "alu src_kind 3",
+            alu(&[("src_kind", 3)]),
+            ErrorCode::Illegal,
+        ),
+        (
+            "alu shift = acc_bits",
+            alu(&[("shift", u64::from(g.acc_bits)), ("dst", acc)]),
+            ErrorCode::BadField,
+        ),
+        (
+            "alu dst range",
+            alu(&[("dst", acc - 1), ("rows", 2)]),
+            ErrorCode::BufferRange,
+        ),
+        (
+            "alu acc src range",
+            alu(&[("src", acc), ("rows", 1)]),
+            ErrorCode::BufferRange,
+        ),
+        (
+            "alu act src range",
+            alu(&[("src_kind", 1), ("src", act), ("rows", 1)]),
+            ErrorCode::BufferRange,
+        ),
+        (
+            "alu immediate",
+            alu(&[("src_kind", 2), ("src", 0xffff), ("rows", acc)]),
+            ErrorCode::None,
+        ),
+    ];
+    for (what, prog, code) in alu_cases {
+        let pc = if code == ErrorCode::None { 1 } else { 0 };
+        assert_eq!(run_program(prog, 4096), (code, pc), "{what}");
+    }
     for (what, prog, len, code, pc) in cases {
         let got = run_program(prog, len);
         assert_eq!(got, (code, pc), "{what}");

@@ -147,6 +147,32 @@ fn cases(g: &Geometry) -> Vec<Case> {
         ),
         case("no instructions", vec![]),
     ];
+    // ALU: every check, in the model's order; an immediate's src is not a row.
+    let last_acc = u64::from(g.acc_rows) - 1;
+    for (what, args) in [
+        ("alu func 5", vec![("func", 5)]),
+        ("alu src_kind 3", vec![("src_kind", 3), ("shift", 63)]),
+        (
+            "alu shift = acc_bits",
+            vec![("shift", u64::from(g.acc_bits))],
+        ),
+        ("alu dst range", vec![("dst", last_acc), ("rows", 2)]),
+        ("alu acc src range", vec![("src", last_acc), ("rows", 2)]),
+        (
+            "alu act src range",
+            vec![
+                ("src_kind", 1),
+                ("src", u64::from(g.act_words) - 1),
+                ("rows", 2),
+            ],
+        ),
+        (
+            "alu immediate, any src",
+            vec![("src_kind", 2), ("src", 0xffff), ("rows", 2), ("func", 4)],
+        ),
+    ] {
+        v.push(case(what, vec![op(Opcode::Alu, d, &args), fin()]));
+    }
     // Raw words: a reserved bit, opcode 0, a flag a unit lacks.
     for (what, w) in [
         ("reserved bit", [15u32 | 1 << 31, 0, 0, 0]),

@@ -4,6 +4,7 @@
 //! - [`gemm`]: the plain matrix product (the model's own reference);
 //! - [`systolic`]: the array's ports cycle by cycle, from its published timing contract.
 
+pub mod alu;
 pub mod gemm;
 mod gemmlowp;
 pub mod io;

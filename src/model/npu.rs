@@ -9,10 +9,11 @@
 
 use crate::config::{Config, Dataflow, PostprocConfig};
 use crate::error::Result;
+use crate::model::alu::alu_lane;
 use crate::model::io::wrap;
 use crate::model::params::{ColumnParams, PARAM_WORDS};
 use crate::model::postproc::{activation_table, postprocess};
-use crate::npu::isa::{Instr, Opcode, INSTR_BYTES, MAX_TOKENS};
+use crate::npu::isa::{AluFunc, AluSrc, Instr, Opcode, INSTR_BYTES, MAX_TOKENS};
 use crate::npu::regs::ErrorCode;
 use crate::npu::Geometry;
 
@@ -228,6 +229,10 @@ impl NpuModel {
                     self.post(&instr);
                     Ok(())
                 }
+                Opcode::Alu => {
+                    self.alu(&instr);
+                    Ok(())
+                }
                 Opcode::Finish => return end(ErrorCode::None, pc, c),
             };
             if let Err(e) = done {
@@ -300,6 +305,17 @@ impl NpuModel {
                 fits(v("acc"), v("rows"), g.acc_rows)?;
                 fits(v("dst"), v("rows"), g.out_words)?;
                 fits(v("param"), 1, g.param_rows)
+            }
+            Opcode::Alu => {
+                AluFunc::from_code(v("func")).ok_or(ErrorCode::Illegal)?;
+                let src = AluSrc::from_code(v("src_kind")).ok_or(ErrorCode::Illegal)?;
+                bad(v("shift") >= u64::from(g.acc_bits))?;
+                fits(v("dst"), v("rows"), g.acc_rows)?;
+                match src {
+                    AluSrc::Acc => fits(v("src"), v("rows"), g.acc_rows),
+                    AluSrc::Act => fits(v("src"), v("rows"), g.act_words),
+                    AluSrc::Imm => Ok(()),
+                }
             }
             Opcode::Finish => Ok(()),
         }
@@ -456,6 +472,31 @@ impl NpuModel {
                 .zip(acc)
                 .map(|(rec, &a)| i128::from(postprocess(&p, &self.table, rec, a as i64)))
                 .collect();
+        }
+    }
+
+    fn alu(&mut self, i: &Instr) {
+        let g = &self.g;
+        let func = AluFunc::from_code(i.get("func")).expect("checked");
+        let kind = AluSrc::from_code(i.get("src_kind")).expect("checked");
+        let v = |n: &str| i.get(n) as usize;
+        let (dst, src) = (v("dst"), v("src"));
+        let imm = i128::from(i.get("imm") as u16 as i16);
+        let shift = i.get("shift") as u32;
+        let cols = g.cols as usize;
+        for r in 0..v("rows") {
+            // Read before the row is written: a source row may be the destination row.
+            let operand: Vec<i128> = match kind {
+                AluSrc::Acc => self.acc[src + r].clone(),
+                AluSrc::Act => (0..cols)
+                    .map(|j| self.act[src + r].get(j).copied().unwrap_or(0))
+                    .collect(),
+                AluSrc::Imm => vec![0; cols],
+            };
+            for (a, x) in self.acc[dst + r].iter_mut().zip(operand) {
+                let val = wrap(x + imm, g.acc_bits, g.signed);
+                *a = alu_lane(func, *a, val, shift, g.acc_bits, g.signed);
+            }
         }
     }
 

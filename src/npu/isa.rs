@@ -70,6 +70,8 @@ pub enum Opcode {
     Matmul = 3,
     /// Accumulator rows through bias, requantization and activation into the output buffer.
     Post = 4,
+    /// Element-wise work on accumulator rows (move, add, max, min, rounding shift).
+    Alu = 5,
     /// Stop when every unit is idle; raises done.
     Finish = 15,
 }
@@ -254,6 +256,62 @@ pub const OPS: &[OpSpec] = &[
         doc: "out[dst + i] = postproc(acc[acc + i], param row), i < rows",
     },
     OpSpec {
+        opcode: Opcode::Alu,
+        mnemonic: "ALU",
+        unit: Unit::Compute,
+        fields: &[
+            f(
+                "func",
+                0,
+                8,
+                3,
+                "0 MOV, 1 ADD, 2 MAX, 3 MIN, 4 SHR (5..7 illegal)",
+            ),
+            f(
+                "src_kind",
+                0,
+                11,
+                2,
+                "operand: 0 accumulator rows, 1 activation words, 2 none (the immediate alone); \
+                 3 illegal",
+            ),
+            f(
+                "dst",
+                0,
+                16,
+                16,
+                "first accumulator row written (and read by ADD, MAX, MIN)",
+            ),
+            f(
+                "src",
+                1,
+                0,
+                16,
+                "first operand row or word (unused with src_kind 2)",
+            ),
+            f("rows", 1, 16, 16, "rows"),
+            f(
+                "imm",
+                2,
+                0,
+                16,
+                "signed immediate added to every operand lane",
+            ),
+            f(
+                "shift",
+                2,
+                16,
+                6,
+                "SHR: rounding right shift; the others: left shift of the operand; < acc_bits",
+            ),
+        ],
+        doc: "per row i < rows in order and lane j < C: v = operand[src + i][j] + imm (0 + imm \
+              with src_kind 2; activation lanes j >= R are 0), wrapped to acc_bits. MOV: \
+              acc[dst + i][j] = v << shift; ADD: acc += v << shift; MAX, MIN: acc = max, min(acc, \
+              v << shift); SHR: acc = v / 2^shift rounded to nearest, ties away from zero. \
+              Results wrap to acc_bits; compares and shifts take the array's signedness",
+    },
+    OpSpec {
         opcode: Opcode::Finish,
         mnemonic: "FINISH",
         unit: Unit::Control,
@@ -261,6 +319,62 @@ pub const OPS: &[OpSpec] = &[
         doc: "wait until every unit is idle, then raise done",
     },
 ];
+
+/// The ALU's functions (field `func`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AluFunc {
+    /// `acc = v << shift`.
+    Mov = 0,
+    /// `acc += v << shift`.
+    Add = 1,
+    /// `acc = max(acc, v << shift)`.
+    Max = 2,
+    /// `acc = min(acc, v << shift)`.
+    Min = 3,
+    /// `acc = v / 2^shift`, rounded to nearest, ties away from zero.
+    Shr = 4,
+}
+
+impl AluFunc {
+    /// Every function, in code order.
+    pub const ALL: [AluFunc; 5] = [
+        AluFunc::Mov,
+        AluFunc::Add,
+        AluFunc::Max,
+        AluFunc::Min,
+        AluFunc::Shr,
+    ];
+
+    /// The function of field value `code` (`None`: illegal).
+    pub fn from_code(code: u64) -> Option<AluFunc> {
+        AluFunc::ALL.into_iter().find(|f| *f as u64 == code)
+    }
+
+    /// Whether it reads the destination row.
+    pub fn reads_dst(self) -> bool {
+        matches!(self, AluFunc::Add | AluFunc::Max | AluFunc::Min)
+    }
+}
+
+/// The ALU's operand sources (field `src_kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AluSrc {
+    /// Accumulator rows.
+    Acc = 0,
+    /// Activation buffer words (lane j of word src + i; lanes j >= R are zero).
+    Act = 1,
+    /// No operand: the immediate alone.
+    Imm = 2,
+}
+
+impl AluSrc {
+    /// The source of field value `code` (`None`: illegal).
+    pub fn from_code(code: u64) -> Option<AluSrc> {
+        [AluSrc::Acc, AluSrc::Act, AluSrc::Imm]
+            .into_iter()
+            .find(|s| *s as u64 == code)
+    }
+}
 
 /// The spec of `op`.
 pub fn spec(op: Opcode) -> &'static OpSpec {

@@ -80,7 +80,7 @@ impl Program {
                     };
                     c.dma_wr_bytes += v("rows") * v("elems") * u64::from(eb);
                 }
-                Opcode::Post | Opcode::Finish => {}
+                Opcode::Post | Opcode::Alu | Opcode::Finish => {}
             }
         }
         c

@@ -44,6 +44,8 @@ pub struct ComputeNames<'a> {
     pub desc_queue: &'a str,
     /// The post-processing pipeline (with `[postproc]`).
     pub post: &'a str,
+    /// The vector ALU.
+    pub alu: &'a str,
 }
 
 /// The compute unit `module` for `g`.
@@ -125,6 +127,9 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let p_is = |v: u64| pst_q.clone().eq(lit(v, 2));
     let op = b.wire("op", q_data.slice(3, 0));
     let is_mm = op.clone().eq(lit(Opcode::Matmul as u64, 4));
+    let is_alu = op.clone().eq(lit(Opcode::Alu as u64, 4));
+    let alu_busy = b.declare_wire("alu_busy", Ty::BIT);
+    let alu_idle = alu_busy.clone().not();
     let wb_room = b.declare_wire("wbq_in_ready", Ty::BIT);
     let wb_empty = b.declare_wire("wb_empty", Ty::BIT);
     let flags_ok = q_data
@@ -155,12 +160,29 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         .and(p_push_prev.clone())
         .or(q_data.bit(7).and(p_push_next.clone()));
     let hazard = b.wire("post_hazard", p_is(0).not().and(overlap.or(same_channel)));
-    let can = Expr::mux(is_mm.clone(), is(0).and(wb_room).and(hazard.not()), p_is(0));
+    // An ALU instruction runs alone: taken when nothing else is in flight, and nothing is
+    // taken while it runs.
+    let can = Expr::mux(
+        is_mm.clone(),
+        is(0).and(wb_room).and(hazard.not()),
+        Expr::mux(
+            is_alu.clone(),
+            is(0).and(wb_empty.clone()).and(p_is(0)),
+            p_is(0),
+        ),
+    )
+    .and(alu_idle.clone());
     let waiting = q_valid.and(halt.not()).and(can);
     b.assign("stall_dep", waiting.clone().and(flags_ok.clone().not()));
     let take = b.wire("take", waiting.and(flags_ok));
     let take_mm = b.wire("take_mm", take.clone().and(is_mm.clone()));
-    let take_post = b.wire("take_post", take.clone().and(is_mm.clone().not()));
+    let take_post = b.wire(
+        "take_post",
+        take.clone()
+            .and(is_mm.clone().not())
+            .and(is_alu.clone().not()),
+    );
+    let take_alu = b.wire("take_alu", take.clone().and(is_alu));
     let latch = |b: &mut ModuleBuilder, name: &str, v: Expr| {
         b.delay_when(name, v, Expr::sig("take_mm", Ty::BIT))
     };
@@ -300,8 +322,55 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     );
     b.set_next(pst, p_next, None);
     let mm_end = phase_end.clone().and(is(1).or(is(3)));
-    b.assign("act_re", issue.clone().and(is(1).or(is(3))));
-    b.assign("act_raddr", a0.clone().add(t_q.clone()));
+    // The ALU.
+    let alu_out = [
+        ("busy", Ty::BIT),
+        ("done", Ty::BIT),
+        ("act_re", Ty::BIT),
+        ("act_raddr", u(16)),
+        ("acc_re", Ty::BIT),
+        ("acc_raddr", u(16)),
+        ("acc_we", Ty::BIT),
+        ("acc_waddr", u(16)),
+        ("acc_wdata", u(ab)),
+    ];
+    for (nm, ty) in alu_out {
+        if nm != "busy" {
+            b.declare_wire(&format!("alu_{nm}"), ty);
+        }
+    }
+    let mut alu_conns = vec![
+        ("clk", i(clk.clone())),
+        ("rst", i(rst.clone())),
+        ("start", i(take_alu.clone())),
+        ("instr", i(q_data.clone())),
+        ("act_rdata", i(act_rdata.clone())),
+        ("acc_rdata", i(acc_rdata.clone())),
+    ];
+    let alu_names: Vec<String> = alu_out.iter().map(|(nm, _)| format!("alu_{nm}")).collect();
+    for ((nm, _), wire) in alu_out.iter().zip(&alu_names) {
+        alu_conns.push((nm, o(wire)));
+    }
+    b.instance("alu", n.alu, alu_conns);
+    let alu_sig = |nm: &str, ty: Ty| Expr::sig(format!("alu_{nm}"), ty);
+    let alu_done = alu_sig("done", Ty::BIT);
+    let alu_push_prev = b.delay_when("alu_push_prev_q", q_data.bit(6), take_alu.clone());
+    let alu_push_next = b.delay_when("alu_push_next_q", q_data.bit(7), take_alu.clone());
+    b.assign(
+        "act_re",
+        issue
+            .clone()
+            .and(is(1).or(is(3)))
+            .or(alu_sig("act_re", Ty::BIT)),
+    );
+    b.assign(
+        "act_raddr",
+        Expr::mux(
+            alu_busy.clone(),
+            alu_sig("act_raddr", u(16)),
+            a0.clone().add(t_q.clone()),
+        ),
+    );
     b.assign("w_re", issue.clone().and(is(1).or(is(2))));
     b.assign("w_raddr", w0.clone().add(t_q.clone()));
 
@@ -495,11 +564,33 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     b.assign("p_re", p_is(2));
     b.assign("p_raddr", prm);
     // The accumulator read port: the write-back's reads first, then POST's.
-    b.assign("acc_re", wb_rd.clone().and(hit.not()).or(post_rows.clone()));
-    b.assign("acc_raddr", Expr::mux(wb_rd, addr, p_acc.add(pt_q)));
-    b.assign("acc_we", s1v.clone());
-    b.assign("acc_waddr", s1a);
-    b.assign("acc_wdata", sum);
+    // (The ALU has them alone: it runs only when the rest is idle.)
+    b.assign(
+        "acc_re",
+        wb_rd
+            .clone()
+            .and(hit.not())
+            .or(post_rows.clone())
+            .or(alu_sig("acc_re", Ty::BIT)),
+    );
+    b.assign(
+        "acc_raddr",
+        Expr::mux(
+            alu_busy.clone(),
+            alu_sig("acc_raddr", u(16)),
+            Expr::mux(wb_rd, addr, p_acc.add(pt_q)),
+        ),
+    );
+    let alu_we = alu_sig("acc_we", Ty::BIT);
+    b.assign("acc_we", s1v.clone().or(alu_we.clone()));
+    b.assign(
+        "acc_waddr",
+        Expr::mux(alu_we.clone(), alu_sig("acc_waddr", u(16)), s1a),
+    );
+    b.assign(
+        "acc_wdata",
+        Expr::mux(alu_we, alu_sig("acc_wdata", u(ab)), sum),
+    );
     // Tokens.
     b.assign("q_ready", take.clone());
     b.assign("pop_l2c", take.clone().and(q_data.bit(4)));
@@ -509,13 +600,19 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         mm_end
             .clone()
             .and(push_prev)
-            .or(post_done.clone().and(p_push_prev)),
+            .or(post_done.clone().and(p_push_prev))
+            .or(alu_done.clone().and(alu_push_prev)),
     );
-    b.assign("push_c2s", push_tile.or(post_done.clone().and(p_push_next)));
-    b.assign("idle", is(0).and(wb_empty).and(p_is(0)));
+    b.assign(
+        "push_c2s",
+        push_tile
+            .or(post_done.clone().and(p_push_next))
+            .or(alu_done.and(alu_push_next)),
+    );
+    b.assign("idle", is(0).and(wb_empty).and(p_is(0)).and(alu_idle));
     b.wire(
         "q_data_unused",
-        Expr::concat(vec![q_data.slice(127, 96), q_data.slice(15, 9)]),
+        Expr::concat(vec![q_data.slice(127, 96), q_data.slice(15, 13)]),
     );
     b.finish()
 }

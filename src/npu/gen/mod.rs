@@ -3,6 +3,7 @@
 //!
 //! Each unit can also be built as its own top (`*_unit_design`), for unit tests.
 
+mod alu;
 mod axil;
 pub mod compute;
 mod dma;
@@ -80,14 +81,17 @@ fn compute_modules(n: &str, cfg: &Config, g: &Geometry) -> Result<Vec<crate::rtl
     let array = crate::gen::build(&array_cfg)?;
     let dq = format!("{n}_tiles");
     let post = format!("{n}_post");
+    let alu = format!("{n}_alu");
     let names = compute::ComputeNames {
         array: &array.top,
         desc_queue: &dq,
         post: &post,
+        alu: &alu,
     };
     let mut modules = vec![
         compute::compute(n, g, &names),
         queue::queue(&dq, compute::DESC_BITS, compute::TILES_AHEAD),
+        alu::alu(&alu, g),
     ];
     if let (Some(p), Some(a)) = (&cfg.postproc, &cfg.array) {
         modules.push(crate::gen::postproc::postproc(&post, a, p));

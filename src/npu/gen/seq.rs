@@ -6,7 +6,7 @@
 
 use super::{get, lit, u};
 use crate::config::Dataflow;
-use crate::npu::isa::{Field, Opcode, Unit, COMMON, MAX_TOKENS, OPS};
+use crate::npu::isa::{AluFunc, AluSrc, Field, Opcode, Unit, COMMON, MAX_TOKENS, OPS};
 use crate::npu::regs::ErrorCode;
 use crate::npu::Geometry;
 use crate::rtl::{Expr, Module, ModuleBuilder, Ty};
@@ -176,12 +176,29 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     } else {
         Expr::bit_const(false)
     };
+    // ALU
+    let al = |n: &str| f(Opcode::Alu, n);
+    let kind = al("src_kind");
+    let alu_illegal = al("func")
+        .gt(c(AluFunc::Shr as u32))
+        .or(kind.clone().eq(c(3)));
+    let alu_bad = al("shift").ge(c(g.acc_bits));
+    let src_depth = Expr::mux(
+        kind.clone().eq(c(AluSrc::Acc as u32)),
+        c(g.acc_rows),
+        c(g.act_words),
+    );
+    let alu_range = over(al("dst"), al("rows"), g.acc_rows).or(kind
+        .eq(c(AluSrc::Imm as u32))
+        .not()
+        .and(al("src").add(al("rows")).gt(src_depth)));
     let illegal = b.wire(
         "illegal",
         legal
             .not()
             .or(is(Opcode::Load).and(load_illegal))
-            .or(is(Opcode::Store).and(store_illegal)),
+            .or(is(Opcode::Store).and(store_illegal))
+            .or(is(Opcode::Alu).and(alu_illegal)),
     );
     let bad = b.wire(
         "bad",
@@ -189,7 +206,8 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
             .and(load_bad)
             .or(is(Opcode::Store).and(store_bad))
             .or(is(Opcode::Matmul).and(mm_bad))
-            .or(is(Opcode::Post).and(post_bad)),
+            .or(is(Opcode::Post).and(post_bad))
+            .or(is(Opcode::Alu).and(alu_bad)),
     );
     let range = b.wire(
         "range",
@@ -197,7 +215,8 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
             .and(load_range)
             .or(is(Opcode::Store).and(store_range))
             .or(is(Opcode::Matmul).and(mm_range))
-            .or(is(Opcode::Post).and(post_range)),
+            .or(is(Opcode::Post).and(post_range))
+            .or(is(Opcode::Alu).and(alu_range)),
     );
     // Tokens: l2c, c2l, c2s, s2c (dispatched pushes minus pops).
     let tw = 9;
@@ -207,10 +226,18 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         .map(|n| b.reg(&format!("tok_{n}"), u(tw)))
         .collect();
     let tq: Vec<Expr> = toks.iter().map(|t| t.q()).collect();
+    // The opcodes of each unit, from the ISA table.
+    let on_unit = |u: Unit| {
+        OPS.iter()
+            .filter(|s| s.unit == u)
+            .map(|s| is(s.opcode))
+            .reduce(Expr::or)
+            .expect("every unit has an opcode")
+    };
     let (is_load, is_comp, is_store) = (
-        is(Opcode::Load),
-        is(Opcode::Matmul).or(is(Opcode::Post)),
-        is(Opcode::Store),
+        on_unit(Unit::Load),
+        on_unit(Unit::Compute),
+        on_unit(Unit::Store),
     );
     // Per channel: popped by, pushed by (unit flag).
     let popped = [

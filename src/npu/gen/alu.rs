@@ -1,0 +1,190 @@
+//! The compute unit's vector ALU: runs one ALU instruction over accumulator rows, all C lanes
+//! of a row at once, one row every four cycles (read the operand, read the destination, shift,
+//! combine and write), rows in order, so an operand row that an earlier row of the same
+//! instruction wrote is read after that write. It owns the accumulator and activation read
+//! ports and the accumulator write port while busy (the compute unit takes an ALU instruction
+//! only when everything else in it is idle).
+
+use super::{get, lit, u};
+use crate::npu::isa::{spec, AluFunc, AluSrc, Opcode};
+use crate::npu::Geometry;
+use crate::rtl::{Expr, Module, ModuleBuilder, Ty};
+
+/// The ALU module `module` for `g`.
+pub fn alu(module: &str, g: &Geometry) -> Module {
+    let (cols, w) = (g.cols, g.acc_bits);
+    let ab = cols * w;
+    let mut b = ModuleBuilder::new(module);
+    b.doc("Vector ALU: MOV, ADD, MAX, MIN, SHR over accumulator rows.");
+    b.clock_and_reset();
+    let [start, instr, act_rdata, acc_rdata] = b.inputs([
+        ("start", Ty::BIT, "take the ALU instruction on instr"),
+        ("instr", u(128), "the instruction"),
+        (
+            "act_rdata",
+            u(g.rows * g.in_bits),
+            "activation word read the cycle before",
+        ),
+        ("acc_rdata", u(ab), "accumulator row read the cycle before"),
+    ]);
+    b.outputs([
+        ("busy", Ty::BIT, "an instruction is running"),
+        ("done", Ty::BIT, "its last cycle"),
+        ("act_re", Ty::BIT, "read an activation word"),
+        ("act_raddr", u(16), "its address"),
+        ("acc_re", Ty::BIT, "read an accumulator row"),
+        ("acc_raddr", u(16), "its address"),
+        ("acc_we", Ty::BIT, "write an accumulator row"),
+        ("acc_waddr", u(16), "its address"),
+        ("acc_wdata", u(ab), "the row"),
+    ]);
+    let f = |n: &str, width: u32| get(&instr, Opcode::Alu, n, width);
+    let keep = |b: &mut ModuleBuilder, name: &str, v: Expr| b.delay_when(name, v, start.clone());
+    let func = keep(&mut b, "func_q", f("func", 3));
+    let kind = keep(&mut b, "kind_q", f("src_kind", 2));
+    let dst = keep(&mut b, "dst_q", f("dst", 16));
+    let src = keep(&mut b, "src_q", f("src", 16));
+    let rows = keep(&mut b, "rows_q", f("rows", 16));
+    let imm = keep(&mut b, "imm_q", f("imm", 16));
+    let shift = keep(&mut b, "shift_q", f("shift", 6));
+    let func_is = |fu: AluFunc| func.clone().eq(lit(fu as u64, 3));
+    let kind_is = |k: AluSrc| kind.clone().eq(lit(k as u64, 2));
+
+    // States: 0 idle, 1 read the operand, 2 read the destination, 3 shift, 4 write.
+    let st = b.reg("state_q", u(3));
+    let st_q = st.q();
+    let is = |v: u64| st_q.clone().eq(lit(v, 3));
+    let i = b.reg("row_q", u(16));
+    let i_q = i.q();
+    let more = i_q.clone().ne(rows.clone());
+    let done = b.wire("last", is(1).and(more.clone().not()));
+    b.assign("done", done.clone());
+    b.assign("busy", is(0).not());
+    let next = Expr::mux(
+        start.clone(),
+        lit(1, 3),
+        Expr::mux(
+            done,
+            lit(0, 3),
+            Expr::mux(
+                is(4),
+                lit(1, 3),
+                Expr::mux(is(0), lit(0, 3), st_q.clone().add(lit(1, 3))),
+            ),
+        ),
+    );
+    b.set_next(st, next, None);
+    b.set_next(
+        i,
+        Expr::mux(start.clone(), lit(0, 16), i_q.clone().add(lit(1, 16))),
+        Some(start.clone().or(is(4))),
+    );
+    let reads_dst = func_is(AluFunc::Add)
+        .or(func_is(AluFunc::Max))
+        .or(func_is(AluFunc::Min));
+    let read_src = is(1).and(more);
+    b.assign("act_re", read_src.clone().and(kind_is(AluSrc::Act)));
+    let src_row = b.wire("src_row", src.add(i_q.clone()));
+    b.assign("act_raddr", src_row.clone());
+    b.assign(
+        "acc_re",
+        read_src.and(kind_is(AluSrc::Acc)).or(is(2).and(reads_dst)),
+    );
+    let dst_row = b.wire("dst_row", dst.add(i_q));
+    b.assign("acc_raddr", Expr::mux(is(1), src_row, dst_row.clone()));
+
+    // The immediate, sign-extended (or cut) to a lane.
+    let imm_s = b.wire("imm_s", imm.cast(true));
+    let imm_lane = if w >= 16 {
+        b.wire("imm_lane", imm_s.ext(w).cast(false))
+    } else {
+        b.wire("imm_lane", imm_s.slice(w - 1, 0))
+    };
+    let sh = shift.zext(w);
+    let (mut v_next, mut t_next, mut res) = (vec![], vec![], vec![]);
+    let v_reg = b.reg_with_reset("v_q", u(ab), None);
+    let v_q = v_reg.q();
+    let t_reg = b.reg_with_reset("t_q", u(ab), None);
+    let t_q = t_reg.q();
+    let a_reg = b.reg_with_reset("a_q", u(ab), None);
+    let a_q = a_reg.q();
+    for j in 0..cols {
+        let (lo, hi) = (j * w, j * w + w - 1);
+        // Stage 2: the operand plus the immediate.
+        let operand = if j < g.rows {
+            let (alo, ahi) = (j * g.in_bits, j * g.in_bits + g.in_bits - 1);
+            let a = b.wire(&format!("act_l{j}"), act_rdata.slice_as(ahi, alo, g.signed));
+            let a = b.wire(&format!("act_x{j}"), a.ext(w).cast(false));
+            Expr::mux(kind_is(AluSrc::Act), a, acc_rdata.slice(hi, lo))
+        } else {
+            Expr::mux(kind_is(AluSrc::Act), lit(0, w), acc_rdata.slice(hi, lo))
+        };
+        let operand = Expr::mux(kind_is(AluSrc::Imm), lit(0, w), operand);
+        v_next.push(operand.add(imm_lane.clone()));
+        // Stage 3: the left shift, or the rounding right shift (gemmlowp's mask and
+        // threshold).
+        let x = b.wire(&format!("v_l{j}"), v_q.slice_as(hi, lo, g.signed));
+        let xu = v_q.slice(hi, lo);
+        let mask = b.wire(
+            &format!("mask_l{j}"),
+            lit(1, w).shl(sh.clone()).sub(lit(1, w)),
+        );
+        // Ties round away from zero: one more to beat below zero.
+        let neg = if g.signed {
+            x.bit(w - 1).zext(w)
+        } else {
+            lit(0, w)
+        };
+        let thr = mask.clone().shr(lit(1, 1)).add(neg);
+        let round_up = xu.clone().and(mask).gt(thr).zext(w);
+        let down = x.shr(sh.clone()).cast(false);
+        let shr = down.add(round_up);
+        t_next.push(Expr::mux(func_is(AluFunc::Shr), shr, xu.shl(sh.clone())));
+        // Stage 4: combine with the destination.
+        let a = b.wire(&format!("a_l{j}"), a_q.slice_as(hi, lo, g.signed));
+        let t = b.wire(&format!("t_l{j}"), t_q.slice_as(hi, lo, g.signed));
+        let max = Expr::mux(a.clone().gt(t.clone()), a.clone(), t.clone());
+        let min = Expr::mux(a.clone().lt(t.clone()), a.clone(), t.clone());
+        let sum = a.clone().add(t.clone());
+        let r = Expr::mux(
+            func_is(AluFunc::Add),
+            sum,
+            Expr::mux(
+                func_is(AluFunc::Max),
+                max,
+                Expr::mux(func_is(AluFunc::Min), min, t),
+            ),
+        );
+        res.push(r.cast(false));
+    }
+    let rev = |v: Vec<Expr>| Expr::concat(v.into_iter().rev().collect());
+    b.set_next(v_reg, rev(v_next), Some(is(2)));
+    b.set_next(t_reg, rev(t_next), Some(is(3)));
+    b.set_next(a_reg, acc_rdata.clone(), Some(is(3)));
+    b.assign("acc_we", is(4));
+    b.assign("acc_waddr", dst_row);
+    b.assign("acc_wdata", rev(res));
+    // Bits the ALU's fields do not cover (opcode, flags, reserved): the compute unit's.
+    let mut used = [false; 128];
+    for fl in spec(Opcode::Alu).fields {
+        let lo = 32 * fl.word + fl.lsb;
+        used[lo as usize..(lo + fl.width) as usize].fill(true);
+    }
+    let mut spare = vec![];
+    let mut hi = 128u32;
+    while hi > 0 {
+        let top = hi - 1;
+        if used[top as usize] {
+            hi -= 1;
+            continue;
+        }
+        let mut lo = top;
+        while lo > 0 && !used[lo as usize - 1] {
+            lo -= 1;
+        }
+        spare.push(instr.slice(top, lo));
+        hi = lo;
+    }
+    b.wire("instr_unused", Expr::concat(spare));
+    b.finish()
+}
