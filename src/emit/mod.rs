@@ -99,15 +99,19 @@ pub fn design_files(
                 name: format!("{}_regs.h", cfg.name),
                 contents: crate::npu::c_header::c_header(cfg)?,
             });
-            npu_manifest::npu_manifest_json(cfg, design, &sources)?
+            Some(npu_manifest::npu_manifest_json(cfg, design, &sources)?)
         }
-        Part::Array => manifest::manifest_json(cfg, design, &sources),
-        Part::Lif => manifest::lif_manifest_json(cfg, design, &sources),
+        Part::Array => Some(manifest::manifest_json(cfg, design, &sources)),
+        Part::Lif => Some(manifest::lif_manifest_json(cfg, design, &sources)),
+        // Memories alone, for synthesis: no interface to describe.
+        Part::Buffers => None,
     };
-    files.push(OutputFile {
-        name: format!("{}.json", design.top),
-        contents: manifest,
-    });
+    if let Some(manifest) = manifest {
+        files.push(OutputFile {
+            name: format!("{}.json", design.top),
+            contents: manifest,
+        });
+    }
     Ok(files)
 }
 

@@ -43,6 +43,9 @@ pub enum Part {
     Array,
     /// The spiking core, top `<name>_lif`.
     Lif,
+    /// The npu's buffers alone, top `<name>_buffers` (`synth --part buffers`: which block
+    /// RAM they take); never emitted by `generate`.
+    Buffers,
 }
 
 /// The designs a config describes, in order: the array (if any), then the spiking core (if
@@ -65,6 +68,7 @@ pub fn build_part(cfg: &Config, part: Part) -> Result<Design> {
     match part {
         Part::Array if cfg.npu.is_some() => crate::npu::gen::npu_design(cfg),
         Part::Array => build(cfg),
+        Part::Buffers => crate::npu::gen::buffers_design(cfg),
         Part::Lif => {
             let l = cfg
                 .lif

@@ -5,6 +5,7 @@
 
 mod alu;
 mod axil;
+pub mod buffers;
 pub mod compute;
 mod dma;
 mod fetch;
@@ -125,6 +126,18 @@ pub fn store_unit_design(cfg: &Config) -> Result<Design> {
     })
 }
 
+/// The buffers of `cfg`'s npu alone, top `<name>_buffers` (for synthesis reports).
+pub fn buffers_design(cfg: &Config) -> Result<Design> {
+    cfg.validate()?;
+    let g = Geometry::new(cfg)?;
+    let n = format!("{}_buffers", cfg.name);
+    Ok(Design {
+        top: n.clone(),
+        header: crate::gen::header(cfg),
+        modules: vec![buffers::buffers_only(&n, &g)],
+    })
+}
+
 /// The npu design of `cfg` (which has `[npu]`).
 pub fn npu_design(cfg: &Config) -> Result<Design> {
     cfg.validate()?;
@@ -188,6 +201,7 @@ mod tests {
                 ("load", load_unit_design(&cfg).unwrap()),
                 ("store", store_unit_design(&cfg).unwrap()),
                 ("compute", compute_unit_design(&cfg).unwrap()),
+                ("buffers", buffers_design(&cfg).unwrap()),
             ] {
                 crate::gen::check(&d).unwrap();
                 if std::env::var("NPUGEN_DUMP_NPU").is_ok() {

@@ -3,12 +3,12 @@
 //! queues, the token counters, the five buffers, the load, compute and store units and the
 //! performance counters wired together.
 
-use super::{lit, u};
+use super::{buffers, lit, u};
 use crate::npu::geometry::RECORD_BYTES;
 use crate::npu::isa::INSTR_BYTES;
 use crate::npu::regs::{ErrorCode, COUNTERS};
 use crate::npu::Geometry;
-use crate::rtl::{bits_for, Conn, Expr, MemWrite, Memory, Module, ModuleBuilder, Ty};
+use crate::rtl::{bits_for, Conn, Expr, Module, ModuleBuilder, Ty};
 
 use super::AXIL_ADDR_BITS;
 
@@ -477,117 +477,82 @@ fn tokens(b: &mut ModuleBuilder, start: &Expr) {
     }
 }
 
-/// `addr` (16 bits) narrowed to index a memory of `depth` words, as the wire `name` (the
-/// sequencer checked every address against the depth).
-fn index(b: &mut ModuleBuilder, name: &str, addr: Expr, depth: u32) -> Expr {
-    b.truncate(name, addr, bits_for(u64::from(depth.max(2) - 1)))
-}
-
-/// A buffer: one write port, one registered read port.
-#[allow(clippy::too_many_arguments)]
-fn buffer(
-    b: &mut ModuleBuilder,
-    name: &str,
-    width: u32,
-    depth: u32,
-    we: Expr,
-    waddr: Expr,
-    wdata: Expr,
-    re: Expr,
-    raddr: Expr,
-) -> Expr {
-    let waddr = index(b, &format!("{name}_waddr"), waddr, depth);
-    let raddr = index(b, &format!("{name}_raddr"), raddr, depth);
-    b.memory(Memory {
-        name: format!("{name}_mem"),
-        width,
-        depth,
-        write: Some(MemWrite {
-            enable: we,
-            addr: waddr,
-            data: wdata,
-        }),
-        init: None,
-        read_enable: re,
-        read_addr: raddr,
-        read_data: format!("{name}_rdata"),
-    })
-}
-
 /// The five buffers; the accumulator memory's read port is compute's when it reads, the
 /// store unit's otherwise (`st_grant`).
 fn buffers(b: &mut ModuleBuilder, g: &Geometry) {
-    let (r, c) = (g.rows, g.cols);
     let a16 = |n: &str| sig(n, u(16));
     let we = sig("ld_we", u(3));
-    buffer(
-        b,
-        "act",
-        r * g.in_bits,
-        g.act_words,
+    let sh = |n: &str| buffers::shape(g, n);
+    let ports = |we: Expr, waddr: &str, wdata: Expr, re: Expr, raddr: Expr| buffers::Ports {
+        we,
+        waddr: a16(waddr),
+        wdata,
+        re,
+        raddr,
+    };
+    let act = sh("act");
+    let wdata = sig("ld_act_wdata", u(act.width));
+    let p = ports(
         we.bit(0),
-        a16("ld_waddr"),
-        sig("ld_act_wdata", u(r * g.in_bits)),
+        "ld_waddr",
+        wdata,
         bit("cp_act_re"),
         a16("cp_act_raddr"),
     );
-    buffer(
-        b,
-        "weight",
-        c * g.w_bits,
-        g.weight_words,
+    buffers::buffer(b, act, p);
+    let weight = sh("weight");
+    let wdata = sig("ld_weight_wdata", u(weight.width));
+    let p = ports(
         we.bit(1),
-        a16("ld_waddr"),
-        sig("ld_weight_wdata", u(c * g.w_bits)),
+        "ld_waddr",
+        wdata,
         bit("cp_w_re"),
         a16("cp_w_raddr"),
     );
+    buffers::buffer(b, weight, p);
     let (src, rd_en, cp_re) = (bit("st_rd_src"), bit("st_rd_en"), bit("cp_acc_re"));
     let grant = b.wire(
         "st_grant",
         Expr::mux(src.clone(), cp_re.clone().not(), Expr::bit_const(true)),
     );
     let st_acc = rd_en.clone().and(src.clone()).and(grant);
-    let ab = c * g.acc_bits;
+    let acc = sh("acc");
     let acc_raddr = Expr::mux(cp_re.clone(), a16("cp_acc_raddr"), a16("st_rd_addr"));
-    buffer(
-        b,
-        "acc",
-        ab,
-        g.acc_rows,
+    let wdata = sig("cp_acc_wdata", u(acc.width));
+    let p = ports(
         bit("cp_acc_we"),
-        a16("cp_acc_waddr"),
-        sig("cp_acc_wdata", u(ab)),
-        cp_re.clone().or(st_acc),
+        "cp_acc_waddr",
+        wdata,
+        cp_re.or(st_acc),
         acc_raddr,
     );
-    if let Some((ob, _)) = g.out {
-        let pb = c * 8 * RECORD_BYTES;
-        buffer(
-            b,
-            "param",
-            pb,
-            g.param_rows,
+    buffers::buffer(b, acc, p);
+    if g.out.is_some() {
+        let param = sh("param");
+        let wdata = sig("ld_param_wdata", u(param.width));
+        let p = ports(
             we.bit(2),
-            a16("ld_waddr"),
-            sig("ld_param_wdata", u(pb)),
+            "ld_waddr",
+            wdata,
             bit("cp_p_re"),
             a16("cp_p_raddr"),
         );
-        buffer(
-            b,
-            "out",
-            c * ob,
-            g.out_words,
+        buffers::buffer(b, param, p);
+        let out = sh("out");
+        let wdata = sig("cp_out_wdata", u(out.width));
+        let re = rd_en.and(src.not());
+        let p = ports(
             bit("cp_out_we"),
-            a16("cp_out_waddr"),
-            sig("cp_out_wdata", u(c * ob)),
-            rd_en.and(src.not()),
+            "cp_out_waddr",
+            wdata,
+            re,
             a16("st_rd_addr"),
         );
+        buffers::buffer(b, out, p);
     } else {
         // Without post-processing no LOAD reaches the parameter buffer and no STORE the output
         // buffer (BAD_FIELD at dispatch): neither exists.
+        let c = g.cols;
         b.wire(
             "no_post_unused",
             Expr::concat(vec![

@@ -1,0 +1,119 @@
+//! The npu's buffers: their shapes (one table the top and the buffers-only design share), one
+//! buffer as a one-write, one-registered-read memory, and a design of the buffers alone, so
+//! that `npugen synth --part buffers` shows which block RAM each target gives them.
+
+use super::u;
+use crate::npu::geometry::RECORD_BYTES;
+use crate::npu::Geometry;
+use crate::rtl::{bits_for, Expr, MemWrite, Memory, Module, ModuleBuilder, Ty};
+
+/// One buffer's shape.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    /// Its name (the memory is `<name>_mem`, its read data `<name>_rdata`).
+    pub name: &'static str,
+    /// Bits per word.
+    pub width: u32,
+    /// Words.
+    pub depth: u32,
+}
+
+/// The buffers of `g`: activation, weight, accumulator and, with post-processing, parameter
+/// and output.
+pub fn shapes(g: &Geometry) -> Vec<Shape> {
+    let (r, c) = (g.rows, g.cols);
+    let s = |name, width, depth| Shape { name, width, depth };
+    let mut v = vec![
+        s("act", r * g.in_bits, g.act_words),
+        s("weight", c * g.w_bits, g.weight_words),
+        s("acc", c * g.acc_bits, g.acc_rows),
+    ];
+    if let Some((ob, _)) = g.out {
+        v.push(s("param", c * 8 * RECORD_BYTES, g.param_rows));
+        v.push(s("out", c * ob, g.out_words));
+    }
+    v
+}
+
+/// The buffer `name` of `g`.
+pub(super) fn shape(g: &Geometry, name: &str) -> Shape {
+    *shapes(g)
+        .iter()
+        .find(|s| s.name == name)
+        .expect("a buffer of this geometry")
+}
+
+/// `addr` (16 bits) narrowed to index a memory of `depth` words, as the wire `name` (the
+/// sequencer checked every address against the depth).
+fn index(b: &mut ModuleBuilder, name: &str, addr: Expr, depth: u32) -> Expr {
+    b.truncate(name, addr, bits_for(u64::from(depth.max(2) - 1)))
+}
+
+/// A write and a read port of a buffer: enable, 16-bit address and data (write) or enable and
+/// 16-bit address (read).
+pub(super) struct Ports {
+    /// Write enable.
+    pub we: Expr,
+    /// Write address.
+    pub waddr: Expr,
+    /// Write data.
+    pub wdata: Expr,
+    /// Read enable.
+    pub re: Expr,
+    /// Read address.
+    pub raddr: Expr,
+}
+
+/// Buffer `s`: one write port, one registered read port (read-first); its read data is the
+/// signal `<name>_rdata`.
+pub(super) fn buffer(b: &mut ModuleBuilder, s: Shape, p: Ports) -> Expr {
+    let waddr = index(b, &format!("{}_waddr", s.name), p.waddr, s.depth);
+    let raddr = index(b, &format!("{}_raddr", s.name), p.raddr, s.depth);
+    b.memory(Memory {
+        name: format!("{}_mem", s.name),
+        width: s.width,
+        depth: s.depth,
+        write: Some(MemWrite {
+            enable: p.we,
+            addr: waddr,
+            data: p.wdata,
+        }),
+        init: None,
+        read_enable: p.re,
+        read_addr: raddr,
+        read_data: format!("{}_rdata", s.name),
+    })
+}
+
+/// A module holding only the buffers of `g`, each with its ports as the module's.
+pub fn buffers_only(module: &str, g: &Geometry) -> Module {
+    let mut b = ModuleBuilder::new(module);
+    b.doc("The npu's buffers alone (for synthesis reports of their block RAM).");
+    b.clock_and_reset();
+    let rst = Expr::sig("rst", Ty::BIT);
+    b.wire("rst_unused", rst);
+    for s in shapes(g) {
+        let n = s.name;
+        let [we, waddr, wdata, re, raddr] = b.inputs([
+            (&format!("{n}_we"), Ty::BIT, "write enable"),
+            (&format!("{n}_waddr_in"), u(16), "write address"),
+            (&format!("{n}_wdata"), u(s.width), "write data"),
+            (&format!("{n}_re"), Ty::BIT, "read enable"),
+            (&format!("{n}_raddr_in"), u(16), "read address"),
+        ]);
+        let q = buffer(
+            &mut b,
+            s,
+            Ports {
+                we,
+                waddr,
+                wdata,
+                re,
+                raddr,
+            },
+        );
+        b.output(&format!("{n}_q"), u(s.width), "read data");
+        b.assign(&format!("{n}_q"), q);
+    }
+    b.finish()
+}
