@@ -3,6 +3,11 @@
 //! error, illegal, bad field, buffer range, dependency), keeps the dispatched token counts, and
 //! hands each instruction to its unit's queue. FINISH waits until every unit is idle. An error
 //! stops dispatch; the program ends (done) once the fetch and the units are idle.
+//!
+//! Three steps, each from registers (for the clock): stage 0 holds the fetched instruction,
+//! stage 1 the decoded one with its error from its fields alone (illegal, bad field, buffer
+//! range), its unit and its token channels; dispatch adds the token check and the queue's room.
+//! A stage moves on when the next is empty or moving, so one instruction dispatches per cycle.
 
 use super::{get, lit, u};
 use crate::config::Dataflow;
@@ -83,8 +88,57 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         ("error_pc", u(32), "ERROR_PC"),
         ("instructions", u(64), "instructions executed (the counter)"),
     ]);
-    let ins = b.wire("ins", i_data.slice(127, 0));
-    let fetch_err = i_data.bit(128);
+    // Stage 0: the fetched instruction, registered. Stage 1: decoded and checked against
+    // everything that depends on its fields alone. Dispatch (tokens, queue room) then works on
+    // registers only; each stage moves on when the one after it is empty or moving.
+    let s0 = b.reg("s0_valid_q", Ty::BIT);
+    let s0v = s0.q();
+    let s0d = b.reg_with_reset("s0_data_q", u(129), None);
+    let ins0 = s0d.q();
+    let s1 = b.reg("s1_valid_q", Ty::BIT);
+    let s1v = s1.q();
+    let take1 = b.declare_wire("take", Ty::BIT);
+    let move0 = b.wire(
+        "move0",
+        s0v.clone().and(s1v.clone().not().or(take1.clone())),
+    );
+    let active_w = b.declare_wire("active", Ty::BIT);
+    let pop = b.wire(
+        "pop",
+        active_w
+            .clone()
+            .and(i_valid)
+            .and(s0v.clone().not().or(move0.clone())),
+    );
+    b.set_next(s0d, i_data.clone(), Some(pop.clone()));
+    b.set_next(
+        s0,
+        Expr::mux(
+            start.clone(),
+            Expr::bit_const(false),
+            Expr::mux(
+                pop.clone(),
+                Expr::bit_const(true),
+                s0v.clone().and(move0.clone().not()),
+            ),
+        ),
+        None,
+    );
+    b.set_next(
+        s1,
+        Expr::mux(
+            start.clone(),
+            Expr::bit_const(false),
+            Expr::mux(
+                move0.clone(),
+                Expr::bit_const(true),
+                s1v.clone().and(take1.clone().not()),
+            ),
+        ),
+        None,
+    );
+    let ins = b.wire("ins", ins0.slice(127, 0));
+    let fetch_err = ins0.bit(128);
     let op = b.wire("op", ins.slice(3, 0));
     let is = |o: Opcode| op.clone().eq(lit(o as u64, 4));
     // Legal: a known opcode, no reserved bit set, only the flags its unit has.
@@ -252,6 +306,48 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         is_comp.clone().and(flags[3].clone()),  // c2s: compute push_next
         is_store.clone().and(flags[2].clone()), // s2c: store push_prev
     ];
+    let code = |e: ErrorCode| lit(e as u64, 8);
+    // What stage 1 holds: the instruction, its error from its fields alone (by priority; 0:
+    // none), its unit, FINISH, and the token channels it pops and pushes.
+    let static_err = Expr::mux(
+        fetch_err,
+        code(ErrorCode::AxiRead),
+        Expr::mux(
+            illegal,
+            code(ErrorCode::Illegal),
+            Expr::mux(
+                bad,
+                code(ErrorCode::BadField),
+                Expr::mux(range, code(ErrorCode::BufferRange), code(ErrorCode::None)),
+            ),
+        ),
+    );
+    let stage = |b: &mut ModuleBuilder, name: &str, v: Expr| {
+        let r = b.reg_with_reset(name, v.ty(), None);
+        let q = r.q();
+        b.set_next(r, v, Some(move0.clone()));
+        q
+    };
+    let ins = stage(&mut b, "s1_ins_q", ins);
+    let static_err = stage(&mut b, "s1_err_q", static_err);
+    let is_load = stage(&mut b, "s1_load_q", is_load);
+    let is_comp = stage(&mut b, "s1_comp_q", is_comp);
+    let is_store = stage(&mut b, "s1_store_q", is_store);
+    let is_finish = stage(&mut b, "s1_finish_q", is(Opcode::Finish));
+    let popped = stage(
+        &mut b,
+        "s1_pops_q",
+        Expr::concat(popped.into_iter().rev().collect()),
+    );
+    let pushed = stage(
+        &mut b,
+        "s1_pushes_q",
+        Expr::concat(pushed.into_iter().rev().collect()),
+    );
+    let popped: Vec<Expr> = (0..4).map(|ch| popped.bit(ch)).collect();
+    let pushed: Vec<Expr> = (0..4).map(|ch| pushed.bit(ch)).collect();
+
+    // Dispatch.
     let mut dep = Expr::bit_const(false);
     for ch in 0..4 {
         dep = dep
@@ -271,36 +367,21 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let count = b.reg("instr_q", u(64));
     let (run_q, end_q, pc_q, err_q, epc_q, cnt_q) =
         (running.q(), ending.q(), pc.q(), err.q(), epc.q(), count.q());
-    let active = b.wire(
+    b.assign(
         "active",
         run_q
             .clone()
             .and(end_q.clone().not())
             .and(start.clone().not()),
     );
+    let active = active_w;
     let at_end = b.wire("at_end", pc_q.clone().eq(prog_len));
-    let head = b.wire(
-        "head",
-        active.clone().and(at_end.clone().not()).and(i_valid),
-    );
-    let code = |e: ErrorCode| lit(e as u64, 8);
-    // The error at the head, by priority (0: none).
+    let head = b.wire("head", active.clone().and(at_end.clone().not()).and(s1v));
+    // The error at the head: its own, else a token it cannot have.
     let head_err = Expr::mux(
-        fetch_err,
-        code(ErrorCode::AxiRead),
-        Expr::mux(
-            illegal,
-            code(ErrorCode::Illegal),
-            Expr::mux(
-                bad,
-                code(ErrorCode::BadField),
-                Expr::mux(
-                    range,
-                    code(ErrorCode::BufferRange),
-                    Expr::mux(dep, code(ErrorCode::Dependency), code(ErrorCode::None)),
-                ),
-            ),
-        ),
+        static_err.clone().ne(code(ErrorCode::None)),
+        static_err,
+        Expr::mux(dep, code(ErrorCode::Dependency), code(ErrorCode::None)),
     );
     let head_err = b.wire("head_err", head_err);
     let ok = b.wire(
@@ -314,12 +395,9 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     );
     let finish = b.wire(
         "finish",
-        ok.clone().and(is(Opcode::Finish)).and(units_idle.clone()),
+        ok.clone().and(is_finish.clone()).and(units_idle.clone()),
     );
-    let dispatch = b.wire(
-        "dispatch",
-        ok.clone().and(is(Opcode::Finish).not()).and(room),
-    );
+    let dispatch = b.wire("dispatch", ok.clone().and(is_finish.not()).and(room));
     // An unaligned program ends at once (BAD_FIELD at pc 0), before anything is fetched.
     let misaligned = b.reg("misaligned_q", Ty::BIT);
     let mis_q = misaligned.q();
@@ -427,7 +505,8 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         );
         b.set_next(t, Expr::mux(start.clone(), lit(0, tw), next), None);
     }
-    b.assign("i_ready", dispatch.clone().or(Expr::sig("finish", Ty::BIT)));
+    b.assign("take", dispatch.clone().or(Expr::sig("finish", Ty::BIT)));
+    b.assign("i_ready", pop);
     b.assign("fetch_start", start.and(aligned));
     b.assign("fetch_stop", end_q.clone());
     b.assign("lq_valid", dispatch.clone().and(is_load));
