@@ -23,13 +23,14 @@ use npugen::rng::{seed_from_env, Rng};
 use npugen::sim::ports::{get_u64 as get, set_u64 as put};
 use npugen::sim::verilator::{build_model, TraceFormat, Verilated};
 
-fn config(df: Dataflow, rows: u32, cols: u32) -> Config {
+fn config(df: Dataflow, rows: u32, cols: u32, acc_bits: u32) -> Config {
     Config {
         name: "npu_c".into(),
         array: Some(ArrayConfig {
             rows,
             cols,
             dataflow: df,
+            acc_bits: Some(acc_bits),
             ..Default::default()
         }),
         postproc: Some(PostprocConfig {
@@ -166,13 +167,13 @@ fn matmuls_and_posts_match_the_model() {
     println!("seed {seed} (NPUGEN_SEED replays)");
     let mut rng = Rng::new(seed);
     // OS with one row: one-row tiles accumulating into one row as closely as the feeder
-    // allows.
-    for (df, rows, cols) in [
-        (Dataflow::Os, 3, 2),
-        (Dataflow::Ws, 2, 3),
-        (Dataflow::Os, 1, 2),
+    // allows; its 20-bit accumulators give the ALU a width that is not a power of two.
+    for (df, rows, cols, acc_bits) in [
+        (Dataflow::Os, 3, 2, 32),
+        (Dataflow::Ws, 2, 3, 32),
+        (Dataflow::Os, 1, 2, 20),
     ] {
-        let cfg = config(df, rows, cols);
+        let cfg = config(df, rows, cols, acc_bits);
         let g = Geometry::new(&cfg).unwrap();
         let p = cfg.postproc.clone().unwrap();
         let build = build_model(
@@ -212,6 +213,24 @@ fn matmuls_and_posts_match_the_model() {
                 // second tile's first row arrives right behind the first's last (the
                 // write-back's bypass).
                 instrs.splice(0..0, back_to_back(&g));
+                // And last, SHR's ties on both sides of zero: -3, 5, -5 by 2 in rows 13..16.
+                for (row, v) in [(13, -3i16), (14, 5), (15, -5)] {
+                    let mov = [
+                        ("src_kind", 2),
+                        ("dst", row),
+                        ("rows", 1),
+                        ("imm", v as u16 as u64),
+                    ];
+                    instrs.push(Instr::new(Opcode::Alu, Deps::default(), &mov).unwrap());
+                }
+                let shr = [
+                    ("func", 4),
+                    ("src", 13),
+                    ("dst", 13),
+                    ("rows", 3),
+                    ("shift", 1),
+                ];
+                instrs.push(Instr::new(Opcode::Alu, Deps::default(), &shr).unwrap());
             }
             let mut prog: Vec<Instr> = instrs
                 .iter()
@@ -319,6 +338,12 @@ fn matmuls_and_posts_match_the_model() {
             assert_eq!(counts, want, "{label}: pops l2c/s2c, pushes c2l/c2s");
             assert_eq!(acc, model.acc_rows_mut(), "{label}: accumulator rows");
             assert_eq!(outw, model.out_words_mut(), "{label}: output words");
+            if round == 0 {
+                // Against the ISA's words, not only the model: ties away from zero.
+                for (row, v) in [(13, -2), (14, 3), (15, -3)] {
+                    assert!(acc[row].iter().all(|&x| x == v), "{label}: row {row}");
+                }
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The compute unit's vector ALU: runs one ALU instruction over accumulator rows, all C lanes
 //! of a row at once, one row every four cycles (read the operand, read the destination, shift,
-//! combine and write), rows in order, so an operand row that an earlier row of the same
+//! combine and write; no stage chains two carry chains, for the clock), rows in order, so an operand row that an earlier row of the same
 //! instruction wrote is read after that write. It owns the accumulator and activation read
 //! ports and the accumulator write port while busy (the compute unit takes an ALU instruction
 //! only when everything else in it is idle).
@@ -100,14 +100,61 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     } else {
         b.wire("imm_lane", imm_s.slice(w - 1, 0))
     };
-    let sh = shift.zext(w);
-    let (mut v_next, mut t_next, mut res) = (vec![], vec![], vec![]);
+    // The shift (below acc_bits: the sequencer checked) and the rounding constants it gives,
+    // registered while the first operand is read: mask = 2^shift - 1, the threshold above
+    // zero mask >> 1 and below zero one more (ties away from zero), each bit a compare.
+    let sw = crate::rtl::bits_for(u64::from(w - 1));
+    let shift_w = b.wire("shift_w", shift);
+    let sh = b.wire("sh", shift_w.slice(sw - 1, 0));
+    if sw < 6 {
+        b.wire("shift_unused", shift_w.slice(5, sw));
+    }
+    // Compares the shift cannot make true are constants (no constant compare in the Verilog).
+    let top = (1u32 << sw) - 1;
+    let gt = |v: u32| {
+        if v >= top {
+            Expr::bit_const(false)
+        } else {
+            sh.clone().gt(lit(u64::from(v), sw))
+        }
+    };
+    let eq = |v: u32| {
+        if v > top {
+            Expr::bit_const(false)
+        } else {
+            sh.clone().eq(lit(u64::from(v), sw))
+        }
+    };
+    let bits = |f: &dyn Fn(u32) -> Expr| Expr::concat((0..w).rev().map(f).collect());
+    let consts = [
+        ("mask_q", bits(&gt)),
+        ("half_q", bits(&|i| gt(i + 1))),
+        (
+            "half1_q",
+            bits(&|i| {
+                if i == 0 {
+                    sh.clone().le(lit(1, sw))
+                } else {
+                    eq(i + 1)
+                }
+            }),
+        ),
+    ];
+    let [mask_q, half_q, half1_q] = consts.map(|(name, v)| {
+        let r = b.reg_with_reset(name, u(w), None);
+        let q = r.q();
+        b.set_next(r, v, Some(is(1)));
+        q
+    });
+    let (mut v_next, mut t_next, mut up_next, mut res) = (vec![], vec![], vec![], vec![]);
     let v_reg = b.reg_with_reset("v_q", u(ab), None);
     let v_q = v_reg.q();
     let t_reg = b.reg_with_reset("t_q", u(ab), None);
     let t_q = t_reg.q();
     let a_reg = b.reg_with_reset("a_q", u(ab), None);
     let a_q = a_reg.q();
+    let up_reg = b.reg_with_reset("up_q", u(cols), None);
+    let up_q = up_reg.q();
     for j in 0..cols {
         let (lo, hi) = (j * w, j * w + w - 1);
         // Stage 2: the operand plus the immediate.
@@ -125,34 +172,31 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         // threshold).
         let x = b.wire(&format!("v_l{j}"), v_q.slice_as(hi, lo, g.signed));
         let xu = v_q.slice(hi, lo);
-        let mask = b.wire(
-            &format!("mask_l{j}"),
-            lit(1, w).shl(sh.clone()).sub(lit(1, w)),
-        );
-        // Ties round away from zero: one more to beat below zero.
-        let neg = if g.signed {
-            x.bit(w - 1).zext(w)
+        let rem = b.wire(&format!("rem_l{j}"), xu.clone().and(mask_q.clone()));
+        let above = rem.clone().gt(half_q.clone());
+        let up = if g.signed {
+            Expr::mux(x.bit(w - 1), rem.gt(half1_q.clone()), above)
         } else {
-            lit(0, w)
+            above
         };
-        let thr = mask.clone().shr(lit(1, 1)).add(neg);
-        let round_up = xu.clone().and(mask).gt(thr).zext(w);
+        up_next.push(up.and(func_is(AluFunc::Shr)));
         let down = x.shr(sh.clone()).cast(false);
-        let shr = down.add(round_up);
-        t_next.push(Expr::mux(func_is(AluFunc::Shr), shr, xu.shl(sh.clone())));
+        t_next.push(Expr::mux(func_is(AluFunc::Shr), down, xu.shl(sh.clone())));
         // Stage 4: combine with the destination.
         let a = b.wire(&format!("a_l{j}"), a_q.slice_as(hi, lo, g.signed));
         let t = b.wire(&format!("t_l{j}"), t_q.slice_as(hi, lo, g.signed));
         let max = Expr::mux(a.clone().gt(t.clone()), a.clone(), t.clone());
         let min = Expr::mux(a.clone().lt(t.clone()), a.clone(), t.clone());
         let sum = a.clone().add(t.clone());
+        // SHR: the shifted value plus its rounding bit (zero for the other functions).
+        let rounded = t_q.slice(hi, lo).add(up_q.bit(j).zext(w)).cast(g.signed);
         let r = Expr::mux(
             func_is(AluFunc::Add),
             sum,
             Expr::mux(
                 func_is(AluFunc::Max),
                 max,
-                Expr::mux(func_is(AluFunc::Min), min, t),
+                Expr::mux(func_is(AluFunc::Min), min, rounded),
             ),
         );
         res.push(r.cast(false));
@@ -160,6 +204,7 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let rev = |v: Vec<Expr>| Expr::concat(v.into_iter().rev().collect());
     b.set_next(v_reg, rev(v_next), Some(is(2)));
     b.set_next(t_reg, rev(t_next), Some(is(3)));
+    b.set_next(up_reg, rev(up_next), Some(is(3)));
     b.set_next(a_reg, acc_rdata.clone(), Some(is(3)));
     b.assign("acc_we", is(4));
     b.assign("acc_waddr", dst_row);
