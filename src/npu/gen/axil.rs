@@ -84,8 +84,16 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
         .map(|(n, doc)| b.input(&format!("cnt_{}", n.to_lowercase()), u(64), doc))
         .collect();
     b.outputs([
-        ("start", Ty::BIT, "CTRL.START written (one cycle)"),
-        ("soft_reset", Ty::BIT, "CTRL.SOFT_RESET written (one cycle)"),
+        (
+            "start",
+            Ty::BIT,
+            "CTRL.START was written (one cycle, the cycle after the write)",
+        ),
+        (
+            "soft_reset",
+            Ty::BIT,
+            "CTRL.SOFT_RESET was written (one cycle, the cycle after)",
+        ),
         ("prog_addr", u(aw), "PROG_ADDR"),
         ("prog_len", u(32), "PROG_LEN"),
         ("base0", u(aw), "BASE0"),
@@ -150,9 +158,13 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
         rw.insert(r.name, q);
     }
     let ctrl = hit("CTRL");
-    let start = b.wire("start_w", ctrl.clone().and(wstrb.bit(0)).and(wdata.bit(0)));
+    // START and SOFT_RESET act the cycle after the write, from registers: they fan out to
+    // every unit, and the write decode stays off that path (for the clock).
+    let start_w = b.wire("start_w", ctrl.clone().and(wstrb.bit(0)).and(wdata.bit(0)));
+    let start = b.delay("start_q", start_w);
     b.assign("start", start.clone());
-    b.assign("soft_reset", ctrl.and(wstrb.bit(0)).and(wdata.bit(1)));
+    let soft = b.delay("soft_reset_q", ctrl.and(wstrb.bit(0)).and(wdata.bit(1)));
+    b.assign("soft_reset", soft);
     // STATUS.DONE and IRQ_STATUS.DONE: set by done, cleared by START (IRQ_STATUS: by W1C).
     let done = b.reg("done_q", Ty::BIT);
     let done_q = done.q();
