@@ -1,5 +1,6 @@
 //! A small valid/ready queue in registers (instruction queues: a few entries of 128 bits),
-//! a circular buffer with a count. `in_ready` is `count < depth`; the head shows combinationally.
+//! with a count. `in_ready` is `count < depth`; the head is a register of its own (the rest a
+//! circular buffer behind it), so what reads the head starts from a flip-flop, not a read mux.
 
 use crate::rtl::{bits_for, Expr, Module, ModuleBuilder, Ty};
 
@@ -22,13 +23,9 @@ pub fn queue(module: &str, width: u32, depth: u32) -> Module {
         ("out_data", Ty::unsigned(width), "the oldest entry"),
         ("count", Ty::unsigned(cw), "entries held"),
     ]);
-    let pw = bits_for(u64::from(depth.max(2) - 1));
     let ct = Ty::unsigned(cw);
     let count = b.reg("count_q", ct);
     let count_q = count.q();
-    let wptr = b.reg("wptr", Ty::unsigned(pw));
-    let rptr = b.reg("rptr", Ty::unsigned(pw));
-    let (wq, rq) = (wptr.q(), rptr.q());
     let ready = b.wire(
         "ready",
         count_q.clone().lt(Expr::lit(i128::from(depth), ct)),
@@ -36,46 +33,71 @@ pub fn queue(module: &str, width: u32, depth: u32) -> Module {
     let valid = b.wire("valid", count_q.clone().ne(Expr::zero(ct)));
     let push = b.wire("push", in_valid.and(ready.clone()));
     let pop = b.wire("pop", out_ready.and(valid.clone()));
-    let step = |p: Expr| {
-        let last = p
-            .clone()
-            .eq(Expr::lit(i128::from(depth - 1), Ty::unsigned(pw)));
-        Expr::mux(
-            last,
-            Expr::zero(Ty::unsigned(pw)),
-            p.add(Expr::lit(1, Ty::unsigned(pw))),
-        )
-    };
-    b.set_next(wptr, step(wq.clone()), Some(push.clone()));
-    b.set_next(rptr, step(rq.clone()), Some(pop.clone()));
     let one = Expr::lit(1, ct);
     let next = Expr::mux(
         push.clone().and(pop.clone().not()),
         count_q.clone().add(one.clone()),
         Expr::mux(
             pop.clone().and(push.clone().not()),
-            count_q.clone().sub(one),
+            count_q.clone().sub(one.clone()),
             count_q.clone(),
         ),
     );
     b.set_next(count, next, None);
-    let mut head = Expr::zero(Ty::unsigned(width));
-    for i in 0..depth {
-        let e = b.reg(&format!("entry{i}"), Ty::unsigned(width));
-        let eq = e.q();
-        let at = push
-            .clone()
-            .and(wq.clone().eq(Expr::lit(i128::from(i), Ty::unsigned(pw))));
-        b.set_next(e, in_data.clone(), Some(at));
-        head = Expr::mux(
-            rq.clone().eq(Expr::lit(i128::from(i), Ty::unsigned(pw))),
-            eq,
-            head,
-        );
-    }
+    // The head is a register; the other depth - 1 entries a circular buffer behind it. The
+    // head is (re)filled whenever it is empty or taken: from the buffer if it holds an entry,
+    // else straight from in_data. So the head is valid exactly when count is not zero.
+    let head = b.reg("head_q", Ty::unsigned(width));
+    let head_q = head.q();
+    let load = valid.clone().not().or(pop.clone());
+    let ge2 = if depth >= 2 {
+        count_q.clone().gt(one)
+    } else {
+        Expr::bit_const(false)
+    };
+    let bypass = b.wire(
+        "bypass",
+        load.clone().and(ge2.clone().not()).and(push.clone()),
+    );
+    let rest = depth - 1;
+    let from_buf = if rest > 0 {
+        let pw = bits_for(u64::from(rest.max(2) - 1));
+        let pt = Ty::unsigned(pw);
+        let wptr = b.reg("wptr", pt);
+        let rptr = b.reg("rptr", pt);
+        let (wq, rq) = (wptr.q(), rptr.q());
+        let buf_push = b.wire("buf_push", push.clone().and(bypass.clone().not()));
+        let buf_pop = b.wire("buf_pop", load.clone().and(ge2));
+        let step = |p: Expr| {
+            let last = p.clone().eq(Expr::lit(i128::from(rest - 1), pt));
+            Expr::mux(last, Expr::zero(pt), p.add(Expr::lit(1, pt)))
+        };
+        b.set_next(wptr, step(wq.clone()), Some(buf_push.clone()));
+        b.set_next(rptr, step(rq.clone()), Some(buf_pop.clone()));
+        let mut oldest = Expr::zero(Ty::unsigned(width));
+        for i in 0..rest {
+            let e = b.reg(&format!("entry{i}"), Ty::unsigned(width));
+            let eq = e.q();
+            let here = |p: &Expr| p.clone().eq(Expr::lit(i128::from(i), pt));
+            b.set_next(e, in_data.clone(), Some(buf_push.clone().and(here(&wq))));
+            oldest = Expr::mux(here(&rq), eq, oldest);
+        }
+        Some((buf_pop, oldest))
+    } else {
+        None
+    };
+    let (next_head, enable) = match from_buf {
+        Some((buf_pop, oldest)) => (
+            Expr::mux(buf_pop.clone(), oldest, in_data.clone()),
+            buf_pop.or(bypass),
+        ),
+        None => (in_data.clone(), bypass),
+    };
+    b.set_next(head, next_head, Some(enable));
+    let qs = [head_q];
     b.assign("in_ready", ready);
     b.assign("out_valid", valid);
-    b.assign("out_data", head);
+    b.assign("out_data", qs[0].clone());
     b.assign("count", count_q);
     b.finish()
 }

@@ -727,46 +727,52 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
 }
 
 /// The performance counters (cleared at start, counting while busy), in [`COUNTERS`] order.
+/// Each counts its event one cycle late, from a register (an event of the last busy cycle is
+/// still added): the events come from deep in the units, and the 64-bit adds stay off their
+/// paths.
 fn counters(b: &mut ModuleBuilder, g: &Geometry, start: &Expr, busy: &Expr, x: &Ins) {
-    let one = || lit(1, 64);
-    let when = |e: Expr| Expr::mux(e, one(), lit(0, 64));
-    let fetch_beat = lit(u64::from(g.axi_bytes.min(INSTR_BYTES)), 64);
+    let fetch_beat = u64::from(g.axi_bytes.min(INSTR_BYTES));
     let aw_stall = bit("st_aw_valid").and(x.awready.clone().not());
     let w_stall = bit("st_w_valid").and(x.wready.clone().not());
     for (n, _) in COUNTERS {
         let lower = n.to_lowercase();
-        let inc = match *n {
-            "CYCLES" => one(),
-            "ARRAY_BUSY" => when(bit("cp_beat")),
-            "DMA_RD_BYTES" => sig("ld_rd_bytes", u(24)).zext(64),
-            "DMA_WR_BYTES" => sig("st_wr_bytes", u(24)).zext(64),
-            "FETCH_BYTES" => Expr::mux(
-                bit("arb_f_r_valid").and(bit("fe_r_ready")),
-                fetch_beat.clone(),
-                lit(0, 64),
-            ),
+        // The event (a flag, or a byte count) and what one of it adds.
+        let (event, scale) = match *n {
+            "CYCLES" => (Expr::bit_const(true), 1),
+            "ARRAY_BUSY" => (bit("cp_beat"), 1),
+            "DMA_RD_BYTES" => (sig("ld_rd_bytes", u(24)), 1),
+            "DMA_WR_BYTES" => (sig("st_wr_bytes", u(24)), 1),
+            "FETCH_BYTES" => (bit("arb_f_r_valid").and(bit("fe_r_ready")), fetch_beat),
             "INSTRUCTIONS" => {
                 b.assign(&format!("cnt_{lower}_v"), sig("seq_instructions", u(64)));
                 continue;
             }
-            "STALL_LOAD_DEP" => when(bit("ld_stall_dep")),
-            "STALL_COMPUTE_DEP" => when(bit("cp_stall_dep")),
-            "STALL_STORE_DEP" => when(bit("st_stall_dep")),
-            "STALL_AXI_READ" => when(bit("arb_stall")),
-            "STALL_AXI_WRITE" => when(aw_stall.clone().or(w_stall.clone())),
+            "STALL_LOAD_DEP" => (bit("ld_stall_dep"), 1),
+            "STALL_COMPUTE_DEP" => (bit("cp_stall_dep"), 1),
+            "STALL_STORE_DEP" => (bit("st_stall_dep"), 1),
+            "STALL_AXI_READ" => (bit("arb_stall"), 1),
+            "STALL_AXI_WRITE" => (aw_stall.clone().or(w_stall.clone()), 1),
             other => unreachable!("counter {other} has no source"),
         };
-        let r = b.reg(&format!("cnt_{lower}_q"), u(64));
-        let q = r.q();
         let counting = if *n == "CYCLES" {
             busy.clone()
         } else {
             busy.clone().and(start.clone().not())
         };
+        let ew = event.ty().width;
+        let gated = Expr::mux(counting, event, lit(0, ew));
+        let ev = b.delay(&format!("cnt_{lower}_ev"), gated);
+        let inc = if scale == 1 {
+            ev.zext(64)
+        } else {
+            Expr::mux(ev, lit(scale, 64), lit(0, 64))
+        };
+        let r = b.reg(&format!("cnt_{lower}_q"), u(64));
+        let q = r.q();
         b.set_next(
             r,
             Expr::mux(start.clone(), lit(0, 64), q.clone().add(inc)),
-            Some(start.clone().or(counting)),
+            None,
         );
         b.assign(&format!("cnt_{lower}_v"), q);
     }
