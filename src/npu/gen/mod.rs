@@ -114,6 +114,17 @@ pub fn compute_unit_design(cfg: &Config) -> Result<Design> {
     })
 }
 
+/// A design whose top is the npu's register queue, `depth` entries of `width` bits (for its
+/// unit test).
+pub fn queue_design(width: u32, depth: u32) -> Design {
+    let n = format!("npu_queue_{width}x{depth}");
+    Design {
+        top: n.clone(),
+        header: vec![format!("{n}: the npu's queue, {depth} x {width} bits")],
+        modules: vec![queue::queue(&n, width, depth)],
+    }
+}
+
 /// A design whose top is the store unit of `cfg`'s npu (for unit tests of the DMA).
 pub fn store_unit_design(cfg: &Config) -> Result<Design> {
     cfg.validate()?;
