@@ -36,6 +36,26 @@ pub struct Field {
     pub doc: &'static str,
 }
 
+impl Field {
+    /// The field's bits within its word.
+    pub fn mask(&self) -> u32 {
+        if self.width == 32 {
+            u32::MAX
+        } else {
+            ((1u32 << self.width) - 1) << self.lsb
+        }
+    }
+}
+
+/// The bits `fields` cover, as four 32-bit word masks (word 0 first).
+pub fn covered<'a>(fields: impl IntoIterator<Item = &'a Field>) -> [u32; 4] {
+    let mut used = [0u32; 4];
+    for f in fields {
+        used[f.word as usize] |= f.mask();
+    }
+    used
+}
+
 const fn f(name: &'static str, word: u32, lsb: u32, width: u32, doc: &'static str) -> Field {
     Field {
         name,
@@ -368,11 +388,12 @@ pub enum AluSrc {
 }
 
 impl AluSrc {
+    /// Every source, in code order.
+    pub const ALL: [AluSrc; 3] = [AluSrc::Acc, AluSrc::Act, AluSrc::Imm];
+
     /// The source of field value `code` (`None`: illegal).
     pub fn from_code(code: u64) -> Option<AluSrc> {
-        [AluSrc::Acc, AluSrc::Act, AluSrc::Imm]
-            .into_iter()
-            .find(|s| *s as u64 == code)
+        AluSrc::ALL.into_iter().find(|s| *s as u64 == code)
     }
 }
 
@@ -503,26 +524,11 @@ impl Instr {
     /// Decodes four words; `None` for an illegal instruction (unknown opcode, a reserved bit
     /// set, a flag the unit cannot use).
     pub fn decode(w: [u32; 4]) -> Option<Instr> {
-        let get = |f: &Field| {
-            let mask = if f.width == 32 {
-                u32::MAX
-            } else {
-                (1u32 << f.width) - 1
-            };
-            u64::from((w[f.word as usize] >> f.lsb) & mask)
-        };
+        let get = |f: &Field| u64::from((w[f.word as usize] & f.mask()) >> f.lsb);
         let code = get(&COMMON[0]);
         let s = OPS.iter().find(|s| s.opcode as u64 == code)?;
-        let mut covered = [0u32; 4];
-        for f in COMMON.iter().chain(s.fields) {
-            let mask = if f.width == 32 {
-                u32::MAX
-            } else {
-                ((1u32 << f.width) - 1) << f.lsb
-            };
-            covered[f.word as usize] |= mask;
-        }
-        if (0..4).any(|i| w[i] & !covered[i] != 0) {
+        let used = covered(COMMON.iter().chain(s.fields));
+        if (0..4).any(|i| w[i] & !used[i] != 0) {
             return None;
         }
         let flag = |i: usize| get(&COMMON[i]) != 0;

@@ -6,7 +6,7 @@
 //! only when everything else in it is idle).
 
 use super::{get, lit, u};
-use crate::npu::isa::{spec, AluFunc, AluSrc, Opcode};
+use crate::npu::isa::{covered, spec, AluFunc, AluSrc, Opcode};
 use crate::npu::Geometry;
 use crate::rtl::{Expr, Module, ModuleBuilder, Ty};
 
@@ -47,8 +47,37 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let rows = keep(&mut b, "rows_q", f("rows", 16));
     let imm = keep(&mut b, "imm_q", f("imm", 16));
     let shift = keep(&mut b, "shift_q", f("shift", 6));
-    let func_is = |fu: AluFunc| func.clone().eq(lit(fu as u64, 3));
-    let kind_is = |k: AluSrc| kind.clone().eq(lit(k as u64, 2));
+    // The decoded function and source, one wire each (every lane reads them); MOV is what
+    // the result's muxes fall through to, so it needs none.
+    let funcs: Vec<(AluFunc, Expr)> = AluFunc::ALL
+        .iter()
+        .filter(|&&f| f != AluFunc::Mov)
+        .map(|&f| {
+            let name = format!("func_{f:?}").to_lowercase();
+            (f, b.wire(&name, func.clone().eq(lit(f as u64, 3))))
+        })
+        .collect();
+    let kinds: Vec<(AluSrc, Expr)> = AluSrc::ALL
+        .iter()
+        .map(|&k| {
+            let name = format!("src_{k:?}").to_lowercase();
+            (k, b.wire(&name, kind.clone().eq(lit(k as u64, 2))))
+        })
+        .collect();
+    let func_is = |fu: AluFunc| {
+        funcs
+            .iter()
+            .find(|(f, _)| *f == fu)
+            .map(|(_, e)| e.clone())
+            .expect("every function")
+    };
+    let kind_is = |k: AluSrc| {
+        kinds
+            .iter()
+            .find(|(s, _)| *s == k)
+            .map(|(_, e)| e.clone())
+            .expect("every source")
+    };
 
     // States: 0 idle, 1 read the operand, 2 read the destination, 3 shift, 4 write.
     let st = b.reg("state_q", u(3));
@@ -79,9 +108,12 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         Expr::mux(start.clone(), lit(0, 16), i_q.clone().add(lit(1, 16))),
         Some(start.clone().or(is(4))),
     );
-    let reads_dst = func_is(AluFunc::Add)
-        .or(func_is(AluFunc::Max))
-        .or(func_is(AluFunc::Min));
+    let reads_dst = AluFunc::ALL
+        .into_iter()
+        .filter(|f| f.reads_dst())
+        .map(func_is)
+        .reduce(Expr::or)
+        .expect("a function reads the destination");
     let read_src = is(1).and(more);
     b.assign("act_re", read_src.clone().and(kind_is(AluSrc::Act)));
     let src_row = b.wire("src_row", src.add(i_q.clone()));
@@ -210,21 +242,18 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     b.assign("acc_waddr", dst_row);
     b.assign("acc_wdata", rev(res));
     // Bits the ALU's fields do not cover (opcode, flags, reserved): the compute unit's.
-    let mut used = [false; 128];
-    for fl in spec(Opcode::Alu).fields {
-        let lo = 32 * fl.word + fl.lsb;
-        used[lo as usize..(lo + fl.width) as usize].fill(true);
-    }
+    let words = covered(spec(Opcode::Alu).fields);
+    let used = |bit: u32| words[(bit / 32) as usize] >> (bit % 32) & 1 == 1;
     let mut spare = vec![];
     let mut hi = 128u32;
     while hi > 0 {
         let top = hi - 1;
-        if used[top as usize] {
+        if used(top) {
             hi -= 1;
             continue;
         }
         let mut lo = top;
-        while lo > 0 && !used[lo as usize - 1] {
+        while lo > 0 && !used(lo - 1) {
             lo -= 1;
         }
         spare.push(instr.slice(top, lo));

@@ -128,7 +128,8 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let op = b.wire("op", q_data.slice(3, 0));
     let is_mm = op.clone().eq(lit(Opcode::Matmul as u64, 4));
     let is_alu = op.clone().eq(lit(Opcode::Alu as u64, 4));
-    let alu_busy = b.declare_wire("alu_busy", Ty::BIT);
+    // Declared with the ALU's instance below.
+    let alu_busy = Expr::sig("alu_busy", Ty::BIT);
     let alu_idle = alu_busy.clone().not();
     let wb_room = b.declare_wire("wbq_in_ready", Ty::BIT);
     let wb_empty = b.declare_wire("wb_empty", Ty::BIT);
@@ -323,35 +324,29 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     b.set_next(pst, p_next, None);
     let mm_end = phase_end.clone().and(is(1).or(is(3)));
     // The ALU.
-    let alu_out = [
-        ("busy", Ty::BIT),
-        ("done", Ty::BIT),
-        ("act_re", Ty::BIT),
-        ("act_raddr", u(16)),
-        ("acc_re", Ty::BIT),
-        ("acc_raddr", u(16)),
-        ("acc_we", Ty::BIT),
-        ("acc_waddr", u(16)),
-        ("acc_wdata", u(ab)),
-    ];
-    for (nm, ty) in alu_out {
-        if nm != "busy" {
-            b.declare_wire(&format!("alu_{nm}"), ty);
-        }
-    }
-    let mut alu_conns = vec![
-        ("clk", i(clk.clone())),
-        ("rst", i(rst.clone())),
-        ("start", i(take_alu.clone())),
-        ("instr", i(q_data.clone())),
-        ("act_rdata", i(act_rdata.clone())),
-        ("acc_rdata", i(acc_rdata.clone())),
-    ];
-    let alu_names: Vec<String> = alu_out.iter().map(|(nm, _)| format!("alu_{nm}")).collect();
-    for ((nm, _), wire) in alu_out.iter().zip(&alu_names) {
-        alu_conns.push((nm, o(wire)));
-    }
-    b.instance("alu", n.alu, alu_conns);
+    super::block(
+        &mut b,
+        "alu",
+        n.alu,
+        "alu",
+        vec![
+            ("start", take_alu.clone()),
+            ("instr", q_data.clone()),
+            ("act_rdata", act_rdata.clone()),
+            ("acc_rdata", acc_rdata.clone()),
+        ],
+        &[
+            ("busy", Ty::BIT),
+            ("done", Ty::BIT),
+            ("act_re", Ty::BIT),
+            ("act_raddr", u(16)),
+            ("acc_re", Ty::BIT),
+            ("acc_raddr", u(16)),
+            ("acc_we", Ty::BIT),
+            ("acc_waddr", u(16)),
+            ("acc_wdata", u(ab)),
+        ],
+    );
     let alu_sig = |nm: &str, ty: Ty| Expr::sig(format!("alu_{nm}"), ty);
     let alu_done = alu_sig("done", Ty::BIT);
     let alu_push_prev = b.delay_when("alu_push_prev_q", q_data.bit(6), take_alu.clone());
@@ -610,9 +605,5 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
             .or(alu_done.and(alu_push_next)),
     );
     b.assign("idle", is(0).and(wb_empty).and(p_is(0)).and(alu_idle));
-    b.wire(
-        "q_data_unused",
-        Expr::concat(vec![q_data.slice(127, 96), q_data.slice(15, 13)]),
-    );
     b.finish()
 }

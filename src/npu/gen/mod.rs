@@ -20,7 +20,7 @@ pub use axil::AXIL_ADDR_BITS;
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::rtl::{Design, Expr, Ty};
+use crate::rtl::{Conn, Design, Expr, ModuleBuilder, Ty};
 
 /// An unsigned type of `w` bits.
 pub(super) fn u(w: u32) -> Ty {
@@ -48,6 +48,35 @@ pub(super) fn get(ins: &Expr, op: crate::npu::isa::Opcode, name: &str, w: u32) -
         .find(|f| f.name == name)
         .expect("field of the opcode");
     field(ins, f, w)
+}
+
+/// Instantiates `module` as `inst`: `inputs` as given, every output `p` of `outputs` onto a
+/// new wire `{prefix}_{p}`.
+pub(super) fn block(
+    b: &mut ModuleBuilder,
+    inst: &str,
+    module: &str,
+    prefix: &str,
+    inputs: Vec<(&str, Expr)>,
+    outputs: &[(&str, Ty)],
+) {
+    let names: Vec<String> = outputs
+        .iter()
+        .map(|(p, ty)| {
+            let w = format!("{prefix}_{p}");
+            b.declare_wire(&w, *ty);
+            w
+        })
+        .collect();
+    let mut conns: Vec<(&str, Conn)> = vec![
+        ("clk", Conn::Input(Expr::sig("clk", Ty::BIT))),
+        ("rst", Conn::Input(Expr::sig("rst", Ty::BIT))),
+    ];
+    conns.extend(inputs.into_iter().map(|(p, e)| (p, Conn::Input(e))));
+    for ((p, _), w) in outputs.iter().zip(&names) {
+        conns.push((p, Conn::Output(w.clone())));
+    }
+    b.instance(inst, module, conns);
 }
 
 /// A design whose top is the load unit of `cfg`'s npu (for unit tests of the DMA).

@@ -94,10 +94,9 @@ pub fn queue(module: &str, width: u32, depth: u32) -> Module {
         None => (in_data.clone(), bypass),
     };
     b.set_next(head, next_head, Some(enable));
-    let qs = [head_q];
     b.assign("in_ready", ready);
     b.assign("out_valid", valid);
-    b.assign("out_data", qs[0].clone());
+    b.assign("out_data", head_q);
     b.assign("count", count_q);
     b.finish()
 }

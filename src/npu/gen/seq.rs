@@ -11,23 +11,14 @@
 
 use super::{get, lit, u};
 use crate::config::Dataflow;
-use crate::npu::isa::{AluFunc, AluSrc, Field, Opcode, Unit, COMMON, MAX_TOKENS, OPS};
+use crate::npu::isa::{covered, AluFunc, AluSrc, Field, Opcode, Unit, COMMON, MAX_TOKENS, OPS};
 use crate::npu::regs::ErrorCode;
 use crate::npu::Geometry;
 use crate::rtl::{Expr, Module, ModuleBuilder, Ty};
 
 /// Bits no field of `s` (or the common ones) covers, as four 32-bit masks.
 fn reserved(fields: &[Field]) -> [u32; 4] {
-    let mut used = [0u32; 4];
-    for f in COMMON.iter().chain(fields) {
-        let m = if f.width == 32 {
-            u32::MAX
-        } else {
-            ((1u32 << f.width) - 1) << f.lsb
-        };
-        used[f.word as usize] |= m;
-    }
-    used.map(|m| !m)
+    covered(COMMON.iter().chain(fields)).map(|m| !m)
 }
 
 /// Width of the sums the range checks compare (fields are at most 16 bits, four of them).

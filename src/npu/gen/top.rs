@@ -3,7 +3,7 @@
 //! queues, the token counters, the five buffers, the load, compute and store units and the
 //! performance counters wired together.
 
-use super::{buffers, lit, u};
+use super::{block, buffers, lit, u};
 use crate::npu::geometry::RECORD_BYTES;
 use crate::npu::isa::INSTR_BYTES;
 use crate::npu::regs::{ErrorCode, COUNTERS};
@@ -190,32 +190,6 @@ fn sig(n: &str, ty: Ty) -> Expr {
 
 fn bit(n: &str) -> Expr {
     Expr::sig(n, Ty::BIT)
-}
-
-/// Instantiates `module` as `inst`: `inputs` as given, every output `p` of `outputs` onto a
-/// new wire `{prefix}_{p}`.
-fn block(
-    b: &mut ModuleBuilder,
-    inst: &str,
-    module: &str,
-    prefix: &str,
-    inputs: Vec<(&str, Expr)>,
-    outputs: &[(&str, Ty)],
-) {
-    let names: Vec<String> = outputs
-        .iter()
-        .map(|(p, ty)| {
-            let w = format!("{prefix}_{p}");
-            b.declare_wire(&w, *ty);
-            w
-        })
-        .collect();
-    let mut conns: Vec<(&str, Conn)> = vec![("clk", i(bit("clk"))), ("rst", i(bit("rst")))];
-    conns.extend(inputs.into_iter().map(|(p, e)| (p, i(e))));
-    for ((p, _), w) in outputs.iter().zip(&names) {
-        conns.push((p, o(w)));
-    }
-    b.instance(inst, module, conns);
 }
 
 /// The register block, its wires to the rest and the counters' inputs.
@@ -684,35 +658,8 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
         ("b_resp", x.bresp.clone()),
         ("b_valid", x.bvalid.clone()),
     ]);
-    block(
-        b,
-        "store",
-        &n.store,
-        "st",
-        store_in,
-        &[
-            ("q_ready", Ty::BIT),
-            ("pop_c2s", Ty::BIT),
-            ("push_s2c", Ty::BIT),
-            ("rd_en", Ty::BIT),
-            ("rd_src", Ty::BIT),
-            ("rd_addr", u(16)),
-            ("aw_addr", u(aw)),
-            ("aw_len", u(8)),
-            ("aw_valid", Ty::BIT),
-            ("w_data", u(dw)),
-            ("w_strb", u(dw / 8)),
-            ("w_last", Ty::BIT),
-            ("w_valid", Ty::BIT),
-            ("b_ready", Ty::BIT),
-            ("idle", Ty::BIT),
-            ("err", Ty::BIT),
-            ("err_pc", u(32)),
-            ("stall_dep", Ty::BIT),
-            ("wr_bytes", u(24)),
-        ],
-    );
-    for (p, ty) in [
+    // The store unit's AXI4 write ports, each driving its master port.
+    let st_axi = [
         ("aw_addr", u(aw)),
         ("aw_len", u(8)),
         ("aw_valid", Ty::BIT),
@@ -721,7 +668,25 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
         ("w_last", Ty::BIT),
         ("w_valid", Ty::BIT),
         ("b_ready", Ty::BIT),
-    ] {
+    ];
+    let mut st_out = vec![
+        ("q_ready", Ty::BIT),
+        ("pop_c2s", Ty::BIT),
+        ("push_s2c", Ty::BIT),
+        ("rd_en", Ty::BIT),
+        ("rd_src", Ty::BIT),
+        ("rd_addr", u(16)),
+    ];
+    st_out.extend(st_axi);
+    st_out.extend([
+        ("idle", Ty::BIT),
+        ("err", Ty::BIT),
+        ("err_pc", u(32)),
+        ("stall_dep", Ty::BIT),
+        ("wr_bytes", u(24)),
+    ]);
+    block(b, "store", &n.store, "st", store_in, &st_out);
+    for (p, ty) in st_axi {
         b.assign(&axi_port(p), sig(&format!("st_{p}"), ty));
     }
 }
