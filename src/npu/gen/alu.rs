@@ -205,20 +205,23 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         let x = b.wire(&format!("v_l{j}"), v_q.slice_as(hi, lo, g.signed));
         let xu = v_q.slice(hi, lo);
         let rem = b.wire(&format!("rem_l{j}"), xu.clone().and(mask_q.clone()));
-        let above = rem.clone().gt(half_q.clone());
-        let up = if g.signed {
-            Expr::mux(x.bit(w - 1), rem.gt(half1_q.clone()), above)
+        // One compare against the threshold of the value's sign.
+        let thr = if g.signed {
+            Expr::mux(x.bit(w - 1), half1_q.clone(), half_q.clone())
         } else {
-            above
+            half_q.clone()
         };
+        let up = rem.gt(thr);
         up_next.push(up.and(func_is(AluFunc::Shr)));
         let down = x.shr(sh.clone()).cast(false);
         t_next.push(Expr::mux(func_is(AluFunc::Shr), down, xu.shl(sh.clone())));
         // Stage 4: combine with the destination.
         let a = b.wire(&format!("a_l{j}"), a_q.slice_as(hi, lo, g.signed));
         let t = b.wire(&format!("t_l{j}"), t_q.slice_as(hi, lo, g.signed));
-        let max = Expr::mux(a.clone().gt(t.clone()), a.clone(), t.clone());
-        let min = Expr::mux(a.clone().lt(t.clone()), a.clone(), t.clone());
+        // One compare for both (on a tie either value is the same).
+        let a_gt = b.wire(&format!("a_gt_l{j}"), a.clone().gt(t.clone()));
+        let max = Expr::mux(a_gt.clone(), a.clone(), t.clone());
+        let min = Expr::mux(a_gt, t.clone(), a.clone());
         let sum = a.clone().add(t.clone());
         // SHR: the shifted value plus its rounding bit (zero for the other functions).
         let rounded = t_q.slice(hi, lo).add(up_q.bit(j).zext(w)).cast(g.signed);
