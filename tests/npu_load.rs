@@ -1,9 +1,10 @@
 //! The npu's load unit alone (Verilated, its own top), against the golden model: random LOADs
 //! (every buffer, unaligned rows, strides that are not multiples of the bus, rows across 4 KiB
-//! boundaries, zero padding on every side, rows of no elements) read from the AXI4 memory
-//! model with random back-pressure; every buffer word the unit writes must equal the model's,
-//! and the unit must take, pop and push exactly as the flags say. A SLVERR on one byte must
-//! raise the error flag with the pc of the first LOAD that read a beat holding it.
+//! boundaries, rows over 256 beats, zero padding on every side, rows of no elements) read
+//! from the AXI4 memory model with random back-pressure; every buffer word the unit writes
+//! must equal the model's, and the unit must take, pop and push exactly as the flags say. A
+//! SLVERR on one byte must raise the error flag with the pc of the first LOAD that read a beat
+//! holding it.
 
 mod common;
 
@@ -134,7 +135,15 @@ fn loads_match_the_model_word_for_word() {
     let seed = seed_from_env("NPUGEN_SEED");
     println!("seed {seed} (NPUGEN_SEED replays)");
     let mut rng = Rng::new(seed);
-    for (bus, rows, cols, in_bits) in [(128, 4, 3, 8), (64, 3, 5, 8), (256, 5, 2, 12)] {
+    // The last: parameter rows of up to 2,200 bytes, over 256 beats of the 64-bit bus (a row
+    // split at 256 beats, and after a 4 KiB boundary).
+    let configs = [
+        (128, 4, 3, 8),
+        (64, 3, 5, 8),
+        (256, 5, 2, 12),
+        (64, 2, 110, 8),
+    ];
+    for (bus, rows, cols, in_bits) in configs {
         let cfg = config(bus, rows, cols, in_bits);
         let g = Geometry::new(&cfg).unwrap();
         let build = build_model(

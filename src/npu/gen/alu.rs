@@ -1,6 +1,8 @@
 //! The compute unit's vector ALU: runs one ALU instruction over accumulator rows, all C lanes
-//! of a row at once, one row every four cycles (read the operand, read the destination, shift,
-//! combine and write; no stage chains two carry chains, for the clock), rows in order, so an operand row that an earlier row of the same
+//! of a row at once, one row every five cycles (read the operand; read the destination while
+//! the operand lands in a register; add the immediate; shift; combine and write: for the clock,
+//! what the memories return goes straight into registers and no stage chains two carry chains),
+//! rows in order, so an operand row that an earlier row of the same
 //! instruction wrote is read after that write. It owns the accumulator and activation read
 //! ports and the accumulator write port while busy (the compute unit takes an ALU instruction
 //! only when everything else in it is idle).
@@ -79,7 +81,8 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
             .expect("every source")
     };
 
-    // States: 0 idle, 1 read the operand, 2 read the destination, 3 shift, 4 write.
+    // States: 0 idle, 1 read the operand, 2 read the destination (the operand arrives), 3 add
+    // the immediate (the destination arrives), 4 shift, 5 write.
     let st = b.reg("state_q", u(3));
     let st_q = st.q();
     let is = |v: u64| st_q.clone().eq(lit(v, 3));
@@ -96,7 +99,7 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
             done,
             lit(0, 3),
             Expr::mux(
-                is(4),
+                is(5),
                 lit(1, 3),
                 Expr::mux(is(0), lit(0, 3), st_q.clone().add(lit(1, 3))),
             ),
@@ -106,7 +109,7 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     b.set_next(
         i,
         Expr::mux(start.clone(), lit(0, 16), i_q.clone().add(lit(1, 16))),
-        Some(start.clone().or(is(4))),
+        Some(start.clone().or(is(5))),
     );
     let reads_dst = AluFunc::ALL
         .into_iter()
@@ -187,20 +190,27 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let a_q = a_reg.q();
     let up_reg = b.reg_with_reset("up_q", u(cols), None);
     let up_q = up_reg.q();
+    // What the memories return for the operand, registered as it arrives (state 2).
+    let op_act = b.reg_with_reset("op_act_q", act_rdata.ty(), None);
+    let op_act_q = op_act.q();
+    b.set_next(op_act, act_rdata.clone(), Some(is(2)));
+    let op_acc = b.reg_with_reset("op_acc_q", u(ab), None);
+    let op_acc_q = op_acc.q();
+    b.set_next(op_acc, acc_rdata.clone(), Some(is(2)));
     for j in 0..cols {
         let (lo, hi) = (j * w, j * w + w - 1);
-        // Stage 2: the operand plus the immediate.
+        // Stage 3: the operand plus the immediate.
         let operand = if j < g.rows {
             let (alo, ahi) = (j * g.in_bits, j * g.in_bits + g.in_bits - 1);
-            let a = b.wire(&format!("act_l{j}"), act_rdata.slice_as(ahi, alo, g.signed));
+            let a = b.wire(&format!("act_l{j}"), op_act_q.slice_as(ahi, alo, g.signed));
             let a = b.wire(&format!("act_x{j}"), a.ext(w).cast(false));
-            Expr::mux(kind_is(AluSrc::Act), a, acc_rdata.slice(hi, lo))
+            Expr::mux(kind_is(AluSrc::Act), a, op_acc_q.slice(hi, lo))
         } else {
-            Expr::mux(kind_is(AluSrc::Act), lit(0, w), acc_rdata.slice(hi, lo))
+            Expr::mux(kind_is(AluSrc::Act), lit(0, w), op_acc_q.slice(hi, lo))
         };
         let operand = Expr::mux(kind_is(AluSrc::Imm), lit(0, w), operand);
         v_next.push(operand.add(imm_lane.clone()));
-        // Stage 3: the left shift, or the rounding right shift (gemmlowp's mask and
+        // Stage 4: the left shift, or the rounding right shift (gemmlowp's mask and
         // threshold).
         let x = b.wire(&format!("v_l{j}"), v_q.slice_as(hi, lo, g.signed));
         let xu = v_q.slice(hi, lo);
@@ -215,7 +225,7 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         up_next.push(up.and(func_is(AluFunc::Shr)));
         let down = x.shr(sh.clone()).cast(false);
         t_next.push(Expr::mux(func_is(AluFunc::Shr), down, xu.shl(sh.clone())));
-        // Stage 4: combine with the destination.
+        // Stage 5: combine with the destination.
         let a = b.wire(&format!("a_l{j}"), a_q.slice_as(hi, lo, g.signed));
         let t = b.wire(&format!("t_l{j}"), t_q.slice_as(hi, lo, g.signed));
         // One compare for both (on a tie either value is the same).
@@ -237,11 +247,11 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         res.push(r.cast(false));
     }
     let rev = |v: Vec<Expr>| Expr::concat(v.into_iter().rev().collect());
-    b.set_next(v_reg, rev(v_next), Some(is(2)));
-    b.set_next(t_reg, rev(t_next), Some(is(3)));
-    b.set_next(up_reg, rev(up_next), Some(is(3)));
+    b.set_next(v_reg, rev(v_next), Some(is(3)));
+    b.set_next(t_reg, rev(t_next), Some(is(4)));
+    b.set_next(up_reg, rev(up_next), Some(is(4)));
     b.set_next(a_reg, acc_rdata.clone(), Some(is(3)));
-    b.assign("acc_we", is(4));
+    b.assign("acc_we", is(5));
     b.assign("acc_waddr", dst_row);
     b.assign("acc_wdata", rev(res));
     // Bits the ALU's fields do not cover (opcode, flags, reserved): the compute unit's.

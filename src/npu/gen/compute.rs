@@ -23,8 +23,9 @@ use crate::npu::isa::Opcode;
 use crate::npu::Geometry;
 use crate::rtl::{Conn, Expr, Module, ModuleBuilder, Ty};
 
-/// Width of a write-back descriptor: acc row, rows kept, rows arriving, accumulate, push.
-pub const DESC_BITS: u32 = 16 + 16 + 16 + 1 + 1;
+/// Width of a write-back descriptor: acc row, last row kept, last row arriving, accumulate, push,
+/// and whether its first row is the previous tile's last.
+pub const DESC_BITS: u32 = 16 + 16 + 16 + 1 + 1 + 1;
 /// MATMULs whose results may be in flight at once.
 pub const TILES_AHEAD: u32 = 4;
 
@@ -160,12 +161,16 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         .bit(6)
         .and(p_push_prev.clone())
         .or(q_data.bit(7).and(p_push_next.clone()));
-    let hazard = b.wire("post_hazard", p_is(0).not().and(overlap.or(same_channel)));
+    // Registered (for the clock): the check made in the cycle before holds while the head
+    // has not changed since, which `head_seen_q` tells (a MATMUL that has just reached the
+    // head waits a cycle for it). A POST ending meanwhile only makes it stale on the safe side.
+    let hazard = b.delay("post_hazard_q", p_is(0).not().and(overlap.or(same_channel)));
+    let seen = b.declare_wire("head_seen", Ty::BIT);
     // An ALU instruction runs alone: taken when nothing else is in flight, and nothing is
     // taken while it runs.
     let can = Expr::mux(
         is_mm.clone(),
-        is(0).and(wb_room).and(hazard.not()),
+        is(0).and(wb_room).and(hazard.not()).and(seen),
         Expr::mux(
             is_alu.clone(),
             is(0).and(wb_empty.clone()).and(p_is(0)),
@@ -173,9 +178,11 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         ),
     )
     .and(alu_idle.clone());
-    let waiting = q_valid.and(halt.not()).and(can);
+    let waiting = q_valid.clone().and(halt.not()).and(can);
     b.assign("stall_dep", waiting.clone().and(flags_ok.clone().not()));
     let take = b.wire("take", waiting.and(flags_ok));
+    let seen_q = b.delay("head_seen_q", q_valid.and(take.clone().not()));
+    b.assign("head_seen", seen_q);
     let take_mm = b.wire("take_mm", take.clone().and(is_mm.clone()));
     let take_post = b.wire(
         "take_post",
@@ -426,16 +433,26 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     b.wire("c_tlast_unused", Expr::sig("c_tlast", Ty::BIT));
 
     // Write-back descriptors.
+    // The index of the tile's last row to arrive (m >= 1: the sequencer checked it).
     let arriving = if ws {
-        f(mm, "m")
+        f(mm, "m").sub(one16.clone())
     } else {
-        lit(u64::from(rows), 16)
+        lit(u64::from(rows - 1), 16)
     };
+    // Whether this tile's first row is the row the MATMUL before it wrote last (acc + m - 1),
+    // found as the MATMUL is taken (for the clock: the write stage's bypass then reads a bit).
+    let prev_last = b.delay_when(
+        "mm_prev_last_q",
+        f(mm, "acc").add(f(mm, "m")).sub(one16.clone()),
+        take_mm.clone(),
+    );
+    let chained = f(mm, "acc").eq(prev_last);
     let desc = Expr::concat(vec![
+        chained,
         q_data.bit(7),
         q_data.bit(8),
         arriving,
-        f(mm, "m"),
+        f(mm, "m").sub(one16.clone()),
         f(mm, "acc"),
     ]);
     for (nm, ty) in [
@@ -465,23 +482,48 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     );
     let d = Expr::sig("wbq_data", u(DESC_BITS));
     let d_acc = b.wire("d_acc", d.slice(15, 0));
-    let d_m = b.wire("d_m", d.slice(31, 16));
-    let d_rows = b.wire("d_rows", d.slice(47, 32));
+    let d_m_last = b.wire("d_m_last", d.slice(31, 16));
+    let d_last = b.wire("d_last", d.slice(47, 32));
     let d_accum = b.wire("d_accum", d.bit(48));
     let d_push = b.wire("d_push", d.bit(49));
+    let d_chained = b.wire("d_chained", d.bit(50));
     let c_valid = Expr::sig("c_tvalid", Ty::BIT);
     let r = b.reg("row_q", u(16));
     let r_q = r.q();
-    let row_last = b.wire("row_last", r_q.clone().eq(d_rows.sub(one16.clone())));
+    let row_last = b.wire("row_last", r_q.clone().eq(d_last));
     b.assign("tile_end", c_valid.clone().and(row_last.clone()));
     b.set_next(
         r,
-        Expr::mux(row_last, lit(0, 16), r_q.clone().add(one16.clone())),
+        Expr::mux(row_last.clone(), lit(0, 16), r_q.clone().add(one16.clone())),
         Some(c_valid.clone()),
     );
-    let keep = b.wire("keep", c_valid.clone().and(r_q.clone().lt(d_m)));
+    // Rows r < m are kept: a flag set at each tile's first row and cleared after row m - 1
+    // (a register, for the clock).
+    let past = b.delay_when(
+        "row_past_m_q",
+        row_last
+            .clone()
+            .not()
+            .and(Expr::sig("row_past_m_q", Ty::BIT).or(r_q.clone().eq(d_m_last))),
+        c_valid.clone(),
+    );
+    let keep = b.wire("keep", c_valid.clone().and(past.not()));
     b.assign("wb_rd", keep.clone().and(d_accum.clone()));
-    let addr = b.wire("wb_addr", d_acc.add(r_q));
+    // The row's address, acc + r, from a register that counts along the tile (for the clock:
+    // no adder between the descriptor and the memory's address); `row_later_q` is r > 0.
+    let later = b.delay_when("row_later_q", row_last.not(), c_valid.clone());
+    let first_q = b.wire("row_first", later.not());
+    let next_row = b.reg("row_addr_q", u(16));
+    let next_row_q = next_row.q();
+    let addr = b.wire(
+        "wb_addr",
+        Expr::mux(first_q.clone(), d_acc.clone(), next_row_q),
+    );
+    b.set_next(
+        next_row,
+        addr.clone().add(one16.clone()),
+        Some(c_valid.clone()),
+    );
     // Stage 1: add to what was read (or to the sum just written to that row), write.
     let s1v = b.delay("s1_valid", keep.clone());
     let s1a = b.delay("s1_addr", addr.clone());
@@ -490,12 +532,12 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     // A row that stage 1 writes in the cycle it is read again (the last row of one tile, the
     // first of the next accumulating into it) comes from the write stage: the memory's read
     // would return the row before the write. The memory is then not read at all.
+    // Only a tile's first row can be the row stage 1 holds (rows of a tile differ), and only
+    // when stage 1 holds the tile before's last row: a row of it was kept in the cycle before,
+    // so it was its last (m = rows), and the descriptor says whether that is this row.
     let hit = b.wire(
         "wb_bypass",
-        wb_rd
-            .clone()
-            .and(s1v.clone())
-            .and(s1a.clone().eq(addr.clone())),
+        wb_rd.clone().and(s1v.clone()).and(first_q).and(d_chained),
     );
     let s1hit = b.delay("s1_bypass", hit.clone());
     let bypass_row = b.reg("s1_bypass_row", u(ab));

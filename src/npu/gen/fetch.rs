@@ -73,18 +73,26 @@ pub fn fetch(module: &str, queue: &str, bus_bytes: u32, addr_bits: u32) -> Modul
     let arlen_q = arlen.q();
     let count = b.declare_wire("q_count", u(cw));
     let busy_burst = inflight_q.clone().ne(lit(0, cw));
-    // Room: the queue's free entries (no burst outstanding, so nothing else is reserved).
-    let room = b.wire("room", lit(u64::from(FETCH_DEPTH), cw).sub(count));
+    // Room: the queue's free entries less those the outstanding burst will fill.
+    let room = b.wire(
+        "room",
+        lit(u64::from(FETCH_DEPTH), cw)
+            .sub(count)
+            .sub(inflight_q.clone()),
+    );
     // Instructions to the 4 KiB boundary.
     let to_page = b.wire("to_page", lit(256, 9).sub(addr_q.slice(11, 4).zext(9)));
     let left_small = b.wire(
         "left_small",
         left_q.clone().lt(lit(u64::from(FETCH_DEPTH) + 1, 32)),
     );
-    let n_left = Expr::mux(
-        left_small,
-        left_q.slice(cw - 1, 0),
-        lit(u64::from(FETCH_DEPTH), cw),
+    let n_left = b.delay(
+        "n_left_q",
+        Expr::mux(
+            left_small,
+            left_q.slice(cw - 1, 0),
+            lit(u64::from(FETCH_DEPTH), cw),
+        ),
     );
     let min = |x: Expr, y: Expr| Expr::mux(x.clone().lt(y.clone()), x, y);
     // to_page >= 1 always; n = 0 when the queue is full or nothing is left.
@@ -92,12 +100,25 @@ pub fn fetch(module: &str, queue: &str, bus_bytes: u32, addr_bits: u32) -> Modul
         "page_big",
         to_page.clone().gt(lit(u64::from(FETCH_DEPTH), 9)),
     );
-    let page_n = Expr::mux(
-        page_big,
-        lit(u64::from(FETCH_DEPTH), cw),
-        to_page.slice(cw - 1, 0),
+    let page_n = b.delay(
+        "page_n_q",
+        Expr::mux(
+            page_big,
+            lit(u64::from(FETCH_DEPTH), cw),
+            to_page.slice(cw - 1, 0),
+        ),
     );
-    let n = b.wire("n", min(min(n_left, room), page_n));
+    // The next burst's size is formed in two register steps from the state (for the clock),
+    // and is good once two cycles have passed since the state last changed: room only grows
+    // meanwhile (instructions arriving were already counted against it).
+    let n_now = b.wire("n_now", min(min(n_left, room), page_n));
+    let n = b.reg("n_q", u(cw));
+    let nz = b.reg("n_nonzero_q", Ty::BIT);
+    let fresh = b.reg("n_fresh_q", Ty::BIT);
+    let (n_q, nz_q, fresh_q) = (n.q(), nz.q(), fresh.q());
+    b.set_next(nz, n_now.clone().ne(lit(0, cw)), None);
+    b.set_next(n, n_now, None);
+    let n = n_q;
     let issue = b.wire(
         "issue",
         arv_q
@@ -105,8 +126,12 @@ pub fn fetch(module: &str, queue: &str, bus_bytes: u32, addr_bits: u32) -> Modul
             .not()
             .and(busy_burst.clone().not())
             .and(stop.clone().not())
-            .and(n.clone().ne(lit(0, cw))),
+            .and(fresh_q)
+            .and(nz_q),
     );
+    let changed = start.clone().or(issue.clone());
+    let settling = b.delay("n_settling_q", changed.clone().not());
+    b.set_next(fresh, settling.and(changed.not()), None);
     let fire = b.wire("ar_fire", arv_q.clone().and(arready));
     b.set_next(
         arv,

@@ -7,7 +7,7 @@
 //! masks the bytes past the row's end, shifts by `pad_left` lanes and writes the word in the
 //! cycle of the row's last beat. `pad_top` and `pad_bottom` zero words come before and after.
 
-use super::{get, lit, u};
+use super::{countdown, get, lit, u};
 use crate::npu::geometry::RECORD_BYTES;
 use crate::npu::isa::Opcode;
 use crate::npu::Geometry;
@@ -127,97 +127,60 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         ),
     );
     let t_bytes = latch(&mut b, "t_q", t_now);
-    let empty = b.wire("empty_rows", t_bytes.clone().eq(lit(0, 24)));
+    // Rows of no bytes (a register: elems is zero exactly when the row bytes are).
+    let empty = latch(&mut b, "empty_rows_q", elems24.clone().eq(lit(0, 24)));
     let start_addr = super::dma::first_row(&q_data, Opcode::Load, &bases, aw);
 
     // Counters: zero words before, rows to request, rows to receive, zero words after.
-    let cnt = |b: &mut ModuleBuilder, name: &str, init: Expr, dec: &Expr| {
-        let h = b.reg(name, u(16));
-        let q = h.q();
-        let next = Expr::mux(
-            Expr::sig("take", Ty::BIT),
-            init,
-            Expr::mux(dec.clone(), q.clone().sub(lit(1, 16)), q.clone()),
-        );
-        b.set_next(h, next, None);
-        q
-    };
+    let take_s = Expr::sig("take", Ty::BIT);
     let ptop_dec = b.declare_wire("ptop_dec", Ty::BIT);
+    let row_prep = b.declare_wire("row_prep", Ty::BIT);
     let row_issue = b.declare_wire("row_issue", Ty::BIT);
     let row_done = b.declare_wire("row_done", Ty::BIT);
     let pbot_dec = b.declare_wire("pbot_dec", Ty::BIT);
     let rows_ar_init = Expr::mux(f("elems", 16).eq(z16.clone()), z16.clone(), f("rows", 16));
-    let ptop = cnt(&mut b, "ptop_q", f("pad_top", 16), &ptop_dec);
-    let rows_ar = cnt(&mut b, "rows_ar_q", rows_ar_init, &row_issue);
-    let rows_r = cnt(&mut b, "rows_r_q", f("rows", 16), &row_done);
-    let pbot = cnt(&mut b, "pbot_q", f("pad_bottom", 16), &pbot_dec);
-    let top_done = ptop.clone().eq(z16.clone());
+    let cnt = |b: &mut ModuleBuilder, name: &str, init: Expr, dec: &Expr| {
+        countdown(b, name, 16, &take_s, init, dec).1
+    };
+    let top_done = cnt(&mut b, "ptop_q", f("pad_top", 16), &ptop_dec);
+    let rows_ar_z = cnt(&mut b, "rows_ar_q", rows_ar_init, &row_prep);
+    let rows_r_z = cnt(&mut b, "rows_r_q", f("rows", 16), &row_done);
+    let pbot_z = cnt(&mut b, "pbot_q", f("pad_bottom", 16), &pbot_dec);
     let in_top = b.wire("in_top", busy_q.clone().and(top_done.clone().not()));
     let in_rows = b.wire(
         "in_rows",
         busy_q
             .clone()
             .and(top_done.clone())
-            .and(rows_r.clone().ne(z16.clone())),
+            .and(rows_r_z.clone().not()),
     );
     let in_bot = b.wire(
         "in_bot",
         busy_q
             .clone()
-            .and(top_done)
-            .and(rows_r.clone().eq(z16.clone()))
-            .and(pbot.clone().ne(z16.clone())),
+            .and(top_done.clone())
+            .and(rows_r_z.clone())
+            .and(pbot_z.clone().not()),
     );
     b.assign("ptop_dec", in_top.clone());
     b.assign("pbot_dec", in_bot.clone());
 
-    // AR side: a burst per cycle. A row's first burst is formed from its address directly
-    // (in the cycle it starts), the rest from the beats of it not yet requested.
+    // AR side, in three register steps (for the clock): the row address; the row's aligned
+    // address, beats and beats to its 4 KiB page end (stage 1); the next burst with what
+    // remains of the row after it (stage 2); the AR register. Rows move one per cycle. A row
+    // that needs a second burst (crossing a page, or over 256 beats) holds stage 2 for a
+    // cycle per further burst while its rest is formed there.
+    assert!(lb >= 1, "the bus is at least 64 bits");
+    let full = 4096u64 >> lb; // beats in a page
+    let cap = 256u64;
     let row_addr = b.reg("row_addr_q", u(aw));
     let ra = row_addr.q();
-    let left = b.reg("beats_left_q", u(nbw));
-    let left_q = left.q();
-    let cur = b.reg("cur_q", u(aw));
-    let cur_q = cur.q();
     let arv = b.reg("arvalid_q", Ty::BIT);
     let arv_q = arv.q();
     let dq_room = b.declare_wire("dq_in_ready", Ty::BIT);
     let fire = b.wire("ar_fire", arv_q.clone().and(arready));
     // The AR register is free for a new burst next cycle.
     let free = b.wire("ar_free", arv_q.clone().not().or(fire.clone()));
-    let more = b.wire("row_more", left_q.clone().ne(lit(0, nbw)));
-    let ar_idle = b.wire("ar_idle", more.clone().not().and(arv_q.clone().not()));
-    b.assign(
-        "row_issue",
-        busy_q
-            .clone()
-            .and(rows_ar.clone().ne(z16.clone()))
-            .and(more.clone().not())
-            .and(free.clone())
-            .and(dq_room),
-    );
-    let off = if lb == 0 {
-        lit(0, 1)
-    } else {
-        b.wire("row_off", ra.slice(lb - 1, 0))
-    };
-    let span = b.wire(
-        "span",
-        off.clone()
-            .zext(24)
-            .add(t_bytes.clone())
-            .add(lit(u64::from(bb - 1), 24)),
-    );
-    let nbeats = b.keep(&span, lb + nbw - 1, lb, false);
-    let nbeats = b.wire("row_beats", nbeats);
-    let aligned = if lb == 0 {
-        ra.clone()
-    } else {
-        b.wire(
-            "row_aligned",
-            Expr::concat(vec![ra.slice(aw - 1, lb), lit(0, lb)]),
-        )
-    };
     b.set_next(
         row_addr,
         Expr::mux(
@@ -225,47 +188,149 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
             start_addr,
             ra.clone().add(stride.clone().zext(aw)),
         ),
-        Some(take.clone().or(row_issue.clone())),
+        Some(take.clone().or(row_prep.clone())),
     );
-    // The next burst: from the current row's rest, or the new row's start; up to the 4 KiB
-    // boundary, at most 256 beats.
-    let src_addr = b.wire(
-        "burst_addr",
-        Expr::mux(more.clone(), cur_q.clone(), aligned),
+    // Stage 1. beats = (off + T + B - 1) / B = T / B + (off + T mod B + B - 1) / B.
+    let s1v = b.reg("p1_valid_q", Ty::BIT);
+    let s1v_q = s1v.q();
+    let s1_move = b.declare_wire("p1_move", Ty::BIT);
+    let off = b.wire("row_off", ra.slice(lb - 1, 0));
+    let small = b.wire(
+        "row_small",
+        off.clone()
+            .zext(lb + 2)
+            .add(t_bytes.slice(lb - 1, 0).zext(lb + 2))
+            .add(lit(u64::from(bb - 1), lb + 2)),
     );
+    let carry = b.keep(&small, lb + 1, lb, false);
+    let nbeats = t_bytes.slice(lb + nbw - 1, lb).add(carry.zext(nbw));
+    let aligned = Expr::concat(vec![ra.slice(aw - 1, lb), lit(0, lb)]);
+    let topage = lit(full, 13).sub(ra.slice(11, lb).zext(13));
+    let p1 = |b: &mut ModuleBuilder, n: &str, v: Expr| b.delay_when(n, v, row_prep.clone());
+    let p1_addr = p1(&mut b, "p1_addr_q", aligned);
+    let p1_beats = p1(&mut b, "p1_beats_q", nbeats);
+    let p1_page = p1(&mut b, "p1_topage_q", topage);
+    let p1_off = p1(&mut b, "p1_off_q", off);
+    // Stage 2: the burst to issue (address and length), whether the row goes on after it,
+    // and where and how far; `p2_ready` once formed (a row's later bursts take a cycle).
+    let s2v = b.reg("p2_valid_q", Ty::BIT);
+    let s2r = b.reg("p2_ready_q", Ty::BIT);
+    let (s2v_q, s2r_q) = (s2v.q(), s2r.q());
+    let refill = b.wire("p2_refill", s2v_q.clone().and(s2r_q.clone().not()));
+    let rest_addr = b.reg("p2_rest_addr_q", u(aw));
+    let rest_left = b.reg("p2_rest_left_q", u(nbw));
+    let rest_page = b.reg("p2_rest_topage_q", u(13));
+    let (ra2, rl2, rp2) = (rest_addr.q(), rest_left.q(), rest_page.q());
+    let src_addr = b.wire("src_addr", Expr::mux(refill.clone(), ra2, p1_addr));
     let src_left = b.wire(
-        "burst_left",
-        Expr::mux(more.clone(), left_q.clone(), nbeats.clone()),
+        "src_left",
+        Expr::mux(refill.clone(), rl2, p1_beats.clone()).zext(13),
     );
-    let burst = super::dma::burst_beats(&mut b, &src_addr, &src_left, lb);
-    let issue = b.wire("burst_issue", free.clone().and(more.or(row_issue.clone())));
+    let src_page = b.wire("src_topage", Expr::mux(refill.clone(), rp2, p1_page));
+    let c13 = |v: u64| lit(v, 13);
+    let fits = b.wire(
+        "src_fits",
+        src_left
+            .clone()
+            .le(src_page.clone())
+            .and(src_left.clone().le(c13(cap))),
+    );
+    let to_page = b.wire("src_to_page", src_page.clone().le(c13(cap)));
+    let len = Expr::mux(
+        fits.clone(),
+        src_left.clone().sub(c13(1)),
+        Expr::mux(to_page.clone(), src_page.clone().sub(c13(1)), c13(cap - 1)),
+    );
+    let next_page = Expr::concat(vec![
+        src_addr.slice(aw - 1, 12).add(lit(1, aw - 12)),
+        lit(0, 12),
+    ]);
+    let next_addr = Expr::mux(
+        to_page.clone(),
+        next_page,
+        src_addr.clone().add(lit(cap << lb, aw)),
+    );
+    let rest = Expr::mux(
+        to_page.clone(),
+        src_left.clone().sub(src_page.clone()),
+        src_left.clone().sub(c13(cap)),
+    );
+    let rest_pg = Expr::mux(to_page.clone(), c13(full), src_page.clone().sub(c13(cap)));
+    let p2_issue = b.declare_wire("p2_issue", Ty::BIT);
+    let form = b.wire("p2_form", s1_move.clone().or(refill.clone()));
+    let p2 = |b: &mut ModuleBuilder, n: &str, v: Expr| b.delay_when(n, v, form.clone());
+    let p2_addr = p2(&mut b, "p2_addr_q", src_addr);
+    let len = b.truncate("p2_len", len, 8);
+    let p2_len = p2(&mut b, "p2_len_q", len);
+    let p2_more = p2(&mut b, "p2_more_q", fits.not());
+    let rest = b.truncate("p2_rest", rest, nbw);
+    b.set_next(rest_addr, next_addr, Some(form.clone()));
+    b.set_next(rest_left, rest, Some(form.clone()));
+    b.set_next(rest_page, rest_pg, Some(form.clone()));
+    // The row's descriptor rides with its first burst.
+    let p2_first = p2(&mut b, "p2_first_q", refill.clone().not());
+    // The descriptor holds the row's beats less one (its last beat's index).
+    let p2_beats = b.delay_when(
+        "p2_last_q",
+        p1_beats.clone().sub(lit(1, nbw)),
+        s1_move.clone(),
+    );
+    let p2_off = b.delay_when("p2_off_q", p1_off, s1_move.clone());
+    let p2_ok = b.wire(
+        "p2_ok",
+        s2v_q
+            .clone()
+            .and(s2r_q.clone())
+            .and(free.clone())
+            .and(p2_first.clone().not().or(dq_room)),
+    );
+    b.assign("p2_issue", p2_ok.clone());
+    b.assign("row_issue", p2_ok.clone().and(p2_first));
+    // Stage 2 empties when its row's last burst issues.
+    let p2_done = b.wire("p2_done", p2_issue.clone().and(p2_more.clone().not()));
+    let p2_free = b.wire("p2_free", s2v_q.clone().not().or(p2_done.clone()));
+    b.assign("p1_move", s1v_q.clone().and(p2_free));
+    b.set_next(
+        s2v,
+        s1_move
+            .clone()
+            .or(s2v_q.clone().and(p2_done.not()))
+            .and(take.clone().not()),
+        None,
+    );
+    b.set_next(
+        s2r,
+        form.clone().or(s2r_q.clone().and(p2_issue.clone().not())),
+        None,
+    );
+    let p1_free = s1v_q.clone().not().or(s1_move.clone());
+    b.assign("row_prep", busy_q.clone().and(rows_ar_z.not()).and(p1_free));
+    b.set_next(
+        s1v,
+        row_prep
+            .clone()
+            .or(s1v_q.clone().and(s1_move.not()))
+            .and(take.clone().not()),
+        None,
+    );
     b.set_next(
         arv,
         Expr::mux(
-            issue.clone(),
+            p2_issue.clone(),
             Expr::bit_const(true),
             arv_q.clone().and(fire.not()),
         ),
         None,
     );
-    let len = b.truncate("burst_len", burst.clone().sub(lit(1, 13)), 8);
-    let arlen = b.reg("arlen_q", u(8));
-    let arlen_q = arlen.q();
-    b.set_next(arlen, len, Some(issue.clone()));
-    let araddr = b.reg("araddr_q", u(aw));
-    let araddr_q = araddr.q();
-    b.set_next(araddr, src_addr.clone(), Some(issue.clone()));
-    let burst_n = b.truncate("burst_n", burst.clone(), nbw.min(13));
-    let burst_n = burst_n.zext(nbw);
-    b.set_next(left, src_left.sub(burst_n), Some(issue.clone()));
-    b.set_next(
-        cur,
-        src_addr.add(burst.clone().zext(aw).shl(lit(u64::from(lb), 4))),
-        Some(issue),
+    let araddr = b.delay_when("araddr_q", p2_addr, p2_issue.clone());
+    let arlen_q = b.delay_when("arlen_q", p2_len, p2_issue.clone());
+    let ar_idle = b.wire(
+        "ar_idle",
+        s1v_q.not().and(s2v_q.not()).and(arv_q.clone().not()),
     );
 
     // Row descriptors.
-    let desc_in = Expr::concat(vec![nbeats, off.zext(lbw)]);
+    let desc_in = Expr::concat(vec![p2_beats, p2_off.zext(lbw)]);
     let row_fire = b.declare_wire("row_fire", Ty::BIT);
     for (n, ty) in [
         ("dq_valid", Ty::BIT),
@@ -291,7 +356,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     );
     let dq_data = Expr::sig("dq_data", u(lbw + nbw));
     let d_off = b.wire("d_off", dq_data.slice(lbw - 1, 0));
-    let d_nb = b.wire("d_nb", dq_data.slice(lbw + nbw - 1, lbw));
+    let d_last = b.wire("d_last", dq_data.slice(lbw + nbw - 1, lbw));
 
     // R side.
     let rready = b.wire(
@@ -304,7 +369,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let rfire = b.wire("r_fire", rready.clone().and(rvalid));
     let beat_i = b.reg("beat_q", u(nbw));
     let bi = beat_i.q();
-    let last = b.wire("last_beat", bi.clone().eq(d_nb.clone().sub(lit(1, nbw))));
+    let last = b.wire("last_beat", bi.clone().eq(d_last));
     b.assign("row_fire", rfire.clone().and(last.clone()));
     b.set_next(
         beat_i,
@@ -440,9 +505,9 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         "done",
         busy_q
             .clone()
-            .and(ptop.eq(z16.clone()))
-            .and(rows_r.eq(z16.clone()))
-            .and(pbot.eq(z16))
+            .and(top_done)
+            .and(rows_r_z)
+            .and(pbot_z)
             .and(ar_idle),
     );
     b.set_next(
@@ -480,7 +545,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     b.assign("q_ready", take.clone());
     b.assign("pop_c2l", take.and(q_data.bit(5)));
     b.assign("push_l2c", done.and(push));
-    b.assign("ar_addr", araddr_q);
+    b.assign("ar_addr", araddr);
     b.assign("ar_len", arlen_q);
     b.assign("ar_valid", arv_q);
     b.assign("r_ready", rready);

@@ -34,6 +34,40 @@ pub(super) fn lit(v: u64, w: u32) -> Expr {
 
 use super::Geometry;
 
+/// A `w`-bit down-counter `name`: loaded with `init` when `load`, else decremented when `dec`.
+/// Returns its value and whether it is zero, the latter a register of its own (`{name}_zero`)
+/// so that what tests it reads a flip-flop rather than a compare.
+pub(super) fn countdown(
+    b: &mut ModuleBuilder,
+    name: &str,
+    w: u32,
+    load: &Expr,
+    init: Expr,
+    dec: &Expr,
+) -> (Expr, Expr) {
+    let h = b.reg(name, u(w));
+    let q = h.q();
+    let z = b.reg(&format!("{name}_zero"), Ty::BIT);
+    let zq = z.q();
+    let init = b.wire(&format!("{name}_init"), init);
+    b.set_next(
+        z,
+        Expr::mux(
+            load.clone(),
+            init.clone().eq(lit(0, w)),
+            Expr::mux(dec.clone(), q.clone().eq(lit(1, w)), zq.clone()),
+        ),
+        None,
+    );
+    let next = Expr::mux(
+        load.clone(),
+        init,
+        Expr::mux(dec.clone(), q.clone().sub(lit(1, w)), q.clone()),
+    );
+    b.set_next(h, next, None);
+    (q, zq)
+}
+
 /// Field `f` of the instruction `ins` (a 128-bit signal), zero-extended to `w` bits.
 pub(super) fn field(ins: &Expr, f: &crate::npu::isa::Field, w: u32) -> Expr {
     let lo = 32 * f.word + f.lsb;

@@ -163,30 +163,37 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let post = g.out.is_some();
     let c = |v: u32| lit(u64::from(v), W);
     let f = |o: Opcode, n: &str| get(&ins, o, n, W);
-    let over = |start: Expr, len: Expr, depth: u32| start.add(len).gt(c(depth));
+    // The range checks' sums (start + length of each field pair the checks use) are formed
+    // from the fetched instruction into registers beside stage 0 (for the clock: stage 1
+    // then only compares).
+    let fi = |o: Opcode, n: &str| get(&i_data, o, n, W);
+    let sum = |b: &mut ModuleBuilder, name: &str, parts: [(Opcode, &str); 2]| {
+        let [(o0, n0), (o1, n1)] = parts;
+        let e = b.wire(&format!("{name}_sum"), fi(o0, n0).add(fi(o1, n1)));
+        b.delay_when(&format!("s0_{name}_q"), e, pop.clone())
+    };
+    let over = |sum: Expr, depth: u32| sum.gt(c(depth));
     // LOAD
-    let (lb, pl, el) = (
-        f(Opcode::Load, "buf"),
-        f(Opcode::Load, "pad_left"),
-        f(Opcode::Load, "elems"),
-    );
-    let lwords = f(Opcode::Load, "pad_top")
-        .add(f(Opcode::Load, "rows"))
-        .add(f(Opcode::Load, "pad_bottom"));
-    let lsram = f(Opcode::Load, "sram");
+    let ld = Opcode::Load;
+    let (lb, pl) = (f(ld, "buf"), f(ld, "pad_left"));
+    let l_head = b.wire("load_head_sum", fi(ld, "sram").add(fi(ld, "pad_top")));
+    let l_tail = b.wire("load_tail_sum", fi(ld, "rows").add(fi(ld, "pad_bottom")));
+    let load_end = b.delay_when("s0_load_end_q", l_head.add(l_tail), pop.clone());
+    let load_lanes = sum(&mut b, "load_lanes", [(ld, "pad_left"), (ld, "elems")]);
     let buf_is = |v: u32| lb.clone().eq(c(v));
     let load_illegal = buf_is(3);
     let lanes = Expr::mux(buf_is(0), c(g.rows), c(g.cols));
-    let pads = f(Opcode::Load, "pad_top").add(f(Opcode::Load, "pad_bottom"));
+    // Any padding at all (a sum of counts is zero exactly when each is).
+    let padded = pl.or(f(ld, "pad_top")).or(f(ld, "pad_bottom")).ne(c(0));
     let load_bad = buf_is(2)
-        .and(Expr::bit_const(!post).or(pl.clone().add(pads).ne(c(0))))
-        .or(pl.add(el).gt(lanes));
+        .and(Expr::bit_const(!post).or(padded))
+        .or(load_lanes.gt(lanes));
     let depth_l = Expr::mux(
         buf_is(0),
         c(g.act_words),
         Expr::mux(buf_is(1), c(g.weight_words), c(g.param_rows)),
     );
-    let load_range = lsram.add(lwords).gt(depth_l);
+    let load_range = load_end.gt(depth_l);
     // STORE
     let src = f(Opcode::Store, "src");
     let store_illegal = src.clone().ge(c(2));
@@ -196,28 +203,43 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         .and(Expr::bit_const(!post))
         .or(f(Opcode::Store, "elems").gt(c(g.cols)));
     let depth_s = Expr::mux(src.eq(c(0)), c(g.out_words), c(g.acc_rows));
-    let store_range = f(Opcode::Store, "sram")
-        .add(f(Opcode::Store, "rows"))
-        .gt(depth_s);
+    let st = Opcode::Store;
+    let store_range = sum(&mut b, "store_end", [(st, "sram"), (st, "rows")]).gt(depth_s);
     // MATMUL
     let (k, m) = (f(Opcode::Matmul, "k"), f(Opcode::Matmul, "m"));
     let zero = k.clone().eq(c(0)).or(m.clone().eq(c(0)));
     let (mm_bad, act_len) = match g.dataflow {
-        Dataflow::Os => (zero.or(m.clone().gt(c(g.rows))), k.clone()),
-        Dataflow::Ws => (zero.or(k.clone().gt(c(g.rows))), m.clone()),
+        Dataflow::Os => (zero.or(m.clone().gt(c(g.rows))), "k"),
+        Dataflow::Ws => (zero.or(k.clone().gt(c(g.rows))), "m"),
     };
-    let mm_range = over(f(Opcode::Matmul, "act"), act_len, g.act_words)
-        .or(over(f(Opcode::Matmul, "weight"), k, g.weight_words))
-        .or(over(f(Opcode::Matmul, "acc"), m, g.acc_rows));
+    let mm = Opcode::Matmul;
+    let mm_range = over(
+        sum(&mut b, "mm_act", [(mm, "act"), (mm, act_len)]),
+        g.act_words,
+    )
+    .or(over(
+        sum(&mut b, "mm_weight", [(mm, "weight"), (mm, "k")]),
+        g.weight_words,
+    ))
+    .or(over(
+        sum(&mut b, "mm_acc", [(mm, "acc"), (mm, "m")]),
+        g.acc_rows,
+    ));
     // POST
-    let rows = f(Opcode::Post, "rows");
     let post_bad = Expr::bit_const(!post);
     // Without post-processing POST is a bad field whatever its ranges (and `param >= 0`
     // would be a constant compare).
     let post_range = if post {
-        over(f(Opcode::Post, "acc"), rows.clone(), g.acc_rows)
-            .or(over(f(Opcode::Post, "dst"), rows, g.out_words))
-            .or(f(Opcode::Post, "param").ge(c(g.param_rows)))
+        let pp = Opcode::Post;
+        over(
+            sum(&mut b, "post_acc", [(pp, "acc"), (pp, "rows")]),
+            g.acc_rows,
+        )
+        .or(over(
+            sum(&mut b, "post_dst", [(pp, "dst"), (pp, "rows")]),
+            g.out_words,
+        ))
+        .or(f(Opcode::Post, "param").ge(c(g.param_rows)))
     } else {
         Expr::bit_const(false)
     };
@@ -233,10 +255,13 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         c(g.acc_rows),
         c(g.act_words),
     );
-    let alu_range = over(al("dst"), al("rows"), g.acc_rows).or(kind
+    let alu = Opcode::Alu;
+    let alu_dst = sum(&mut b, "alu_dst", [(alu, "dst"), (alu, "rows")]);
+    let alu_src = sum(&mut b, "alu_src", [(alu, "src"), (alu, "rows")]);
+    let alu_range = over(alu_dst, g.acc_rows).or(kind
         .eq(c(AluSrc::Imm as u32))
         .not()
-        .and(al("src").add(al("rows")).gt(src_depth)));
+        .and(alu_src.gt(src_depth)));
     let illegal = b.wire(
         "illegal",
         legal
@@ -320,6 +345,11 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         q
     };
     let ins = stage(&mut b, "s1_ins_q", ins);
+    let has_err = stage(
+        &mut b,
+        "s1_has_err_q",
+        static_err.clone().ne(code(ErrorCode::None)),
+    );
     let static_err = stage(&mut b, "s1_err_q", static_err);
     let is_load = stage(&mut b, "s1_load_q", is_load);
     let is_comp = stage(&mut b, "s1_comp_q", is_comp);
@@ -338,14 +368,26 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let popped: Vec<Expr> = (0..4).map(|ch| popped.bit(ch)).collect();
     let pushed: Vec<Expr> = (0..4).map(|ch| pushed.bit(ch)).collect();
 
-    // Dispatch.
+    // Dispatch. Each channel's "no token" and "full" flags are registers kept beside its
+    // count (for the clock: the dependency check reads flip-flops, not compares).
+    let flag = |b: &mut ModuleBuilder, name: &str| {
+        let r = b.reg(name, Ty::BIT);
+        let q = r.q();
+        (r, q)
+    };
+    let tz: Vec<_> = names
+        .iter()
+        .map(|n| flag(&mut b, &format!("tok_{n}_none_q")))
+        .collect();
+    let tf: Vec<_> = names
+        .iter()
+        .map(|n| flag(&mut b, &format!("tok_{n}_full_q")))
+        .collect();
     let mut dep = Expr::bit_const(false);
     for ch in 0..4 {
         dep = dep
-            .or(popped[ch].clone().and(tq[ch].clone().eq(lit(0, tw))))
-            .or(pushed[ch]
-                .clone()
-                .and(tq[ch].clone().eq(lit(u64::from(MAX_TOKENS), tw))));
+            .or(popped[ch].clone().and(tz[ch].1.clone()))
+            .or(pushed[ch].clone().and(tf[ch].1.clone()));
     }
     let dep = b.wire("dep", dep);
 
@@ -366,19 +408,25 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
             .and(start.clone().not()),
     );
     let active = active_w;
-    let at_end = b.wire("at_end", pc_q.clone().eq(prog_len));
+    // Instructions not yet dispatched, and whether that is none (a register, for the clock).
+    let rem = b.reg("rem_q", u(32));
+    let rem_q = rem.q();
+    let at_end_r = b.reg("at_end_q", Ty::BIT);
+    let at_end = at_end_r.q();
     let head = b.wire("head", active.clone().and(at_end.clone().not()).and(s1v));
     // The error at the head: its own, else a token it cannot have.
     let head_err = Expr::mux(
         static_err.clone().ne(code(ErrorCode::None)),
         static_err,
-        Expr::mux(dep, code(ErrorCode::Dependency), code(ErrorCode::None)),
+        Expr::mux(
+            dep.clone(),
+            code(ErrorCode::Dependency),
+            code(ErrorCode::None),
+        ),
     );
     let head_err = b.wire("head_err", head_err);
-    let ok = b.wire(
-        "ok",
-        head.clone().and(head_err.clone().eq(code(ErrorCode::None))),
-    );
+    let head_bad = b.wire("head_bad", has_err.or(dep));
+    let ok = b.wire("ok", head.clone().and(head_bad.clone().not()));
     let room = Expr::mux(
         is_load.clone(),
         lq_ready,
@@ -393,11 +441,8 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let misaligned = b.reg("misaligned_q", Ty::BIT);
     let mis_q = misaligned.q();
     b.set_next(misaligned, start.clone().and(aligned.clone().not()), None);
-    let no_finish = active.clone().and(at_end).and(mis_q.clone().not());
-    let fail = b.wire(
-        "fail",
-        head.clone().and(head_err.clone().ne(code(ErrorCode::None))),
-    );
+    let no_finish = active.clone().and(at_end.clone()).and(mis_q.clone().not());
+    let fail = b.wire("fail", head.clone().and(head_bad));
     let bad_start = active.clone().and(mis_q);
     let aborting = run_q.clone().and(end_q.clone().not()).and(stop_req);
     let halt = b.reg("halt_q", Ty::BIT);
@@ -478,23 +523,58 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         Expr::mux(start.clone(), lit(0, 32), pc_q.clone().add(lit(1, 32))),
         Some(start.clone().or(dispatch.clone())),
     );
+    b.set_next(
+        rem,
+        Expr::mux(
+            start.clone(),
+            prog_len.clone(),
+            rem_q.clone().sub(lit(1, 32)),
+        ),
+        Some(start.clone().or(dispatch.clone())),
+    );
+    b.set_next(
+        at_end_r,
+        Expr::mux(
+            start.clone(),
+            prog_len.eq(lit(0, 32)),
+            Expr::mux(dispatch.clone(), rem_q.eq(lit(1, 32)), at_end.clone()),
+        ),
+        None,
+    );
     let counted = dispatch.clone().or(finish);
     b.set_next(
         count,
         Expr::mux(start.clone(), lit(0, 64), cnt_q.clone().add(lit(1, 64))),
         Some(start.clone().or(counted)),
     );
-    for (ch, t) in toks.into_iter().enumerate() {
+    let flags = toks.into_iter().zip(tz).zip(tf);
+    for (ch, ((t, (zr, zq)), (fr, fq))) in flags.enumerate() {
         let q = tq[ch].clone();
         let inc = dispatch.clone().and(pushed[ch].clone());
         let dec = dispatch.clone().and(popped[ch].clone());
         // A unit never pops and pushes the same channel.
         let next = Expr::mux(
-            inc,
+            inc.clone(),
             q.clone().add(lit(1, tw)),
-            Expr::mux(dec, q.clone().sub(lit(1, tw)), q),
+            Expr::mux(dec.clone(), q.clone().sub(lit(1, tw)), q.clone()),
         );
         b.set_next(t, Expr::mux(start.clone(), lit(0, tw), next), None);
+        let none_next = Expr::mux(
+            inc.clone(),
+            Expr::bit_const(false),
+            Expr::mux(dec.clone(), q.clone().eq(lit(1, tw)), zq),
+        );
+        b.set_next(zr, start.clone().or(none_next), None);
+        let full_next = Expr::mux(
+            inc,
+            q.eq(lit(u64::from(MAX_TOKENS - 1), tw)),
+            Expr::mux(dec, Expr::bit_const(false), fq),
+        );
+        b.set_next(
+            fr,
+            Expr::mux(start.clone(), Expr::bit_const(false), full_next),
+            None,
+        );
     }
     b.assign("take", dispatch.clone().or(Expr::sig("finish", Ty::BIT)));
     b.assign("i_ready", pop);

@@ -91,7 +91,8 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         ),
     ]);
     let z16 = lit(0, 16);
-    // States: 0 idle, 1 read, 2 wait for the word, 3 address, 4 data, 5 responses.
+    // States: 0 idle, 1 read, 2 the word arrives (registered as it is), 6 shape the row and
+    // its strobes, 3 address, 4 data, 5 responses.
     let st = b.reg("state_q", u(3));
     let st_q = st.q();
     let is = |v: u64| st_q.clone().eq(lit(v, 3));
@@ -109,7 +110,14 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let src = latch(&mut b, "src_q", q_data.bit(8));
     let push = latch(&mut b, "push_q", q_data.bit(6));
     let stride = latch(&mut b, "stride_q", f("stride", 24));
-    let elems = latch(&mut b, "elems_q", f("elems", 16));
+    // Which lanes the row keeps (lane j when j < elems), latched as one register.
+    let keep_now = Expr::concat(
+        (0..g.cols)
+            .rev()
+            .map(|j| f("elems", 16).gt(lit(u64::from(j), 16)))
+            .collect(),
+    );
+    let kept = latch(&mut b, "lanes_kept_q", keep_now);
     let pc = latch(&mut b, "pc_q", q_pc);
     let first = super::dma::first_row(&q_data, Opcode::Store, &bases, aw);
     let row_addr = b.reg("row_addr_q", u(aw));
@@ -143,29 +151,41 @@ pub fn store(module: &str, g: &Geometry) -> Module {
                 .map(|j| {
                     let lane = d.slice(j * bits + bits - 1, j * bits);
                     let wide = widen(b, &format!("{tag}_lane{j}"), lane, bits, 8 * bytes, signed);
-                    let keep = elems.clone().gt(lit(u64::from(j), 16));
-                    Expr::mux(keep, wide, lit(0, 8 * bytes))
+                    Expr::mux(kept.bit(j), wide, lit(0, 8 * bytes))
                 })
                 .collect();
             let all = Expr::concat(v);
             all.zext(8 * wmax)
         };
+    // The word read, registered straight from the memory (for the clock).
+    let word_in = |b: &mut ModuleBuilder, name: &str, d: Expr| {
+        let r = b.reg_with_reset(name, d.ty(), None);
+        let q = r.q();
+        b.set_next(r, d, Some(is(2)));
+        q
+    };
     let out_row = if post {
+        let out_data = word_in(&mut b, "rd_out_q", out_data);
         lanes(&mut b, "out", &out_data, out_bits, ob, out_signed)
     } else {
         b.wire("rd_out_unused", out_data);
         lit(0, 8 * wmax)
     };
+    let acc_data = word_in(&mut b, "rd_acc_q", acc_data);
     let acc_row = lanes(&mut b, "acc", &acc_data, g.acc_bits, ab, g.signed);
     let row_bytes = Expr::mux(src.clone(), acc_row, out_row);
-    let t_bytes = b.wire(
-        "t_bytes",
+    // The row's bytes, latched with the instruction (a row of none when elems is zero).
+    let elems_now = f("elems", 16);
+    let t_bytes = latch(
+        &mut b,
+        "t_bytes_q",
         Expr::mux(
-            src.clone(),
-            elems.clone().times_const(ab, 24),
-            elems.clone().times_const(ob, 24),
+            q_data.bit(8),
+            elems_now.clone().times_const(ab, 24),
+            elems_now.clone().times_const(ob, 24),
         ),
     );
+    let no_bytes = latch(&mut b, "no_bytes_q", elems_now.eq(lit(0, 16)));
     let off = if lb == 0 {
         lit(0, 1)
     } else {
@@ -176,8 +196,9 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let sh = off.clone().zext(16).shl(lit(3, 2));
     let img_now = b.wire("img_now", row_bytes.zext(img_bits).shl(sh));
     // Strobes: T bytes from the offset.
-    let ones = b.wire(
-        "t_mask",
+    // Registered a cycle after the take; first used two cycles after it (state 2).
+    let ones = b.delay(
+        "t_mask_q",
         Expr::concat(
             (0..nb_max * bb)
                 .rev()
@@ -190,7 +211,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let img_q = img.q();
     let strb = b.reg("strb_q", u(nb_max * bb));
     let strb_q = strb.q();
-    let captured = is(2);
+    let captured = is(6);
     b.set_next(img, img_now, Some(captured.clone()));
     b.set_next(strb, strb_now, Some(captured.clone()));
     // Beats of the row, its next beat address, beats left, the current burst's beats left.
@@ -227,12 +248,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         "row_last",
         w_fire.clone().and(left_q.clone().eq(lit(1, nbw))),
     );
-    b.assign(
-        "row_end",
-        row_last
-            .clone()
-            .or(is(2).and(t_bytes.clone().eq(lit(0, 24)))),
-    );
+    b.assign("row_end", row_last.clone().or(is(6).and(no_bytes.clone())));
     b.set_next(
         cur,
         Expr::mux(
@@ -293,17 +309,21 @@ pub fn store(module: &str, g: &Geometry) -> Module {
                 lit(2, 3),
                 Expr::mux(
                     is(2),
-                    Expr::mux(t_bytes.clone().eq(lit(0, 24)), lit(1, 3), lit(3, 3)),
+                    lit(6, 3),
                     Expr::mux(
-                        aw_fire.clone(),
-                        lit(4, 3),
+                        is(6),
+                        Expr::mux(no_bytes, lit(1, 3), lit(3, 3)),
                         Expr::mux(
-                            w_fire.clone().and(burst_last.clone()),
-                            Expr::mux(row_last.clone(), lit(1, 3), lit(3, 3)),
+                            aw_fire.clone(),
+                            lit(4, 3),
                             Expr::mux(
-                                is(5).and(out_q.clone().eq(lit(0, 8))),
-                                lit(0, 3),
-                                st_q.clone(),
+                                w_fire.clone().and(burst_last.clone()),
+                                Expr::mux(row_last.clone(), lit(1, 3), lit(3, 3)),
+                                Expr::mux(
+                                    is(5).and(out_q.clone().eq(lit(0, 8))),
+                                    lit(0, 3),
+                                    st_q.clone(),
+                                ),
                             ),
                         ),
                     ),
