@@ -9,7 +9,7 @@
 //! range), its unit and its token channels; dispatch adds the token check and the queue's room.
 //! A stage moves on when the next is empty or moving, so one instruction dispatches per cycle.
 
-use super::{get, lit, u};
+use super::{countdown, get, lit, u};
 use crate::config::Dataflow;
 use crate::npu::isa::{covered, AluFunc, AluSrc, Field, Opcode, Unit, COMMON, MAX_TOKENS, OPS};
 use crate::npu::regs::ErrorCode;
@@ -409,10 +409,8 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     );
     let active = active_w;
     // Instructions not yet dispatched, and whether that is none (a register, for the clock).
-    let rem = b.reg("rem_q", u(32));
-    let rem_q = rem.q();
-    let at_end_r = b.reg("at_end_q", Ty::BIT);
-    let at_end = at_end_r.q();
+    let dispatched = Expr::sig("dispatch", Ty::BIT);
+    let (_, at_end) = countdown(&mut b, "rem_q", 32, &start, prog_len, &dispatched);
     let head = b.wire("head", active.clone().and(at_end.clone().not()).and(s1v));
     // The error at the head: its own, else a token it cannot have.
     let head_err = Expr::mux(
@@ -522,24 +520,6 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         pc,
         Expr::mux(start.clone(), lit(0, 32), pc_q.clone().add(lit(1, 32))),
         Some(start.clone().or(dispatch.clone())),
-    );
-    b.set_next(
-        rem,
-        Expr::mux(
-            start.clone(),
-            prog_len.clone(),
-            rem_q.clone().sub(lit(1, 32)),
-        ),
-        Some(start.clone().or(dispatch.clone())),
-    );
-    b.set_next(
-        at_end_r,
-        Expr::mux(
-            start.clone(),
-            prog_len.eq(lit(0, 32)),
-            Expr::mux(dispatch.clone(), rem_q.eq(lit(1, 32)), at_end.clone()),
-        ),
-        None,
     );
     let counted = dispatch.clone().or(finish);
     b.set_next(
