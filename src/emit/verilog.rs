@@ -93,6 +93,9 @@ fn write_module(out: &mut String, m: &Module) {
         let _ = writeln!(out, "{INDENT}reg {}{};", decl_ty(r.ty), r.name);
     }
     for mem in &memories {
+        if mem.no_rw_check {
+            let _ = writeln!(out, "{INDENT}(* no_rw_check *)");
+        }
         let _ = writeln!(
             out,
             "{INDENT}reg [{}:0] {} [0:{}];",
@@ -181,13 +184,27 @@ fn write_memory(out: &mut String, mem: &Memory) {
         "{INDENT}{INDENT}if ({}) begin",
         top_expr(&mem.read_enable)
     );
-    let _ = writeln!(
-        out,
-        "{INDENT}{INDENT}{INDENT}{} <= {}[{}];",
-        mem.read_data,
-        mem.name,
-        top_expr(&mem.read_addr)
-    );
+    let (rd, raddr) = (&mem.read_data, top_expr(&mem.read_addr));
+    let read = format!("{INDENT}{INDENT}{INDENT}{rd} <= {}[{raddr}];", mem.name);
+    match (&mem.write, mem.no_rw_check) {
+        (Some(w), true) => {
+            let _ = writeln!(out, "`ifdef NPUGEN_POISON_COLLISIONS");
+            let _ = writeln!(
+                out,
+                "{INDENT}{INDENT}{INDENT}{rd} <= ({} && {} == {raddr}) ? ~{}[{raddr}] : {}[{raddr}];",
+                top_expr(&w.enable),
+                top_expr(&w.addr),
+                mem.name,
+                mem.name
+            );
+            let _ = writeln!(out, "`else");
+            let _ = writeln!(out, "{read}");
+            let _ = writeln!(out, "`endif");
+        }
+        _ => {
+            let _ = writeln!(out, "{read}");
+        }
+    }
     let _ = writeln!(out, "{INDENT}{INDENT}end");
     let _ = writeln!(out, "{INDENT}end");
 }

@@ -72,7 +72,7 @@ fn shares_control(ffc: &Map<String, Value>, control: &mut Option<(Bit, Bit)>) ->
 }
 
 /// Every input pin (cell, port) that reads each bit, plus module output ports.
-fn loads(
+pub(super) fn loads(
     cells: &Map<String, Value>,
     ports: &Map<String, Value>,
 ) -> BTreeMap<String, Vec<(String, String)>> {
@@ -118,12 +118,12 @@ fn ff_drivers(cells: &Map<String, Value>) -> BTreeMap<String, String> {
     d
 }
 
-fn is_const(b: &Value) -> bool {
+pub(super) fn is_const(b: &Value) -> bool {
     b.is_string()
 }
 
 /// Loads of each bit: (cell, pin) pairs, from [`loads`].
-type Loads = BTreeMap<String, Vec<(String, String)>>;
+pub(super) type Loads = BTreeMap<String, Vec<(String, String)>>;
 
 /// One FF moved into a DSP's output: (P pin, FF cell, the FF's Q bit).
 type Move = (usize, String, Value);

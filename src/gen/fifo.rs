@@ -90,6 +90,7 @@ pub fn fifo(module: &str, width: u32, depth: u32) -> Module {
         read_enable: load,
         read_addr: raddr,
         read_data: "dout".into(),
+        no_rw_check: false,
     });
     b.assign("rd_valid", ov_q);
     b.assign("rd_data", data);

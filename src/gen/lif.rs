@@ -203,6 +203,7 @@ fn forwarded_memory(
         read_enable,
         read_addr,
         read_data: format!("{name}_q"),
+        no_rw_check: false,
     });
     b.wire(&format!("{name}_rd"), Expr::mux(hit, fwd, q))
 }
@@ -585,6 +586,7 @@ fn memories(
         read_enable: ev.integ_issue.clone(),
         read_addr: ev.waddr.clone(),
         read_data: "w_q".into(),
+        no_rw_check: false,
     });
     let acc_wdata = b.declare_wire("acc_wdata", Ty::unsigned(p * aw));
     let acc = forwarded_memory(
@@ -623,6 +625,7 @@ fn memories(
             read_enable: ev.upd_issue.clone(),
             read_addr: ev.grp.clone(),
             read_data: "nb_q".into(),
+            no_rw_check: false,
         });
         b.delay("nb_f", q)
     });

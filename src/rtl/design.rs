@@ -144,6 +144,11 @@ pub struct Memory {
     pub read_addr: Expr,
     /// Name of the register that receives `mem[read_addr]` when `read_enable` is high.
     pub read_data: String,
+    /// The design never uses what a read returns in the cycle the same word is written:
+    /// synthesis may leave it undefined (Yosys's `no_rw_check`, which drops its read-first
+    /// emulation), and simulation with `NPUGEN_POISON_COLLISIONS` defined returns the inverted
+    /// word, so a design that does use it computes wrong results in every co-simulation.
+    pub no_rw_check: bool,
 }
 
 impl Memory {

@@ -88,6 +88,7 @@ const VERILATOR_FLAGS: &[&str] = &[
     "--x-initial",
     "fast",
     "--noassert",
+    "-DNPUGEN_POISON_COLLISIONS",
     "-Wno-fatal",
     "-Wno-lint",
     "-Wno-style",

@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::not_fit;
 use crate::error::{Error, Result};
 use crate::flow::targets::{Family, Target};
-use crate::flow::{ecp5_dsp, nextpnr, yosys};
+use crate::flow::{ecp5_bram, ecp5_dsp, nextpnr, yosys};
 
 /// Appended to a not-fit message from nextpnr: its counts include the harness.
 const HARNESS: &str = " (nextpnr's count, with the four-pin QoR harness around the core)";
@@ -25,7 +25,7 @@ pub(super) struct Pnr {
     pub fmax_mhz: Option<f64>,
     /// Placed cells by type: (used, available), non-zero only.
     pub placed: Option<BTreeMap<String, (u64, u64)>>,
-    /// ECP5 DSP register packing summary.
+    /// ECP5 DSP and block RAM register packing summary.
     pub packed: Option<String>,
     /// Seconds of the harness synthesis and of nextpnr.
     pub seconds: BTreeMap<&'static str, f64>,
@@ -86,7 +86,7 @@ pub(super) fn place_and_route(
     Ok(r)
 }
 
-/// Moves fabric FFs into the MULT18X18D registers of `netlist.json`, writing
+/// Moves fabric FFs into the MULT18X18D and DP16KD registers of `netlist.json`, writing
 /// `netlist_packed.json`; returns the summary for the report.
 fn pack_dsp_registers(out: &Path) -> Result<String> {
     let path = out.join("netlist.json");
@@ -97,9 +97,11 @@ fn pack_dsp_registers(out: &Path) -> Result<String> {
     let mut net: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| Error::Tool(format!("netlist.json: {e}")))?;
     let s = ecp5_dsp::pack(&mut net);
+    let m = ecp5_bram::pack(&mut net);
     crate::emit::write_atomic(&out.join("netlist_packed.json"), net.to_string().as_bytes())?;
     Ok(format!(
-        "{} MULT18X18D: {} input and {} output registers moved in, {} fabric FFs removed",
-        s.dsps, s.input_regs, s.output_regs, s.ffs_removed
+        "{} MULT18X18D: {} input and {} output registers moved in, {} fabric FFs removed; \
+         {} DP16KD: {} output registers moved in, {} fabric FFs removed",
+        s.dsps, s.input_regs, s.output_regs, s.ffs_removed, m.brams, m.ports, m.ffs_removed
     ))
 }

@@ -42,7 +42,7 @@ pub(super) struct Report {
     pub(super) dsp_expected: Option<u64>,
     /// Resources of the placed four-pin harness design, from nextpnr (harness included).
     pub(super) placed: Option<BTreeMap<String, (u64, u64)>>,
-    /// ECP5 DSP register packing, if run.
+    /// ECP5 DSP and block RAM register packing, if run.
     pub(super) dsp_registers_packed: Option<String>,
     /// Wall seconds per step.
     pub(super) seconds: BTreeMap<&'static str, f64>,

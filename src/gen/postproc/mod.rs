@@ -317,6 +317,7 @@ fn activate(
                 read_enable: Expr::bit_const(true),
                 read_addr: idx,
                 read_data: format!("s{}_lut{j}", postproc_latency(post.rounding)),
+                no_rw_check: false,
             });
             b.wire(&format!("o{j}"), rom.cast(post.out_signed))
         }

@@ -1,7 +1,8 @@
 //! The compute unit's vector ALU: runs one ALU instruction over accumulator rows, all C lanes
-//! of a row at once, one row every five cycles (read the operand; read the destination while
-//! the operand lands in a register; add the immediate; shift; combine and write: for the clock,
-//! what the memories return goes straight into registers and no stage chains two carry chains),
+//! of a row at once, one row every six cycles (read the operand; read the destination; add the
+//! immediate to the operand, in the memories' output registers by then; shift, the destination
+//! arriving; combine; write: for the clock, no stage chains two carry chains and the memory's
+//! write data comes from a register),
 //! rows in order, so an operand row that an earlier row of the same
 //! instruction wrote is read after that write. It owns the accumulator and activation read
 //! ports and the accumulator write port while busy (the compute unit takes an ALU instruction
@@ -25,9 +26,9 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         (
             "act_rdata",
             u(g.rows * g.in_bits),
-            "activation word read the cycle before",
+            "activation word read two cycles before",
         ),
-        ("acc_rdata", u(ab), "accumulator row read the cycle before"),
+        ("acc_rdata", u(ab), "accumulator row read two cycles before"),
     ]);
     b.outputs([
         ("busy", Ty::BIT, "an instruction is running"),
@@ -81,8 +82,8 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
             .expect("every source")
     };
 
-    // States: 0 idle, 1 read the operand, 2 read the destination (the operand arrives), 3 add
-    // the immediate (the destination arrives), 4 shift, 5 write.
+    // States: 0 idle, 1 read the operand, 2 read the destination, 3 add the immediate (the
+    // operand arrives), 4 shift (the destination arrives), 5 combine, 6 write.
     let st = b.reg("state_q", u(3));
     let st_q = st.q();
     let is = |v: u64| st_q.clone().eq(lit(v, 3));
@@ -99,7 +100,7 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
             done,
             lit(0, 3),
             Expr::mux(
-                is(5),
+                is(6),
                 lit(1, 3),
                 Expr::mux(is(0), lit(0, 3), st_q.clone().add(lit(1, 3))),
             ),
@@ -109,7 +110,7 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     b.set_next(
         i,
         Expr::mux(start.clone(), lit(0, 16), i_q.clone().add(lit(1, 16))),
-        Some(start.clone().or(is(5))),
+        Some(start.clone().or(is(6))),
     );
     let reads_dst = AluFunc::ALL
         .into_iter()
@@ -190,13 +191,8 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let a_q = a_reg.q();
     let up_reg = b.reg_with_reset("up_q", u(cols), None);
     let up_q = up_reg.q();
-    // What the memories return for the operand, registered as it arrives (state 2).
-    let op_act = b.reg_with_reset("op_act_q", act_rdata.ty(), None);
-    let op_act_q = op_act.q();
-    b.set_next(op_act, act_rdata.clone(), Some(is(2)));
-    let op_acc = b.reg_with_reset("op_acc_q", u(ab), None);
-    let op_acc_q = op_acc.q();
-    b.set_next(op_acc, acc_rdata.clone(), Some(is(2)));
+    // The operand read in state 1 is in the memories' output registers in state 3.
+    let (op_act_q, op_acc_q) = (act_rdata.clone(), acc_rdata.clone());
     for j in 0..cols {
         let (lo, hi) = (j * w, j * w + w - 1);
         // Stage 3: the operand plus the immediate.
@@ -250,10 +246,15 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     b.set_next(v_reg, rev(v_next), Some(is(3)));
     b.set_next(t_reg, rev(t_next), Some(is(4)));
     b.set_next(up_reg, rev(up_next), Some(is(4)));
-    b.set_next(a_reg, acc_rdata.clone(), Some(is(3)));
-    b.assign("acc_we", is(5));
+    b.set_next(a_reg, acc_rdata.clone(), Some(is(4)));
+    // Stage 5's row, registered: it is written in state 6 (for the clock, the memory's write
+    // data comes from a register).
+    let res_reg = b.reg_with_reset("res_q", u(ab), None);
+    let res_q = res_reg.q();
+    b.set_next(res_reg, rev(res), Some(is(5)));
+    b.assign("acc_we", is(6));
     b.assign("acc_waddr", dst_row);
-    b.assign("acc_wdata", rev(res));
+    b.assign("acc_wdata", res_q);
     // Bits the ALU's fields do not cover (opcode, flags, reserved): the compute unit's.
     let words = covered(spec(Opcode::Alu).fields);
     let used = |bit: u32| words[(bit / 32) as usize] >> (bit % 32) & 1 == 1;

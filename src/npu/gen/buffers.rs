@@ -1,6 +1,13 @@
 //! The npu's buffers: their shapes (one table the top and the buffers-only design share), one
-//! buffer as a one-write, one-registered-read memory, and a design of the buffers alone, so
-//! that `npugen synth --part buffers` shows which block RAM each target gives them.
+//! buffer as a one-write, one-read memory whose read takes two cycles, and a design of the
+//! buffers alone, so that `npugen synth --part buffers` shows which block RAM each target gives
+//! them.
+//!
+//! A read is registered twice: the memory's own read register (`<name>_rd1`, holding while
+//! the read enable is low) and an output register (`<name>_rdata`, following it every cycle
+//! unless `hold`). A block RAM's read costs most of a cycle from its clock; with the second
+//! register nothing but a route follows it, and on the ECP5 the netlist pass
+//! `flow::ecp5_bram` moves that register into the DP16KD (REGMODE OUTREG).
 
 use super::u;
 use crate::npu::geometry::RECORD_BYTES;
@@ -62,14 +69,16 @@ pub(super) struct Ports {
     pub re: Expr,
     /// Read address.
     pub raddr: Expr,
+    /// The output register keeps its word (the memory's read register then must not read).
+    pub hold: Option<Expr>,
 }
 
-/// Buffer `s`: one write port, one registered read port (read-first); its read data is the
-/// signal `<name>_rdata`.
+/// Buffer `s`: one write port, one read port (read-first) whose word is in the output
+/// register `<name>_rdata` two cycles after the read.
 pub(super) fn buffer(b: &mut ModuleBuilder, s: Shape, p: Ports) -> Expr {
     let waddr = index(b, &format!("{}_waddr", s.name), p.waddr, s.depth);
     let raddr = index(b, &format!("{}_raddr", s.name), p.raddr, s.depth);
-    b.memory(Memory {
+    let rd1 = b.memory(Memory {
         name: format!("{}_mem", s.name),
         width: s.width,
         depth: s.depth,
@@ -81,8 +90,13 @@ pub(super) fn buffer(b: &mut ModuleBuilder, s: Shape, p: Ports) -> Expr {
         init: None,
         read_enable: p.re,
         read_addr: raddr,
-        read_data: format!("{}_rdata", s.name),
-    })
+        read_data: format!("{}_rd1", s.name),
+        no_rw_check: true,
+    });
+    let out = b.reg_with_reset(&format!("{}_rdata", s.name), u(s.width), None);
+    let q = out.q();
+    b.set_next(out, rd1, p.hold.map(Expr::not));
+    q
 }
 
 /// A module holding only the buffers of `g`, each with its ports as the module's.
@@ -110,6 +124,7 @@ pub fn buffers_only(module: &str, g: &Geometry) -> Module {
                 wdata,
                 re,
                 raddr,
+                hold: None,
             },
         );
         b.output(&format!("{n}_q"), u(s.width), "read data");

@@ -1,15 +1,15 @@
 //! The compute unit: runs MATMUL and POST from its queue.
 //!
-//! MATMUL: a feeder reads the activation and weight words (one-cycle reads, a beat held while
-//! the array's `tready` is low) into the plain array (OS: A and B beats together, `a_tlast` on
+//! MATMUL: a feeder reads the activation and weight words (two-cycle reads, a beat held in the
+//! buffers' output registers while the array's `tready` is low) into the plain array (OS: A and B beats together, `a_tlast` on
 //! beat k - 1; WS: k weight rows with `w_tlast`, then m activation rows with `a_tlast`). Each
 //! MATMUL leaves a descriptor for the write-back, so the next tile streams while this one
 //! drains: result row r (of R in OS, m in WS) is kept if r < m and written to accumulator row
-//! acc + r, added to what is there when accumulating (read, then write one cycle later). The
-//! rows of one tile go to different rows, but one tile's last row and the next tile's first can
-//! arrive in consecutive cycles (an OS tile of k = 1 drains right behind the one before): when
-//! the row read is the row being written, the sum comes from the write stage (a bypass) and the
-//! memory is not read, so the memory never sees a read and a write of one row in one cycle.
+//! acc + r, added to what is there when accumulating (read, then write three cycles later).
+//! The rows of one tile go to different rows, but one tile's last row and the next tile's first
+//! can arrive one to three cycles apart (an OS tile of small k drains right behind the one
+//! before): when the row read is one of the three still to be written, its base is that row's
+//! sum (a bypass from each stage) and what the memory returned is not used.
 //! POST runs on its own engine beside the feeder, so the next MATMUL streams while a tile is
 //! post-processed: POST waits until every MATMUL taken before it is written back, reads its
 //! parameter row once, streams the accumulator rows (the read port is the write-back's first:
@@ -23,9 +23,9 @@ use crate::npu::isa::Opcode;
 use crate::npu::Geometry;
 use crate::rtl::{Conn, Expr, Module, ModuleBuilder, Ty};
 
-/// Width of a write-back descriptor: acc row, last row kept, last row arriving, accumulate, push,
-/// and whether its first row is the previous tile's last.
-pub const DESC_BITS: u32 = 16 + 16 + 16 + 1 + 1 + 1;
+/// Width of a write-back descriptor: acc row, last row kept, last row arriving, accumulate and
+/// push.
+pub const DESC_BITS: u32 = 16 + 16 + 16 + 1 + 1;
 /// MATMULs whose results may be in flight at once.
 pub const TILES_AHEAD: u32 = 4;
 
@@ -71,19 +71,19 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         (
             "act_rdata",
             u(rows * g.in_bits),
-            "activation word read the cycle before",
+            "activation word read two cycles before",
         ),
         (
             "w_rdata",
             u(cols * g.w_bits),
-            "weight word read the cycle before",
+            "weight word read two cycles before",
         ),
-        ("acc_rdata", u(ab), "accumulator row read the cycle before"),
+        ("acc_rdata", u(ab), "accumulator row read two cycles before"),
     ]);
     let p_rdata = b.input(
         "p_rdata",
         u(cols * 160),
-        "parameter row read the cycle before",
+        "parameter row read two cycles before",
     );
     b.outputs([
         ("q_ready", Ty::BIT, "the queued instruction is taken"),
@@ -116,6 +116,11 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
             "an instruction waits for a token (the counter)",
         ),
         ("beat", Ty::BIT, "the array accepts a beat (the counter)"),
+        (
+            "feed_hold",
+            Ty::BIT,
+            "the activation and weight output registers keep their words",
+        ),
     ]);
     let one16 = lit(1, 16);
     // Feeder states: 0 idle, 1 OS beats, 2 WS weights, 3 WS activations.
@@ -200,9 +205,16 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let m = latch(&mut b, "m_q", f(mm, "m"));
     let push_prev = latch(&mut b, "push_prev_q", q_data.bit(6));
 
-    // Feeding: t counts words read; a beat waits in the memories' read registers.
+    // Feeding: t counts words read. A word is in the memories' read registers the cycle after
+    // its read (`read_valid_q`) and in their output registers the cycle after that
+    // (`beat_valid_q`), the beat the array sees; while the array does not take it, both hold
+    // (`feed_hold`: no read, the output registers keep their words).
     let t = b.reg("t_q", u(16));
     let t_q = t.q();
+    let rv = b.reg("read_valid_q", Ty::BIT);
+    let rv_q = rv.q();
+    let rl = b.reg("read_last_q", Ty::BIT);
+    let rl_q = rl.q();
     let bv = b.reg("beat_valid_q", Ty::BIT);
     let bv_q = bv.q();
     let bl = b.reg("beat_last_q", Ty::BIT);
@@ -210,28 +222,19 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let ready = b.declare_wire("arr_ready", Ty::BIT);
     let accepted = b.wire("accepted", bv_q.clone().and(ready.clone()));
     b.assign("beat", accepted.clone());
+    let hold = b.wire("hold", bv_q.clone().and(ready.clone().not()));
+    b.assign("feed_hold", hold.clone());
+    let moving = hold.clone().not();
     let feeding = is(1).or(is(2)).or(is(3));
     // Words to read in this phase: OS and WS weights k, WS activations m.
     let count = Expr::mux(is(3), m.clone(), k.clone());
     let more = t_q.clone().lt(count.clone());
-    let issue = b.wire(
-        "issue",
-        feeding
-            .clone()
-            .and(more)
-            .and(bv_q.clone().not().or(accepted.clone())),
-    );
+    let issue = b.wire("issue", feeding.clone().and(more).and(moving.clone()));
     let last_word = t_q.clone().eq(count.sub(one16.clone()));
-    b.set_next(
-        bv,
-        Expr::mux(
-            issue.clone(),
-            Expr::bit_const(true),
-            bv_q.clone().and(accepted.clone().not()),
-        ),
-        None,
-    );
-    b.set_next(bl, last_word, Some(issue.clone()));
+    b.set_next(rv, issue.clone(), Some(moving.clone()));
+    b.set_next(rl, last_word, Some(issue.clone()));
+    b.set_next(bv, rv_q, Some(moving.clone()));
+    b.set_next(bl, rl_q, Some(moving));
     let phase_end = b.wire("phase_end", accepted.clone().and(bl_q.clone()));
     b.set_next(
         t,
@@ -254,10 +257,12 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     );
     b.set_next(st, next, None);
 
-    // MATMULs taken whose tiles are not yet written back (a tile is written the cycle after
-    // its last row arrives; its rows read back one cycle after that).
+    // MATMULs taken whose tiles are not yet written back (a tile is written three cycles
+    // after its last row arrives; its rows read back one cycle after that).
     let tile_end = b.declare_wire("tile_end", Ty::BIT);
-    let tile_done = b.delay("tile_done", tile_end.clone());
+    let tile_end1 = b.delay("tile_end1", tile_end.clone());
+    let tile_end2 = b.delay("tile_end2", tile_end1);
+    let tile_done = b.delay("tile_done", tile_end2);
     let ow = crate::rtl::bits_for(u64::from(TILES_AHEAD) + 2);
     let outstanding = b.reg("mm_outstanding_q", u(ow));
     let out_q = outstanding.q();
@@ -439,16 +444,7 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     } else {
         lit(u64::from(rows - 1), 16)
     };
-    // Whether this tile's first row is the row the MATMUL before it wrote last (acc + m - 1),
-    // found as the MATMUL is taken (for the clock: the write stage's bypass then reads a bit).
-    let prev_last = b.delay_when(
-        "mm_prev_last_q",
-        f(mm, "acc").add(f(mm, "m")).sub(one16.clone()),
-        take_mm.clone(),
-    );
-    let chained = f(mm, "acc").eq(prev_last);
     let desc = Expr::concat(vec![
-        chained,
         q_data.bit(7),
         q_data.bit(8),
         arriving,
@@ -486,7 +482,6 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let d_last = b.wire("d_last", d.slice(47, 32));
     let d_accum = b.wire("d_accum", d.bit(48));
     let d_push = b.wire("d_push", d.bit(49));
-    let d_chained = b.wire("d_chained", d.bit(50));
     let c_valid = Expr::sig("c_tvalid", Ty::BIT);
     let r = b.reg("row_q", u(16));
     let r_q = r.q();
@@ -524,27 +519,51 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         addr.clone().add(one16.clone()),
         Some(c_valid.clone()),
     );
-    // Stage 1: add to what was read (or to the sum just written to that row), write.
+    // Stage 1: the row read is in the memory's read register; stage 2: in its output
+    // register, added to; stage 3: the sum, registered, written.
     let s1v = b.delay("s1_valid", keep.clone());
     let s1a = b.delay("s1_addr", addr.clone());
     let s1acc = b.delay("s1_accum", d_accum.clone());
     let s1row = b.delay("s1_row", Expr::sig("c_tdata", u(ab)));
-    // A row that stage 1 writes in the cycle it is read again (the last row of one tile, the
-    // first of the next accumulating into it) comes from the write stage: the memory's read
-    // would return the row before the write. The memory is then not read at all.
-    // Only a tile's first row can be the row stage 1 holds (rows of a tile differ), and only
-    // when stage 1 holds the tile before's last row: a row of it was kept in the cycle before,
-    // so it was its last (m = rows), and the descriptor says whether that is this row.
-    let hit = b.wire(
-        "wb_bypass",
-        wb_rd.clone().and(s1v.clone()).and(first_q).and(d_chained),
-    );
-    let s1hit = b.delay("s1_bypass", hit.clone());
-    let bypass_row = b.reg("s1_bypass_row", u(ab));
-    let bypass_q = bypass_row.q();
+    let s2v = b.delay("s2_valid", s1v.clone());
+    let s2a = b.delay("s2_addr", s1a.clone());
+    let s2acc = b.delay("s2_accum", s1acc);
+    let s2row = b.delay("s2_row", s1row);
+    let s3v = b.delay("s3_valid", s2v.clone());
+    let s3a = b.delay("s3_addr", s2a.clone());
+    // A row read while one of the three rows before it is still to be written (the last row
+    // of one tile and the first of the next, accumulating into it, one to three cycles apart)
+    // is not what the memory returns: its base is that row's sum, registered one, two or three
+    // times since (`sum1_q`..`sum3_q`), the nearest first. What the memory returns when a row
+    // is read in the cycle it is written is never used. The compares are registered as the
+    // row is read.
+    let hit = |b: &mut ModuleBuilder, n: u32, v: &Expr, a: &Expr| {
+        let h = b.delay(
+            &format!("s1_hit{n}"),
+            v.clone().and(a.clone().eq(addr.clone())),
+        );
+        b.delay(&format!("s2_hit{n}"), h)
+    };
+    let hit1 = hit(&mut b, 1, &s1v, &s1a);
+    let hit2 = hit(&mut b, 2, &s2v, &s2a);
+    let hit3 = hit(&mut b, 3, &s3v, &s3a);
+    let sum1 = b.reg_with_reset("sum1_q", u(ab), None);
+    let sum1_q = sum1.q();
+    let sum2 = b.reg_with_reset("sum2_q", u(ab), None);
+    let sum2_q = sum2.q();
+    let sum3 = b.reg_with_reset("sum3_q", u(ab), None);
+    let sum3_q = sum3.q();
     let base = Expr::mux(
-        s1acc.clone(),
-        Expr::mux(s1hit, bypass_q, acc_rdata.clone()),
+        s2acc,
+        Expr::mux(
+            hit1,
+            sum1_q.clone(),
+            Expr::mux(
+                hit2,
+                sum2_q.clone(),
+                Expr::mux(hit3, sum3_q, acc_rdata.clone()),
+            ),
+        ),
         lit(0, ab),
     );
     let base = b.wire("wb_base", base);
@@ -553,23 +572,32 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         .map(|j| {
             let lo = j * g.acc_bits;
             let hi = lo + g.acc_bits - 1;
-            base.slice(hi, lo).add(s1row.slice(hi, lo))
+            base.slice(hi, lo).add(s2row.slice(hi, lo))
         })
         .collect();
     let sum = b.wire("wb_sum", Expr::concat(lanes));
-    b.set_next(bypass_row, sum.clone(), Some(hit.clone()));
-    let push_tile = b.delay("push_tile", tile_end.clone().and(d_push));
+    b.set_next(sum1, sum, None);
+    b.set_next(sum2, sum1_q.clone(), None);
+    b.set_next(sum3, sum2_q, None);
+    let push_tile = b.delay("push_tile1", tile_end.clone().and(d_push));
+    let push_tile = b.delay("push_tile2", push_tile);
+    let push_tile = b.delay("push_tile", push_tile);
     b.assign(
         "wb_empty",
         Expr::sig("wbq_valid", Ty::BIT)
             .not()
             .and(s1v.clone().not())
+            .and(s2v.clone().not())
+            .and(s3v.clone().not())
+            .and(Expr::sig("push_tile1", Ty::BIT).not())
+            .and(Expr::sig("push_tile2", Ty::BIT).not())
             .and(push_tile.clone().not())
             .and(out_q.clone().eq(lit(0, ow))),
     );
 
-    // POST.
-    let pp_in = b.delay("pp_in_valid", post_rows.clone());
+    // POST: a row read reaches the post-processing two cycles later.
+    let pp_in = b.delay("pp_in_read", post_rows.clone());
+    let pp_in = b.delay("pp_in_valid", pp_in);
     if post {
         let ob = g.out.map_or(8, |(b, _)| b);
         b.declare_wire("pp_out_data", u(cols * ob));
@@ -606,7 +634,6 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         "acc_re",
         wb_rd
             .clone()
-            .and(hit.not())
             .or(post_rows.clone())
             .or(alu_sig("acc_re", Ty::BIT)),
     );
@@ -619,14 +646,14 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         ),
     );
     let alu_we = alu_sig("acc_we", Ty::BIT);
-    b.assign("acc_we", s1v.clone().or(alu_we.clone()));
+    b.assign("acc_we", s3v.clone().or(alu_we.clone()));
     b.assign(
         "acc_waddr",
-        Expr::mux(alu_we.clone(), alu_sig("acc_waddr", u(16)), s1a),
+        Expr::mux(alu_we.clone(), alu_sig("acc_waddr", u(16)), s3a),
     );
     b.assign(
         "acc_wdata",
-        Expr::mux(alu_we, alu_sig("acc_wdata", u(ab)), sum),
+        Expr::mux(alu_we, alu_sig("acc_wdata", u(ab)), sum1_q),
     );
     // Tokens.
     b.assign("q_ready", take.clone());

@@ -79,7 +79,10 @@ pub fn queue(module: &str, width: u32, depth: u32) -> Module {
             let e = b.reg(&format!("entry{i}"), Ty::unsigned(width));
             let eq = e.q();
             let here = |p: &Expr| p.clone().eq(Expr::lit(i128::from(i), pt));
-            b.set_next(e, in_data.clone(), Some(buf_push.clone().and(here(&wq))));
+            // Written on every push to the write pointer's entry, even one that goes to the
+            // head (the pointer then stays, and the entry is written again): for the clock,
+            // the wide enable does not wait for whether the head is taken this cycle.
+            b.set_next(e, in_data.clone(), Some(push.clone().and(here(&wq))));
             oldest = Expr::mux(here(&rq), eq, oldest);
         }
         Some((buf_pop, oldest))

@@ -44,10 +44,10 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         (
             "units_idle",
             Ty::BIT,
-            "every unit idle and every unit queue empty",
+            "every unit idle and every unit queue empty, in the cycle before",
         ),
     ]);
-    let [lq_ready, cq_ready, sq_ready, unit_err, unit_code, unit_pc] = b.inputs([
+    let [lq_ready, cq_ready, sq_ready, unit_err] = b.inputs([
         ("lq_ready", Ty::BIT, "the load queue has room"),
         ("cq_ready", Ty::BIT, "the compute queue has room"),
         ("sq_ready", Ty::BIT, "the store queue has room"),
@@ -56,8 +56,6 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
             Ty::BIT,
             "a unit saw an AXI error response since start",
         ),
-        ("unit_code", u(8), "its code (AXI_READ or AXI_WRITE)"),
-        ("unit_pc", u(32), "the earliest instruction that saw one"),
     ]);
     b.outputs([
         ("i_ready", Ty::BIT, "the head instruction is taken"),
@@ -75,8 +73,16 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         ),
         ("busy", Ty::BIT, "a program is running"),
         ("done_event", Ty::BIT, "the program ended (one cycle)"),
-        ("error", u(8), "STATUS.ERROR"),
-        ("error_pc", u(32), "ERROR_PC"),
+        (
+            "error",
+            u(8),
+            "its own error (the top merges the units' into STATUS.ERROR)",
+        ),
+        (
+            "error_pc",
+            u(32),
+            "the instruction it stopped at (for ERROR_PC)",
+        ),
         ("instructions", u(64), "instructions executed (the counter)"),
     ]);
     // Stage 0: the fetched instruction, registered. Stage 1: decoded and checked against
@@ -430,6 +436,10 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         lq_ready,
         Expr::mux(is_comp.clone(), cq_ready, sq_ready),
     );
+    // The units' idle flag is a cycle old (a register, for the clock): it holds now too
+    // unless an instruction was dispatched in the cycle before.
+    let dispatched_q = b.delay("dispatched_q", Expr::sig("dispatch", Ty::BIT));
+    let units_idle = b.wire("idle_now", units_idle.and(dispatched_q.not()));
     let finish = b.wire(
         "finish",
         ok.clone().and(is_finish.clone()).and(units_idle.clone()),
@@ -521,7 +531,8 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         Expr::mux(start.clone(), lit(0, 32), pc_q.clone().add(lit(1, 32))),
         Some(start.clone().or(dispatch.clone())),
     );
-    let counted = dispatch.clone().or(finish);
+    // Counted a cycle late, from a register (for the clock).
+    let counted = b.delay("counted_q", dispatch.clone().or(finish));
     b.set_next(
         count,
         Expr::mux(start.clone(), lit(0, 64), cnt_q.clone().add(lit(1, 64))),
@@ -568,21 +579,9 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     b.assign("halt", halt_q);
     b.assign("busy", run_q);
     b.assign("done_event", done);
-    // The error is the earliest instruction's, in program order: a unit's (its instruction
-    // was dispatched before anything the sequencer stopped at) unless the host aborted.
-    let unit_wins = b.wire(
-        "unit_wins",
-        unit_err
-            .and(err_q.clone().ne(code(ErrorCode::Aborted)))
-            .and(
-                err_q
-                    .clone()
-                    .eq(code(ErrorCode::None))
-                    .or(unit_pc.clone().lt(epc_q.clone())),
-            ),
-    );
-    b.assign("error", Expr::mux(unit_wins.clone(), unit_code, err_q));
-    b.assign("error_pc", Expr::mux(unit_wins, unit_pc, epc_q));
+    // The sequencer's own error; the top merges the units' into it (`npu::gen::top`).
+    b.assign("error", err_q);
+    b.assign("error_pc", epc_q);
     b.assign("instructions", cnt_q);
     b.finish()
 }

@@ -47,12 +47,12 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         (
             "rd_out_data",
             u(g.cols * out_bits),
-            "output buffer word read the cycle before",
+            "output buffer word read two cycles before",
         ),
         (
             "rd_acc_data",
             u(g.cols * g.acc_bits),
-            "accumulator row read the cycle before",
+            "accumulator row read two cycles before",
         ),
     ]);
     let [awready, wready, bresp, bvalid] = b.inputs([
@@ -91,8 +91,8 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         ),
     ]);
     let z16 = lit(0, 16);
-    // States: 0 idle, 1 read, 2 the word arrives (registered as it is), 6 shape the row and
-    // its strobes, 3 address, 4 data, 5 responses.
+    // States: 0 idle, 1 read, 2 the word is in the memory's read register, 6 in its output
+    // register: shape the row and its strobes, 3 address, 4 data, 5 responses.
     let st = b.reg("state_q", u(3));
     let st_q = st.q();
     let is = |v: u64| st_q.clone().eq(lit(v, 3));
@@ -157,21 +157,13 @@ pub fn store(module: &str, g: &Geometry) -> Module {
             let all = Expr::concat(v);
             all.zext(8 * wmax)
         };
-    // The word read, registered straight from the memory (for the clock).
-    let word_in = |b: &mut ModuleBuilder, name: &str, d: Expr| {
-        let r = b.reg_with_reset(name, d.ty(), None);
-        let q = r.q();
-        b.set_next(r, d, Some(is(2)));
-        q
-    };
+    // The word read in state 1 is in the memory's output register in state 6.
     let out_row = if post {
-        let out_data = word_in(&mut b, "rd_out_q", out_data);
         lanes(&mut b, "out", &out_data, out_bits, ob, out_signed)
     } else {
         b.wire("rd_out_unused", out_data);
         lit(0, 8 * wmax)
     };
-    let acc_data = word_in(&mut b, "rd_acc_q", acc_data);
     let acc_row = lanes(&mut b, "acc", &acc_data, g.acc_bits, ab, g.signed);
     let row_bytes = Expr::mux(src.clone(), acc_row, out_row);
     // The row's bytes, latched with the instruction (a row of none when elems is zero).

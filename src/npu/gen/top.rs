@@ -192,6 +192,49 @@ fn bit(n: &str) -> Expr {
     Expr::sig(n, Ty::BIT)
 }
 
+/// The status the registers show: busy, done, the error and its pc, with the units' AXI errors
+/// merged into the sequencer's (the earliest instruction's in program order, a unit's unless
+/// the host aborted). For the clock the merge takes three register stages (the inputs; the
+/// earlier unit error; the unit's or the sequencer's), and every field passes through all
+/// three, so the registers show one cycle's state, three cycles late.
+fn status(b: &mut ModuleBuilder) -> [Expr; 4] {
+    let mut d = |n: &str, e: Expr| b.delay(&format!("status_{n}_q"), e);
+    let (le, se) = (d("le", bit("ld_err")), d("se", bit("st_err")));
+    let lpc = d("lpc", sig("ld_err_pc", u(32)));
+    let spc = d("spc", sig("st_err_pc", u(32)));
+    let own = d("own1", sig("seq_error", u(8)));
+    let own_pc = d("own_pc1", sig("seq_error_pc", u(32)));
+    let busy = d("busy1", bit("seq_busy"));
+    let done = d("done1", bit("seq_done_event"));
+    let code = |e: ErrorCode| lit(e as u64, 8);
+    let store_first = se
+        .clone()
+        .and(le.clone().not().or(spc.clone().lt(lpc.clone())));
+    let unit = d("unit2", le.or(se));
+    let unit_code = d(
+        "unit_code2",
+        Expr::mux(
+            store_first.clone(),
+            code(ErrorCode::AxiWrite),
+            code(ErrorCode::AxiRead),
+        ),
+    );
+    let unit_pc = d("unit_pc2", Expr::mux(store_first, spc, lpc));
+    let (own, own_pc) = (d("own2", own), d("own_pc2", own_pc));
+    let (busy, done) = (d("busy2", busy), d("done2", done));
+    let wins = unit.and(own.clone().ne(code(ErrorCode::Aborted))).and(
+        own.clone()
+            .eq(code(ErrorCode::None))
+            .or(unit_pc.clone().lt(own_pc.clone())),
+    );
+    [
+        d("busy3", busy),
+        d("done3", done),
+        d("error3", Expr::mux(wins.clone(), unit_code, own)),
+        d("error_pc3", Expr::mux(wins, unit_pc, own_pc)),
+    ]
+}
+
 /// The register block, its wires to the rest and the counters' inputs.
 fn regs_block(
     b: &mut ModuleBuilder,
@@ -220,12 +263,12 @@ fn regs_block(
     for (n, _, _) in lite_out {
         conns.push((n, o(n)));
     }
-    conns.extend([
-        ("busy", i(bit("seq_busy"))),
-        ("done_event", i(bit("seq_done_event"))),
-        ("error", i(sig("seq_error", u(8)))),
-        ("error_pc", i(sig("seq_error_pc", u(32)))),
-    ]);
+    for (p, e) in ["busy", "done_event", "error", "error_pc"]
+        .into_iter()
+        .zip(status(b))
+    {
+        conns.push((p, i(e)));
+    }
     let cnt: Vec<String> = COUNTERS
         .iter()
         .map(|(n, _)| format!("cnt_{}", n.to_lowercase()))
@@ -329,14 +372,7 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
             sig(&format!("arb_m_{}", p.replace('_', "")), ty),
         );
     }
-    // The earliest unit error (load and store each keep their first).
     let (le, se) = (bit("ld_err"), bit("st_err"));
-    let (lpc, spc) = (sig("ld_err_pc", u(32)), sig("st_err_pc", u(32)));
-    let store_first = se
-        .clone()
-        .and(le.clone().not().or(spc.clone().lt(lpc.clone())));
-    let store_first = b.wire("unit_err_store", store_first);
-    let code = |e: ErrorCode| lit(e as u64, 8);
     let aligned = sig("prog_addr", u(aw)).slice(3, 0).eq(lit(0, 4));
     let idle = bit("ld_idle")
         .and(bit("cp_idle"))
@@ -344,6 +380,7 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
         .and(bit("lq_out_valid").not())
         .and(bit("cq_out_valid").not())
         .and(bit("sq_out_valid").not());
+    let idle = b.delay("units_idle_q", idle);
     block(
         b,
         "seq",
@@ -362,15 +399,6 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
             ("cq_ready", bit("cq_in_ready")),
             ("sq_ready", bit("sq_in_ready")),
             ("unit_err", le.or(se)),
-            (
-                "unit_code",
-                Expr::mux(
-                    store_first.clone(),
-                    code(ErrorCode::AxiWrite),
-                    code(ErrorCode::AxiRead),
-                ),
-            ),
-            ("unit_pc", Expr::mux(store_first, spc, lpc)),
         ],
         &[
             ("i_ready", Ty::BIT),
@@ -463,6 +491,12 @@ fn buffers(b: &mut ModuleBuilder, g: &Geometry) {
         wdata,
         re,
         raddr,
+        hold: None,
+    };
+    // The feeder's operands wait in the output registers while the array is not ready.
+    let held = |p: buffers::Ports| buffers::Ports {
+        hold: Some(bit("cp_feed_hold")),
+        ..p
     };
     let act = sh("act");
     let wdata = sig("ld_act_wdata", u(act.width));
@@ -473,7 +507,7 @@ fn buffers(b: &mut ModuleBuilder, g: &Geometry) {
         bit("cp_act_re"),
         a16("cp_act_raddr"),
     );
-    buffers::buffer(b, act, p);
+    buffers::buffer(b, act, held(p));
     let weight = sh("weight");
     let wdata = sig("ld_weight_wdata", u(weight.width));
     let p = ports(
@@ -483,7 +517,7 @@ fn buffers(b: &mut ModuleBuilder, g: &Geometry) {
         bit("cp_w_re"),
         a16("cp_w_raddr"),
     );
-    buffers::buffer(b, weight, p);
+    buffers::buffer(b, weight, held(p));
     let (src, rd_en, cp_re) = (bit("st_rd_src"), bit("st_rd_en"), bit("cp_acc_re"));
     let grant = b.wire(
         "st_grant",
@@ -646,6 +680,7 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
             ("idle", Ty::BIT),
             ("stall_dep", Ty::BIT),
             ("beat", Ty::BIT),
+            ("feed_hold", Ty::BIT),
         ],
     );
     let mut store_in = dma_in("sq", "tok_c2s");
