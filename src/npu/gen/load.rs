@@ -4,8 +4,9 @@
 //! [`ROWS_AHEAD`] rows ahead (a queue of row descriptors: byte offset and beats), so that rows
 //! of a beat each still keep the memory busy across its latency. The R side realigns each pair
 //! of beats with one funnel shift by the row's byte offset into bus-wide chunks of the row,
-//! masks the bytes past the row's end, shifts by `pad_left` lanes and writes the word in the
-//! cycle of the row's last beat. `pad_top` and `pad_bottom` zero words come before and after.
+//! masks the bytes past the row's end, shifts by `pad_left` lanes and writes the word (from
+//! registers, the cycle after the row's last beat). `pad_top` and `pad_bottom` zero words come
+//! before and after.
 
 use super::{countdown, get, lit, u};
 use crate::npu::geometry::RECORD_BYTES;
@@ -495,11 +496,28 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
             .collect(),
     );
     let zsel = |w: Expr| Expr::mux(zero_word.clone(), Expr::zero(w.ty()), w);
-    b.assign("we", we);
-    b.assign("waddr", waddr_q);
-    b.assign("act_wdata", zsel(act_w));
-    b.assign("weight_wdata", zsel(weight_w));
-    b.assign("param_wdata", zsel(param_w));
+    // The buffer write leaves from registers, a cycle after the word is formed (for the clock:
+    // the funnel, the masks and the pad shift end in flip-flops, not at the block RAM). A LOAD
+    // is done no earlier than its last word is formed, and its token reaches compute a cycle
+    // after done, so the write lands before compute can read the word.
+    let out = |b: &mut ModuleBuilder, name: &str, v: Expr| {
+        let r = b.reg_with_reset(name, v.ty(), None);
+        let q = r.q();
+        b.set_next(r, v, None);
+        q
+    };
+    let we_q = b.delay("we_q", we);
+    b.assign("we", we_q);
+    let waddr_out = out(&mut b, "waddr_out_q", waddr_q);
+    b.assign("waddr", waddr_out);
+    for (port, w) in [
+        ("act_wdata", act_w),
+        ("weight_wdata", weight_w),
+        ("param_wdata", param_w),
+    ] {
+        let q = out(&mut b, &format!("{port}_q"), zsel(w));
+        b.assign(port, q);
+    }
     // Done: every row written, nothing outstanding.
     let done = b.wire(
         "done",

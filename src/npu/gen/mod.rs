@@ -228,6 +228,7 @@ pub fn npu_design(cfg: &Config) -> Result<Design> {
         load: m("load"),
         compute: m("compute"),
         store: m("store"),
+        ar_skid: m("ar_skid"),
     };
     let mut modules = vec![
         top::top(n, &g, &names),
@@ -241,6 +242,7 @@ pub fn npu_design(cfg: &Config) -> Result<Design> {
         queue::queue(&names.queue, 128, top::UNIT_QUEUE_DEPTH),
         load::load(&names.load, &m("load_rows"), &g),
         queue::queue(&m("load_rows"), load::desc_bits(&g), load::ROWS_AHEAD),
+        queue::queue(&names.ar_skid, g.axi_addr_bits + 8, 2),
         store::store(&names.store, &g),
     ];
     modules.extend(compute_modules(&names.compute, cfg, &g)?);

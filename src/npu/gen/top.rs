@@ -37,6 +37,9 @@ pub struct Names {
     pub compute: String,
     /// The store unit.
     pub store: String,
+    /// A two-entry queue of read requests (address and length) between the load unit and the
+    /// read arbiter.
+    pub ar_skid: String,
 }
 
 fn i(e: Expr) -> Conn {
@@ -297,9 +300,46 @@ fn regs_block(
     b.wire("busy", bit("seq_busy"));
 }
 
+/// The load unit's read requests wait in a two-entry queue before the read arbiter (for the
+/// clock: the unit's AR stages move on the queue's room, a register, not on the arbiter's and
+/// the memory's ready). Only reset empties it: a request in it is one the unit counts on.
+fn ar_skid(b: &mut ModuleBuilder, n: &Names, g: &Geometry) {
+    let aw = g.axi_addr_bits;
+    for (w, ty) in [
+        ("ar_skid_ready", Ty::BIT),
+        ("ar_skid_valid", Ty::BIT),
+        ("ar_skid_data", u(aw + 8)),
+        ("ar_skid_count_unused", u(2)),
+    ] {
+        b.declare_wire(w, ty);
+    }
+    b.instance(
+        "ar_skid",
+        &n.ar_skid,
+        vec![
+            ("clk", i(bit("clk"))),
+            ("rst", i(bit("rst"))),
+            ("in_valid", i(bit("ld_ar_valid"))),
+            (
+                "in_data",
+                i(Expr::concat(vec![
+                    sig("ld_ar_len", u(8)),
+                    sig("ld_ar_addr", u(aw)),
+                ])),
+            ),
+            ("out_ready", i(bit("arb_l_ar_ready"))),
+            ("in_ready", o("ar_skid_ready")),
+            ("out_valid", o("ar_skid_valid")),
+            ("out_data", o("ar_skid_data")),
+            ("count", o("ar_skid_count_unused")),
+        ],
+    );
+}
+
 /// Fetch, the read arbiter and the sequencer.
 fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
     let aw = g.axi_addr_bits;
+    ar_skid(b, n, g);
     block(
         b,
         "fetch",
@@ -339,9 +379,9 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
             ("f_ar_size", sig("fe_ar_size", u(3))),
             ("f_ar_valid", bit("fe_ar_valid")),
             ("f_r_ready", bit("fe_r_ready")),
-            ("l_ar_addr", sig("ld_ar_addr", u(aw))),
-            ("l_ar_len", sig("ld_ar_len", u(8))),
-            ("l_ar_valid", bit("ld_ar_valid")),
+            ("l_ar_addr", sig("ar_skid_data", u(aw + 8)).slice(aw - 1, 0)),
+            ("l_ar_len", sig("ar_skid_data", u(aw + 8)).slice(aw + 7, aw)),
+            ("l_ar_valid", bit("ar_skid_valid")),
             ("l_r_ready", bit("ld_r_ready")),
             ("m_arready", x.arready.clone()),
             ("m_rvalid", x.rvalid.clone()),
@@ -601,7 +641,7 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
     };
     let mut load_in = dma_in("lq", "tok_c2l");
     load_in.extend([
-        ("ar_ready", bit("arb_l_ar_ready")),
+        ("ar_ready", bit("ar_skid_ready")),
         ("r_data", x.rdata.clone()),
         ("r_resp", x.rresp.clone()),
         ("r_last", x.rlast.clone()),
