@@ -1,8 +1,9 @@
 //! The compute unit's vector ALU: runs one ALU instruction over accumulator rows, all C lanes
-//! of a row at once, one row every six cycles (read the operand; read the destination; add the
-//! immediate to the operand, in the memories' output registers by then; shift, the destination
-//! arriving; combine; write: for the clock, no stage chains two carry chains and the memory's
-//! write data comes from a register),
+//! of a row at once, one row every seven cycles (read the operand; read the destination; add
+//! the immediate to the operand, in the memories' output registers by then; shift, the
+//! destination arriving; add and compare; select; write: for the clock, no stage chains two
+//! carry chains or follows one with a wide select, and the memory's write data comes from a
+//! register),
 //! rows in order, so an operand row that an earlier row of the same
 //! instruction wrote is read after that write. It owns the accumulator and activation read
 //! ports and the accumulator write port while busy (the compute unit takes an ALU instruction
@@ -83,7 +84,8 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     };
 
     // States: 0 idle, 1 read the operand, 2 read the destination, 3 add the immediate (the
-    // operand arrives), 4 shift (the destination arrives), 5 combine, 6 write.
+    // operand arrives), 4 shift (the destination arrives), 5 add and compare, 6 select, 7
+    // write.
     let st = b.reg("state_q", u(3));
     let st_q = st.q();
     let is = |v: u64| st_q.clone().eq(lit(v, 3));
@@ -100,7 +102,7 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
             done,
             lit(0, 3),
             Expr::mux(
-                is(6),
+                is(7),
                 lit(1, 3),
                 Expr::mux(is(0), lit(0, 3), st_q.clone().add(lit(1, 3))),
             ),
@@ -110,7 +112,7 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     b.set_next(
         i,
         Expr::mux(start.clone(), lit(0, 16), i_q.clone().add(lit(1, 16))),
-        Some(start.clone().or(is(6))),
+        Some(start.clone().or(is(7))),
     );
     let reads_dst = AluFunc::ALL
         .into_iter()
@@ -183,6 +185,12 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         q
     });
     let (mut v_next, mut t_next, mut up_next, mut res) = (vec![], vec![], vec![], vec![]);
+    let (mut gt_next, mut r1_next) = (vec![], vec![]);
+    // Stage 5's results: the sum (ADD) or the rounded shift (SHR), and a > t per lane.
+    let r1_reg = b.reg_with_reset("r1_q", u(ab), None);
+    let r1_q = r1_reg.q();
+    let gt_reg = b.reg_with_reset("gt_q", u(cols), None);
+    let gt_q = gt_reg.q();
     let v_reg = b.reg_with_reset("v_q", u(ab), None);
     let v_q = v_reg.q();
     let t_reg = b.reg_with_reset("t_q", u(ab), None);
@@ -226,19 +234,20 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         let t = b.wire(&format!("t_l{j}"), t_q.slice_as(hi, lo, g.signed));
         // One compare for both (on a tie either value is the same).
         let a_gt = b.wire(&format!("a_gt_l{j}"), a.clone().gt(t.clone()));
-        let max = Expr::mux(a_gt.clone(), a.clone(), t.clone());
-        let min = Expr::mux(a_gt, t.clone(), a.clone());
-        let sum = a.clone().add(t.clone());
+        gt_next.push(a_gt);
         // SHR: the shifted value plus its rounding bit (zero for the other functions).
         let rounded = t_q.slice(hi, lo).add(up_q.bit(j).zext(w)).cast(g.signed);
+        let sum = a.clone().add(t.clone());
+        r1_next.push(Expr::mux(func_is(AluFunc::Add), sum, rounded).cast(false));
+        // Stage 6: MAX and MIN from the registered compare (a and t still hold), else the sum.
+        let gt = gt_q.bit(j);
+        let max = Expr::mux(gt.clone(), a.clone(), t.clone());
+        let min = Expr::mux(gt, t.clone(), a.clone());
+        let r1 = r1_q.slice_as(hi, lo, g.signed);
         let r = Expr::mux(
-            func_is(AluFunc::Add),
-            sum,
-            Expr::mux(
-                func_is(AluFunc::Max),
-                max,
-                Expr::mux(func_is(AluFunc::Min), min, rounded),
-            ),
+            func_is(AluFunc::Max),
+            max,
+            Expr::mux(func_is(AluFunc::Min), min, r1),
         );
         res.push(r.cast(false));
     }
@@ -247,12 +256,14 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     b.set_next(t_reg, rev(t_next), Some(is(4)));
     b.set_next(up_reg, rev(up_next), Some(is(4)));
     b.set_next(a_reg, acc_rdata.clone(), Some(is(4)));
-    // Stage 5's row, registered: it is written in state 6 (for the clock, the memory's write
+    b.set_next(r1_reg, rev(r1_next), Some(is(5)));
+    b.set_next(gt_reg, rev(gt_next), Some(is(5)));
+    // Stage 6's row, registered: it is written in state 7 (for the clock, the memory's write
     // data comes from a register).
     let res_reg = b.reg_with_reset("res_q", u(ab), None);
     let res_q = res_reg.q();
-    b.set_next(res_reg, rev(res), Some(is(5)));
-    b.assign("acc_we", is(6));
+    b.set_next(res_reg, rev(res), Some(is(6)));
+    b.assign("acc_we", is(7));
     b.assign("acc_waddr", dst_row);
     b.assign("acc_wdata", res_q);
     // Bits the ALU's fields do not cover (opcode, flags, reserved): the compute unit's.

@@ -4,9 +4,9 @@
 //! [`ROWS_AHEAD`] rows ahead (a queue of row descriptors: byte offset and beats), so that rows
 //! of a beat each still keep the memory busy across its latency. The R side realigns each pair
 //! of beats with one funnel shift by the row's byte offset into bus-wide chunks of the row,
-//! masks the bytes past the row's end, shifts by `pad_left` lanes and writes the word (from
-//! registers, the cycle after the row's last beat). `pad_top` and `pad_bottom` zero words come
-//! before and after.
+//! masks the bytes past the row's end, shifts by `pad_left` lanes and writes the word (through
+//! two register stages, two cycles after the row's last beat). `pad_top` and `pad_bottom` zero
+//! words come before and after.
 
 use super::{countdown, get, lit, u};
 use crate::npu::geometry::RECORD_BYTES;
@@ -446,14 +446,36 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         "row_bytes",
         Expr::concat(row_chunks.into_iter().rev().collect()),
     );
+    // Words are written by the pads, by empty rows, or at a row's last beat. The row's bytes
+    // are registered with the write (stage 1); the word is shaped from them (the pad shift,
+    // the lanes, zero for a pad) into the output registers (stage 2), and written from there:
+    // for the clock, the funnel, the masks and the pad shift end in flip-flops. A LOAD is
+    // done a cycle after its last write is formed at the earliest, and its token is given a
+    // cycle after that, so the write lands before compute can read the word.
+    let pad_write = in_top.clone().or(in_bot.clone());
+    let empty_write = in_rows.clone().and(empty);
+    let row_write = rfire.clone().and(last);
+    b.assign("row_done", empty_write.clone().or(row_write.clone()));
+    let zero_word = pad_write.or(empty_write);
+    let wr = b.wire("wr", zero_word.clone().or(row_write));
+    let row_q = {
+        let r = b.reg_with_reset("row_q", row_bytes.ty(), None);
+        let q = r.q();
+        b.set_next(r, row_bytes, Some(wr.clone()));
+        q
+    };
+    let wr1 = b.delay("wr1_q", wr.clone());
+    let zero1 = b.delay_when("zero1_q", zero_word, wr.clone());
+    let buf1 = b.delay_when("buf1_q", buf.clone(), wr.clone());
+    let padl1 = b.delay_when("padl1_q", padl.clone(), wr.clone());
     // Per buffer: the word's bytes, shifted by pad_left lanes, narrowed to the lanes.
     let word = |b: &mut ModuleBuilder, k: usize, lanes: u32, bits: u32, pad: bool| {
         let bytes = wb[k];
-        let rb = b.wire(&format!("row_bytes{k}"), row_bytes.clone());
+        let rb = b.wire(&format!("row_bytes{k}"), row_q.clone());
         let raw = b.keep(&rb, 8 * bytes - 1, 0, false);
         let raw = b.wire(&format!("raw{k}"), raw);
         let shifted = if pad {
-            let amt = padl.clone().times_const(8 * eb[k], 16);
+            let amt = padl1.clone().times_const(8 * eb[k], 16);
             b.wire(&format!("padded{k}"), raw.shl(amt))
         } else {
             raw
@@ -475,13 +497,6 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let act_w = word(&mut b, 0, g.rows, g.in_bits, true);
     let weight_w = word(&mut b, 1, g.cols, g.w_bits, true);
     let param_w = word(&mut b, 2, g.cols, 8 * RECORD_BYTES, false);
-    // Words are written by the pads, by empty rows, or at a row's last beat.
-    let pad_write = in_top.clone().or(in_bot.clone());
-    let empty_write = in_rows.clone().and(empty);
-    let row_write = rfire.clone().and(last);
-    b.assign("row_done", empty_write.clone().or(row_write.clone()));
-    let zero_word = pad_write.or(empty_write);
-    let wr = b.wire("wr", zero_word.clone().or(row_write));
     let waddr = b.reg("waddr_q", u(16));
     let waddr_q = waddr.q();
     b.set_next(
@@ -489,17 +504,14 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         Expr::mux(take.clone(), f("sram", 16), waddr_q.clone().add(lit(1, 16))),
         Some(take.clone().or(wr.clone())),
     );
+    let waddr1 = b.delay_when("waddr1_q", waddr_q, wr.clone());
     let we = Expr::concat(
         (0..3)
             .rev()
-            .map(|k| wr.clone().and(buf.clone().eq(lit(k, 2))))
+            .map(|k| wr1.clone().and(buf1.clone().eq(lit(k, 2))))
             .collect(),
     );
-    let zsel = |w: Expr| Expr::mux(zero_word.clone(), Expr::zero(w.ty()), w);
-    // The buffer write leaves from registers, a cycle after the word is formed (for the clock:
-    // the funnel, the masks and the pad shift end in flip-flops, not at the block RAM). A LOAD
-    // is done no earlier than its last word is formed, and its token reaches compute a cycle
-    // after done, so the write lands before compute can read the word.
+    let zsel = |w: Expr| Expr::mux(zero1.clone(), Expr::zero(w.ty()), w);
     let out = |b: &mut ModuleBuilder, name: &str, v: Expr| {
         let r = b.reg_with_reset(name, v.ty(), None);
         let q = r.q();
@@ -507,8 +519,8 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         q
     };
     let we_q = b.delay("we_q", we);
-    b.assign("we", we_q);
-    let waddr_out = out(&mut b, "waddr_out_q", waddr_q);
+    b.assign("we", we_q.clone());
+    let waddr_out = out(&mut b, "waddr_out_q", waddr1);
     b.assign("waddr", waddr_out);
     for (port, w) in [
         ("act_wdata", act_w),
@@ -562,11 +574,17 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     );
     b.assign("q_ready", take.clone());
     b.assign("pop_c2l", take.and(q_data.bit(5)));
-    b.assign("push_l2c", done.and(push));
+    // The token a cycle after done (its last write has landed by then).
+    let push_q = b.delay("push_l2c_q", done.clone().and(push));
+    b.assign("push_l2c", push_q);
     b.assign("ar_addr", araddr);
     b.assign("ar_len", arlen_q);
     b.assign("ar_valid", arv_q);
     b.assign("r_ready", rready);
-    b.assign("idle", busy_q.not());
+    // Idle once its last write has landed too.
+    b.assign(
+        "idle",
+        busy_q.not().and(wr1.not()).and(we_q.ne(lit(0, 3)).not()),
+    );
     b.finish()
 }
