@@ -7,7 +7,7 @@
 //! Three steps, each from registers (for the clock): stage 0 holds the fetched instruction,
 //! stage 1 the decoded one with its error from its fields alone (illegal, bad field, buffer
 //! range), its unit and its token channels; dispatch adds the token check and the queue's room.
-//! A stage moves on when the next is empty or moving, so one instruction dispatches per cycle.
+//! Stage 0 moves on when stage 1 is empty, so one instruction dispatches every two cycles.
 
 use super::{countdown, get, lit, u};
 use crate::config::Dataflow;
@@ -87,7 +87,9 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     ]);
     // Stage 0: the fetched instruction, registered. Stage 1: decoded and checked against
     // everything that depends on its fields alone. Dispatch (tokens, queue room) then works on
-    // registers only; each stage moves on when the one after it is empty or moving.
+    // registers only. Stage 0 moves on when stage 1 is empty, not when it is dispatching (for
+    // the clock: the wide registers of both stages load on flags that do not wait for the
+    // dispatch decision), so at most one instruction dispatches every two cycles.
     let s0 = b.reg("s0_valid_q", Ty::BIT);
     let s0v = s0.q();
     let s0d = b.reg_with_reset("s0_data_q", u(129), None);
@@ -95,10 +97,7 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let s1 = b.reg("s1_valid_q", Ty::BIT);
     let s1v = s1.q();
     let take1 = b.declare_wire("take", Ty::BIT);
-    let move0 = b.wire(
-        "move0",
-        s0v.clone().and(s1v.clone().not().or(take1.clone())),
-    );
+    let move0 = b.wire("move0", s0v.clone().and(s1v.clone().not()));
     let active_w = b.declare_wire("active", Ty::BIT);
     let pop = b.wire(
         "pop",

@@ -509,13 +509,28 @@ fn tokens(b: &mut ModuleBuilder, start: &Expr) {
         let q = r.q();
         let one = lit(1, TOKEN_BITS);
         let (push, pop) = (bit(pusher), bit(popper));
+        let (inc, dec) = (push.clone().and(pop.clone().not()), pop.and(push.not()));
         let next = Expr::mux(
-            push.clone().and(pop.clone().not()),
+            inc.clone(),
             q.clone().add(one.clone()),
-            Expr::mux(pop.and(push.not()), q.clone().sub(one), q.clone()),
+            Expr::mux(dec.clone(), q.clone().sub(one.clone()), q.clone()),
         );
         b.set_next(r, Expr::mux(start.clone(), lit(0, TOKEN_BITS), next), None);
-        b.wire(&format!("tok_{ch}"), q.ne(lit(0, TOKEN_BITS)));
+        // "Some token" as a register beside the count (for the clock: the unit's take reads
+        // a flip-flop, not a compare of the count).
+        let some = b.reg(&format!("tok_{ch}_some_q"), Ty::BIT);
+        let some_q = some.q();
+        let some_next = Expr::mux(
+            inc,
+            Expr::bit_const(true),
+            Expr::mux(dec, q.ne(one), some_q.clone()),
+        );
+        b.set_next(
+            some,
+            Expr::mux(start.clone(), Expr::bit_const(false), some_next),
+            None,
+        );
+        b.wire(&format!("tok_{ch}"), some_q);
     }
 }
 
