@@ -402,14 +402,33 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         b.wire("t_rem", t_bytes.slice(lb - 1, 0))
     };
     let cw = 24 - lb;
+    // The beat's position in its row as one flag per position (a one-hot register beside
+    // beat_q, for the clock: no compare of the count before the chunk muxes).
+    let nb_max = 1u32 << nbw;
+    let pos = b.reg_with_reset(
+        "beat_pos_q",
+        u(nb_max),
+        Some(crate::rtl::Const::from_u128(1, u(nb_max))),
+    );
+    let pos_q = pos.q();
+    let shifted = Expr::concat(vec![pos_q.slice(nb_max - 2, 0), lit(0, 1)]);
+    b.set_next(
+        pos,
+        Expr::mux(last.clone(), lit(1, nb_max), shifted),
+        Some(rfire.clone()),
+    );
+    let at = |i: u32| {
+        if i < nb_max {
+            pos_q.bit(i)
+        } else {
+            Expr::bit_const(false)
+        }
+    };
     for c in 0..chunks {
         let s = b.reg(&format!("chunk{c}_q"), u(8 * bb));
         let sq = s.q();
-        let at_prev = bi
-            .clone()
-            .ne(lit(0, nbw))
-            .and(bi.clone().eq(lit(u64::from(c + 1), nbw)));
-        let at_tail = last.clone().and(bi.clone().eq(lit(u64::from(c), nbw)));
+        let at_prev = at(c + 1);
+        let at_tail = last.clone().and(at(c));
         let now = Expr::mux(
             at_prev.clone(),
             funnel.clone(),
@@ -422,7 +441,8 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
             Expr::mux(last.clone(), lit(0, 8 * bb), now.clone()),
             Some(rfire.clone().and(at_prev.or(at_tail).or(last.clone()))),
         );
-        // Bytes past the row's end read zero.
+        // Bytes past the row's end read zero (the mask registered from the LOAD's length,
+        // which is latched with it: ready long before its first beat).
         let full = t_chunks.clone().gt(lit(u64::from(c), cw));
         let part = t_chunks.clone().eq(lit(u64::from(c), cw));
         let mask = Expr::concat(
@@ -440,6 +460,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
                 })
                 .collect(),
         );
+        let mask = b.delay(&format!("chunk{c}_mask_q"), mask);
         row_chunks.push(b.wire(&format!("chunk{c}_kept"), now.and(mask)));
     }
     let row_bytes = b.wire(
