@@ -307,6 +307,19 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         ),
         Some(take_post.clone().or(post_rows.clone())),
     );
+    // The accumulator row POST reads next, acc + pt, counted in a register beside pt (for
+    // the clock: no adder before the memory's address).
+    let p_row = b.reg("p_row_q", u(16));
+    let p_row_q = p_row.q();
+    b.set_next(
+        p_row,
+        Expr::mux(
+            take_post.clone(),
+            f(pp, "acc"),
+            p_row_q.clone().add(one16.clone()),
+        ),
+        Some(take_post.clone().or(post_rows.clone())),
+    );
     let wcount = b.reg("pw_q", u(16));
     let wc_q = wcount.q();
     let out_valid = b.declare_wire("pp_out_valid", Ty::BIT);
@@ -642,7 +655,7 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         Expr::mux(
             alu_busy.clone(),
             alu_sig("acc_raddr", u(16)),
-            Expr::mux(wb_rd, addr, p_acc.add(pt_q)),
+            Expr::mux(wb_rd, addr, p_row_q),
         ),
     );
     let alu_we = alu_sig("acc_we", Ty::BIT);

@@ -589,10 +589,13 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
             .and(q_data.bit(5))
             .and(tok.clone().not()),
     );
-    b.assign(
-        "rd_bytes",
+    // A row's bytes for the counter, from a register (a cycle late: the row's end is decided
+    // deep in the R handshake).
+    let rd_bytes = b.delay(
+        "rd_bytes_q",
         Expr::mux(Expr::sig("row_done", Ty::BIT), t_bytes.clone(), lit(0, 24)),
     );
+    b.assign("rd_bytes", rd_bytes);
     b.assign("q_ready", take.clone());
     b.assign("pop_c2l", take.and(q_data.bit(5)));
     // The token a cycle after done (its last write has landed by then).
