@@ -402,9 +402,10 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         b.wire("t_rem", t_bytes.slice(lb - 1, 0))
     };
     let cw = 24 - lb;
-    // The beat's position in its row as one flag per position (a one-hot register beside
-    // beat_q, for the clock: no compare of the count before the chunk muxes).
-    let nb_max = 1u32 << nbw;
+    // The beat's position in its row as one flag per position that a chunk uses, 0 to
+    // `chunks` (a one-hot register beside beat_q, for the clock: no compare of the count
+    // before the chunk muxes); a later beat shifts the flag out, so no position is flagged.
+    let nb_max = (1u32 << nbw).min(chunks + 1);
     let pos = b.reg_with_reset(
         "beat_pos_q",
         u(nb_max),
