@@ -280,7 +280,7 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         ),
         None,
     );
-    // POST: the MATMULs it waits for, rows read (pt), rows written (pw).
+    // POST: the MATMULs it waits for, rows left to read (p_left_q), rows written (pw).
     let p_wait = b.reg("p_wait_q", u(ow));
     let pw_q = p_wait.q();
     let dec = |v: Expr| Expr::mux(tile_done.clone(), v.clone().sub(one_o.clone()), v);
@@ -290,25 +290,23 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         Some(take_post.clone().or(p_is(1))),
     );
     let wb_rd = b.declare_wire("wb_rd", Ty::BIT);
-    let pt = b.reg("pt_q", u(16));
-    let pt_q = pt.q();
+    // Rows left to read, with "none left" as a register (for the clock: no compare before the
+    // read port's select).
+    let post_rows_w = Expr::sig("post_rows", Ty::BIT);
+    let (_, none_left) = super::countdown(
+        &mut b,
+        "p_left_q",
+        16,
+        &take_post,
+        f(pp, "rows"),
+        &post_rows_w,
+    );
     let post_rows = b.wire(
         "post_rows",
-        p_is(3)
-            .and(pt_q.clone().lt(p_rows.clone()))
-            .and(wb_rd.clone().not()),
+        p_is(3).and(none_left.not()).and(wb_rd.clone().not()),
     );
-    b.set_next(
-        pt,
-        Expr::mux(
-            take_post.clone(),
-            lit(0, 16),
-            pt_q.clone().add(one16.clone()),
-        ),
-        Some(take_post.clone().or(post_rows.clone())),
-    );
-    // The accumulator row POST reads next, acc + pt, counted in a register beside pt (for
-    // the clock: no adder before the memory's address).
+    // The accumulator row POST reads next, counted in a register (for the clock: no adder
+    // before the memory's address).
     let p_row = b.reg("p_row_q", u(16));
     let p_row_q = p_row.q();
     b.set_next(

@@ -229,6 +229,7 @@ pub fn npu_design(cfg: &Config) -> Result<Design> {
         compute: m("compute"),
         store: m("store"),
         ar_skid: m("ar_skid"),
+        r_skid: m("r_skid"),
     };
     let mut modules = vec![
         top::top(n, &g, &names),
@@ -243,6 +244,7 @@ pub fn npu_design(cfg: &Config) -> Result<Design> {
         load::load(&names.load, &m("load_rows"), &g),
         queue::queue(&m("load_rows"), load::desc_bits(&g), load::ROWS_AHEAD),
         queue::queue(&names.ar_skid, g.axi_addr_bits + 8, 2),
+        queue::queue(&names.r_skid, 8 * g.axi_bytes + 3, 2),
         store::store(&names.store, &g),
     ];
     modules.extend(compute_modules(&names.compute, cfg, &g)?);

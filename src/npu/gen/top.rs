@@ -40,6 +40,9 @@ pub struct Names {
     /// A two-entry queue of read requests (address and length) between the load unit and the
     /// read arbiter.
     pub ar_skid: String,
+    /// A two-entry queue of read beats (data, response, last) between the read arbiter and the
+    /// load unit.
+    pub r_skid: String,
 }
 
 fn i(e: Expr) -> Conn {
@@ -336,10 +339,48 @@ fn ar_skid(b: &mut ModuleBuilder, n: &Names, g: &Geometry) {
     );
 }
 
+/// The load unit's read beats wait in a two-entry queue after the read arbiter (for the
+/// clock: the arbiter sees the queue's room, a register, and the unit's beat logic a
+/// registered beat, so no path runs from the unit through the arbiter and back).
+fn r_skid(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
+    let w = 8 * g.axi_bytes + 3;
+    for (nm, ty) in [
+        ("r_skid_ready", Ty::BIT),
+        ("r_skid_valid", Ty::BIT),
+        ("r_skid_data", u(w)),
+        ("r_skid_count_unused", u(2)),
+    ] {
+        b.declare_wire(nm, ty);
+    }
+    b.instance(
+        "r_skid",
+        &n.r_skid,
+        vec![
+            ("clk", i(bit("clk"))),
+            ("rst", i(bit("rst"))),
+            ("in_valid", i(bit("arb_l_r_valid"))),
+            (
+                "in_data",
+                i(Expr::concat(vec![
+                    x.rlast.clone(),
+                    x.rresp.clone(),
+                    x.rdata.clone(),
+                ])),
+            ),
+            ("out_ready", i(bit("ld_r_ready"))),
+            ("in_ready", o("r_skid_ready")),
+            ("out_valid", o("r_skid_valid")),
+            ("out_data", o("r_skid_data")),
+            ("count", o("r_skid_count_unused")),
+        ],
+    );
+}
+
 /// Fetch, the read arbiter and the sequencer.
 fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
     let aw = g.axi_addr_bits;
     ar_skid(b, n, g);
+    r_skid(b, n, g, x);
     block(
         b,
         "fetch",
@@ -382,7 +423,7 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
             ("l_ar_addr", sig("ar_skid_data", u(aw + 8)).slice(aw - 1, 0)),
             ("l_ar_len", sig("ar_skid_data", u(aw + 8)).slice(aw + 7, aw)),
             ("l_ar_valid", bit("ar_skid_valid")),
-            ("l_r_ready", bit("ld_r_ready")),
+            ("l_r_ready", bit("r_skid_ready")),
             ("m_arready", x.arready.clone()),
             ("m_rvalid", x.rvalid.clone()),
             ("m_rlast", x.rlast.clone()),
@@ -657,10 +698,10 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
     let mut load_in = dma_in("lq", "tok_c2l");
     load_in.extend([
         ("ar_ready", bit("ar_skid_ready")),
-        ("r_data", x.rdata.clone()),
-        ("r_resp", x.rresp.clone()),
-        ("r_last", x.rlast.clone()),
-        ("r_valid", bit("arb_l_r_valid")),
+        ("r_data", sig("r_skid_data", u(dw + 3)).slice(dw - 1, 0)),
+        ("r_resp", sig("r_skid_data", u(dw + 3)).slice(dw + 1, dw)),
+        ("r_last", sig("r_skid_data", u(dw + 3)).bit(dw + 2)),
+        ("r_valid", bit("r_skid_valid")),
     ]);
     block(
         b,
