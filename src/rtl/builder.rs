@@ -188,6 +188,15 @@ impl ModuleBuilder {
         r.enable = enable;
     }
 
+    /// Declares a register without reset that loads `next` when `enable` (every cycle with
+    /// `None`): data whose value before its first load nothing reads.
+    pub fn data_reg(&mut self, name: &str, next: Expr, enable: Option<Expr>) -> Expr {
+        let h = self.reg_with_reset(name, next.ty(), None);
+        let q = h.q();
+        self.set_next(h, next, enable);
+        q
+    }
+
     /// Declares a register reset to zero that loads `next` every cycle (a pipeline stage).
     pub fn delay(&mut self, name: &str, next: Expr) -> Expr {
         let h = self.reg(name, next.ty());

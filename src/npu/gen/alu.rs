@@ -260,9 +260,7 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     b.set_next(gt_reg, rev(gt_next), Some(is(5)));
     // Stage 6's row, registered: it is written in state 7 (for the clock, the memory's write
     // data comes from a register).
-    let res_reg = b.reg_with_reset("res_q", u(ab), None);
-    let res_q = res_reg.q();
-    b.set_next(res_reg, rev(res), Some(is(6)));
+    let res_q = b.data_reg("res_q", rev(res), Some(is(6)));
     b.assign("acc_we", is(7));
     b.assign("acc_waddr", dst_row);
     b.assign("acc_wdata", res_q);

@@ -93,10 +93,7 @@ pub(super) fn buffer(b: &mut ModuleBuilder, s: Shape, p: Ports) -> Expr {
         read_data: format!("{}_rd1", s.name),
         no_rw_check: true,
     });
-    let out = b.reg_with_reset(&format!("{}_rdata", s.name), u(s.width), None);
-    let q = out.q();
-    b.set_next(out, rd1, p.hold.map(Expr::not));
-    q
+    b.data_reg(&format!("{}_rdata", s.name), rd1, p.hold.map(Expr::not))
 }
 
 /// A module holding only the buffers of `g`, each with its ports as the module's.

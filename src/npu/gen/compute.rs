@@ -560,10 +560,8 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let hit3 = hit(&mut b, 3, &s3v, &s3a);
     let sum1 = b.reg_with_reset("sum1_q", u(ab), None);
     let sum1_q = sum1.q();
-    let sum2 = b.reg_with_reset("sum2_q", u(ab), None);
-    let sum2_q = sum2.q();
-    let sum3 = b.reg_with_reset("sum3_q", u(ab), None);
-    let sum3_q = sum3.q();
+    let sum2_q = b.data_reg("sum2_q", sum1_q.clone(), None);
+    let sum3_q = b.data_reg("sum3_q", sum2_q.clone(), None);
     let base = Expr::mux(
         s2acc,
         Expr::mux(
@@ -588,8 +586,6 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         .collect();
     let sum = b.wire("wb_sum", Expr::concat(lanes));
     b.set_next(sum1, sum, None);
-    b.set_next(sum2, sum1_q.clone(), None);
-    b.set_next(sum3, sum2_q, None);
     let push_tile = b.delay("push_tile1", tile_end.clone().and(d_push));
     let push_tile = b.delay("push_tile2", push_tile);
     let push_tile = b.delay("push_tile", push_tile);

@@ -480,12 +480,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     b.assign("row_done", empty_write.clone().or(row_write.clone()));
     let zero_word = pad_write.or(empty_write);
     let wr = b.wire("wr", zero_word.clone().or(row_write));
-    let row_q = {
-        let r = b.reg_with_reset("row_q", row_bytes.ty(), None);
-        let q = r.q();
-        b.set_next(r, row_bytes, Some(wr.clone()));
-        q
-    };
+    let row_q = b.data_reg("row_q", row_bytes, Some(wr.clone()));
     let wr1 = b.delay("wr1_q", wr.clone());
     let zero1 = b.delay_when("zero1_q", zero_word, wr.clone());
     let buf1 = b.delay_when("buf1_q", buf.clone(), wr.clone());
@@ -534,22 +529,16 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
             .collect(),
     );
     let zsel = |w: Expr| Expr::mux(zero1.clone(), Expr::zero(w.ty()), w);
-    let out = |b: &mut ModuleBuilder, name: &str, v: Expr| {
-        let r = b.reg_with_reset(name, v.ty(), None);
-        let q = r.q();
-        b.set_next(r, v, None);
-        q
-    };
     let we_q = b.delay("we_q", we);
     b.assign("we", we_q.clone());
-    let waddr_out = out(&mut b, "waddr_out_q", waddr1);
+    let waddr_out = b.data_reg("waddr_out_q", waddr1, None);
     b.assign("waddr", waddr_out);
     for (port, w) in [
         ("act_wdata", act_w),
         ("weight_wdata", weight_w),
         ("param_wdata", param_w),
     ] {
-        let q = out(&mut b, &format!("{port}_q"), zsel(w));
+        let q = b.data_reg(&format!("{port}_q"), zsel(w), None);
         b.assign(port, q);
     }
     // Done: every row written, nothing outstanding.

@@ -303,75 +303,40 @@ fn regs_block(
     b.wire("busy", bit("seq_busy"));
 }
 
-/// The load unit's read requests wait in a two-entry queue before the read arbiter (for the
-/// clock: the unit's AR stages move on the queue's room, a register, not on the arbiter's and
-/// the memory's ready). Only reset empties it: a request in it is one the unit counts on.
-fn ar_skid(b: &mut ModuleBuilder, n: &Names, g: &Geometry) {
-    let aw = g.axi_addr_bits;
-    for (w, ty) in [
-        ("ar_skid_ready", Ty::BIT),
-        ("ar_skid_valid", Ty::BIT),
-        ("ar_skid_data", u(aw + 8)),
-        ("ar_skid_count_unused", u(2)),
+/// A two-entry queue `name` (module `module`) between a producer and a consumer: its wires
+/// `<name>_ready` (room, a register compare), `<name>_valid` and `<name>_data` (registers).
+/// Only reset empties it. For the clock: neither side's handshake reaches through it.
+fn skid(
+    b: &mut ModuleBuilder,
+    name: &str,
+    module: &str,
+    in_valid: Expr,
+    in_data: Expr,
+    out_ready: Expr,
+) {
+    let w = in_data.ty().width;
+    for (p, ty) in [
+        ("ready", Ty::BIT),
+        ("valid", Ty::BIT),
+        ("data", u(w)),
+        ("count_unused", u(2)),
     ] {
-        b.declare_wire(w, ty);
+        b.declare_wire(&format!("{name}_{p}"), ty);
     }
+    let out = |p: &str| o(&format!("{name}_{p}"));
     b.instance(
-        "ar_skid",
-        &n.ar_skid,
+        name,
+        module,
         vec![
             ("clk", i(bit("clk"))),
             ("rst", i(bit("rst"))),
-            ("in_valid", i(bit("ld_ar_valid"))),
-            (
-                "in_data",
-                i(Expr::concat(vec![
-                    sig("ld_ar_len", u(8)),
-                    sig("ld_ar_addr", u(aw)),
-                ])),
-            ),
-            ("out_ready", i(bit("arb_l_ar_ready"))),
-            ("in_ready", o("ar_skid_ready")),
-            ("out_valid", o("ar_skid_valid")),
-            ("out_data", o("ar_skid_data")),
-            ("count", o("ar_skid_count_unused")),
-        ],
-    );
-}
-
-/// The load unit's read beats wait in a two-entry queue after the read arbiter (for the
-/// clock: the arbiter sees the queue's room, a register, and the unit's beat logic a
-/// registered beat, so no path runs from the unit through the arbiter and back).
-fn r_skid(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
-    let w = 8 * g.axi_bytes + 3;
-    for (nm, ty) in [
-        ("r_skid_ready", Ty::BIT),
-        ("r_skid_valid", Ty::BIT),
-        ("r_skid_data", u(w)),
-        ("r_skid_count_unused", u(2)),
-    ] {
-        b.declare_wire(nm, ty);
-    }
-    b.instance(
-        "r_skid",
-        &n.r_skid,
-        vec![
-            ("clk", i(bit("clk"))),
-            ("rst", i(bit("rst"))),
-            ("in_valid", i(bit("arb_l_r_valid"))),
-            (
-                "in_data",
-                i(Expr::concat(vec![
-                    x.rlast.clone(),
-                    x.rresp.clone(),
-                    x.rdata.clone(),
-                ])),
-            ),
-            ("out_ready", i(bit("ld_r_ready"))),
-            ("in_ready", o("r_skid_ready")),
-            ("out_valid", o("r_skid_valid")),
-            ("out_data", o("r_skid_data")),
-            ("count", o("r_skid_count_unused")),
+            ("in_valid", i(in_valid)),
+            ("in_data", i(in_data)),
+            ("out_ready", i(out_ready)),
+            ("in_ready", out("ready")),
+            ("out_valid", out("valid")),
+            ("out_data", out("data")),
+            ("count", out("count_unused")),
         ],
     );
 }
@@ -379,8 +344,28 @@ fn r_skid(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
 /// Fetch, the read arbiter and the sequencer.
 fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
     let aw = g.axi_addr_bits;
-    ar_skid(b, n, g);
-    r_skid(b, n, g, x);
+    // The load unit's read requests wait before the arbiter (its AR stages move on the
+    // queue's room, not on the arbiter's and the memory's ready); its read beats wait after
+    // it (no path from the unit through the arbiter and back). A request in the queue is one
+    // the unit counts on, so only reset empties them.
+    let ar = Expr::concat(vec![sig("ld_ar_len", u(8)), sig("ld_ar_addr", u(aw))]);
+    skid(
+        b,
+        "ar_skid",
+        &n.ar_skid,
+        bit("ld_ar_valid"),
+        ar,
+        bit("arb_l_ar_ready"),
+    );
+    let r = Expr::concat(vec![x.rlast.clone(), x.rresp.clone(), x.rdata.clone()]);
+    skid(
+        b,
+        "r_skid",
+        &n.r_skid,
+        bit("arb_l_r_valid"),
+        r,
+        bit("ld_r_ready"),
+    );
     block(
         b,
         "fetch",
