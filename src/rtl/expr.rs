@@ -549,6 +549,35 @@ impl Expr {
         }
     }
 
+    /// The entry of `entries` (index, value, all of type `ty`) whose index equals `index`, zero
+    /// where none does: a balanced tree of two-way muxes on the index bits, one level per bit
+    /// (not a chain of compares), with the branches that hold no entry folded away.
+    pub fn select(index: &Expr, entries: &[(u64, Expr)], ty: Ty) -> Expr {
+        fn tree(index: &Expr, entries: &[(u64, Expr)], ty: Ty, bit: u32) -> Expr {
+            match entries {
+                [] => Expr::zero(ty),
+                [(_, v)] if bit == 0 => v.clone(),
+                _ => {
+                    let b = bit - 1;
+                    let (hi, lo): (Vec<_>, Vec<_>) =
+                        entries.iter().cloned().partition(|(i, _)| i >> b & 1 == 1);
+                    let (t, f) = (tree(index, &hi, ty, b), tree(index, &lo, ty, b));
+                    match (hi.is_empty(), lo.is_empty()) {
+                        (true, true) => Expr::zero(ty),
+                        _ => Expr::mux(index.bit(b), t, f),
+                    }
+                }
+            }
+        }
+        let w = index.ty().width;
+        let inside: Vec<(u64, Expr)> = entries
+            .iter()
+            .filter(|(i, _)| w >= 64 || *i < 1u64 << w)
+            .cloned()
+            .collect();
+        tree(index, &inside, ty, w)
+    }
+
     /// Calls `f` on every signal name this expression reads.
     pub fn for_each_ref(&self, f: &mut impl FnMut(&str, Ty)) {
         match self {

@@ -222,31 +222,30 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
     }
     b.wire("wdata_unused", wdata.slice(31, 2));
 
-    // Read channel.
+    // Read channel, two cycles for the clock: the address is registered, then the word is
+    // picked by a balanced mux tree on the registered word index (no chain of compares).
     let rvalid = b.reg("rvalid_q", Ty::BIT);
     let rvalid_q = rvalid.q();
-    let rd = b.wire("rd", arvalid.and(rvalid_q.clone().not()));
+    let rpend = b.reg("rpend_q", Ty::BIT);
+    let rpend_q = rpend.q();
+    let rd = b.wire(
+        "rd",
+        arvalid
+            .and(rvalid_q.clone().not())
+            .and(rpend_q.clone().not()),
+    );
+    b.set_next(rpend, rd.clone(), None);
     b.set_next(
         rvalid,
-        Expr::mux(
-            rd.clone(),
-            Expr::bit_const(true),
-            rvalid_q.clone().and(rready.not()),
-        ),
+        rpend_q.clone().or(rvalid_q.clone().and(rready.not())),
         None,
     );
     b.assign("s_axi_arready", rd.clone());
     b.assign("s_axi_rvalid", rvalid_q);
     b.assign("s_axi_rresp", lit(0, 2));
-    let raddr = b.wire("raddr", araddr.slice(AXIL_ADDR_BITS - 1, 2));
+    let raddr = b.delay_when("raddr_q", araddr.slice(AXIL_ADDR_BITS - 1, 2), rd.clone());
     let status = Expr::concat(vec![lit(0, 16), error, lit(0, 6), done_q, busy]);
-    let mut value = lit(0, 32);
-    let mut at = |off: u32, v: Expr| {
-        let sel = raddr
-            .clone()
-            .eq(lit(u64::from(off / 4), AXIL_ADDR_BITS - 2));
-        value = Expr::mux(sel, v, value.clone());
-    };
+    let mut words: Vec<(u64, Expr)> = Vec::new();
     for r in REGS {
         let v = match (r.name, id_value(r.name, g, rounding)) {
             (_, Some(c)) => lit(c, 32),
@@ -256,16 +255,17 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
             ("CTRL", _) => lit(0, 32),
             (n, _) => rw[n].clone(),
         };
-        at(r.offset, v);
+        words.push((u64::from(r.offset / 4), v));
     }
     for (i, c) in counters.iter().enumerate() {
-        let off = COUNTERS_BASE + 8 * i as u32;
-        at(off, c.slice(31, 0));
-        at(off + 4, c.slice(63, 32));
+        let off = u64::from(COUNTERS_BASE / 4) + 2 * i as u64;
+        words.push((off, c.slice(31, 0)));
+        words.push((off + 1, c.slice(63, 32)));
     }
+    let value = Expr::select(&raddr, &words, u(32));
     let rdata = b.reg("rdata_q", u(32));
     let rdata_q = rdata.q();
-    b.set_next(rdata, value, Some(rd));
+    b.set_next(rdata, value, Some(rpend_q));
     b.assign("s_axi_rdata", rdata_q);
     b.wire(
         "addr_lo_unused",

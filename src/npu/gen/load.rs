@@ -166,9 +166,10 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     b.assign("ptop_dec", in_top.clone());
     b.assign("pbot_dec", in_bot.clone());
 
-    // AR side, in three register steps (for the clock): the row address; the row's aligned
+    // AR side, in register steps (for the clock): the row address; the row's aligned
     // address, beats and beats to its 4 KiB page end (stage 1); the next burst with what
-    // remains of the row after it (stage 2); the AR register. Rows move one per cycle. A row
+    // remains of the row after it (stage 2), offered on AR from there (the npu's two-entry
+    // queue after the unit is the AR register). Rows move one per cycle. A row
     // that needs a second burst (crossing a page, or over 256 beats) holds stage 2 for a
     // cycle per further burst while its rest is formed there.
     assert!(lb >= 1, "the bus is at least 64 bits");
@@ -176,12 +177,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let cap = 256u64;
     let row_addr = b.reg("row_addr_q", u(aw));
     let ra = row_addr.q();
-    let arv = b.reg("arvalid_q", Ty::BIT);
-    let arv_q = arv.q();
     let dq_room = b.declare_wire("dq_in_ready", Ty::BIT);
-    let fire = b.wire("ar_fire", arv_q.clone().and(arready));
-    // The AR register is free for a new burst next cycle.
-    let free = b.wire("ar_free", arv_q.clone().not().or(fire.clone()));
     b.set_next(
         row_addr,
         Expr::mux(
@@ -277,14 +273,16 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         s1_move.clone(),
     );
     let p2_off = b.delay_when("p2_off_q", p1_off, s1_move.clone());
-    let p2_ok = b.wire(
-        "p2_ok",
+    // The burst is offered straight from stage 2's registers (the queue after the unit holds
+    // it), and issues on the queue's room.
+    let ar_valid = b.wire(
+        "ar_offer",
         s2v_q
             .clone()
             .and(s2r_q.clone())
-            .and(free.clone())
             .and(p2_first.clone().not().or(dq_room)),
     );
+    let p2_ok = b.wire("p2_ok", ar_valid.clone().and(arready));
     b.assign("p2_issue", p2_ok.clone());
     b.assign("row_issue", p2_ok.clone().and(p2_first));
     // Stage 2 empties when its row's last burst issues.
@@ -314,21 +312,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
             .and(take.clone().not()),
         None,
     );
-    b.set_next(
-        arv,
-        Expr::mux(
-            p2_issue.clone(),
-            Expr::bit_const(true),
-            arv_q.clone().and(fire.not()),
-        ),
-        None,
-    );
-    let araddr = b.delay_when("araddr_q", p2_addr, p2_issue.clone());
-    let arlen_q = b.delay_when("arlen_q", p2_len, p2_issue.clone());
-    let ar_idle = b.wire(
-        "ar_idle",
-        s1v_q.not().and(s2v_q.not()).and(arv_q.clone().not()),
-    );
+    let ar_idle = b.wire("ar_idle", s1v_q.not().and(s2v_q.not()));
 
     // Row descriptors.
     let desc_in = Expr::concat(vec![p2_beats, p2_off.zext(lbw)]);
@@ -591,9 +575,9 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     // The token a cycle after done (its last write has landed by then).
     let push_q = b.delay("push_l2c_q", done.clone().and(push));
     b.assign("push_l2c", push_q);
-    b.assign("ar_addr", araddr);
-    b.assign("ar_len", arlen_q);
-    b.assign("ar_valid", arv_q);
+    b.assign("ar_addr", p2_addr);
+    b.assign("ar_len", p2_len);
+    b.assign("ar_valid", ar_valid);
     b.assign("r_ready", rready);
     // Idle once its last write has landed too.
     b.assign(

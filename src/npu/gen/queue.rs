@@ -1,14 +1,28 @@
 //! A small valid/ready queue in registers (instruction queues: a few entries of 128 bits),
-//! with a count. `in_ready` is `count < depth`; the head is a register of its own (the rest a
+//! with a count. `in_ready` and `out_valid` are registers (count < depth, count > 0, set from
+//! the next count); the head is a register of its own (the rest a
 //! circular buffer behind it), so what reads the head starts from a flip-flop, not a read mux.
 
 use crate::rtl::{bits_for, Expr, Module, ModuleBuilder, Ty};
 
 /// The queue module `module`: `depth` (>= 1) entries of `width` bits.
 pub fn queue(module: &str, width: u32, depth: u32) -> Module {
+    queue_with_reserve(module, width, depth, 0)
+}
+
+/// As [`queue`], but `in_ready` falls while `reserve` entries are still free: for a producer
+/// whose pushes arrive through `reserve` register stages after it saw `in_ready` (the npu's
+/// unit queues, pushed from a register after the sequencer dispatched).
+pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) -> Module {
+    assert!(reserve < depth, "a queue keeps room for at least one entry");
     let mut b = ModuleBuilder::new(module);
     b.doc(format!(
-        "Queue of {depth} x {width} bits in registers, valid/ready on both sides."
+        "Queue of {depth} x {width} bits in registers, valid/ready on both sides{}.",
+        if reserve > 0 {
+            format!(" (in_ready while more than {reserve} entries are free)")
+        } else {
+            String::new()
+        }
     ));
     b.clock_and_reset();
     let [in_valid, in_data, out_ready] = b.inputs([
@@ -26,11 +40,12 @@ pub fn queue(module: &str, width: u32, depth: u32) -> Module {
     let ct = Ty::unsigned(cw);
     let count = b.reg("count_q", ct);
     let count_q = count.q();
-    let ready = b.wire(
-        "ready",
-        count_q.clone().lt(Expr::lit(i128::from(depth), ct)),
-    );
-    let valid = b.wire("valid", count_q.clone().ne(Expr::zero(ct)));
+    // Room and 'holds one' are registers of their own, set from the next count (for the
+    // clock: both sides' handshakes start from a flip-flop, not from a compare of the count).
+    let full = b.reg("full_q", Ty::BIT);
+    let some = b.reg("some_q", Ty::BIT);
+    let ready = b.wire("ready", full.q().not());
+    let valid = b.wire("valid", some.q());
     let push = b.wire("push", in_valid.and(ready.clone()));
     let pop = b.wire("pop", out_ready.and(valid.clone()));
     let one = Expr::lit(1, ct);
@@ -43,6 +58,13 @@ pub fn queue(module: &str, width: u32, depth: u32) -> Module {
             count_q.clone(),
         ),
     );
+    let next = b.wire("count_next", next);
+    b.set_next(
+        full,
+        next.clone().ge(Expr::lit(i128::from(depth - reserve), ct)),
+        None,
+    );
+    b.set_next(some, next.clone().ne(Expr::zero(ct)), None);
     b.set_next(count, next, None);
     // The head is a register; the other depth - 1 entries a circular buffer behind it. The
     // head is (re)filled whenever it is empty or taken: from the buffer if it holds an entry,

@@ -445,7 +445,10 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
         .and(bit("st_idle"))
         .and(bit("lq_out_valid").not())
         .and(bit("cq_out_valid").not())
-        .and(bit("sq_out_valid").not());
+        .and(bit("sq_out_valid").not())
+        .and(bit("lq_push_q").not())
+        .and(bit("cq_push_q").not())
+        .and(bit("sq_push_q").not());
     let idle = b.delay("units_idle_q", idle);
     block(
         b,
@@ -486,17 +489,26 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
 }
 
 /// The three unit queues (load and store entries carry the pc); emptied when the units halt.
+/// A dispatched instruction is pushed from a register a cycle later (for the clock: the
+/// sequencer's dispatch decision does not reach the queues' wide entry enables), so each
+/// queue's room falls while one entry is still free, and it holds one entry more.
 fn unit_queues(b: &mut ModuleBuilder, n: &Names) {
-    let cw = bits_for(u64::from(UNIT_QUEUE_DEPTH));
+    let cw = bits_for(u64::from(UNIT_QUEUE_DEPTH + 1));
     let flush = bit("rst").or(bit("seq_halt"));
     let flush = b.wire("uq_flush", flush);
+    let pc_q = b.data_reg("uq_pc_q", sig("seq_q_pc", u(32)), None);
+    let data_q = b.data_reg("uq_data_q", sig("seq_q_data", u(128)), None);
     for (q, unit, with_pc) in [("lq", "ld", true), ("cq", "cp", false), ("sq", "st", true)] {
         let w = if with_pc { 160 } else { 128 };
         let data = if with_pc {
-            Expr::concat(vec![sig("seq_q_pc", u(32)), sig("seq_q_data", u(128))])
+            Expr::concat(vec![pc_q.clone(), data_q.clone()])
         } else {
-            sig("seq_q_data", u(128))
+            data_q.clone()
         };
+        let push = b.delay(
+            &format!("{q}_push_q"),
+            bit(&format!("seq_{q}_valid")).and(flush.clone().not()),
+        );
         let outs = [
             ("in_ready", Ty::BIT),
             ("out_valid", Ty::BIT),
@@ -511,7 +523,7 @@ fn unit_queues(b: &mut ModuleBuilder, n: &Names) {
         let mut conns = vec![
             ("clk", i(bit("clk"))),
             ("rst", i(flush.clone())),
-            ("in_valid", i(bit(&format!("seq_{q}_valid")))),
+            ("in_valid", i(push)),
             ("in_data", i(data)),
             ("out_ready", i(bit(&format!("{unit}_q_ready")))),
         ];
