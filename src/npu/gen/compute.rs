@@ -183,7 +183,16 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         ),
     )
     .and(alu_idle.clone());
-    let waiting = q_valid.clone().and(halt.not()).and(can);
+    // Registered (for the clock: the take, whose enables reach every latched field, starts
+    // from flip-flops): the check of the cycle before holds while the head is the same and
+    // nothing was taken since (`head_seen_q`), since only a take makes any of its terms less
+    // permissive. So an instruction is taken a cycle after it reaches the head at the earliest.
+    let can_q = b.delay("can_q", can);
+    let waiting = q_valid
+        .clone()
+        .and(halt.not())
+        .and(can_q)
+        .and(Expr::sig("head_seen", Ty::BIT));
     b.assign("stall_dep", waiting.clone().and(flags_ok.clone().not()));
     let take = b.wire("take", waiting.and(flags_ok));
     let seen_q = b.delay("head_seen_q", q_valid.and(take.clone().not()));

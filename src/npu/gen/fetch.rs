@@ -74,12 +74,14 @@ pub fn fetch(module: &str, queue: &str, bus_bytes: u32, addr_bits: u32) -> Modul
     let count = b.declare_wire("q_count", u(cw));
     let busy_burst = inflight_q.clone().ne(lit(0, cw));
     // Room: the queue's free entries less those the outstanding burst will fill.
+    // (Registered: a cycle old, and room only grows meanwhile.)
     let room = b.wire(
         "room",
         lit(u64::from(FETCH_DEPTH), cw)
             .sub(count)
             .sub(inflight_q.clone()),
     );
+    let room = b.delay("room_q", room);
     // Instructions to the 4 KiB boundary.
     let to_page = b.wire("to_page", lit(256, 9).sub(addr_q.slice(11, 4).zext(9)));
     let left_small = b.wire(
@@ -111,12 +113,19 @@ pub fn fetch(module: &str, queue: &str, bus_bytes: u32, addr_bits: u32) -> Modul
     // The next burst's size is formed in two register steps from the state (for the clock),
     // and is good once two cycles have passed since the state last changed: room only grows
     // meanwhile (instructions arriving were already counted against it).
+    let z = lit(0, cw);
+    // The minimum is zero exactly when one of the three is (each compared on its own).
+    let nz_now = n_left
+        .clone()
+        .ne(z.clone())
+        .and(room.clone().ne(z.clone()))
+        .and(page_n.clone().ne(z));
     let n_now = b.wire("n_now", min(min(n_left, room), page_n));
     let n = b.reg("n_q", u(cw));
     let nz = b.reg("n_nonzero_q", Ty::BIT);
     let fresh = b.reg("n_fresh_q", Ty::BIT);
     let (n_q, nz_q, fresh_q) = (n.q(), nz.q(), fresh.q());
-    b.set_next(nz, n_now.clone().ne(lit(0, cw)), None);
+    b.set_next(nz, nz_now, None);
     b.set_next(n, n_now, None);
     let n = n_q;
     let issue = b.wire(

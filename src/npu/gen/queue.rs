@@ -69,7 +69,9 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
     // The head is a register; the other depth - 1 entries a circular buffer behind it. The
     // head is (re)filled whenever it is empty or taken: from the buffer if it holds an entry,
     // else straight from in_data. So the head is valid exactly when count is not zero.
-    let head = b.reg("head_q", Ty::unsigned(width));
+    // The head and the entries are data: no reset (only the count, flags and pointers are
+    // reset or flushed), so a flush does not reach every bit of them.
+    let head = b.reg_with_reset("head_q", Ty::unsigned(width), None);
     let head_q = head.q();
     let load = valid.clone().not().or(pop.clone());
     let ge2 = if depth >= 2 {
@@ -98,7 +100,7 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
         b.set_next(rptr, step(rq.clone()), Some(buf_pop.clone()));
         let mut oldest = Expr::zero(Ty::unsigned(width));
         for i in 0..rest {
-            let e = b.reg(&format!("entry{i}"), Ty::unsigned(width));
+            let e = b.reg_with_reset(&format!("entry{i}"), Ty::unsigned(width), None);
             let eq = e.q();
             let here = |p: &Expr| p.clone().eq(Expr::lit(i128::from(i), pt));
             // Written on every push to the write pointer's entry, even one that goes to the

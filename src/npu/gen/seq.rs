@@ -99,9 +99,13 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let take1 = b.declare_wire("take", Ty::BIT);
     let move0 = b.wire("move0", s0v.clone().and(s1v.clone().not()));
     let active_w = b.declare_wire("active", Ty::BIT);
+    // Fetched instructions are taken while running, without waiting for START to be seen
+    // (for the clock: START does not reach the fetch queue's head enable). A pop in START's
+    // cycle is harmless: START empties the fetch queue and stage 0 at once.
+    let running_now = b.declare_wire("running_now", Ty::BIT);
     let pop = b.wire(
         "pop",
-        active_w
+        running_now
             .clone()
             .and(i_valid)
             .and(s0v.clone().not().or(move0.clone())),
@@ -405,6 +409,7 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let count = b.reg("instr_q", u(64));
     let (run_q, end_q, pc_q, err_q, epc_q, cnt_q) =
         (running.q(), ending.q(), pc.q(), err.q(), epc.q(), count.q());
+    b.assign("running_now", run_q.clone().and(end_q.clone().not()));
     b.assign(
         "active",
         run_q
