@@ -107,24 +107,38 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
         ),
     ]);
 
-    // Write channel.
+    // Write channel, two cycles for the clock: the address, data and strobes are registered
+    // as the write is accepted, decoded and written the cycle after (`wpend_q`); the
+    // response comes then too, so a read after it sees the write.
     let bvalid = b.reg("bvalid_q", Ty::BIT);
     let bvalid_q = bvalid.q();
-    let wr = b.wire("wr", awvalid.and(wvalid).and(bvalid_q.clone().not()));
+    let wpend = b.reg("wpend_q", Ty::BIT);
+    let wpend_q = wpend.q();
+    let wr_in = b.wire(
+        "wr_in",
+        awvalid
+            .and(wvalid)
+            .and(bvalid_q.clone().not())
+            .and(wpend_q.clone().not()),
+    );
+    b.set_next(wpend, wr_in.clone(), None);
     b.set_next(
         bvalid,
-        Expr::mux(
-            wr.clone(),
-            Expr::bit_const(true),
-            bvalid_q.clone().and(bready.not()),
-        ),
+        wpend_q.clone().or(bvalid_q.clone().and(bready.not())),
         None,
     );
-    b.assign("s_axi_awready", wr.clone());
-    b.assign("s_axi_wready", wr.clone());
+    b.assign("s_axi_awready", wr_in.clone());
+    b.assign("s_axi_wready", wr_in.clone());
     b.assign("s_axi_bvalid", bvalid_q);
     b.assign("s_axi_bresp", lit(0, 2));
-    let waddr = b.wire("waddr", awaddr.slice(AXIL_ADDR_BITS - 1, 2));
+    let waddr = b.delay_when(
+        "waddr_q",
+        awaddr.slice(AXIL_ADDR_BITS - 1, 2),
+        wr_in.clone(),
+    );
+    let wdata = b.delay_when("wdata_q", wdata, wr_in.clone());
+    let wstrb = b.delay_when("wstrb_q", wstrb, wr_in.clone());
+    let wr = wpend_q;
     let mask = b.wire(
         "wmask",
         Expr::concat(

@@ -25,7 +25,7 @@ use crate::rtl::{Conn, Expr, Module, ModuleBuilder, Ty};
 
 /// Width of a write-back descriptor: acc row, last row kept, last row arriving, accumulate and
 /// push.
-pub const DESC_BITS: u32 = 16 + 16 + 16 + 1 + 1;
+pub const DESC_BITS: u32 = 16 + 16 + 16 + 1 + 1 + 1;
 /// MATMULs whose results may be in flight at once.
 pub const TILES_AHEAD: u32 = 4;
 
@@ -464,7 +464,14 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     } else {
         lit(u64::from(rows - 1), 16)
     };
+    // Whether the tile has one row (its first row to arrive is its last).
+    let single = if ws {
+        f(mm, "m").eq(one16.clone())
+    } else {
+        Expr::bit_const(rows == 1)
+    };
     let desc = Expr::concat(vec![
+        single,
         q_data.bit(7),
         q_data.bit(8),
         arriving,
@@ -502,10 +509,22 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let d_last = b.wire("d_last", d.slice(47, 32));
     let d_accum = b.wire("d_accum", d.bit(48));
     let d_push = b.wire("d_push", d.bit(49));
+    let d_single = b.wire("d_single", d.bit(50));
     let c_valid = Expr::sig("c_tvalid", Ty::BIT);
     let r = b.reg("row_q", u(16));
     let r_q = r.q();
-    let row_last = b.wire("row_last", r_q.clone().eq(d_last));
+    // Whether this row is the tile's last, from registers (for the clock: no compare before
+    // the tile's end, which pops the descriptor queue): the descriptor's flag at a tile's
+    // first row, else `row_mid_last_q`, set as the row before arrives (r + 1 == last).
+    let later_r = b.reg("row_later_q", Ty::BIT);
+    let later = later_r.q();
+    let first_q = b.wire("row_first", later.clone().not());
+    let mid_last = b.delay_when(
+        "row_mid_last_q",
+        r_q.clone().add(one16.clone()).eq(d_last),
+        c_valid.clone(),
+    );
+    let row_last = b.wire("row_last", Expr::mux(first_q.clone(), d_single, mid_last));
     b.assign("tile_end", c_valid.clone().and(row_last.clone()));
     b.set_next(
         r,
@@ -526,8 +545,7 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     b.assign("wb_rd", keep.clone().and(d_accum.clone()));
     // The row's address, acc + r, from a register that counts along the tile (for the clock:
     // no adder between the descriptor and the memory's address); `row_later_q` is r > 0.
-    let later = b.delay_when("row_later_q", row_last.not(), c_valid.clone());
-    let first_q = b.wire("row_first", later.not());
+    b.set_next(later_r, row_last.clone().not(), Some(c_valid.clone()));
     let next_row = b.reg("row_addr_q", u(16));
     let next_row_q = next_row.q();
     let addr = b.wire(

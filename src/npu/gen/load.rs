@@ -26,10 +26,10 @@ pub fn word_bytes(g: &Geometry) -> [u32; 3] {
     ]
 }
 
-/// Width of the row descriptor: byte offset and beats.
+/// Width of the row descriptor: byte offset, last beat's index, and whether that is 0.
 pub fn desc_bits(g: &Geometry) -> u32 {
     let (lb, nbw) = sizes(g);
-    lb.max(1) + nbw
+    lb.max(1) + nbw + 1
 }
 
 /// (log2 of the bus bytes, bits of a row's beat count).
@@ -273,6 +273,12 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         s1_move.clone(),
     );
     let p2_off = b.delay_when("p2_off_q", p1_off, s1_move.clone());
+    // A row of one beat (its first beat is its last), for the R side's registered last flag.
+    let p2_single = b.delay_when(
+        "p2_single_q",
+        p1_beats.clone().eq(lit(1, nbw)),
+        s1_move.clone(),
+    );
     // The burst is offered straight from stage 2's registers (the queue after the unit holds
     // it), and issues on the queue's room.
     let ar_valid = b.wire(
@@ -315,11 +321,11 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let ar_idle = b.wire("ar_idle", s1v_q.not().and(s2v_q.not()));
 
     // Row descriptors.
-    let desc_in = Expr::concat(vec![p2_beats, p2_off.zext(lbw)]);
+    let desc_in = Expr::concat(vec![p2_single, p2_beats, p2_off.zext(lbw)]);
     let row_fire = b.declare_wire("row_fire", Ty::BIT);
     for (n, ty) in [
         ("dq_valid", Ty::BIT),
-        ("dq_data", u(lbw + nbw)),
+        ("dq_data", u(lbw + nbw + 1)),
         ("dq_count_unused", u(bits_for(u64::from(ROWS_AHEAD)))),
     ] {
         b.declare_wire(n, ty);
@@ -339,9 +345,10 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
             ("count", Conn::Output("dq_count_unused".into())),
         ],
     );
-    let dq_data = Expr::sig("dq_data", u(lbw + nbw));
+    let dq_data = Expr::sig("dq_data", u(lbw + nbw + 1));
     let d_off = b.wire("d_off", dq_data.slice(lbw - 1, 0));
     let d_last = b.wire("d_last", dq_data.slice(lbw + nbw - 1, lbw));
+    let d_single = b.wire("d_single", dq_data.bit(lbw + nbw));
 
     // R side.
     let rready = b.wire(
@@ -354,7 +361,25 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let rfire = b.wire("r_fire", rready.clone().and(rvalid));
     let beat_i = b.reg("beat_q", u(nbw));
     let bi = beat_i.q();
-    let last = b.wire("last_beat", bi.clone().eq(d_last));
+    // Whether this beat is its row's last, from registers (for the clock: no compare of the
+    // count before the row's end, which pops the descriptor queue): at a row's first beat
+    // the descriptor's own flag, at a later one `mid_last_q`, set as the beat before it is
+    // taken (beat + 1 == last index; the descriptor stays until its row's last beat).
+    let first = b.reg_with_reset(
+        "beat_first_q",
+        Ty::BIT,
+        Some(crate::rtl::Const::from_u128(1, Ty::BIT)),
+    );
+    let first_q = first.q();
+    let mid = b.reg("mid_last_q", Ty::BIT);
+    let mid_q = mid.q();
+    let last = b.wire("last_beat", Expr::mux(first_q, d_single, mid_q));
+    b.set_next(first, last.clone(), Some(rfire.clone()));
+    b.set_next(
+        mid,
+        bi.clone().add(lit(1, nbw)).eq(d_last.clone()),
+        Some(rfire.clone()),
+    );
     b.assign("row_fire", rfire.clone().and(last.clone()));
     b.set_next(
         beat_i,

@@ -224,7 +224,11 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let beat_q = beat.q();
     let in_burst = b.reg("in_burst_q", u(9));
     let ib_q = in_burst.q();
+    // The burst's beats from registers (for the clock: AWLEN is a flip-flop), good once a
+    // cycle has passed since the row's position last moved (`burst_fresh_q`); AWVALID waits
+    // for it, so a burst is requested a cycle after its state begins.
     let burst = super::dma::burst_beats(&mut b, &cur_q, &left_q, lb);
+    let burst = b.delay("burst_q", burst);
     let aligned = if lb == 0 {
         ra.clone()
     } else {
@@ -233,8 +237,10 @@ pub fn store(module: &str, g: &Geometry) -> Module {
             Expr::concat(vec![ra.slice(aw - 1, lb), lit(0, lb)]),
         )
     };
-    let aw_fire = b.wire("aw_fire", is(3).and(awready));
     let w_fire = b.wire("w_fire", is(4).and(wready));
+    let fresh = b.delay("burst_fresh_q", captured.clone().or(w_fire.clone()).not());
+    let aw_valid = b.wire("aw_offer", is(3).and(fresh));
+    let aw_fire = b.wire("aw_fire", aw_valid.clone().and(awready));
     let burst_last = ib_q.clone().eq(lit(1, 9));
     let row_last = b.wire(
         "row_last",
@@ -370,7 +376,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     b.assign("rd_addr", word_q);
     b.assign("aw_addr", cur_q);
     b.assign("aw_len", len8);
-    b.assign("aw_valid", is(3));
+    b.assign("aw_valid", aw_valid);
     b.assign("w_data", data);
     b.assign("w_strb", stb);
     b.assign("w_last", burst_last);
