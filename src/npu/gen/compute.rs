@@ -186,25 +186,32 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     // Registered (for the clock: the take, whose enables reach every latched field, starts
     // from flip-flops): the check of the cycle before holds while the head is the same and
     // nothing was taken since (`head_seen_q`), since only a take makes any of its terms less
-    // permissive. So an instruction is taken a cycle after it reaches the head at the earliest.
-    let can_q = b.delay("can_q", can);
-    let waiting = q_valid
+    // permissive (tokens, too, are only used up by a take). So an instruction is taken a
+    // cycle after it reaches the head at the earliest. One register per kind of take, so
+    // each take is a single LUT of four flip-flops.
+    let live = q_valid
         .clone()
         .and(halt.not())
-        .and(can_q)
         .and(Expr::sig("head_seen", Ty::BIT));
-    b.assign("stall_dep", waiting.clone().and(flags_ok.clone().not()));
-    let take = b.wire("take", waiting.and(flags_ok));
+    let ready_now = can.and(flags_ok.clone());
+    let can_q = b.delay("can_q", ready_now.clone());
+    let kind_q = |b: &mut ModuleBuilder, name: &str, kind: Expr| {
+        let q = b.delay(&format!("can_{name}_q"), ready_now.clone().and(kind));
+        b.wire(&format!("take_{name}"), q.and(live.clone()))
+    };
+    let take_mm = kind_q(&mut b, "mm", is_mm.clone());
+    let take_post = kind_q(
+        &mut b,
+        "post",
+        is_mm.clone().not().and(is_alu.clone().not()),
+    );
+    let take_alu = kind_q(&mut b, "alu", is_alu);
+    let take = b.wire("take", can_q.and(live.clone()));
+    // Waiting for a token: the head could go but for its flags (the counter).
+    let blocked = b.delay("blocked_q", flags_ok.not());
+    b.assign("stall_dep", live.and(blocked));
     let seen_q = b.delay("head_seen_q", q_valid.and(take.clone().not()));
     b.assign("head_seen", seen_q);
-    let take_mm = b.wire("take_mm", take.clone().and(is_mm.clone()));
-    let take_post = b.wire(
-        "take_post",
-        take.clone()
-            .and(is_mm.clone().not())
-            .and(is_alu.clone().not()),
-    );
-    let take_alu = b.wire("take_alu", take.clone().and(is_alu));
     let latch = |b: &mut ModuleBuilder, name: &str, v: Expr| {
         b.delay_when(name, v, Expr::sig("take_mm", Ty::BIT))
     };

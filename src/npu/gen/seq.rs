@@ -493,15 +493,20 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
             ),
         ),
     );
+    // The code and pc are recorded a cycle after the stop, from registers (for the clock: the
+    // stop decision does not reach their enables); done waits that cycle too.
+    let stop_q = b.delay("stop_q", stop_now.clone());
+    let new_err_q = b.data_reg("stop_err_q", new_err, None);
+    let stop_pc_q = b.data_reg("stop_pc_q", pc_q.clone(), None);
     b.set_next(
         err,
-        Expr::mux(start.clone(), code(ErrorCode::None), new_err),
-        Some(start.clone().or(stop_now.clone())),
+        Expr::mux(start.clone(), code(ErrorCode::None), new_err_q),
+        Some(start.clone().or(stop_q.clone())),
     );
     b.set_next(
         epc,
-        Expr::mux(start.clone(), lit(0, 32), pc_q.clone()),
-        Some(start.clone().or(stop_now.clone())),
+        Expr::mux(start.clone(), lit(0, 32), stop_pc_q),
+        Some(start.clone().or(stop_q.clone())),
     );
     let drained = fetch_idle.and(units_idle);
     let done = b.wire(
@@ -510,6 +515,7 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
             .clone()
             .and(end_q.clone())
             .and(drained)
+            .and(stop_q.not())
             .and(start.clone().not()),
     );
     b.set_next(
