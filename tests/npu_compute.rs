@@ -43,7 +43,7 @@ fn config(df: Dataflow, rows: u32, cols: u32, acc_bits: u32) -> Config {
             weight_kib: 1,
             out_kib: 1,
             param_rows: 4,
-            acc_rows: 48,
+            acc_rows: 64,
             ..Default::default()
         }),
     }
@@ -175,7 +175,7 @@ fn matmuls_and_posts_match_the_model() {
     // OS with one row: one-row tiles accumulating into one row as closely as the feeder
     // allows; its 20-bit accumulators give the ALU a width that is not a power of two.
     for (df, rows, cols, acc_bits) in [
-        (Dataflow::Os, 3, 2, 32),
+        (Dataflow::Os, 4, 2, 32),
         (Dataflow::Ws, 2, 3, 32),
         (Dataflow::Os, 1, 2, 20),
     ] {

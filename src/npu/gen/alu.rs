@@ -91,7 +91,22 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let is = |v: u64| st_q.clone().eq(lit(v, 3));
     let i = b.reg("row_q", u(16));
     let i_q = i.q();
-    let more = i_q.clone().ne(rows.clone());
+    // Rows left, as a register (for the clock): set at the start, then at each row's write.
+    let more_r = b.reg("more_q", Ty::BIT);
+    let more = more_r.q();
+    b.set_next(
+        more_r,
+        Expr::mux(
+            start.clone(),
+            f("rows", 16).ne(lit(0, 16)),
+            Expr::mux(
+                is(7),
+                i_q.clone().add(lit(1, 16)).ne(rows.clone()),
+                more.clone(),
+            ),
+        ),
+        None,
+    );
     let done = b.wire("last", is(1).and(more.clone().not()));
     b.assign("done", done.clone());
     b.assign("busy", is(0).not());

@@ -217,7 +217,6 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     };
     let a0 = latch(&mut b, "a0_q", f(mm, "act"));
     let w0 = latch(&mut b, "w0_q", f(mm, "weight"));
-    let k = latch(&mut b, "k_q", f(mm, "k"));
     let m = latch(&mut b, "m_q", f(mm, "m"));
     let push_prev = latch(&mut b, "push_prev_q", q_data.bit(6));
 
@@ -242,16 +241,47 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     b.assign("feed_hold", hold.clone());
     let moving = hold.clone().not();
     let feeding = is(1).or(is(2)).or(is(3));
-    // Words to read in this phase: OS and WS weights k, WS activations m.
-    let count = Expr::mux(is(3), m.clone(), k.clone());
-    let more = t_q.clone().lt(count.clone());
-    let issue = b.wire("issue", feeding.clone().and(more).and(moving.clone()));
-    let last_word = t_q.clone().eq(count.sub(one16.clone()));
+    // Words left to read in this phase (OS and WS weights k, WS activations m), counted down
+    // with "none left" and "one left" as registers (for the clock: no compare of the count
+    // before the read enables).
+    let phase_end_w = b.declare_wire("phase_end", Ty::BIT);
+    let load_left = take_mm.clone().or(phase_end_w.clone());
+    let left_init = Expr::mux(
+        take_mm.clone(),
+        f(mm, "k"),
+        Expr::mux(is(2), m.clone(), lit(0, 16)),
+    );
+    let left = b.reg("words_left_q", u(16));
+    let left_q = left.q();
+    let none = b.reg_with_reset(
+        "words_none_q",
+        Ty::BIT,
+        Some(crate::rtl::Const::from_u128(1, Ty::BIT)),
+    );
+    let one = b.reg("words_one_q", Ty::BIT);
+    let (none_q, one_q) = (none.q(), one.q());
+    let issue = b.wire(
+        "issue",
+        feeding.clone().and(none_q.not()).and(moving.clone()),
+    );
+    let left_next = b.wire(
+        "words_left_next",
+        Expr::mux(
+            load_left,
+            left_init,
+            Expr::mux(issue.clone(), left_q.clone().sub(one16.clone()), left_q),
+        ),
+    );
+    b.set_next(none, left_next.clone().eq(lit(0, 16)), None);
+    b.set_next(one, left_next.clone().eq(one16.clone()), None);
+    b.set_next(left, left_next, None);
+    let last_word = one_q;
     b.set_next(rv, issue.clone(), Some(moving.clone()));
     b.set_next(rl, last_word, Some(issue.clone()));
     b.set_next(bv, rv_q, Some(moving.clone()));
     b.set_next(bl, rl_q, Some(moving));
-    let phase_end = b.wire("phase_end", accepted.clone().and(bl_q.clone()));
+    b.assign("phase_end", accepted.clone().and(bl_q.clone()));
+    let phase_end = phase_end_w;
     b.set_next(
         t,
         Expr::mux(
