@@ -262,19 +262,42 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let (none_q, one_q) = (none.q(), one.q());
     let issue = b.wire(
         "issue",
-        feeding.clone().and(none_q.not()).and(moving.clone()),
+        feeding
+            .clone()
+            .and(none_q.clone().not())
+            .and(moving.clone()),
     );
-    let left_next = b.wire(
-        "words_left_next",
+    // The flags' next values are muxed from compares made beside the issue (of the initial
+    // count, and of the count against 2), so the issue only selects.
+    let init = b.wire("words_init", left_init);
+    let load_left = b.wire("words_load", load_left);
+    b.set_next(
+        none,
+        Expr::mux(
+            load_left.clone(),
+            init.clone().eq(lit(0, 16)),
+            Expr::mux(issue.clone(), one_q.clone(), none_q.clone()),
+        ),
+        None,
+    );
+    b.set_next(
+        one,
+        Expr::mux(
+            load_left.clone(),
+            init.clone().eq(one16.clone()),
+            Expr::mux(issue.clone(), left_q.clone().eq(lit(2, 16)), one_q.clone()),
+        ),
+        None,
+    );
+    b.set_next(
+        left,
         Expr::mux(
             load_left,
-            left_init,
+            init,
             Expr::mux(issue.clone(), left_q.clone().sub(one16.clone()), left_q),
         ),
+        None,
     );
-    b.set_next(none, left_next.clone().eq(lit(0, 16)), None);
-    b.set_next(one, left_next.clone().eq(one16.clone()), None);
-    b.set_next(left, left_next, None);
     let last_word = one_q;
     b.set_next(rv, issue.clone(), Some(moving.clone()));
     b.set_next(rl, last_word, Some(issue.clone()));
