@@ -92,7 +92,8 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     ]);
     let z16 = lit(0, 16);
     // States: 0 idle, 1 read, 2 the word is in the memory's read register, 6 in its output
-    // register: shape the row and its strobes, 3 address, 4 data, 5 responses.
+    // register: the row's lanes registered, 7 shift the row and its strobes, 3 address, 4
+    // data, 5 responses.
     let st = b.reg("state_q", u(3));
     let st_q = st.q();
     let is = |v: u64| st_q.clone().eq(lit(v, 3));
@@ -186,6 +187,9 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let ow = off.ty().width;
     let img_bits = 8 * nb_max * bb;
     let sh = off.clone().zext(16).shl(lit(3, 2));
+    // The row's lanes registered before the byte shift (for the clock: the memory's output
+    // does not reach the image register through the shift).
+    let row_bytes = b.data_reg("row_bytes_q", row_bytes, Some(is(6)));
     let img_now = b.wire("img_now", row_bytes.zext(img_bits).shl(sh));
     // Strobes: T bytes from the offset.
     // Registered a cycle after the take; first used two cycles after it (state 2).
@@ -203,7 +207,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let img_q = img.q();
     let strb = b.reg("strb_q", u(nb_max * bb));
     let strb_q = strb.q();
-    let captured = is(6);
+    let captured = is(7);
     b.set_next(img, img_now, Some(captured.clone()));
     b.set_next(strb, strb_now, Some(captured.clone()));
     // Beats of the row, its next beat address, beats left, the current burst's beats left.
@@ -246,7 +250,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         "row_last",
         w_fire.clone().and(left_q.clone().eq(lit(1, nbw))),
     );
-    b.assign("row_end", row_last.clone().or(is(6).and(no_bytes.clone())));
+    b.assign("row_end", row_last.clone().or(is(7).and(no_bytes.clone())));
     b.set_next(
         cur,
         Expr::mux(
@@ -310,17 +314,21 @@ pub fn store(module: &str, g: &Geometry) -> Module {
                     lit(6, 3),
                     Expr::mux(
                         is(6),
-                        Expr::mux(no_bytes, lit(1, 3), lit(3, 3)),
+                        lit(7, 3),
                         Expr::mux(
-                            aw_fire.clone(),
-                            lit(4, 3),
+                            is(7),
+                            Expr::mux(no_bytes, lit(1, 3), lit(3, 3)),
                             Expr::mux(
-                                w_fire.clone().and(burst_last.clone()),
-                                Expr::mux(row_last.clone(), lit(1, 3), lit(3, 3)),
+                                aw_fire.clone(),
+                                lit(4, 3),
                                 Expr::mux(
-                                    is(5).and(out_q.clone().eq(lit(0, 8))),
-                                    lit(0, 3),
-                                    st_q.clone(),
+                                    w_fire.clone().and(burst_last.clone()),
+                                    Expr::mux(row_last.clone(), lit(1, 3), lit(3, 3)),
+                                    Expr::mux(
+                                        is(5).and(out_q.clone().eq(lit(0, 8))),
+                                        lit(0, 3),
+                                        st_q.clone(),
+                                    ),
                                 ),
                             ),
                         ),
