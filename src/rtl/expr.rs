@@ -558,24 +558,21 @@ impl Expr {
                 [] => Expr::zero(ty),
                 [(_, v)] if bit == 0 => v.clone(),
                 _ => {
+                    assert!(bit > 0, "internal IR error: select entries share an index");
                     let b = bit - 1;
                     let (hi, lo): (Vec<_>, Vec<_>) =
                         entries.iter().cloned().partition(|(i, _)| i >> b & 1 == 1);
                     let (t, f) = (tree(index, &hi, ty, b), tree(index, &lo, ty, b));
-                    match (hi.is_empty(), lo.is_empty()) {
-                        (true, true) => Expr::zero(ty),
-                        _ => Expr::mux(index.bit(b), t, f),
-                    }
+                    Expr::mux(index.bit(b), t, f)
                 }
             }
         }
         let w = index.ty().width;
-        let inside: Vec<(u64, Expr)> = entries
-            .iter()
-            .filter(|(i, _)| w >= 64 || *i < 1u64 << w)
-            .cloned()
-            .collect();
-        tree(index, &inside, ty, w)
+        assert!(
+            entries.iter().all(|(i, _)| w >= 64 || *i < 1u64 << w),
+            "internal IR error: select entry beyond a {w}-bit index"
+        );
+        tree(index, entries, ty, w)
     }
 
     /// Calls `f` on every signal name this expression reads.

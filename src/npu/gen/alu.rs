@@ -48,7 +48,6 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let kind = keep(&mut b, "kind_q", f("src_kind", 2));
     let dst = keep(&mut b, "dst_q", f("dst", 16));
     let src = keep(&mut b, "src_q", f("src", 16));
-    let rows = keep(&mut b, "rows_q", f("rows", 16));
     let imm = keep(&mut b, "imm_q", f("imm", 16));
     let shift = keep(&mut b, "shift_q", f("shift", 6));
     // The decoded function and source, one wire each (every lane reads them); MOV is what
@@ -91,22 +90,10 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let is = |v: u64| st_q.clone().eq(lit(v, 3));
     let i = b.reg("row_q", u(16));
     let i_q = i.q();
-    // Rows left, as a register (for the clock): set at the start, then at each row's write.
-    let more_r = b.reg("more_q", Ty::BIT);
-    let more = more_r.q();
-    b.set_next(
-        more_r,
-        Expr::mux(
-            start.clone(),
-            f("rows", 16).ne(lit(0, 16)),
-            Expr::mux(
-                is(7),
-                i_q.clone().add(lit(1, 16)).ne(rows.clone()),
-                more.clone(),
-            ),
-        ),
-        None,
-    );
+    // Rows left, with "none left" as a register (for the clock): loaded at the start, one
+    // fewer at each row's write.
+    let (_, none_left) = super::countdown(&mut b, "rows_left_q", 16, &start, f("rows", 16), &is(7));
+    let more = b.wire("more", none_left.not());
     let done = b.wire("last", is(1).and(more.clone().not()));
     b.assign("done", done.clone());
     b.assign("busy", is(0).not());

@@ -194,6 +194,8 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         .and(halt.not())
         .and(Expr::sig("head_seen", Ty::BIT));
     let ready_now = can.and(flags_ok.clone());
+    // `can_q` is the OR of the three kinds' registers, kept as a replica of its own (for the
+    // clock: the queue pop and `head_seen_q` read one flip-flop, not an OR of three).
     let can_q = b.delay("can_q", ready_now.clone());
     let kind_q = |b: &mut ModuleBuilder, name: &str, kind: Expr| {
         let q = b.delay(&format!("can_{name}_q"), ready_now.clone().and(kind));
@@ -251,53 +253,14 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         f(mm, "k"),
         Expr::mux(is(2), m.clone(), lit(0, 16)),
     );
-    let left = b.reg("words_left_q", u(16));
-    let left_q = left.q();
-    let none = b.reg_with_reset(
-        "words_none_q",
-        Ty::BIT,
-        Some(crate::rtl::Const::from_u128(1, Ty::BIT)),
-    );
-    let one = b.reg("words_one_q", Ty::BIT);
-    let (none_q, one_q) = (none.q(), one.q());
-    let issue = b.wire(
+    let issue_w = b.declare_wire("issue", Ty::BIT);
+    let (_, none_q, one_q) =
+        super::countdown_to_one(&mut b, "words_left_q", 16, &load_left, left_init, &issue_w);
+    b.assign(
         "issue",
-        feeding
-            .clone()
-            .and(none_q.clone().not())
-            .and(moving.clone()),
+        feeding.clone().and(none_q.not()).and(moving.clone()),
     );
-    // The flags' next values are muxed from compares made beside the issue (of the initial
-    // count, and of the count against 2), so the issue only selects.
-    let init = b.wire("words_init", left_init);
-    let load_left = b.wire("words_load", load_left);
-    b.set_next(
-        none,
-        Expr::mux(
-            load_left.clone(),
-            init.clone().eq(lit(0, 16)),
-            Expr::mux(issue.clone(), one_q.clone(), none_q.clone()),
-        ),
-        None,
-    );
-    b.set_next(
-        one,
-        Expr::mux(
-            load_left.clone(),
-            init.clone().eq(one16.clone()),
-            Expr::mux(issue.clone(), left_q.clone().eq(lit(2, 16)), one_q.clone()),
-        ),
-        None,
-    );
-    b.set_next(
-        left,
-        Expr::mux(
-            load_left,
-            init,
-            Expr::mux(issue.clone(), left_q.clone().sub(one16.clone()), left_q),
-        ),
-        None,
-    );
+    let issue = issue_w;
     let last_word = one_q;
     b.set_next(rv, issue.clone(), Some(moving.clone()));
     b.set_next(rl, last_word, Some(issue.clone()));
@@ -573,18 +536,11 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let c_valid = Expr::sig("c_tvalid", Ty::BIT);
     let r = b.reg("row_q", u(16));
     let r_q = r.q();
-    // Whether this row is the tile's last, from registers (for the clock: no compare before
-    // the tile's end, which pops the descriptor queue): the descriptor's flag at a tile's
-    // first row, else `row_mid_last_q`, set as the row before arrives (r + 1 == last).
-    let later_r = b.reg("row_later_q", Ty::BIT);
-    let later = later_r.q();
-    let first_q = b.wire("row_first", later.clone().not());
-    let mid_last = b.delay_when(
-        "row_mid_last_q",
-        r_q.clone().add(one16.clone()).eq(d_last),
-        c_valid.clone(),
-    );
-    let row_last = b.wire("row_last", Expr::mux(first_q.clone(), d_single, mid_last));
+    // Whether this row is the tile's last, from registers (no compare before the tile's end,
+    // which pops the descriptor queue): the descriptor's one-row flag at a tile's first row,
+    // else set as the row before arrives.
+    let (row_last, first_q) =
+        super::last_of_run(&mut b, "row_last", &c_valid, d_single, &r_q, d_last);
     b.assign("tile_end", c_valid.clone().and(row_last.clone()));
     b.set_next(
         r,
@@ -604,8 +560,7 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let keep = b.wire("keep", c_valid.clone().and(past.not()));
     b.assign("wb_rd", keep.clone().and(d_accum.clone()));
     // The row's address, acc + r, from a register that counts along the tile (for the clock:
-    // no adder between the descriptor and the memory's address); `row_later_q` is r > 0.
-    b.set_next(later_r, row_last.clone().not(), Some(c_valid.clone()));
+    // no adder between the descriptor and the memory's address); `row_last_first_q` is r == 0.
     let next_row = b.reg("row_addr_q", u(16));
     let next_row_q = next_row.q();
     let addr = b.wire(

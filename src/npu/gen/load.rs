@@ -361,25 +361,9 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let rfire = b.wire("r_fire", rready.clone().and(rvalid));
     let beat_i = b.reg("beat_q", u(nbw));
     let bi = beat_i.q();
-    // Whether this beat is its row's last, from registers (for the clock: no compare of the
-    // count before the row's end, which pops the descriptor queue): at a row's first beat
-    // the descriptor's own flag, at a later one `mid_last_q`, set as the beat before it is
-    // taken (beat + 1 == last index; the descriptor stays until its row's last beat).
-    let first = b.reg_with_reset(
-        "beat_first_q",
-        Ty::BIT,
-        Some(crate::rtl::Const::from_u128(1, Ty::BIT)),
-    );
-    let first_q = first.q();
-    let mid = b.reg("mid_last_q", Ty::BIT);
-    let mid_q = mid.q();
-    let last = b.wire("last_beat", Expr::mux(first_q, d_single, mid_q));
-    b.set_next(first, last.clone(), Some(rfire.clone()));
-    b.set_next(
-        mid,
-        bi.clone().add(lit(1, nbw)).eq(d_last.clone()),
-        Some(rfire.clone()),
-    );
+    // Whether this beat is its row's last, from registers: the descriptor's one-beat flag at
+    // a row's first beat, else set as the beat before is taken.
+    let (last, _) = super::last_of_run(&mut b, "last_beat", &rfire, d_single, &bi, d_last);
     b.assign("row_fire", rfire.clone().and(last.clone()));
     b.set_next(
         beat_i,

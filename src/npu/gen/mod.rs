@@ -20,7 +20,7 @@ pub use axil::AXIL_ADDR_BITS;
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::rtl::{Conn, Design, Expr, ModuleBuilder, Ty};
+use crate::rtl::{Conn, Design, Expr, Module, ModuleBuilder, Ty};
 
 /// An unsigned type of `w` bits.
 pub(super) fn u(w: u32) -> Ty {
@@ -45,27 +45,102 @@ pub(super) fn countdown(
     init: Expr,
     dec: &Expr,
 ) -> (Expr, Expr) {
+    let (q, flags) = counter_flags(b, name, w, load, init, dec, &[0]);
+    (q, flags[0].clone())
+}
+
+/// Whether the current step of a run (a row's beats, a tile's rows) is the run's last, from
+/// registers (for the clock: no compare of the step's index before what the run's end
+/// drives). At a run's first step it is `single` (the run's descriptor says it has one step);
+/// at a later one, `{name}_mid_q`, set as the step before it is taken (`index + 1 == last`,
+/// the descriptor unchanged until the run ends). `step` takes a step; `index` counts them
+/// from 0. Returns (last, first), `last` the wire `name`, `first` the register
+/// `{name}_first_q` (set at reset and after each run's last step).
+pub(super) fn last_of_run(
+    b: &mut ModuleBuilder,
+    name: &str,
+    step: &Expr,
+    single: Expr,
+    index: &Expr,
+    last_index: Expr,
+) -> (Expr, Expr) {
+    let first = b.reg_with_reset(
+        &format!("{name}_first_q"),
+        Ty::BIT,
+        Some(crate::rtl::Const::from_u128(1, Ty::BIT)),
+    );
+    let first_q = first.q();
+    let w = index.ty().width;
+    let mid = b.delay_when(
+        &format!("{name}_mid_q"),
+        index.clone().add(lit(1, w)).eq(last_index),
+        step.clone(),
+    );
+    let last = b.wire(name, Expr::mux(first_q.clone(), single, mid));
+    b.set_next(first, last.clone(), Some(step.clone()));
+    (last, first_q)
+}
+
+/// A unit queue (`width` bits an entry): [`top::UNIT_QUEUE_DEPTH`] entries of room, and
+/// [`top::UNIT_QUEUE_PUSH_STAGES`] more for the pushes still in their register stages.
+fn unit_queue(module: &str, width: u32) -> Module {
+    let extra = top::UNIT_QUEUE_PUSH_STAGES;
+    queue::queue_with_reserve(module, width, top::UNIT_QUEUE_DEPTH + extra, extra)
+}
+
+/// As [`countdown`], also with "one left" as a register (`{name}_one`): (value, zero, one).
+pub(super) fn countdown_to_one(
+    b: &mut ModuleBuilder,
+    name: &str,
+    w: u32,
+    load: &Expr,
+    init: Expr,
+    dec: &Expr,
+) -> (Expr, Expr, Expr) {
+    let (q, flags) = counter_flags(b, name, w, load, init, dec, &[0, 1]);
+    (q, flags[0].clone(), flags[1].clone())
+}
+
+/// The down-counter of [`countdown`] with a flag register per value of `at` (0 `_zero`, 1
+/// `_one`): each flag's next value is muxed from a compare of the initial value and one of
+/// the count against `v + 1`, made beside `dec`, so `dec` only selects.
+fn counter_flags(
+    b: &mut ModuleBuilder,
+    name: &str,
+    w: u32,
+    load: &Expr,
+    init: Expr,
+    dec: &Expr,
+    at: &[u64],
+) -> (Expr, Vec<Expr>) {
     let h = b.reg(name, u(w));
     let q = h.q();
-    let z = b.reg(&format!("{name}_zero"), Ty::BIT);
-    let zq = z.q();
     let init = b.wire(&format!("{name}_init"), init);
-    b.set_next(
-        z,
-        Expr::mux(
-            load.clone(),
-            init.clone().eq(lit(0, w)),
-            Expr::mux(dec.clone(), q.clone().eq(lit(1, w)), zq.clone()),
-        ),
-        None,
-    );
+    let flags = at
+        .iter()
+        .map(|&v| {
+            let suffix = ["zero", "one"][v as usize];
+            let f = b.reg(&format!("{name}_{suffix}"), Ty::BIT);
+            let fq = f.q();
+            b.set_next(
+                f,
+                Expr::mux(
+                    load.clone(),
+                    init.clone().eq(lit(v, w)),
+                    Expr::mux(dec.clone(), q.clone().eq(lit(v + 1, w)), fq.clone()),
+                ),
+                None,
+            );
+            fq
+        })
+        .collect();
     let next = Expr::mux(
         load.clone(),
         init,
         Expr::mux(dec.clone(), q.clone().sub(lit(1, w)), q.clone()),
     );
     b.set_next(h, next, None);
-    (q, zq)
+    (q, flags)
 }
 
 /// Field `f` of the instruction `ins` (a 128-bit signal), zero-extended to `w` bits.
@@ -239,8 +314,8 @@ pub fn npu_design(cfg: &Config) -> Result<Design> {
         rd_arb::rd_arb(&names.rd_arb, &m("rd_order"), g.axi_addr_bits, g.axi_bytes),
         queue::queue(&m("rd_order"), 1, rd_arb::BURSTS_AHEAD),
         seq::seq(&names.seq, &g),
-        queue::queue_with_reserve(&names.queue_pc, 160, top::UNIT_QUEUE_DEPTH + 1, 1),
-        queue::queue_with_reserve(&names.queue, 128, top::UNIT_QUEUE_DEPTH + 1, 1),
+        unit_queue(&names.queue_pc, 160),
+        unit_queue(&names.queue, 128),
         load::load(&names.load, &m("load_rows"), &g),
         queue::queue(&m("load_rows"), load::desc_bits(&g), load::ROWS_AHEAD),
         queue::queue(&names.ar_skid, g.axi_addr_bits + 8, 2),

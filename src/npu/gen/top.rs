@@ -12,8 +12,11 @@ use crate::rtl::{bits_for, Conn, Expr, Module, ModuleBuilder, Ty};
 
 use super::AXIL_ADDR_BITS;
 
-/// Instructions each unit queue holds.
+/// Instructions each unit queue offers room for.
 pub const UNIT_QUEUE_DEPTH: u32 = 4;
+/// Register stages between the sequencer's dispatch and the unit queues' push (one, in
+/// `unit_queues`): each queue holds that many entries more than it offers room for.
+pub const UNIT_QUEUE_PUSH_STAGES: u32 = 1;
 /// Width of the run-time token counters: the sequencer keeps dispatched tokens at most
 /// 255, and a unit runs at most its queue and one instruction behind it.
 const TOKEN_BITS: u32 = 10;
@@ -493,7 +496,7 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
 /// sequencer's dispatch decision does not reach the queues' wide entry enables), so each
 /// queue's room falls while one entry is still free, and it holds one entry more.
 fn unit_queues(b: &mut ModuleBuilder, n: &Names) {
-    let cw = bits_for(u64::from(UNIT_QUEUE_DEPTH + 1));
+    let cw = bits_for(u64::from(UNIT_QUEUE_DEPTH + UNIT_QUEUE_PUSH_STAGES));
     let flush = bit("rst").or(bit("seq_halt"));
     let flush = b.wire("uq_flush", flush);
     let pc_q = b.data_reg("uq_pc_q", sig("seq_q_pc", u(32)), None);
