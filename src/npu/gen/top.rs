@@ -366,9 +366,21 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
         "r_skid",
         &n.r_skid,
         bit("arb_l_r_valid"),
-        r,
+        r.clone(),
         bit("ld_r_ready"),
     );
+    // Instruction fetch's beats wait after the arbiter too (its queue's count no longer
+    // follows the order queue's head and RVALID in the same cycle).
+    skid(
+        b,
+        "fr_skid",
+        &n.r_skid,
+        bit("arb_f_r_valid"),
+        r,
+        bit("fe_r_ready"),
+    );
+    let dw = 8 * g.axi_bytes;
+    let fr = sig("fr_skid_data", u(dw + 3));
     block(
         b,
         "fetch",
@@ -380,10 +392,10 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
             ("prog_addr", sig("prog_addr", u(aw))),
             ("prog_len", sig("prog_len", u(32))),
             ("ar_ready", bit("arb_f_ar_ready")),
-            ("r_data", x.rdata.clone()),
-            ("r_resp", x.rresp.clone()),
-            ("r_last", x.rlast.clone()),
-            ("r_valid", bit("arb_f_r_valid")),
+            ("r_data", fr.slice(dw - 1, 0)),
+            ("r_resp", fr.slice(dw + 1, dw)),
+            ("r_last", fr.bit(dw + 2)),
+            ("r_valid", bit("fr_skid_valid")),
             ("i_ready", bit("seq_i_ready")),
         ],
         &[
@@ -407,7 +419,7 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
             ("f_ar_len", sig("fe_ar_len", u(8))),
             ("f_ar_size", sig("fe_ar_size", u(3))),
             ("f_ar_valid", bit("fe_ar_valid")),
-            ("f_r_ready", bit("fe_r_ready")),
+            ("f_r_ready", bit("fr_skid_ready")),
             ("l_ar_addr", sig("ar_skid_data", u(aw + 8)).slice(aw - 1, 0)),
             ("l_ar_len", sig("ar_skid_data", u(aw + 8)).slice(aw + 7, aw)),
             ("l_ar_valid", bit("ar_skid_valid")),
