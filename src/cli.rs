@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::flow::targets::{Family, Target};
 use crate::gen::Part;
 
 /// npugen: systolic-array and neuron-core generator for FPGAs.
@@ -116,6 +117,10 @@ pub enum CliCommand {
         /// nextpnr placement seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// ECP5 speed grade to place and route for: 6 (the default, the target's part), 7
+        /// or 8 (the part number's grade digit, e.g. LFE5U-45F-8BG381C).
+        #[arg(long)]
+        speed: Option<u8>,
     },
     /// Build the npu program ([npu]) of a GEMM: a summary, the disassembled listing, the
     /// binary, and the counters of the golden model running it on random operands.
@@ -498,6 +503,22 @@ fn parse_part(config: &Config, part: Option<&str>) -> Result<Part> {
 }
 
 /// `synth --freq`: 1..=1000 MHz.
+/// The ECP5 speed grade, when given: 6, 7 or 8, and only for an ECP5 target.
+fn check_speed(speed: Option<u8>, target: Target) -> Result<Option<u8>> {
+    match speed {
+        None => Ok(None),
+        Some(s) if target.family() != Family::Ecp5 => Err(Error::input(
+            "--speed",
+            format!("{s}: only the ECP5 targets take a speed grade, not {target}"),
+        )),
+        Some(s) if (6..=8).contains(&s) => Ok(Some(s)),
+        Some(s) => Err(Error::input(
+            "--speed",
+            format!("{s} is not an ECP5 speed grade: allowed 6, 7 or 8"),
+        )),
+    }
+}
+
 fn check_freq(freq: f64) -> Result<f64> {
     if (1.0..=1000.0).contains(&freq) {
         Ok(freq)
@@ -587,14 +608,16 @@ impl Cli {
                 no_pnr,
                 dsp_fallback,
                 seed,
+                speed,
             } => {
                 let config = load_config(config.as_ref())?;
+                let target: Target = target
+                    .parse()
+                    .map_err(|e: String| Error::input("--target", e))?;
                 Command::Synth(crate::commands::synth::SynthArgs {
                     part: parse_part(&config, part.as_deref())?,
                     config,
-                    target: target
-                        .parse()
-                        .map_err(|e: String| Error::input("--target", e))?,
+                    target,
                     freq_mhz: check_freq(freq)?,
                     out,
                     no_pnr,
@@ -602,6 +625,7 @@ impl Cli {
                         .parse()
                         .map_err(|e: String| Error::input("--dsp-fallback", e))?,
                     seed,
+                    speed: check_speed(speed, target)?,
                 })
             }
             CliCommand::Program {

@@ -160,10 +160,20 @@ fn ecp5_and_ice40_place_and_route_give_an_fmax() {
     let failures = parallel(&cases, |&(target, placed_dsp, freq)| {
         let out = root.path().join(target);
         let freq_arg = format!("{freq}");
-        let (code, log, report) = synth(&cfg, target, &out, &["--freq", &freq_arg]);
+        // The ECP5 run is for speed grade 8: nextpnr is told, and the report names the part.
+        let mut args = vec!["--freq", &freq_arg];
+        if target == "ecp5-25k" {
+            args.extend(["--speed", "8"]);
+        }
+        let (code, log, report) = synth(&cfg, target, &out, &args);
         check_eq!(code, 0, "{target}: {log}");
         let r = report.ok_or(format!("{target}: no report.json"))?;
         check_report_fields(&r, target)?;
+        if target == "ecp5-25k" {
+            check_eq!(r["part"], "LFE5U-25F-8BG256C", "{r}");
+            let cmd = std::fs::read_to_string(out.join("nextpnr.cmd")).unwrap();
+            check!(cmd.contains("--speed 8"), "{cmd}");
+        }
         check_eq!(r["dsps"], 4, "{target}: {r}");
         let fmax = r["fmax_mhz"]
             .as_f64()
@@ -284,6 +294,9 @@ fn bad_synth_arguments_exit_2_and_name_the_option() {
             "--dsp-fallback",
         ),
         (vec!["--target", "xc7", "--part", "lif"], "lif"),
+        (vec!["--target", "xc7", "--speed", "8"], "--speed"),
+        (vec!["--target", "ecp5-45k", "--speed", "5"], "--speed"),
+        (vec!["--target", "ecp5-45k", "--speed", "9"], "--speed"),
     ] {
         let o = run(npugen()
             .arg("synth")

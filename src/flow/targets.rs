@@ -168,6 +168,15 @@ impl Target {
         }
     }
 
+    /// The part at ECP5 speed grade `speed` (the grade digit of the part number replaced;
+    /// other families, or None: [`Target::part`]).
+    pub fn part_at_speed(self, speed: Option<u8>) -> String {
+        match (self.family(), speed) {
+            (Family::Ecp5, Some(s)) => self.part().replacen("-6BG", &format!("-{s}BG"), 1),
+            _ => self.part().to_string(),
+        }
+    }
+
     /// The nextpnr tool and device arguments, for targets placed and routed here.
     pub fn nextpnr(self) -> Option<(ToolKind, &'static [&'static str])> {
         let (ice40, ecp5) = (ToolKind::NextpnrIce40, ToolKind::NextpnrEcp5);

@@ -108,7 +108,8 @@ fn pnr_files(
     } else {
         "netlist.json"
     };
-    let argv = nextpnr::argv(target, netlist, cons, args.freq_mhz, args.seed).expect("pnr target");
+    let argv = nextpnr::argv(target, netlist, cons, args.freq_mhz, args.seed, args.speed)
+        .expect("pnr target");
     let harness = harness_design(design);
     let files = vec![
         OutputFile {

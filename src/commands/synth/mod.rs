@@ -57,6 +57,15 @@ pub struct SynthArgs {
     pub dsp_fallback: DspFallback,
     /// nextpnr seed.
     pub seed: u64,
+    /// ECP5 speed grade for place and route (6, 7 or 8; None: the target's part, grade 6).
+    pub speed: Option<u8>,
+}
+
+impl SynthArgs {
+    /// The part placed and routed: the target's, at the chosen speed grade.
+    pub fn part_name(&self) -> String {
+        self.target.part_at_speed(self.speed)
+    }
 }
 
 /// DSP blocks one PE needs on `target` (None when the target has none), and whether the count
@@ -132,7 +141,7 @@ pub fn synth(mut args: SynthArgs) -> Result<i32> {
 
     eprintln!(
         "[synth] {top} for {target} ({}): yosys {}",
-        target.part(),
+        args.part_name(),
         target.yosys_synth()
     );
     let mut seconds = std::collections::BTreeMap::new();

@@ -11,7 +11,7 @@ use crate::flow::targets::Capacity;
 #[derive(Debug, Serialize)]
 pub(super) struct Report {
     pub(super) target: &'static str,
-    pub(super) part: &'static str,
+    pub(super) part: String,
     pub(super) top: String,
     pub(super) tool_versions: BTreeMap<&'static str, String>,
     /// Logic LUTs of the core (Yosys).
@@ -115,7 +115,7 @@ pub(super) fn build(
     };
     Report {
         target: target.name(),
-        part: target.part(),
+        part: args.part_name(),
         top,
         tool_versions,
         luts: r.luts,
