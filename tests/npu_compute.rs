@@ -15,6 +15,7 @@ use npugen::model::io::wrap;
 use npugen::model::npu::{Dram, HostRegs, NpuModel};
 use npugen::model::postproc::column_params;
 use npugen::model::Matrix;
+use npugen::npu::gen::buffers::ACC_DELAYED_READ;
 use npugen::npu::gen::compute_unit_design;
 use npugen::npu::isa::{Deps, Instr, Opcode};
 use npugen::npu::regs::ErrorCode;
@@ -266,7 +267,9 @@ fn matmuls_and_posts_match_the_model() {
             let (mut next, mut cycles) = (0usize, 0);
             let mut counts = [0usize; 4];
             // The memories' read registers and output registers (act, weight, acc, param),
-            // as lanes; a read's word reaches the unit two cycles after it.
+            // as lanes; a read's word reaches the unit two cycles after it, an accumulator
+            // row's three when its request is registered before the memory (the memory
+            // then reads the request of the cycle before).
             let lanes_of = |words: &[i128]| words.to_vec();
             let p_words = params.first().map_or(0, Vec::len);
             let widths = [g.rows as usize, cols as usize, cols as usize, p_words];
@@ -276,6 +279,7 @@ fn matmuls_and_posts_match_the_model() {
             // write-back's bypasses), and the accumulator reads of the two cycles before.
             let mut hazards = [0usize; 3];
             let mut acc_reads: [Option<usize>; 2] = [None; 2];
+            let mut acc_request: Option<usize> = None;
             loop {
                 cycles += 1;
                 assert!(
@@ -311,6 +315,11 @@ fn matmuls_and_posts_match_the_model() {
                     rd1[1] = lanes_of(&weight[a]);
                 }
                 let acc_read = re("acc_re", "acc_raddr");
+                let acc_read = if ACC_DELAYED_READ {
+                    std::mem::replace(&mut acc_request, acc_read)
+                } else {
+                    acc_read
+                };
                 let written = one("acc_we").then(|| addr("acc_waddr"));
                 match acc_read {
                     // A row read as it is written: the memory may return anything.

@@ -13,6 +13,7 @@ use npugen::config::{ArrayConfig, Config, Dataflow, NpuConfig, PostprocConfig};
 use npugen::flow::tools::ToolKind;
 use npugen::model::io::wrap;
 use npugen::model::npu::{Dram, HostRegs, NpuModel};
+use npugen::npu::gen::buffers::ACC_DELAYED_READ;
 use npugen::npu::gen::store_unit_design;
 use npugen::npu::isa::{Deps, Instr, Opcode};
 use npugen::npu::regs::ErrorCode;
@@ -197,6 +198,8 @@ fn stores_match_the_model_byte_for_byte() {
             let cols = g.cols as usize;
             let mut rd1 = [vec![0i128; cols], vec![0i128; cols]];
             let mut rdata = rd1.clone();
+            // An accumulator read request waits a cycle in a register before the memory.
+            let mut acc_request: Option<usize> = None;
             let mut cycles = 0;
             loop {
                 cycles += 1;
@@ -208,7 +211,8 @@ fn stores_match_the_model_byte_for_byte() {
                 put(w, s.get("tok_c2s"), u64::from(rng.coin()));
                 put(w, s.get("halt"), 0);
                 put(w, s.get("rd_grant"), u64::from(grant));
-                // What the output registers hold: words read two cycles before.
+                // What the output registers hold: words read two cycles before (accumulator
+                // rows: requested three cycles before).
                 put_lanes(w, s.get("rd_out_data"), &rdata[0], ob);
                 put_lanes(w, s.get("rd_acc_data"), &rdata[1], g.acc_bits);
                 offer(w, &s, &stores, next);
@@ -225,12 +229,21 @@ fn stores_match_the_model_byte_for_byte() {
                 // cycle's read. In the npu the compute unit reads the accumulator memory
                 // whenever the store does not: its read register then holds someone else's row.
                 rdata = rd1.clone();
-                match read {
-                    Some((0, at)) => rd1[0] = out[at].clone(),
-                    Some((_, at)) => rd1[1] = acc[at].clone(),
-                    None => {}
+                let acc_now = match read {
+                    Some((1, at)) => Some(at),
+                    _ => None,
+                };
+                let acc_read = if ACC_DELAYED_READ {
+                    std::mem::replace(&mut acc_request, acc_now)
+                } else {
+                    acc_now
+                };
+                if let Some((0, at)) = read {
+                    rd1[0] = out[at].clone();
                 }
-                if !matches!(read, Some((1, _))) {
+                if let Some(at) = acc_read {
+                    rd1[1] = acc[at].clone();
+                } else {
                     rd1[1] = (0..cols)
                         .map(|_| wrap(i128::from(rng.next_u64() as i64), g.acc_bits, g.signed))
                         .collect();

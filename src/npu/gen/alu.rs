@@ -1,15 +1,18 @@
 //! The compute unit's vector ALU: runs one ALU instruction over accumulator rows, all C lanes
-//! of a row at once, one row every seven cycles (read the operand; read the destination; add
-//! the immediate to the operand, in the memories' output registers by then; shift, the
-//! destination arriving; add and compare; select; write: for the clock, no stage chains two
-//! carry chains or follows one with a wide select, and the memory's write data comes from a
-//! register),
+//! of a row at once, one row every nine cycles (read the operand; read the destination; wait
+//! (the accumulator memory's reads take three cycles, `buffers::ACC_READ_LATENCY`; an
+//! activation operand is read a cycle later, so both kinds arrive together); add the
+//! immediate to the operand, in the memories' output registers by then; shift by the
+//! shift's multiple of 8, the destination arriving; shift by the rest; add and compare;
+//! select; write: for the clock, no stage chains two carry chains or follows one with a wide
+//! select, no compare is a carry chain as long as a lane (the halves are compared and
+//! combined a stage later), and the memory's write data comes from a register),
 //! rows in order, so an operand row that an earlier row of the same
 //! instruction wrote is read after that write. It owns the accumulator and activation read
 //! ports and the accumulator write port while busy (the compute unit takes an ALU instruction
 //! only when everything else in it is idle).
 
-use super::{get, lit, u};
+use super::{buffers, get, lit, u};
 use crate::npu::isa::{covered, spec, AluFunc, AluSrc, Opcode};
 use crate::npu::Geometry;
 use crate::rtl::{Expr, Module, ModuleBuilder, Ty};
@@ -29,7 +32,11 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
             u(g.rows * g.in_bits),
             "activation word read two cycles before",
         ),
-        ("acc_rdata", u(ab), "accumulator row read two cycles before"),
+        (
+            "acc_rdata",
+            u(ab),
+            "accumulator row read three cycles before",
+        ),
     ]);
     b.outputs([
         ("busy", Ty::BIT, "an instruction is running"),
@@ -82,31 +89,37 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
             .expect("every source")
     };
 
-    // States: 0 idle, 1 read the operand, 2 read the destination, 3 add the immediate (the
-    // operand arrives), 4 shift (the destination arrives), 5 add and compare, 6 select, 7
-    // write.
-    let st = b.reg("state_q", u(3));
+    // States: 0 idle, 1 read the operand, 2 read the destination, then (after D cycles
+    // waiting: D = 1 when accumulator reads take three cycles, activation reads two)
+    // 3 + D add the immediate (the operand arrives), 4 + D shift by the multiple of 8 (the
+    // destination arrives), 5 + D shift by the rest, 6 + D add and compare, 7 + D select,
+    // 8 + D write. An activation operand is read in state 1 + D.
+    const D: u64 = buffers::ACC_READ_LATENCY as u64 - 2;
+    const WRITE: u64 = 8 + D;
+    let sw_st = crate::rtl::bits_for(WRITE);
+    let st = b.reg("state_q", u(sw_st));
     let st_q = st.q();
-    let is = |v: u64| st_q.clone().eq(lit(v, 3));
+    let is = |v: u64| st_q.clone().eq(lit(v, sw_st));
     let i = b.reg("row_q", u(16));
     let i_q = i.q();
     // Rows left, with "none left" as a register (for the clock): loaded at the start, one
     // fewer at each row's write.
-    let (_, none_left) = super::countdown(&mut b, "rows_left_q", 16, &start, f("rows", 16), &is(7));
+    let (_, none_left) =
+        super::countdown(&mut b, "rows_left_q", 16, &start, f("rows", 16), &is(WRITE));
     let more = b.wire("more", none_left.not());
     let done = b.wire("last", is(1).and(more.clone().not()));
     b.assign("done", done.clone());
     b.assign("busy", is(0).not());
     let next = Expr::mux(
         start.clone(),
-        lit(1, 3),
+        lit(1, sw_st),
         Expr::mux(
             done,
-            lit(0, 3),
+            lit(0, sw_st),
             Expr::mux(
-                is(7),
-                lit(1, 3),
-                Expr::mux(is(0), lit(0, 3), st_q.clone().add(lit(1, 3))),
+                is(WRITE),
+                lit(1, sw_st),
+                Expr::mux(is(0), lit(0, sw_st), st_q.clone().add(lit(1, sw_st))),
             ),
         ),
     );
@@ -114,7 +127,7 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     b.set_next(
         i,
         Expr::mux(start.clone(), lit(0, 16), i_q.clone().add(lit(1, 16))),
-        Some(start.clone().or(is(7))),
+        Some(start.clone().or(is(WRITE))),
     );
     let reads_dst = AluFunc::ALL
         .into_iter()
@@ -122,8 +135,8 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         .map(func_is)
         .reduce(Expr::or)
         .expect("a function reads the destination");
-    let read_src = is(1).and(more);
-    b.assign("act_re", read_src.clone().and(kind_is(AluSrc::Act)));
+    let read_src = is(1).and(more.clone());
+    b.assign("act_re", is(1 + D).and(more).and(kind_is(AluSrc::Act)));
     let src_row = b.wire("src_row", src.add(i_q.clone()));
     b.assign("act_raddr", src_row.clone());
     b.assign(
@@ -186,13 +199,47 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         b.set_next(r, v, Some(is(1)));
         q
     });
-    let (mut v_next, mut t_next, mut up_next, mut res) = (vec![], vec![], vec![], vec![]);
-    let (mut gt_next, mut r1_next) = (vec![], vec![]);
-    // Stage 5's results: the sum (ADD) or the rounded shift (SHR), and a > t per lane.
+    let (mut v_next, mut t1_next, mut t_next, mut up_next, mut res) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut gt_next, mut rem_next, mut r1_next) =
+        ([vec![], vec![], vec![]], [vec![], vec![], vec![]], vec![]);
+    // Compares of two lanes, in halves (for the clock: no carry chain as long as a lane),
+    // registered and combined in the next stage: the upper halves' x > y (signed as `signed`
+    // says) and x == y, the lower halves' x > y.
+    let h = w / 2;
+    let halves = |x: &Expr, y: &Expr, signed: bool| {
+        let (xh, yh) = (x.slice_as(w - 1, h, signed), y.slice_as(w - 1, h, signed));
+        let (xl, yl) = (x.slice(h - 1, 0), y.slice(h - 1, 0));
+        [xh.clone().gt(yh.clone()), xh.eq(yh), xl.gt(yl)]
+    };
+    let flags = |b: &mut ModuleBuilder, tag: &str| {
+        [
+            format!("{tag}_gt_hi_q"),
+            format!("{tag}_eq_hi_q"),
+            format!("{tag}_gt_lo_q"),
+        ]
+        .map(|name| {
+            let r = b.reg_with_reset(&name, u(cols), None);
+            let q = r.q();
+            (r, q)
+        })
+    };
+    let gt_f = flags(&mut b, "cmp");
+    let rem_f = flags(&mut b, "rem");
+    let greater = |f: &[(crate::rtl::RegHandle, Expr); 3], j: u32| {
+        f[0].1.bit(j).or(f[1].1.bit(j).and(f[2].1.bit(j)))
+    };
+    // Stage 6's results: the sum (ADD) or the rounded shift (SHR).
     let r1_reg = b.reg_with_reset("r1_q", u(ab), None);
     let r1_q = r1_reg.q();
-    let gt_reg = b.reg_with_reset("gt_q", u(cols), None);
-    let gt_q = gt_reg.q();
+    // Stage 4's: the value shifted by the multiple of 8 of the shift.
+    let t1_reg = b.reg_with_reset("t1_q", u(ab), None);
+    let t1_q = t1_reg.q();
+    let sh_coarse = b.wire(
+        "sh_coarse",
+        Expr::concat(vec![sh.slice(sw - 1, 3), lit(0, 3)]),
+    );
+    let sh_fine = b.wire("sh_fine", sh.slice(2, 0));
     let v_reg = b.reg_with_reset("v_q", u(ab), None);
     let v_q = v_reg.q();
     let t_reg = b.reg_with_reset("t_q", u(ab), None);
@@ -201,7 +248,8 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let a_q = a_reg.q();
     let up_reg = b.reg_with_reset("up_q", u(cols), None);
     let up_q = up_reg.q();
-    // The operand read in state 1 is in the memories' output registers in state 3.
+    // The operand read in state 1 (1 + D from the activations) is in the memories' output
+    // registers in state 3 + D.
     let (op_act_q, op_acc_q) = (act_rdata.clone(), acc_rdata.clone());
     for j in 0..cols {
         let (lo, hi) = (j * w, j * w + w - 1);
@@ -216,8 +264,8 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         };
         let operand = Expr::mux(kind_is(AluSrc::Imm), lit(0, w), operand);
         v_next.push(operand.add(imm_lane.clone()));
-        // Stage 4: the left shift, or the rounding right shift (gemmlowp's mask and
-        // threshold).
+        // Stages 4 and 5: the left shift, or the rounding right shift (gemmlowp's mask and
+        // threshold), by the shift's multiple of 8, then by the rest.
         let x = b.wire(&format!("v_l{j}"), v_q.slice_as(hi, lo, g.signed));
         let xu = v_q.slice(hi, lo);
         let rem = b.wire(&format!("rem_l{j}"), xu.clone().and(mask_q.clone()));
@@ -227,22 +275,39 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         } else {
             half_q.clone()
         };
-        let up = rem.gt(thr);
-        up_next.push(up.and(func_is(AluFunc::Shr)));
-        let down = x.shr(sh.clone()).cast(false);
-        t_next.push(Expr::mux(func_is(AluFunc::Shr), down, xu.shl(sh.clone())));
-        // Stage 5: combine with the destination.
+        let thr = b.wire(&format!("thr_l{j}"), thr);
+        for (k, v) in halves(&rem, &thr, false).into_iter().enumerate() {
+            rem_next[k].push(v);
+        }
+        up_next.push(greater(&rem_f, j).and(func_is(AluFunc::Shr)));
+        let down = x.shr(sh_coarse.clone()).cast(false);
+        t1_next.push(Expr::mux(
+            func_is(AluFunc::Shr),
+            down,
+            xu.shl(sh_coarse.clone()),
+        ));
+        let x1 = t1_q.slice_as(hi, lo, g.signed);
+        let down = x1.shr(sh_fine.clone()).cast(false);
+        t_next.push(Expr::mux(
+            func_is(AluFunc::Shr),
+            down,
+            t1_q.slice(hi, lo).shl(sh_fine.clone()),
+        ));
+        // Stage 6: combine with the destination.
         let a = b.wire(&format!("a_l{j}"), a_q.slice_as(hi, lo, g.signed));
         let t = b.wire(&format!("t_l{j}"), t_q.slice_as(hi, lo, g.signed));
-        // One compare for both (on a tie either value is the same).
-        let a_gt = b.wire(&format!("a_gt_l{j}"), a.clone().gt(t.clone()));
-        gt_next.push(a_gt);
+        // One compare for both (on a tie either value is the same), in halves.
+        let a_u = b.wire(&format!("a_u_l{j}"), a_q.slice(hi, lo));
+        let t_u = b.wire(&format!("t_u_l{j}"), t_q.slice(hi, lo));
+        for (k, v) in halves(&a_u, &t_u, g.signed).into_iter().enumerate() {
+            gt_next[k].push(v);
+        }
         // SHR: the shifted value plus its rounding bit (zero for the other functions).
         let rounded = t_q.slice(hi, lo).add(up_q.bit(j).zext(w)).cast(g.signed);
         let sum = a.clone().add(t.clone());
         r1_next.push(Expr::mux(func_is(AluFunc::Add), sum, rounded).cast(false));
-        // Stage 6: MAX and MIN from the registered compare (a and t still hold), else the sum.
-        let gt = gt_q.bit(j);
+        // Stage 7: MAX and MIN from the registered compare (a and t still hold), else the sum.
+        let gt = b.wire(&format!("a_gt_l{j}"), greater(&gt_f, j));
         let max = Expr::mux(gt.clone(), a.clone(), t.clone());
         let min = Expr::mux(gt, t.clone(), a.clone());
         let r1 = r1_q.slice_as(hi, lo, g.signed);
@@ -254,16 +319,22 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         res.push(r.cast(false));
     }
     let rev = |v: Vec<Expr>| Expr::concat(v.into_iter().rev().collect());
-    b.set_next(v_reg, rev(v_next), Some(is(3)));
-    b.set_next(t_reg, rev(t_next), Some(is(4)));
-    b.set_next(up_reg, rev(up_next), Some(is(4)));
-    b.set_next(a_reg, acc_rdata.clone(), Some(is(4)));
-    b.set_next(r1_reg, rev(r1_next), Some(is(5)));
-    b.set_next(gt_reg, rev(gt_next), Some(is(5)));
-    // Stage 6's row, registered: it is written in state 7 (for the clock, the memory's write
-    // data comes from a register).
-    let res_q = b.data_reg("res_q", rev(res), Some(is(6)));
-    b.assign("acc_we", is(7));
+    b.set_next(v_reg, rev(v_next), Some(is(3 + D)));
+    b.set_next(t1_reg, rev(t1_next), Some(is(4 + D)));
+    b.set_next(a_reg, acc_rdata.clone(), Some(is(4 + D)));
+    for ((r, _), v) in rem_f.into_iter().zip(rem_next) {
+        b.set_next(r, rev(v), Some(is(4 + D)));
+    }
+    b.set_next(t_reg, rev(t_next), Some(is(5 + D)));
+    b.set_next(up_reg, rev(up_next), Some(is(5 + D)));
+    b.set_next(r1_reg, rev(r1_next), Some(is(6 + D)));
+    for ((r, _), v) in gt_f.into_iter().zip(gt_next) {
+        b.set_next(r, rev(v), Some(is(6 + D)));
+    }
+    // Stage 7 + D's row, registered: it is written in state 8 + D (for the clock, the
+    // memory's write data comes from a register).
+    let res_q = b.data_reg("res_q", rev(res), Some(is(7 + D)));
+    b.assign("acc_we", is(WRITE));
     b.assign("acc_waddr", dst_row);
     b.assign("acc_wdata", res_q);
     // Bits the ALU's fields do not cover (opcode, flags, reserved): the compute unit's.

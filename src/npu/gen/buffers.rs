@@ -8,6 +8,12 @@
 //! unless `hold`). A block RAM's read costs most of a cycle from its clock; with the second
 //! register nothing but a route follows it, and on the ECP5 the netlist pass
 //! `flow::ecp5_bram` moves that register into the DP16KD (REGMODE OUTREG).
+//!
+//! A buffer whose read port several users share (the accumulator memory: write-back, POST,
+//! the ALU and the store unit) may register its read enable and address first
+//! ([`Ports::delayed_read`]): the memory reads a cycle after the request, and the word is in
+//! the output register three cycles after it. The write port is not delayed, so such a read
+//! does not see a write made in the cycle after it was requested.
 
 use super::u;
 use crate::npu::geometry::RECORD_BYTES;
@@ -71,13 +77,39 @@ pub(super) struct Ports {
     pub raddr: Expr,
     /// The output register keeps its word (the memory's read register then must not read).
     pub hold: Option<Expr>,
+    /// The read enable and address are registered before the memory (`<name>_re_q`,
+    /// `<name>_raddr_q`): the word arrives three cycles after the request, not two.
+    pub delayed_read: bool,
+}
+
+/// The accumulator memory's read port is delayed (see the module's doc).
+pub const ACC_DELAYED_READ: bool = true;
+
+/// Cycles from an accumulator read request to its row in `acc_rdata`.
+pub const ACC_READ_LATENCY: u32 = read_latency(ACC_DELAYED_READ);
+
+/// Cycles from a read request on a port to its word in the output register.
+pub const fn read_latency(delayed_read: bool) -> u32 {
+    if delayed_read {
+        3
+    } else {
+        2
+    }
 }
 
 /// Buffer `s`: one write port, one read port (read-first) whose word is in the output
-/// register `<name>_rdata` two cycles after the read.
+/// register `<name>_rdata` [`read_latency`] cycles after the read.
 pub(super) fn buffer(b: &mut ModuleBuilder, s: Shape, p: Ports) -> Expr {
     let waddr = index(b, &format!("{}_waddr", s.name), p.waddr, s.depth);
     let raddr = index(b, &format!("{}_raddr", s.name), p.raddr, s.depth);
+    let (re, raddr) = if p.delayed_read {
+        (
+            b.delay(&format!("{}_re_q", s.name), p.re),
+            b.data_reg(&format!("{}_raddr_q", s.name), raddr, None),
+        )
+    } else {
+        (p.re, raddr)
+    };
     let rd1 = b.memory(Memory {
         name: format!("{}_mem", s.name),
         width: s.width,
@@ -88,7 +120,7 @@ pub(super) fn buffer(b: &mut ModuleBuilder, s: Shape, p: Ports) -> Expr {
             data: p.wdata,
         }),
         init: None,
-        read_enable: p.re,
+        read_enable: re,
         read_addr: raddr,
         read_data: format!("{}_rd1", s.name),
         no_rw_check: true,
@@ -122,6 +154,7 @@ pub fn buffers_only(module: &str, g: &Geometry) -> Module {
                 re,
                 raddr,
                 hold: None,
+                delayed_read: false,
             },
         );
         b.output(&format!("{n}_q"), u(s.width), "read data");

@@ -5,7 +5,8 @@
 //! beat k - 1; WS: k weight rows with `w_tlast`, then m activation rows with `a_tlast`). Each
 //! MATMUL leaves a descriptor for the write-back, so the next tile streams while this one
 //! drains: result row r (of R in OS, m in WS) is kept if r < m and written to accumulator row
-//! acc + r, added to what is there when accumulating (read, then write three cycles later).
+//! acc + r, added to what is there when accumulating (read, then write four cycles later: the
+//! accumulator memory's read port registers its request, `buffers::ACC_READ_LATENCY`).
 //! The rows of one tile go to different rows, but one tile's last row and the next tile's first
 //! can arrive one to three cycles apart (an OS tile of small k drains right behind the one
 //! before): when the row read is one of the three still to be written, its base is that row's
@@ -18,7 +19,7 @@
 //! accumulator rows it writes, or while the POST is to push a token on a channel the MATMUL
 //! pushes on (so every token is given in program order).
 
-use super::{get, lit, u};
+use super::{buffers, get, lit, u};
 use crate::npu::isa::Opcode;
 use crate::npu::Geometry;
 use crate::rtl::{Conn, Expr, Module, ModuleBuilder, Ty};
@@ -78,7 +79,11 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
             u(cols * g.w_bits),
             "weight word read two cycles before",
         ),
-        ("acc_rdata", u(ab), "accumulator row read two cycles before"),
+        (
+            "acc_rdata",
+            u(ab),
+            "accumulator row read three cycles before",
+        ),
     ]);
     let p_rdata = b.input(
         "p_rdata",
@@ -289,12 +294,14 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     );
     b.set_next(st, next, None);
 
-    // MATMULs taken whose tiles are not yet written back (a tile is written three cycles
-    // after its last row arrives; its rows read back one cycle after that).
+    // MATMULs taken whose tiles are not yet written back (a tile is written L + 1 cycles
+    // after its last row arrives, L the accumulator memory's read latency; its rows read
+    // back one cycle after that).
     let tile_end = b.declare_wire("tile_end", Ty::BIT);
-    let tile_end1 = b.delay("tile_end1", tile_end.clone());
-    let tile_end2 = b.delay("tile_end2", tile_end1);
-    let tile_done = b.delay("tile_done", tile_end2);
+    let mut tile_done = tile_end.clone();
+    for k in 1..=buffers::ACC_READ_LATENCY + 1 {
+        tile_done = b.delay(&format!("tile_end{k}"), tile_done);
+    }
     let ow = crate::rtl::bits_for(u64::from(TILES_AHEAD) + 2);
     let outstanding = b.reg("mm_outstanding_q", u(ow));
     let out_q = outstanding.q();
@@ -572,40 +579,44 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         addr.clone().add(one16.clone()),
         Some(c_valid.clone()),
     );
-    // Stage 1: the row read is in the memory's read register; stage 2: in its output
-    // register, added to; stage 3: the sum, registered, written.
-    let s1v = b.delay("s1_valid", keep.clone());
-    let s1a = b.delay("s1_addr", addr.clone());
-    let s1acc = b.delay("s1_accum", d_accum.clone());
-    let s1row = b.delay("s1_row", Expr::sig("c_tdata", u(ab)));
-    let s2v = b.delay("s2_valid", s1v.clone());
-    let s2a = b.delay("s2_addr", s1a.clone());
-    let s2acc = b.delay("s2_accum", s1acc);
-    let s2row = b.delay("s2_row", s1row);
-    let s3v = b.delay("s3_valid", s2v.clone());
-    let s3a = b.delay("s3_addr", s2a.clone());
+    // A row read is in the memory's output register `L` cycles later (stage L), added to;
+    // stage L + 1: the sum, registered, written.
+    const L: usize = buffers::ACC_READ_LATENCY as usize;
+    let mut sv = vec![keep.clone()];
+    let mut sa = vec![addr.clone()];
+    let mut sacc = vec![d_accum.clone()];
+    let mut srow = vec![Expr::sig("c_tdata", u(ab))];
+    for k in 1..=L + 1 {
+        sv.push(b.delay(&format!("s{k}_valid"), sv[k - 1].clone()));
+        sa.push(b.delay(&format!("s{k}_addr"), sa[k - 1].clone()));
+        if k <= L {
+            sacc.push(b.delay(&format!("s{k}_accum"), sacc[k - 1].clone()));
+            srow.push(b.delay(&format!("s{k}_row"), srow[k - 1].clone()));
+        }
+    }
     // A row read while one of the three rows before it is still to be written (the last row
     // of one tile and the first of the next, accumulating into it, one to three cycles apart)
     // is not what the memory returns: its base is that row's sum, registered one, two or three
-    // times since (`sum1_q`..`sum3_q`), the nearest first. What the memory returns when a row
-    // is read in the cycle it is written is never used. The compares are registered as the
-    // row is read.
-    let hit = |b: &mut ModuleBuilder, n: u32, v: &Expr, a: &Expr| {
-        let h = b.delay(
-            &format!("s1_hit{n}"),
-            v.clone().and(a.clone().eq(addr.clone())),
-        );
-        b.delay(&format!("s2_hit{n}"), h)
+    // times since (`sum1_q`..`sum3_q`), the nearest first. (The memory reads L - 2 cycles
+    // after the request and the row before is written L + 1 cycles after its own: three rows
+    // at any L.) What the memory returns when a row is read in the cycle it is written is
+    // never used. The compares are made as the row is requested and registered to stage L.
+    let hit = |b: &mut ModuleBuilder, n: usize| {
+        let mut h = sv[n].clone().and(sa[n].clone().eq(addr.clone()));
+        for k in 1..=L {
+            h = b.delay(&format!("s{k}_hit{n}"), h);
+        }
+        h
     };
-    let hit1 = hit(&mut b, 1, &s1v, &s1a);
-    let hit2 = hit(&mut b, 2, &s2v, &s2a);
-    let hit3 = hit(&mut b, 3, &s3v, &s3a);
+    let hit1 = hit(&mut b, 1);
+    let hit2 = hit(&mut b, 2);
+    let hit3 = hit(&mut b, 3);
     let sum1 = b.reg_with_reset("sum1_q", u(ab), None);
     let sum1_q = sum1.q();
     let sum2_q = b.data_reg("sum2_q", sum1_q.clone(), None);
     let sum3_q = b.data_reg("sum3_q", sum2_q.clone(), None);
     let base = Expr::mux(
-        s2acc,
+        sacc[L].clone(),
         Expr::mux(
             hit1,
             sum1_q.clone(),
@@ -623,30 +634,27 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         .map(|j| {
             let lo = j * g.acc_bits;
             let hi = lo + g.acc_bits - 1;
-            base.slice(hi, lo).add(s2row.slice(hi, lo))
+            base.slice(hi, lo).add(srow[L].slice(hi, lo))
         })
         .collect();
     let sum = b.wire("wb_sum", Expr::concat(lanes));
     b.set_next(sum1, sum, None);
-    let push_tile = b.delay("push_tile1", tile_end.clone().and(d_push));
-    let push_tile = b.delay("push_tile2", push_tile);
-    let push_tile = b.delay("push_tile", push_tile);
-    b.assign(
-        "wb_empty",
-        Expr::sig("wbq_valid", Ty::BIT)
-            .not()
-            .and(s1v.clone().not())
-            .and(s2v.clone().not())
-            .and(s3v.clone().not())
-            .and(Expr::sig("push_tile1", Ty::BIT).not())
-            .and(Expr::sig("push_tile2", Ty::BIT).not())
-            .and(push_tile.clone().not())
-            .and(out_q.clone().eq(lit(0, ow))),
-    );
+    // The tile's push, L + 1 cycles after its last row arrived (as it is written).
+    let mut push_tile = tile_end.clone().and(d_push);
+    let mut wb_empty_now = Expr::sig("wbq_valid", Ty::BIT).not();
+    for (k, v) in sv.iter().enumerate().skip(1) {
+        push_tile = b.delay(&format!("push_tile{k}"), push_tile);
+        wb_empty_now = wb_empty_now
+            .and(v.clone().not())
+            .and(push_tile.clone().not());
+    }
+    b.assign("wb_empty", wb_empty_now.and(out_q.clone().eq(lit(0, ow))));
 
-    // POST: a row read reaches the post-processing two cycles later.
-    let pp_in = b.delay("pp_in_read", post_rows.clone());
-    let pp_in = b.delay("pp_in_valid", pp_in);
+    // POST: a row read reaches the post-processing L cycles later.
+    let mut pp_in = post_rows.clone();
+    for k in 1..=L {
+        pp_in = b.delay(&format!("pp_in{k}"), pp_in);
+    }
     if post {
         let ob = g.out.map_or(8, |(b, _)| b);
         b.declare_wire("pp_out_data", u(cols * ob));
@@ -695,10 +703,14 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         ),
     );
     let alu_we = alu_sig("acc_we", Ty::BIT);
-    b.assign("acc_we", s3v.clone().or(alu_we.clone()));
+    b.assign("acc_we", sv[L + 1].clone().or(alu_we.clone()));
     b.assign(
         "acc_waddr",
-        Expr::mux(alu_we.clone(), alu_sig("acc_waddr", u(16)), s3a),
+        Expr::mux(
+            alu_we.clone(),
+            alu_sig("acc_waddr", u(16)),
+            sa[L + 1].clone(),
+        ),
     );
     b.assign(
         "acc_wdata",

@@ -350,13 +350,12 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let d_last = b.wire("d_last", dq_data.slice(lbw + nbw - 1, lbw));
     let d_single = b.wire("d_single", dq_data.bit(lbw + nbw));
 
-    // R side.
+    // R side. Beats are taken once the top padding is written: every beat belongs to a row
+    // whose descriptor is queued (rows of no bytes request nothing), and none comes after the
+    // LOAD's last row (for the clock: two flip-flops, not the LOAD's row counts).
     let rready = b.wire(
         "rready_w",
-        in_rows
-            .clone()
-            .and(empty.clone().not())
-            .and(Expr::sig("dq_valid", Ty::BIT)),
+        top_done.clone().and(Expr::sig("dq_valid", Ty::BIT)),
     );
     let rfire = b.wire("r_fire", rready.clone().and(rvalid));
     let beat_i = b.reg("beat_q", u(nbw));

@@ -4,10 +4,12 @@
 //! hands each instruction to its unit's queue. FINISH waits until every unit is idle. An error
 //! stops dispatch; the program ends (done) once the fetch and the units are idle.
 //!
-//! Three steps, each from registers (for the clock): stage 0 holds the fetched instruction,
-//! stage 1 the decoded one with its error from its fields alone (illegal, bad field, buffer
-//! range), its unit and its token channels; dispatch adds the token check and the queue's room.
-//! Stage 0 moves on when stage 1 is empty, so one instruction dispatches every two cycles.
+//! Four steps, each from registers (for the clock): stage 0 holds the fetched instruction,
+//! stage 1a what each class of check on its fields alone found (illegal, bad field, buffer
+//! range), stage 1 the decoded instruction with its one error code, its unit and its token
+//! channels; dispatch adds the token check and the queue's room. A stage moves on when the
+//! one after it is empty or moving on (decided from the valid flags alone), so one
+//! instruction dispatches every two cycles.
 
 use super::{countdown, get, lit, u};
 use crate::config::Dataflow;
@@ -85,30 +87,35 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         ),
         ("instructions", u(64), "instructions executed (the counter)"),
     ]);
-    // Stage 0: the fetched instruction, registered. Stage 1: decoded and checked against
-    // everything that depends on its fields alone. Dispatch (tokens, queue room) then works on
-    // registers only. Stage 0 moves on when stage 1 is empty, not when it is dispatching (for
-    // the clock: the wide registers of both stages load on flags that do not wait for the
+    // Stage 0: the fetched instruction, registered. Stages 1a and 1: decoded and checked
+    // against everything that depends on its fields alone. Dispatch (tokens, queue room) then
+    // works on registers only. Stage 1 is refilled when empty, not when it is dispatching (for
+    // the clock: the wide registers of every stage load on flags that do not wait for the
     // dispatch decision), so at most one instruction dispatches every two cycles.
     let s0 = b.reg("s0_valid_q", Ty::BIT);
     let s0v = s0.q();
     let s0d = b.reg_with_reset("s0_data_q", u(129), None);
     let ins0 = s0d.q();
+    let s1a = b.reg("s1a_valid_q", Ty::BIT);
+    let s1av = s1a.q();
     let s1 = b.reg("s1_valid_q", Ty::BIT);
     let s1v = s1.q();
     let take1 = b.declare_wire("take", Ty::BIT);
-    let move0 = b.wire("move0", s0v.clone().and(s1v.clone().not()));
+    // Each stage moves on when the one after it is empty or moving on itself, decided from
+    // the valid flags alone (registers), never from the dispatch.
+    let move_a = b.wire("move_a", s1av.clone().and(s1v.clone().not()));
+    let move0 = b.wire(
+        "move0",
+        s0v.clone().and(s1av.clone().and(s1v.clone()).not()),
+    );
     let active_w = b.declare_wire("active", Ty::BIT);
-    // Fetched instructions are taken while running, without waiting for START to be seen
-    // (for the clock: START does not reach the fetch queue's head enable). A pop in START's
-    // cycle is harmless: START empties the fetch queue and stage 0 at once.
-    let running_now = b.declare_wire("running_now", Ty::BIT);
+    // Fetched instructions are taken whenever stage 0 has room, running or not (for the
+    // clock: neither START nor the run state reaches the fetch queue's head enable). What is
+    // taken after the program ended (a burst fetched past FINISH) waits in the stages, never
+    // dispatched; START empties the fetch queue and every stage at once.
     let pop = b.wire(
         "pop",
-        running_now
-            .clone()
-            .and(i_valid)
-            .and(s0v.clone().not().or(move0.clone())),
+        i_valid.and(s0v.clone().and(s1av.clone()).and(s1v.clone()).not()),
     );
     b.set_next(s0d, i_data.clone(), Some(pop.clone()));
     b.set_next(
@@ -125,20 +132,42 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         None,
     );
     b.set_next(
-        s1,
+        s1a,
         Expr::mux(
             start.clone(),
             Expr::bit_const(false),
             Expr::mux(
                 move0.clone(),
                 Expr::bit_const(true),
+                s1av.clone().and(move_a.clone().not()),
+            ),
+        ),
+        None,
+    );
+    b.set_next(
+        s1,
+        Expr::mux(
+            start.clone(),
+            Expr::bit_const(false),
+            Expr::mux(
+                move_a.clone(),
+                Expr::bit_const(true),
                 s1v.clone().and(take1.clone().not()),
             ),
         ),
         None,
     );
+    // Stage 1a: what the checks found, each class of check on its own (a register each),
+    // combined into one error code in stage 1 (for the clock: no path from the instruction
+    // through the compares and the code's priority at once).
+    let mid = |b: &mut ModuleBuilder, name: &str, v: Expr| {
+        let r = b.reg_with_reset(name, v.ty(), None);
+        let q = r.q();
+        b.set_next(r, v, Some(move0.clone()));
+        q
+    };
     let ins = b.wire("ins", ins0.slice(127, 0));
-    let fetch_err = ins0.bit(128);
+    let fetch_err = mid(&mut b, "s1a_fetch_err_q", ins0.bit(128));
     let op = b.wire("op", ins.slice(3, 0));
     let is = |o: Opcode| op.clone().eq(lit(o as u64, 4));
     // Legal: a known opcode, no reserved bit set, only the flags its unit has.
@@ -165,6 +194,11 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         if !next {
             ok = ok.and(flags[1].clone().not()).and(flags[3].clone().not());
         }
+        let ok = mid(
+            &mut b,
+            &format!("s1a_ok_{:?}_q", s.opcode).to_lowercase(),
+            ok,
+        );
         legal = legal.or(ok);
     }
     // buf / src 3 are illegal too (checked with the fields, as the model does).
@@ -271,16 +305,18 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         .eq(c(AluSrc::Imm as u32))
         .not()
         .and(alu_src.gt(src_depth)));
-    let illegal = b.wire(
-        "illegal",
-        legal
-            .not()
-            .or(is(Opcode::Load).and(load_illegal))
+    let illegal_field = mid(
+        &mut b,
+        "s1a_illegal_q",
+        is(Opcode::Load)
+            .and(load_illegal)
             .or(is(Opcode::Store).and(store_illegal))
             .or(is(Opcode::Alu).and(alu_illegal)),
     );
-    let bad = b.wire(
-        "bad",
+    let illegal = b.wire("illegal", legal.not().or(illegal_field));
+    let bad = mid(
+        &mut b,
+        "s1a_bad_q",
         is(Opcode::Load)
             .and(load_bad)
             .or(is(Opcode::Store).and(store_bad))
@@ -288,8 +324,9 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
             .or(is(Opcode::Post).and(post_bad))
             .or(is(Opcode::Alu).and(alu_bad)),
     );
-    let range = b.wire(
-        "range",
+    let range = mid(
+        &mut b,
+        "s1a_range_q",
         is(Opcode::Load)
             .and(load_range)
             .or(is(Opcode::Store).and(store_range))
@@ -350,28 +387,33 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let stage = |b: &mut ModuleBuilder, name: &str, v: Expr| {
         let r = b.reg_with_reset(name, v.ty(), None);
         let q = r.q();
-        b.set_next(r, v, Some(move0.clone()));
+        b.set_next(r, v, Some(move_a.clone()));
         q
     };
-    let ins = stage(&mut b, "s1_ins_q", ins);
+    // Through both stages.
+    let both = |b: &mut ModuleBuilder, name: &str, v: Expr| {
+        let a = mid(b, &format!("s1a_{name}_q"), v);
+        stage(b, &format!("s1_{name}_q"), a)
+    };
+    let ins = both(&mut b, "ins", ins);
     let has_err = stage(
         &mut b,
         "s1_has_err_q",
         static_err.clone().ne(code(ErrorCode::None)),
     );
     let static_err = stage(&mut b, "s1_err_q", static_err);
-    let is_load = stage(&mut b, "s1_load_q", is_load);
-    let is_comp = stage(&mut b, "s1_comp_q", is_comp);
-    let is_store = stage(&mut b, "s1_store_q", is_store);
-    let is_finish = stage(&mut b, "s1_finish_q", is(Opcode::Finish));
-    let popped = stage(
+    let is_load = both(&mut b, "load", is_load);
+    let is_comp = both(&mut b, "comp", is_comp);
+    let is_store = both(&mut b, "store", is_store);
+    let is_finish = both(&mut b, "finish", is(Opcode::Finish));
+    let popped = both(
         &mut b,
-        "s1_pops_q",
+        "pops",
         Expr::concat(popped.into_iter().rev().collect()),
     );
-    let pushed = stage(
+    let pushed = both(
         &mut b,
-        "s1_pushes_q",
+        "pushes",
         Expr::concat(pushed.into_iter().rev().collect()),
     );
     let popped: Vec<Expr> = (0..4).map(|ch| popped.bit(ch)).collect();
@@ -409,7 +451,6 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let count = b.reg("instr_q", u(64));
     let (run_q, end_q, pc_q, err_q, epc_q, cnt_q) =
         (running.q(), ending.q(), pc.q(), err.q(), epc.q(), count.q());
-    b.assign("running_now", run_q.clone().and(end_q.clone().not()));
     b.assign(
         "active",
         run_q

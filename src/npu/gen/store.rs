@@ -4,7 +4,7 @@
 //! the row to its byte offset in the bus, and writes it in bursts split at 4 KiB with byte
 //! strobes for its first and last beats; every burst's response is checked.
 
-use super::{get, lit, u};
+use super::{buffers, get, lit, u};
 use crate::npu::isa::Opcode;
 use crate::npu::Geometry;
 use crate::rtl::{bits_for, Expr, Module, ModuleBuilder, Ty};
@@ -52,7 +52,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         (
             "rd_acc_data",
             u(g.cols * g.acc_bits),
-            "accumulator row read two cycles before",
+            "accumulator row read three cycles before",
         ),
     ]);
     let [awready, wready, bresp, bvalid] = b.inputs([
@@ -91,9 +91,10 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         ),
     ]);
     let z16 = lit(0, 16);
-    // States: 0 idle, 1 read, 2 the word is in the memory's read register, 6 in its output
-    // register: the row's lanes registered, 7 shift the row and its strobes, 3 address, 4
-    // data, 5 responses.
+    // States: 0 idle, 1 read, 2 the word is in the memory's read register (an accumulator
+    // row, whose read takes a cycle more, `buffers::ACC_READ_LATENCY`, two cycles:
+    // `acc_wait_q`), 6 in its output register: the row's lanes registered, 7 shift the row
+    // and its strobes, 3 address, 4 data, 5 responses.
     let st = b.reg("state_q", u(3));
     let st_q = st.q();
     let is = |v: u64| st_q.clone().eq(lit(v, 3));
@@ -300,6 +301,16 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     );
     // Next state.
     let rows_left = rows_q.clone().ne(z16);
+    // The row is in the memory's read register: at once from the output buffer, a cycle
+    // later from the accumulator memory when its reads take three cycles.
+    let row_read = if buffers::ACC_READ_LATENCY > 2 {
+        let w = b.reg("acc_wait_q", Ty::BIT);
+        let w_q = w.q();
+        b.set_next(w, is(2).and(w_q.clone().not()).and(src.clone()), None);
+        b.wire("row_read", w_q.or(src.clone().not()))
+    } else {
+        Expr::bit_const(true)
+    };
     let next = Expr::mux(
         take.clone(),
         lit(1, 3),
@@ -310,7 +321,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
                 is(1).and(rd_grant.clone()),
                 lit(2, 3),
                 Expr::mux(
-                    is(2),
+                    is(2).and(row_read),
                     lit(6, 3),
                     Expr::mux(
                         is(6),

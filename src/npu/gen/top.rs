@@ -600,6 +600,7 @@ fn buffers(b: &mut ModuleBuilder, g: &Geometry) {
         re,
         raddr,
         hold: None,
+        delayed_read: false,
     };
     // The feeder's operands wait in the output registers while the array is not ready.
     let held = |p: buffers::Ports| buffers::Ports {
@@ -642,6 +643,12 @@ fn buffers(b: &mut ModuleBuilder, g: &Geometry) {
         cp_re.or(st_acc),
         acc_raddr,
     );
+    // Four users share its read port: the request is registered before the memory (for the
+    // clock: the users' select does not reach the block RAM's address pins).
+    let p = buffers::Ports {
+        delayed_read: buffers::ACC_DELAYED_READ,
+        ..p
+    };
     buffers::buffer(b, acc, p);
     if g.out.is_some() {
         let param = sh("param");
