@@ -163,24 +163,32 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let p_push_prev = latch_post(&mut b, "p_push_prev_q", q_data.bit(6));
     let p_push_next = latch_post(&mut b, "p_push_next_q", q_data.bit(7));
     // A MATMUL waits while the running POST reads its rows or is to push on its channels.
+    // The rows overlap when acc < p_acc + p_rows and p_acc < acc + m; the sums and the first
+    // compare are registered (`p_end_q` with the POST, the others every cycle from the head),
+    // the second compare made from them a cycle later (for the clock: no adder before a
+    // compare).
     let w17 = |e: Expr| e.zext(17);
-    let overlap = w17(f(mm, "acc"))
-        .lt(w17(p_acc.clone()).add(w17(p_rows.clone())))
-        .and(w17(p_acc.clone()).lt(w17(f(mm, "acc")).add(w17(f(mm, "m")))));
+    let p_end = latch_post(&mut b, "p_end_q", w17(f(pp, "acc")).add(w17(f(pp, "rows"))));
+    let below_end = b.delay("mm_below_post_end_q", w17(f(mm, "acc")).lt(p_end));
+    let mm_end = b.delay("mm_end_q", w17(f(mm, "acc")).add(w17(f(mm, "m"))));
+    let overlap = below_end.and(w17(p_acc.clone()).lt(mm_end));
     let same_channel = q_data
         .bit(6)
         .and(p_push_prev.clone())
         .or(q_data.bit(7).and(p_push_next.clone()));
-    // Registered (for the clock): the check made in the cycle before holds while the head
-    // has not changed since, which `head_seen_q` tells (a MATMUL that has just reached the
-    // head waits a cycle for it). A POST ending meanwhile only makes it stale on the safe side.
+    // Registered (for the clock): the check holds while the head has not changed since its
+    // registered parts were formed, two cycles before, which `head_seen_q` and
+    // `head_seen2_q` tell (a MATMUL that has just reached the head waits two cycles for it,
+    // while the MATMUL before it streams). A POST ending meanwhile only makes it stale on the
+    // safe side; none starts while a MATMUL is at the head.
     let hazard = b.delay("post_hazard_q", p_is(0).not().and(overlap.or(same_channel)));
-    let seen = b.declare_wire("head_seen", Ty::BIT);
+    b.declare_wire("head_seen", Ty::BIT);
+    let seen2 = b.declare_wire("head_seen2", Ty::BIT);
     // An ALU instruction runs alone: taken when nothing else is in flight, and nothing is
     // taken while it runs.
     let can = Expr::mux(
         is_mm.clone(),
-        is(0).and(wb_room).and(hazard.not()).and(seen),
+        is(0).and(wb_room).and(hazard.not()).and(seen2),
         Expr::mux(
             is_alu.clone(),
             is(0).and(wb_empty.clone()).and(p_is(0)),
@@ -218,7 +226,9 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let blocked = b.delay("blocked_q", flags_ok.not());
     b.assign("stall_dep", live.and(blocked));
     let seen_q = b.delay("head_seen_q", q_valid.and(take.clone().not()));
-    b.assign("head_seen", seen_q);
+    b.assign("head_seen", seen_q.clone());
+    let seen_before = b.delay("head_seen_before_q", seen_q.clone());
+    b.assign("head_seen2", seen_q.and(seen_before));
     let latch = |b: &mut ModuleBuilder, name: &str, v: Expr| {
         b.delay_when(name, v, Expr::sig("take_mm", Ty::BIT))
     };
