@@ -252,20 +252,14 @@ pub fn compute_unit_design(cfg: &Config) -> Result<Design> {
     })
 }
 
-/// A design whose top is the npu's register queue, `depth` entries of `width` bits, its head
-/// a register or (`read_mux`) read through a mux as the fetch queue's (for its unit test).
-pub fn queue_design(width: u32, depth: u32, read_mux: bool) -> Design {
-    let kind = if read_mux { "mux" } else { "reg" };
-    let n = format!("npu_queue_{kind}_{width}x{depth}");
-    let module = if read_mux {
-        queue::queue_read_mux(&n, width, depth)
-    } else {
-        queue::queue(&n, width, depth)
-    };
+/// A design whose top is the npu's register queue, `depth` entries of `width` bits (for its
+/// unit test).
+pub fn queue_design(width: u32, depth: u32) -> Design {
+    let n = format!("npu_queue_{width}x{depth}");
     Design {
         top: n.clone(),
         header: vec![format!("{n}: the npu's queue, {depth} x {width} bits")],
-        modules: vec![module],
+        modules: vec![queue::queue(&n, width, depth)],
     }
 }
 
@@ -316,7 +310,7 @@ pub fn npu_design(cfg: &Config) -> Result<Design> {
         top::top(n, &g, &names),
         axil::axil(&m("regs"), &g, rounding),
         fetch::fetch(&names.fetch, &m("fetch_q"), g.axi_bytes, g.axi_addr_bits),
-        queue::queue_read_mux(&m("fetch_q"), 129, fetch::FETCH_DEPTH),
+        queue::queue(&m("fetch_q"), 129, fetch::FETCH_DEPTH),
         rd_arb::rd_arb(&names.rd_arb, &m("rd_order"), g.axi_addr_bits, g.axi_bytes),
         queue::queue(&m("rd_order"), 1, rd_arb::BURSTS_AHEAD),
         seq::seq(&names.seq, &g),

@@ -1,106 +1,13 @@
 //! A small valid/ready queue in registers (instruction queues: a few entries of 128 bits),
 //! with a count. `in_ready` and `out_valid` are registers (count < depth, count > 0, set from
 //! the next count); the head is a register of its own (the rest a
-//! circular buffer behind it), so what reads the head starts from a flip-flop, not a read mux;
-//! or ([`queue_read_mux`]) the head is read through a mux, so that a pop reaches no wide
-//! register.
+//! circular buffer behind it), so what reads the head starts from a flip-flop, not a read mux.
 
 use crate::rtl::{bits_for, Expr, Module, ModuleBuilder, Ty};
 
 /// The queue module `module`: `depth` (>= 1) entries of `width` bits.
 pub fn queue(module: &str, width: u32, depth: u32) -> Module {
     queue_with_reserve(module, width, depth, 0)
-}
-
-/// A queue of `depth` (>= 1) entries of `width` bits whose head is read through a mux from
-/// a circular buffer (no head register): a pop moves only the read pointer, so its enable
-/// reaches no wide register (for a consumer that registers the head itself, the
-/// sequencer's stage 0 after the fetch queue). Flags and count as [`queue`]'s.
-pub fn queue_read_mux(module: &str, width: u32, depth: u32) -> Module {
-    let mut b = ModuleBuilder::new(module);
-    b.doc(format!(
-        "Queue of {depth} x {width} bits in registers, valid/ready on both sides, the head read through a mux."
-    ));
-    b.clock_and_reset();
-    let [in_valid, in_data, out_ready] = b.inputs([
-        ("in_valid", Ty::BIT, "an entry is offered"),
-        ("in_data", Ty::unsigned(width), "the entry"),
-        ("out_ready", Ty::BIT, "the head is taken when out_valid"),
-    ]);
-    let cw = bits_for(u64::from(depth));
-    b.outputs([
-        ("in_ready", Ty::BIT, "room for an entry"),
-        ("out_valid", Ty::BIT, "the queue holds an entry"),
-        ("out_data", Ty::unsigned(width), "the oldest entry"),
-        ("count", Ty::unsigned(cw), "entries held"),
-    ]);
-    let (push, pop, count_q) = counted(&mut b, in_valid, out_ready, depth, 0);
-    let pw = bits_for(u64::from(depth.max(2) - 1));
-    let pt = Ty::unsigned(pw);
-    let wptr = b.reg("wptr", pt);
-    let rptr = b.reg("rptr", pt);
-    let (wq, rq) = (wptr.q(), rptr.q());
-    let step = |p: Expr| {
-        let last = p.clone().eq(Expr::lit(i128::from(depth - 1), pt));
-        Expr::mux(last, Expr::zero(pt), p.add(Expr::lit(1, pt)))
-    };
-    b.set_next(wptr, step(wq.clone()), Some(push.clone()));
-    b.set_next(rptr, step(rq.clone()), Some(pop));
-    let mut head = Expr::zero(Ty::unsigned(width));
-    for i in 0..depth {
-        let e = b.reg_with_reset(&format!("entry{i}"), Ty::unsigned(width), None);
-        let eq = e.q();
-        let here = |p: &Expr| p.clone().eq(Expr::lit(i128::from(i), pt));
-        b.set_next(e, in_data.clone(), Some(push.clone().and(here(&wq))));
-        head = Expr::mux(here(&rq), eq, head);
-    }
-    b.assign("out_data", head);
-    b.assign("count", count_q);
-    b.finish()
-}
-
-/// The count of a queue of `depth` entries with its registered flags (`full_q` from
-/// `depth - reserve` entries, `some_q`), `in_ready` and `out_valid` assigned; returns
-/// (push, pop, count).
-fn counted(
-    b: &mut ModuleBuilder,
-    in_valid: Expr,
-    out_ready: Expr,
-    depth: u32,
-    reserve: u32,
-) -> (Expr, Expr, Expr) {
-    let ct = Ty::unsigned(bits_for(u64::from(depth)));
-    let count = b.reg("count_q", ct);
-    let count_q = count.q();
-    // Room and 'holds one' are registers of their own, set from the next count (for the
-    // clock: both sides' handshakes start from a flip-flop, not from a compare of the count).
-    let full = b.reg("full_q", Ty::BIT);
-    let some = b.reg("some_q", Ty::BIT);
-    let ready = b.wire("ready", full.q().not());
-    let valid = b.wire("valid", some.q());
-    let push = b.wire("push", in_valid.and(ready.clone()));
-    let pop = b.wire("pop", out_ready.and(valid.clone()));
-    let one = Expr::lit(1, ct);
-    let next = Expr::mux(
-        push.clone().and(pop.clone().not()),
-        count_q.clone().add(one.clone()),
-        Expr::mux(
-            pop.clone().and(push.clone().not()),
-            count_q.clone().sub(one),
-            count_q.clone(),
-        ),
-    );
-    let next = b.wire("count_next", next);
-    b.set_next(
-        full,
-        next.clone().ge(Expr::lit(i128::from(depth - reserve), ct)),
-        None,
-    );
-    b.set_next(some, next.clone().ne(Expr::zero(ct)), None);
-    b.set_next(count, next, None);
-    b.assign("in_ready", ready);
-    b.assign("out_valid", valid);
-    (push, pop, count_q)
 }
 
 /// As [`queue`], but `in_ready` falls while `reserve` entries are still free: for a producer
@@ -131,9 +38,34 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
         ("count", Ty::unsigned(cw), "entries held"),
     ]);
     let ct = Ty::unsigned(cw);
-    let (push, pop, count_q) = counted(&mut b, in_valid, out_ready, depth, reserve);
-    let valid = Expr::sig("valid", Ty::BIT);
+    let count = b.reg("count_q", ct);
+    let count_q = count.q();
+    // Room and 'holds one' are registers of their own, set from the next count (for the
+    // clock: both sides' handshakes start from a flip-flop, not from a compare of the count).
+    let full = b.reg("full_q", Ty::BIT);
+    let some = b.reg("some_q", Ty::BIT);
+    let ready = b.wire("ready", full.q().not());
+    let valid = b.wire("valid", some.q());
+    let push = b.wire("push", in_valid.and(ready.clone()));
+    let pop = b.wire("pop", out_ready.and(valid.clone()));
     let one = Expr::lit(1, ct);
+    let next = Expr::mux(
+        push.clone().and(pop.clone().not()),
+        count_q.clone().add(one.clone()),
+        Expr::mux(
+            pop.clone().and(push.clone().not()),
+            count_q.clone().sub(one.clone()),
+            count_q.clone(),
+        ),
+    );
+    let next = b.wire("count_next", next);
+    b.set_next(
+        full,
+        next.clone().ge(Expr::lit(i128::from(depth - reserve), ct)),
+        None,
+    );
+    b.set_next(some, next.clone().ne(Expr::zero(ct)), None);
+    b.set_next(count, next, None);
     // The head is a register; the other depth - 1 entries a circular buffer behind it. The
     // head is (re)filled whenever it is empty or taken: from the buffer if it holds an entry,
     // else straight from in_data. So the head is valid exactly when count is not zero.
@@ -189,6 +121,8 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
         None => (in_data.clone(), bypass),
     };
     b.set_next(head, next_head, Some(enable));
+    b.assign("in_ready", ready);
+    b.assign("out_valid", valid);
     b.assign("out_data", head_q);
     b.assign("count", count_q);
     b.finish()
