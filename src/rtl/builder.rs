@@ -205,6 +205,17 @@ impl ModuleBuilder {
         q
     }
 
+    /// A chain of `n` [`delay`](Self::delay) stages from `first`, stage k named `name(k)`;
+    /// returns every stage, `first` at index 0 (so index k is `first` k cycles late).
+    pub fn delays(&mut self, name: impl Fn(u32) -> String, first: Expr, n: u32) -> Vec<Expr> {
+        let mut v = vec![first];
+        for k in 1..=n {
+            let q = self.delay(&name(k), v[k as usize - 1].clone());
+            v.push(q);
+        }
+        v
+    }
+
     /// Declares a register reset to zero that loads `next` in the cycles `enable` is high
     /// (a value captured and held).
     pub fn delay_when(&mut self, name: &str, next: Expr, enable: Expr) -> Expr {

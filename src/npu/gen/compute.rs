@@ -308,10 +308,9 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     // after its last row arrives, L the accumulator memory's read latency; its rows read
     // back one cycle after that).
     let tile_end = b.declare_wire("tile_end", Ty::BIT);
-    let mut tile_done = tile_end.clone();
-    for k in 1..=buffers::ACC_READ_LATENCY + 1 {
-        tile_done = b.delay(&format!("tile_end{k}"), tile_done);
-    }
+    let n_done = buffers::ACC_READ_LATENCY + 1;
+    let tile_done =
+        b.delays(|k| format!("tile_end{k}"), tile_end.clone(), n_done)[n_done as usize].clone();
     let ow = crate::rtl::bits_for(u64::from(TILES_AHEAD) + 2);
     let outstanding = b.reg("mm_outstanding_q", u(ow));
     let out_q = outstanding.q();
@@ -592,18 +591,11 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     // A row read is in the memory's output register `L` cycles later (stage L), added to;
     // stage L + 1: the sum, registered, written.
     const L: usize = buffers::ACC_READ_LATENCY as usize;
-    let mut sv = vec![keep.clone()];
-    let mut sa = vec![addr.clone()];
-    let mut sacc = vec![d_accum.clone()];
-    let mut srow = vec![Expr::sig("c_tdata", u(ab))];
-    for k in 1..=L + 1 {
-        sv.push(b.delay(&format!("s{k}_valid"), sv[k - 1].clone()));
-        sa.push(b.delay(&format!("s{k}_addr"), sa[k - 1].clone()));
-        if k <= L {
-            sacc.push(b.delay(&format!("s{k}_accum"), sacc[k - 1].clone()));
-            srow.push(b.delay(&format!("s{k}_row"), srow[k - 1].clone()));
-        }
-    }
+    let (l, wr) = (L as u32, L as u32 + 1);
+    let sv = b.delays(|k| format!("s{k}_valid"), keep.clone(), wr);
+    let sa = b.delays(|k| format!("s{k}_addr"), addr.clone(), wr);
+    let sacc = b.delays(|k| format!("s{k}_accum"), d_accum.clone(), l);
+    let srow = b.delays(|k| format!("s{k}_row"), Expr::sig("c_tdata", u(ab)), l);
     // A row read while one of the three rows before it is still to be written (the last row
     // of one tile and the first of the next, accumulating into it, one to three cycles apart)
     // is not what the memory returns: its base is that row's sum, registered one, two or three
@@ -612,11 +604,8 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     // at any L.) What the memory returns when a row is read in the cycle it is written is
     // never used. The compares are made as the row is requested and registered to stage L.
     let hit = |b: &mut ModuleBuilder, n: usize| {
-        let mut h = sv[n].clone().and(sa[n].clone().eq(addr.clone()));
-        for k in 1..=L {
-            h = b.delay(&format!("s{k}_hit{n}"), h);
-        }
-        h
+        let h = sv[n].clone().and(sa[n].clone().eq(addr.clone()));
+        b.delays(|k| format!("s{k}_hit{n}"), h, l)[L].clone()
     };
     let hit1 = hit(&mut b, 1);
     let hit2 = hit(&mut b, 2);
@@ -650,21 +639,20 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let sum = b.wire("wb_sum", Expr::concat(lanes));
     b.set_next(sum1, sum, None);
     // The tile's push, L + 1 cycles after its last row arrived (as it is written).
-    let mut push_tile = tile_end.clone().and(d_push);
+    let pushes = b.delays(
+        |k| format!("push_tile{k}"),
+        tile_end.clone().and(d_push),
+        wr,
+    );
+    let push_tile = pushes[L + 1].clone();
     let mut wb_empty_now = Expr::sig("wbq_valid", Ty::BIT).not();
-    for (k, v) in sv.iter().enumerate().skip(1) {
-        push_tile = b.delay(&format!("push_tile{k}"), push_tile);
-        wb_empty_now = wb_empty_now
-            .and(v.clone().not())
-            .and(push_tile.clone().not());
+    for (v, p) in sv.iter().zip(&pushes).skip(1) {
+        wb_empty_now = wb_empty_now.and(v.clone().not()).and(p.clone().not());
     }
     b.assign("wb_empty", wb_empty_now.and(out_q.clone().eq(lit(0, ow))));
 
     // POST: a row read reaches the post-processing L cycles later.
-    let mut pp_in = post_rows.clone();
-    for k in 1..=L {
-        pp_in = b.delay(&format!("pp_in{k}"), pp_in);
-    }
+    let pp_in = b.delays(|k| format!("pp_in{k}"), post_rows.clone(), l)[L].clone();
     if post {
         let ob = g.out.map_or(8, |(b, _)| b);
         b.declare_wire("pp_out_data", u(cols * ob));

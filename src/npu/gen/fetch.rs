@@ -7,7 +7,7 @@
 //! has at most 256 beats. A beat answered SLVERR or DECERR marks its instruction, so the
 //! sequencer raises the error in program order.
 
-use super::{lit, u};
+use super::{lit, u, valid_next};
 use crate::npu::isa::INSTR_BYTES;
 use crate::rtl::{bits_for, Expr, Module, ModuleBuilder, Ty};
 
@@ -144,15 +144,7 @@ pub fn fetch(module: &str, queue: &str, bus_bytes: u32, addr_bits: u32) -> Modul
     let fire = b.wire("ar_fire", arv_q.clone().and(arready));
     b.set_next(
         arv,
-        Expr::mux(
-            start.clone(),
-            Expr::bit_const(false),
-            Expr::mux(
-                issue.clone(),
-                Expr::bit_const(true),
-                arv_q.clone().and(fire.clone().not()),
-            ),
-        ),
+        valid_next(&start, issue.clone(), arv_q.clone().and(fire.clone().not())),
         None,
     );
     let beats = n.clone().times_const(per_instr, 8).sub(lit(1, 8));

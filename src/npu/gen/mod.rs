@@ -49,6 +49,16 @@ pub(super) fn countdown(
     (q, flags[0].clone())
 }
 
+/// The next value of a pipeline stage's valid flag: cleared by `start`, else set when the
+/// stage fills, else `stay` (held while it does not empty).
+pub(super) fn valid_next(start: &Expr, fill: Expr, stay: Expr) -> Expr {
+    Expr::mux(
+        start.clone(),
+        Expr::bit_const(false),
+        Expr::mux(fill, Expr::bit_const(true), stay),
+    )
+}
+
 /// Whether the current step of a run (a row's beats, a tile's rows) is the run's last, from
 /// registers (for the clock: no compare of the step's index before what the run's end
 /// drives). At a run's first step it is `single` (the run's descriptor says it has one step);

@@ -11,7 +11,7 @@
 //! one after it is empty or moving on (decided from the valid flags alone), so one
 //! instruction dispatches every two cycles.
 
-use super::{countdown, get, lit, u};
+use super::{countdown, get, lit, u, valid_next};
 use crate::config::Dataflow;
 use crate::npu::isa::{covered, AluFunc, AluSrc, Field, Opcode, Unit, COMMON, MAX_TOKENS, OPS};
 use crate::npu::regs::ErrorCode;
@@ -118,54 +118,26 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         i_valid.and(s0v.clone().and(s1av.clone()).and(s1v.clone()).not()),
     );
     b.set_next(s0d, i_data.clone(), Some(pop.clone()));
+    let stay = |v: &Expr, leave: &Expr| v.clone().and(leave.clone().not());
     b.set_next(
         s0,
-        Expr::mux(
-            start.clone(),
-            Expr::bit_const(false),
-            Expr::mux(
-                pop.clone(),
-                Expr::bit_const(true),
-                s0v.clone().and(move0.clone().not()),
-            ),
-        ),
+        valid_next(&start, pop.clone(), stay(&s0v, &move0)),
         None,
     );
     b.set_next(
         s1a,
-        Expr::mux(
-            start.clone(),
-            Expr::bit_const(false),
-            Expr::mux(
-                move0.clone(),
-                Expr::bit_const(true),
-                s1av.clone().and(move_a.clone().not()),
-            ),
-        ),
+        valid_next(&start, move0.clone(), stay(&s1av, &move_a)),
         None,
     );
     b.set_next(
         s1,
-        Expr::mux(
-            start.clone(),
-            Expr::bit_const(false),
-            Expr::mux(
-                move_a.clone(),
-                Expr::bit_const(true),
-                s1v.clone().and(take1.clone().not()),
-            ),
-        ),
+        valid_next(&start, move_a.clone(), stay(&s1v, &take1)),
         None,
     );
     // Stage 1a: what the checks found, each class of check on its own (a register each),
     // combined into one error code in stage 1 (for the clock: no path from the instruction
     // through the compares and the code's priority at once).
-    let mid = |b: &mut ModuleBuilder, name: &str, v: Expr| {
-        let r = b.reg_with_reset(name, v.ty(), None);
-        let q = r.q();
-        b.set_next(r, v, Some(move0.clone()));
-        q
-    };
+    let mid = |b: &mut ModuleBuilder, name: &str, v: Expr| b.data_reg(name, v, Some(move0.clone()));
     let ins = b.wire("ins", ins0.slice(127, 0));
     let fetch_err = mid(&mut b, "s1a_fetch_err_q", ins0.bit(128));
     let op = b.wire("op", ins.slice(3, 0));
@@ -384,12 +356,8 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
             ),
         ),
     );
-    let stage = |b: &mut ModuleBuilder, name: &str, v: Expr| {
-        let r = b.reg_with_reset(name, v.ty(), None);
-        let q = r.q();
-        b.set_next(r, v, Some(move_a.clone()));
-        q
-    };
+    let stage =
+        |b: &mut ModuleBuilder, name: &str, v: Expr| b.data_reg(name, v, Some(move_a.clone()));
     // Through both stages.
     let both = |b: &mut ModuleBuilder, name: &str, v: Expr| {
         let a = mid(b, &format!("s1a_{name}_q"), v);

@@ -23,6 +23,10 @@ fn widen(b: &mut ModuleBuilder, name: &str, v: Expr, from: u32, to: u32, signed:
     Expr::concat(vec![fill, v])
 }
 
+// The store unit waits one cycle more for an accumulator row than for an output word
+// (`acc_wait_q`), so the accumulator memory's reads take two or three cycles.
+const _: () = assert!(buffers::ACC_READ_LATENCY == 2 || buffers::ACC_READ_LATENCY == 3);
+
 /// The store unit `module` for `g`.
 pub fn store(module: &str, g: &Geometry) -> Module {
     let bb = g.axi_bytes;
