@@ -487,3 +487,41 @@ fn npu_buffers_take_block_ram_on_every_family() {
     });
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// A register made with `ModuleBuilder::replica` survives Yosys's merging of identical
+/// flip-flops (the npu copies START that way), where plain copies are merged into one.
+#[test]
+fn register_replicas_are_not_merged_by_yosys() {
+    let Some(yosys) = tool(ToolKind::YowaspYosys) else {
+        return;
+    };
+    use npugen::rtl::{Design, Expr, ModuleBuilder, Ty};
+    let mut b = ModuleBuilder::new("rep");
+    b.clock_and_reset();
+    let a = b.input("a", Ty::BIT, "replicated");
+    let c = b.input("c", Ty::BIT, "copied plainly");
+    b.output("y", Ty::unsigned(4), "data out");
+    let r1 = b.replica("r1_q", a.clone());
+    let r2 = b.replica("r2_q", a);
+    // (Plain copies of `a` would merge into a replica: a kept cell absorbs its duplicates.)
+    let p1 = b.delay("p1_q", c.clone());
+    let p2 = b.delay("p2_q", c);
+    b.assign("y", Expr::concat(vec![r1, r2, p1, p2]));
+    let v = npugen::emit::verilog::design_to_verilog(&Design {
+        top: "rep".into(),
+        header: vec![],
+        modules: vec![b.finish()],
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("rep.v"), v).unwrap();
+    let o = run(std::process::Command::new(&yosys.path)
+        .current_dir(dir.path())
+        .args(["-q", "-p"])
+        .arg("read_verilog rep.v; synth_ecp5 -top rep; tee -q -o stat.json stat -json"));
+    assert!(o.status.success(), "{}", text(&o));
+    let stat: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("stat.json")).unwrap())
+            .unwrap();
+    let ffs = &stat["design"]["num_cells_by_type"]["TRELLIS_FF"];
+    assert_eq!(ffs, 3, "two replicas and one merged pair: {stat}");
+}

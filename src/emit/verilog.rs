@@ -232,17 +232,29 @@ fn write_instances(out: &mut String, instances: &[&Instance]) {
 }
 
 /// Registers grouped into one `always` block per (has reset, enable) pair, in name order.
+/// A replica gets a block of its own, marked `(* keep *)` (Yosys then keeps the flip-flops
+/// it makes apart from identical ones), after the groups.
 fn write_registers(out: &mut String, regs: &[&Reg]) {
     let mut groups: Vec<(bool, Option<String>, Vec<&Reg>)> = Vec::new();
+    let mut replicas = Vec::new();
     for r in regs {
         let key = (r.reset.is_some(), r.enable.as_ref().map(top_expr));
+        if r.replica {
+            replicas.push((key.0, key.1, vec![*r]));
+            continue;
+        }
         match groups.iter_mut().find(|g| (g.0, &g.1) == (key.0, &key.1)) {
             Some(g) => g.2.push(r),
             None => groups.push((key.0, key.1, vec![r])),
         }
     }
-    for (has_reset, enable, members) in groups {
+    let kept = groups.len();
+    groups.extend(replicas);
+    for (k, (has_reset, enable, members)) in groups.into_iter().enumerate() {
         out.push('\n');
+        if k >= kept {
+            let _ = writeln!(out, "{INDENT}(* keep *)");
+        }
         let _ = writeln!(out, "{INDENT}always @(posedge clk) begin");
         let body_indent = if has_reset || enable.is_some() { 3 } else { 2 };
         let pad = INDENT.repeat(body_indent);
@@ -459,5 +471,31 @@ mod tests {
         assert_eq!(v.matches("always @(posedge clk)").count(), 1, "{v}");
         assert!(v.contains("      q10 <= 4'h0;\n"), "{v}");
         assert!(v.ends_with("endmodule\n\n`default_nettype wire\n"));
+    }
+
+    #[test]
+    fn replicas_get_kept_blocks_of_their_own() {
+        let mut b = ModuleBuilder::new("m");
+        b.clock_and_reset();
+        let a = b.input("a", Ty::BIT, "data in");
+        b.output("y", Ty::unsigned(3), "data out");
+        let r1 = b.replica("r1", a.clone());
+        let r2 = b.replica("r2", a.clone());
+        let q = b.delay("q", a);
+        b.assign("y", Expr::concat(vec![r1, r2, q]));
+        let v = design_to_verilog(&Design {
+            top: "m".into(),
+            header: vec![],
+            modules: vec![b.finish()],
+        });
+        assert_eq!(v.matches("always @(posedge clk)").count(), 3, "{v}");
+        assert_eq!(
+            v.matches("(* keep *)\n  always @(posedge clk)").count(),
+            2,
+            "{v}"
+        );
+        // The plain register's group comes first, each replica in a block after it.
+        let (q_at, r1_at) = (v.find("q <= a;").unwrap(), v.find("r1 <= a;").unwrap());
+        assert!(q_at < r1_at && r1_at < v.find("r2 <= a;").unwrap(), "{v}");
     }
 }

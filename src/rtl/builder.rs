@@ -174,6 +174,7 @@ impl ModuleBuilder {
             enable: None,
             // Placeholder (hold) until set_next; RegHandle is must_use so it gets called.
             next: Expr::sig(name, ty),
+            replica: false,
         });
         RegHandle {
             index,
@@ -202,6 +203,17 @@ impl ModuleBuilder {
         let h = self.reg(name, next.ty());
         let q = h.q();
         self.set_next(h, next, None);
+        q
+    }
+
+    /// A [`delay`](Self::delay) that synthesis keeps apart from its identical copies: copies
+    /// of one register, each near the logic it feeds, so no single net spans the chip.
+    pub fn replica(&mut self, name: &str, next: Expr) -> Expr {
+        let h = self.reg(name, next.ty());
+        let q = h.q();
+        let index = h.index;
+        self.set_next(h, next, None);
+        self.module.regs[index].replica = true;
         q
     }
 

@@ -90,6 +90,9 @@ pub struct Reg {
     pub enable: Option<Expr>,
     /// Next-state value; its type equals `ty`.
     pub next: Expr,
+    /// A replica: kept apart from registers of the same next state (its own `always` block,
+    /// marked `(* keep *)`), so synthesis does not merge copies made to cut a net's fanout.
+    pub replica: bool,
 }
 
 /// One connection of an instance port.

@@ -85,9 +85,9 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
         .collect();
     b.outputs([
         (
-            "start",
+            "start_next",
             Ty::BIT,
-            "CTRL.START was written (one cycle, the cycle after the write)",
+            "CTRL.START is being written (users register their own copies: START acts the cycle after)",
         ),
         (
             "soft_reset",
@@ -172,11 +172,12 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
         rw.insert(r.name, q);
     }
     let ctrl = hit("CTRL");
-    // START and SOFT_RESET act the cycle after the write, from registers: they fan out to
-    // every unit, and the write decode stays off that path (for the clock).
+    // START and SOFT_RESET act the cycle after the write, from registers: SOFT_RESET's here,
+    // START's (which reaches every unit) in copies the npu registers beside its users, and
+    // the write decode stays off those paths (for the clock).
     let start_w = b.wire("start_w", ctrl.clone().and(wstrb.bit(0)).and(wdata.bit(0)));
+    b.assign("start_next", start_w.clone());
     let start = b.delay("start_q", start_w);
-    b.assign("start", start.clone());
     let soft = b.delay("soft_reset_q", ctrl.and(wstrb.bit(0)).and(wdata.bit(1)));
     b.assign("soft_reset", soft);
     // STATUS.DONE and IRQ_STATUS.DONE: set by done, cleared by START (IRQ_STATUS: by W1C).

@@ -137,7 +137,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let ptop_dec = b.declare_wire("ptop_dec", Ty::BIT);
     let row_prep = b.declare_wire("row_prep", Ty::BIT);
     let row_issue = b.declare_wire("row_issue", Ty::BIT);
-    let row_done = b.declare_wire("row_done", Ty::BIT);
+    b.declare_wire("row_done", Ty::BIT);
     let pbot_dec = b.declare_wire("pbot_dec", Ty::BIT);
     let rows_ar_init = Expr::mux(f("elems", 16).eq(z16.clone()), z16.clone(), f("rows", 16));
     let cnt = |b: &mut ModuleBuilder, name: &str, init: Expr, dec: &Expr| {
@@ -145,7 +145,11 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     };
     let top_done = cnt(&mut b, "ptop_q", f("pad_top", 16), &ptop_dec);
     let rows_ar_z = cnt(&mut b, "rows_ar_q", rows_ar_init, &row_prep);
-    let rows_r_z = cnt(&mut b, "rows_r_q", f("rows", 16), &row_done);
+    // Rows received count down a cycle after a row's last beat (for the clock: that beat's
+    // handshake is decided deep in the R side, the counter's enable is far from it); the
+    // word is written two cycles after it, so done waits for the write regardless.
+    let rows_r_dec = b.declare_wire("rows_r_dec", Ty::BIT);
+    let rows_r_z = cnt(&mut b, "rows_r_q", f("rows", 16), &rows_r_dec);
     let pbot_z = cnt(&mut b, "pbot_q", f("pad_bottom", 16), &pbot_dec);
     let in_top = b.wire("in_top", busy_q.clone().and(top_done.clone().not()));
     let in_rows = b.wire(
@@ -221,18 +225,26 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let src_addr = b.wire("src_addr", Expr::mux(refill.clone(), ra2, p1_addr));
     let src_left = b.wire(
         "src_left",
-        Expr::mux(refill.clone(), rl2, p1_beats.clone()).zext(13),
+        Expr::mux(refill.clone(), rl2.clone(), p1_beats.clone()).zext(13),
     );
-    let src_page = b.wire("src_topage", Expr::mux(refill.clone(), rp2, p1_page));
+    let src_page = b.wire(
+        "src_topage",
+        Expr::mux(refill.clone(), rp2.clone(), p1_page.clone()),
+    );
     let c13 = |v: u64| lit(v, 13);
-    let fits = b.wire(
-        "src_fits",
-        src_left
-            .clone()
-            .le(src_page.clone())
-            .and(src_left.clone().le(c13(cap))),
-    );
-    let to_page = b.wire("src_to_page", src_page.clone().le(c13(cap)));
+    // Whether the burst ends the row (it fits before the page end and in 256 beats) and
+    // whether it ends at the page end, for each source from its registers, then selected
+    // (for the clock: the compares' carry chains do not wait for the source select).
+    let ends = |b: &mut ModuleBuilder, tag: &str, left: Expr, page: Expr| {
+        let left = left.zext(13);
+        let fits = left.clone().le(page.clone()).and(left.le(c13(cap)));
+        let fits = b.wire(&format!("{tag}_fits"), fits);
+        (fits, b.wire(&format!("{tag}_to_page"), page.le(c13(cap))))
+    };
+    let (fits1, to_page1) = ends(&mut b, "p1", p1_beats.clone(), p1_page.clone());
+    let (fits2, to_page2) = ends(&mut b, "rest", rl2.clone(), rp2.clone());
+    let fits = b.wire("src_fits", Expr::mux(refill.clone(), fits2, fits1));
+    let to_page = b.wire("src_to_page", Expr::mux(refill.clone(), to_page2, to_page1));
     let len = Expr::mux(
         fits.clone(),
         src_left.clone().sub(c13(1)),
@@ -470,13 +482,18 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let empty_write = in_rows.clone().and(empty);
     let row_write = rfire.clone().and(last);
     b.assign("row_done", empty_write.clone().or(row_write.clone()));
+    // A LOAD's rows are all empty or none is: the two never meet.
+    let row_write_q = b.delay("row_write_q", row_write.clone());
+    b.assign("rows_r_dec", empty_write.clone().or(row_write_q));
     let zero_word = pad_write.or(empty_write);
     let wr = b.wire("wr", zero_word.clone().or(row_write));
-    let row_q = b.data_reg("row_q", row_bytes, Some(wr.clone()));
+    // Stage 1 loads every cycle (for the clock: the write, decided at the end of the R
+    // handshake, enables nothing wide); only `wr1_q` says it holds a word.
+    let row_q = b.data_reg("row_q", row_bytes, None);
     let wr1 = b.delay("wr1_q", wr.clone());
-    let zero1 = b.delay_when("zero1_q", zero_word, wr.clone());
-    let buf1 = b.delay_when("buf1_q", buf.clone(), wr.clone());
-    let padl1 = b.delay_when("padl1_q", padl.clone(), wr.clone());
+    let zero1 = b.delay("zero1_q", zero_word);
+    let buf1 = b.delay("buf1_q", buf.clone());
+    let padl1 = b.delay("padl1_q", padl.clone());
     // Per buffer: the word's bytes, shifted by pad_left lanes, narrowed to the lanes.
     let word = |b: &mut ModuleBuilder, k: usize, lanes: u32, bits: u32, pad: bool| {
         let bytes = wb[k];
@@ -513,7 +530,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         Expr::mux(take.clone(), f("sram", 16), waddr_q.clone().add(lit(1, 16))),
         Some(take.clone().or(wr.clone())),
     );
-    let waddr1 = b.delay_when("waddr1_q", waddr_q, wr.clone());
+    let waddr1 = b.delay("waddr1_q", waddr_q);
     let we = Expr::concat(
         (0..3)
             .rev()

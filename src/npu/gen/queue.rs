@@ -65,7 +65,7 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
         None,
     );
     b.set_next(some, next.clone().ne(Expr::zero(ct)), None);
-    b.set_next(count, next, None);
+    b.set_next(count, next.clone(), None);
     // The head is a register; the other depth - 1 entries a circular buffer behind it. The
     // head is (re)filled whenever it is empty or taken: from the buffer if it holds an entry,
     // else straight from in_data. So the head is valid exactly when count is not zero.
@@ -74,8 +74,13 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
     let head = b.reg_with_reset("head_q", Ty::unsigned(width), None);
     let head_q = head.q();
     let load = valid.clone().not().or(pop.clone());
+    // "Holds more than the head" as a register too, set from the next count (for the clock:
+    // the head's wide enable starts from flip-flops).
     let ge2 = if depth >= 2 {
-        count_q.clone().gt(one)
+        let many = b.reg("many_q", Ty::BIT);
+        let many_q = many.q();
+        b.set_next(many, next.clone().gt(one), None);
+        many_q
     } else {
         Expr::bit_const(false)
     };

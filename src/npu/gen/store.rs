@@ -24,8 +24,8 @@ fn widen(b: &mut ModuleBuilder, name: &str, v: Expr, from: u32, to: u32, signed:
 }
 
 // The store unit waits one cycle more for an accumulator row than for an output word
-// (`acc_wait_q`), so the accumulator memory's reads take two or three cycles.
-const _: () = assert!(buffers::ACC_READ_LATENCY == 2 || buffers::ACC_READ_LATENCY == 3);
+// (`acc_read_q`), which is what the accumulator memory's three-cycle reads need.
+const _: () = assert!(buffers::ACC_READ_LATENCY == 3);
 
 /// The store unit `module` for `g`.
 pub fn store(module: &str, g: &Geometry) -> Module {
@@ -95,10 +95,10 @@ pub fn store(module: &str, g: &Geometry) -> Module {
         ),
     ]);
     let z16 = lit(0, 16);
-    // States: 0 idle, 1 read, 2 the word is in the memory's read register (an accumulator
-    // row, whose read takes a cycle more, `buffers::ACC_READ_LATENCY`, two cycles:
-    // `acc_wait_q`), 6 in its output register: the row's lanes registered, 7 shift the row
-    // and its strobes, 3 address, 4 data, 5 responses.
+    // States: 0 idle, 1 read (an accumulator row, whose read takes a cycle more,
+    // `buffers::ACC_READ_LATENCY`, stays a cycle after its read is granted: `acc_read_q`),
+    // 2 the word is in the memory's read register, 6 in its output register: the row's
+    // lanes registered, 7 shift the row and its strobes, 3 address, 4 data, 5 responses.
     let st = b.reg("state_q", u(3));
     let st_q = st.q();
     let is = |v: u64| st_q.clone().eq(lit(v, 3));
@@ -305,16 +305,24 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     );
     // Next state.
     let rows_left = rows_q.clone().ne(z16);
-    // The row is in the memory's read register: at once from the output buffer, a cycle
-    // later from the accumulator memory when its reads take three cycles.
-    let row_read = if buffers::ACC_READ_LATENCY > 2 {
-        let w = b.reg("acc_wait_q", Ty::BIT);
-        let w_q = w.q();
-        b.set_next(w, is(2).and(w_q.clone().not()).and(src.clone()), None);
-        b.wire("row_read", w_q.or(src.clone().not()))
-    } else {
-        Expr::bit_const(true)
-    };
+    // An accumulator row's read was granted last cycle (the state moves on from a register,
+    // for the clock: the grant depends on compute's reads); an output word's moves on with
+    // its grant (the npu always grants it, and synthesis folds the select away).
+    let acc_read = b.reg("acc_read_q", Ty::BIT);
+    let acc_read_q = acc_read.q();
+    let read_now = b.wire(
+        "read_now",
+        is(1).and(rows_left.clone()).and(acc_read_q.clone().not()),
+    );
+    b.set_next(
+        acc_read,
+        read_now.clone().and(src.clone()).and(rd_grant.clone()),
+        None,
+    );
+    let row_read = b.wire(
+        "row_read",
+        Expr::mux(src.clone(), acc_read_q, rd_grant.clone()),
+    );
     let next = Expr::mux(
         take.clone(),
         lit(1, 3),
@@ -322,10 +330,10 @@ pub fn store(module: &str, g: &Geometry) -> Module {
             is(1).and(rows_left.clone().not()),
             lit(5, 3),
             Expr::mux(
-                is(1).and(rd_grant.clone()),
+                is(1).and(row_read),
                 lit(2, 3),
                 Expr::mux(
-                    is(2).and(row_read),
+                    is(2),
                     lit(6, 3),
                     Expr::mux(
                         is(6),
@@ -394,7 +402,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     b.assign("q_ready", take.clone());
     b.assign("pop_c2s", take.and(q_data.bit(4)));
     b.assign("push_s2c", done.and(push));
-    b.assign("rd_en", is(1).and(rows_left));
+    b.assign("rd_en", read_now);
     b.assign("rd_src", src);
     b.assign("rd_addr", word_q);
     b.assign("aw_addr", cur_q);

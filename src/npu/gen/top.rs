@@ -148,7 +148,6 @@ pub fn top(name: &str, g: &Geometry, n: &Names) -> Module {
         bresp,
         bvalid,
     };
-    let start = sig("start", Ty::BIT);
     let busy = sig("busy", Ty::BIT);
     regs_block(
         &mut b,
@@ -157,13 +156,18 @@ pub fn top(name: &str, g: &Geometry, n: &Names) -> Module {
         lite_ports.map(|(n, _, _)| n).into_iter().zip(lite_in),
         &lite_out,
     );
+    // START reaches hundreds of flip-flops across the chip: each user group gets its own
+    // copy of the register (for the clock), all in the cycle the register file's is.
+    for user in START_USERS {
+        b.replica(&format!("start_{user}_q"), bit("start_next"));
+    }
     control(&mut b, n, g, &ins);
     let bases: Vec<Expr> = (0..4).map(|k| sig(&format!("base{k}"), u(aw))).collect();
     unit_queues(&mut b, n);
-    tokens(&mut b, &start);
+    tokens(&mut b, &start_of("tok"));
     buffers(&mut b, g);
     units(&mut b, n, g, &ins, &bases);
-    counters(&mut b, g, &start, &busy, &ins);
+    counters(&mut b, g, &start_of("cnt"), &busy, &ins);
     b.assign("m_axi_arburst", lit(1, 2));
     b.assign("m_axi_awburst", lit(1, 2));
     b.assign("m_axi_arid", lit(0, 1));
@@ -254,7 +258,7 @@ fn regs_block(
 ) {
     let aw = g.axi_addr_bits;
     for (n, ty) in [
-        ("start", Ty::BIT),
+        ("start_next", Ty::BIT),
         ("soft_reset", Ty::BIT),
         ("prog_addr", u(aw)),
         ("prog_len", u(32)),
@@ -290,7 +294,7 @@ fn regs_block(
         conns.push((c.as_str(), i(sig(&cnt_v[k], u(64)))));
     }
     for p in [
-        "start",
+        "start_next",
         "soft_reset",
         "prog_addr",
         "prog_len",
@@ -471,7 +475,7 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
         &n.seq,
         "seq",
         vec![
-            ("start", bit("start")),
+            ("start", start_of("seq")),
             ("aligned", aligned),
             ("stop_req", bit("soft_reset")),
             ("prog_len", sig("prog_len", u(32))),
@@ -548,6 +552,16 @@ fn unit_queues(b: &mut ModuleBuilder, n: &Names) {
         b.instance(q, module, conns);
         b.wire(&format!("{q}_count_unused"), sig(&names[3], u(cw)));
     }
+}
+
+/// The groups with their own copy of START: sequencer, load and store units (by their queue's
+/// first letter), token counters, performance counters.
+const START_USERS: [&str; 5] = ["seq", "l", "s", "tok", "cnt"];
+
+/// START as `user`'s copy sees it (one of [`START_USERS`]).
+fn start_of(user: &str) -> Expr {
+    debug_assert!(START_USERS.contains(&user));
+    bit(&format!("start_{user}_q"))
 }
 
 /// The four token counters between the units (given minus used, cleared at start).
@@ -702,7 +716,7 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
     let dma_in = |q: &str, tok: &'static str| -> Vec<(&'static str, Expr)> {
         let d = sig(&format!("{q}_out_data"), u(160));
         let mut v = vec![
-            ("start", bit("start")),
+            ("start", start_of(&q[..1])),
             ("q_valid", bit(&format!("{q}_out_valid"))),
             ("q_data", d.slice(127, 0)),
             ("q_pc", d.slice(159, 128)),
