@@ -1,6 +1,8 @@
 //! The npu's register queue (unit queues, the fetch queue, the row and tile descriptor
 //! queues), Verilated alone against a plain double-ended queue: random pushes and pops at
-//! depths 1, 2, 3 and 4, every cycle's in_ready, out_valid, out_data and count compared.
+//! depths 1 to 4, 16 and 32 (the row descriptors' and the read order's), some keeping
+//! entries free (the unit queues'), every cycle's in_ready, out_valid, out_data and count
+//! compared.
 
 mod common;
 
@@ -22,8 +24,17 @@ fn queues_behave_as_a_plain_queue() {
     let seed = seed_from_env("NPUGEN_SEED");
     println!("seed {seed} (NPUGEN_SEED replays)");
     let mut rng = Rng::new(seed);
-    for depth in 1..=4u32 {
-        let design = queue_design(8, depth);
+    for (depth, reserve) in [
+        (1, 0),
+        (2, 0),
+        (3, 0),
+        (4, 0),
+        (2, 1),
+        (4, 2),
+        (16, 0),
+        (32, 1),
+    ] {
+        let design = queue_design(8, depth, reserve);
         let build = build_model(&design, TraceFormat::Vcd, &sim_cache()).unwrap();
         let mut sim = Verilated::load(&build).unwrap();
         let s = Ports::of(&sim);
@@ -45,8 +56,8 @@ fn queues_behave_as_a_plain_queue() {
             // The outputs of this cycle (before its clock edge), then the edge.
             sim.step();
             let o = sim.outputs();
-            let label = format!("depth {depth}, cycle {cycle}");
-            let ready = want.len() < depth as usize;
+            let label = format!("depth {depth}, {reserve} kept free, cycle {cycle}");
+            let ready = want.len() < (depth - reserve) as usize;
             assert_eq!(get(o, s.get("in_ready")), u64::from(ready), "{label}");
             assert_eq!(
                 get(o, s.get("out_valid")),
@@ -69,7 +80,7 @@ fn queues_behave_as_a_plain_queue() {
         }
         assert!(
             pushes > 500 && pops > 500,
-            "depth {depth}: {pushes} pushes, {pops} pops"
+            "depth {depth}, {reserve} kept free: {pushes} pushes, {pops} pops"
         );
     }
 }

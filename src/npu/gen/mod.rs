@@ -264,12 +264,14 @@ pub fn compute_unit_design(cfg: &Config) -> Result<Design> {
 
 /// A design whose top is the npu's register queue, `depth` entries of `width` bits (for its
 /// unit test).
-pub fn queue_design(width: u32, depth: u32) -> Design {
-    let n = format!("npu_queue_{width}x{depth}");
+pub fn queue_design(width: u32, depth: u32, reserve: u32) -> Design {
+    let n = format!("npu_queue_{width}x{depth}r{reserve}");
     Design {
         top: n.clone(),
-        header: vec![format!("{n}: the npu's queue, {depth} x {width} bits")],
-        modules: vec![queue::queue(&n, width, depth)],
+        header: vec![format!(
+            "{n}: the npu's queue, {depth} x {width} bits, {reserve} kept free"
+        )],
+        modules: vec![queue::queue_with_reserve(&n, width, depth, reserve)],
     }
 }
 

@@ -40,7 +40,7 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
     let ct = Ty::unsigned(cw);
     let count = b.reg("count_q", ct);
     let count_q = count.q();
-    // Room and 'holds one' are registers of their own, set from the next count (for the
+    // Room and 'holds one' are registers of their own, set for the next count (for the
     // clock: both sides' handshakes start from a flip-flop, not from a compare of the count).
     let full = b.reg("full_q", Ty::BIT);
     let some = b.reg("some_q", Ty::BIT);
@@ -59,13 +59,31 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
         ),
     );
     let next = b.wire("count_next", next);
-    b.set_next(
-        full,
-        next.clone().ge(Expr::lit(i128::from(depth - reserve), ct)),
-        None,
+    b.set_next(count, next, None);
+    // A flag "count >= k" of the next count, as compares of the register with k - 1, k and
+    // k + 1 selected by the handshakes (for the clock: no adder between the handshakes and
+    // the flag's flip-flop).
+    let (inc, dec) = (
+        b.wire("inc", push.clone().and(pop.clone().not())),
+        b.wire("dec", pop.clone().and(push.clone().not())),
     );
-    b.set_next(some, next.clone().ne(Expr::zero(ct)), None);
-    b.set_next(count, next.clone(), None);
+    let wide = Ty::unsigned(cw + 1);
+    let at_least = |k: u32| {
+        let ge = |k: u32| {
+            count_q
+                .clone()
+                .zext(cw + 1)
+                .ge(Expr::lit(i128::from(k), wide))
+        };
+        let below = if k == 0 {
+            Expr::bit_const(true)
+        } else {
+            ge(k - 1)
+        };
+        Expr::mux(inc.clone(), below, Expr::mux(dec.clone(), ge(k + 1), ge(k)))
+    };
+    b.set_next(full, at_least(depth - reserve), None);
+    b.set_next(some, at_least(1), None);
     // The head is a register; the other depth - 1 entries a circular buffer behind it. The
     // head is (re)filled whenever it is empty or taken: from the buffer if it holds an entry,
     // else straight from in_data. So the head is valid exactly when count is not zero.
@@ -74,12 +92,12 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
     let head = b.reg_with_reset("head_q", Ty::unsigned(width), None);
     let head_q = head.q();
     let load = valid.clone().not().or(pop.clone());
-    // "Holds more than the head" as a register too, set from the next count (for the clock:
-    // the head's wide enable starts from flip-flops).
+    // "Holds more than the head" as a register too (for the clock: the head's wide enable
+    // starts from flip-flops).
     let ge2 = if depth >= 2 {
         let many = b.reg("many_q", Ty::BIT);
         let many_q = many.q();
-        b.set_next(many, next.clone().gt(one), None);
+        b.set_next(many, at_least(2), None);
         many_q
     } else {
         Expr::bit_const(false)

@@ -1,8 +1,9 @@
 //! The AXI4 read-channel arbiter between instruction fetch (port `f`) and the load unit (port
 //! `l`). Both use one ID, so the memory answers bursts in the order it accepted them: an order
 //! queue remembers whose each accepted burst is and routes the R beats to it until RLAST.
-//! Grants alternate when both ask; a request shown on ARVALID stays granted until ARREADY (AXI
-//! forbids withdrawing it), and no burst is shown while the order queue is full.
+//! The side shown on AR is chosen a cycle ahead: the load unit unless the fetch asks, the one
+//! not granted last when both ask; a request shown on ARVALID stays granted until ARREADY
+//! (AXI forbids withdrawing it), and no burst is shown while the order queue is full.
 
 use super::{lit, u};
 use crate::rtl::{Conn, Expr, Module, ModuleBuilder, Ty};
@@ -50,21 +51,30 @@ pub fn rd_arb(module: &str, order_queue: &str, aw: u32, bus_bytes: u32) -> Modul
             "a burst waits for the AR channel (the counter)",
         ),
     ]);
-    let locked = b.reg("locked_q", Ty::BIT);
-    let owner = b.reg("owner_q", Ty::BIT);
+    // Who is shown on AR is a register, chosen a cycle ahead (for the clock: neither side's
+    // request reaches the other's ready, nor the AR outputs' select). 1: the load unit, which
+    // is chosen when the fetch does not ask; when both ask, the one not granted last.
+    let owner = b.reg_with_reset(
+        "owner_q",
+        Ty::BIT,
+        Some(crate::rtl::Const::from_u128(1, Ty::BIT)),
+    );
     let last = b.reg("last_q", Ty::BIT);
-    let (locked_q, owner_q, last_q) = (locked.q(), owner.q(), last.q());
-    // 1: the load unit. Alternate when both ask.
-    let pick_load = l_valid
-        .clone()
-        .and(f_valid.clone().not().or(last_q.clone().not()));
-    let sel = b.wire("sel", Expr::mux(locked_q, owner_q, pick_load));
+    let (owner_q, last_q) = (owner.q(), last.q());
+    let sel = b.wire("sel", owner_q);
     let room = b.declare_wire("oq_in_ready", Ty::BIT);
     let req = Expr::mux(sel.clone(), l_valid.clone(), f_valid.clone());
     let arvalid = b.wire("arvalid", req.and(room.clone()));
     let fire = b.wire("fire", arvalid.clone().and(arready.clone()));
-    b.set_next(locked, arvalid.clone().and(arready.clone().not()), None);
-    b.set_next(owner, sel.clone(), None);
+    // A request shown stays until taken (AXI); otherwise choose for the next cycle.
+    let hold = arvalid.clone().and(arready.clone().not());
+    let last_now = Expr::mux(fire.clone(), sel.clone(), last_q);
+    let pick_load = Expr::mux(
+        f_valid.clone(),
+        l_valid.clone().and(last_now.not()),
+        Expr::bit_const(true),
+    );
+    b.set_next(owner, Expr::mux(hold, sel.clone(), pick_load), None);
     b.set_next(last, sel.clone(), Some(fire.clone()));
     // The order queue: whose the accepted bursts are.
     for (n, ty) in [
