@@ -69,17 +69,14 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
     );
     let wide = Ty::unsigned(cw + 1);
     let at_least = |k: u32| {
-        let ge = |k: u32| {
-            count_q
+        let ge = |k: u32| match k {
+            0 => Expr::bit_const(true),
+            k => count_q
                 .clone()
                 .zext(cw + 1)
-                .ge(Expr::lit(i128::from(k), wide))
+                .ge(Expr::lit(i128::from(k), wide)),
         };
-        let below = if k == 0 {
-            Expr::bit_const(true)
-        } else {
-            ge(k - 1)
-        };
+        let below = ge(k.saturating_sub(1));
         Expr::mux(inc.clone(), below, Expr::mux(dec.clone(), ge(k + 1), ge(k)))
     };
     b.set_next(full, at_least(depth - reserve), None);
