@@ -70,7 +70,8 @@ fn synth_tool<'a>(core: &SynthCore<'a>) -> (&'static str, String, &'static str, 
     let freq = format!("{freq_mhz}");
     match (target.family(), harness) {
         (Family::Ecp5, Some(h)) => {
-            let opts = pnr_options(device, freq, "--lpf-allow-unconstrained");
+            let mut opts = pnr_options(device, freq, "--lpf-allow-unconstrained");
+            opts.extend(crate::flow::nextpnr::ECP5_PLACER.map(String::from));
             (
                 "trellis",
                 format!("nextpnr_options: {}", list(&opts)),
@@ -212,7 +213,7 @@ mod tests {
             "0.1.0",
         );
         assert!(core.contains(
-            "nextpnr_options: [--45k, --package, CABGA381, --freq, 150, --timing-allow-fail, --lpf-allow-unconstrained]"
+            "nextpnr_options: [--45k, --package, CABGA381, --freq, 150, --timing-allow-fail, --lpf-allow-unconstrained, --placer-heap-timingweight, 30, --placer-heap-critexp, 4]"
         ));
         assert!(core.contains("toplevel: t_qor"));
         assert!(core.contains("mode: lint-only"));

