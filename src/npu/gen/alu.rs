@@ -143,7 +143,10 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         "acc_re",
         read_src.and(kind_is(AluSrc::Acc)).or(is(2).and(reads_dst)),
     );
-    let dst_row = b.wire("dst_row", dst.add(i_q));
+    // The destination row from a register (for the clock: no adder before the accumulator
+    // memory's write address): a cycle behind the row counter, which moves at the start and
+    // at each write, and the destination is read two cycles after either (state 2).
+    let dst_row = b.data_reg("dst_row_q", dst.add(i_q), None);
     b.assign("acc_raddr", Expr::mux(is(1), src_row, dst_row.clone()));
 
     // The immediate, sign-extended (or cut) to a lane.
