@@ -9,8 +9,9 @@ use std::time::Duration;
 use super::targets::{Family, Target};
 
 /// The HeAP placer's timing weight and criticality exponent for ECP5 (nextpnr's defaults:
-/// 10 and 2). Measured on the 8x8 npu (BENCHMARKS.md, "the placer's weights"): the same
-/// netlist places 4-10 % faster on each of three seeds, in no more time.
+/// 10 and 2). Measured (BENCHMARKS.md, the npu's second clock round): the 8x8 npu netlist of
+/// cb5a669 at 111.6 / 110.6 / 111.2 MHz on seeds 1-3 against 107.1 / 100.2 / 111.1, the 8x8
+/// INT8 array at pipeline 3 at 176.2 / 178.9 / 173.2 against 172.4 / 185.1 / 174.4.
 pub const ECP5_PLACER: [&str; 4] = [
     "--placer-heap-timingweight",
     "30",

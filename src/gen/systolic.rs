@@ -15,15 +15,10 @@ pub fn lane(bus: &Expr, i: u32, ty: Ty) -> Expr {
     bus.slice_as(lo + ty.width - 1, lo, ty.signed)
 }
 
-/// A register chain `{prefix}_1 .. {prefix}_n` fed by `x`; element t is `x` delayed t cycles
-/// (element 0 is `x` itself).
+/// A register chain `{prefix}_1 .. {prefix}_n` fed by `x` ([`ModuleBuilder::delays`]);
+/// element t is `x` delayed t cycles (element 0 is `x` itself).
 pub(crate) fn delay_line(b: &mut ModuleBuilder, prefix: &str, x: Expr, n: u32) -> Vec<Expr> {
-    let mut taps = vec![x];
-    for t in 1..=n {
-        let prev = taps.last().expect("non-empty").clone();
-        taps.push(b.delay(&format!("{prefix}_{t}"), prev));
-    }
-    taps
+    b.delays(|t| format!("{prefix}_{t}"), x, n)
 }
 
 /// Delays lane i by `delay(i)` cycles through registers `{prefix}{i}_{stage}`.
@@ -38,9 +33,7 @@ fn delay_lanes(
         .enumerate()
         .map(|(i, x)| {
             let i = i as u32;
-            delay_line(b, &format!("{prefix}{i}"), x, delay(i))
-                .pop()
-                .expect("non-empty")
+            b.delayed(|t| format!("{prefix}{i}_{t}"), x, delay(i))
         })
         .collect()
 }

@@ -209,11 +209,8 @@ impl ModuleBuilder {
     /// A [`delay`](Self::delay) that synthesis keeps apart from its identical copies: copies
     /// of one register, each near the logic it feeds, so no single net spans the chip.
     pub fn replica(&mut self, name: &str, next: Expr) -> Expr {
-        let h = self.reg(name, next.ty());
-        let q = h.q();
-        let index = h.index;
-        self.set_next(h, next, None);
-        self.module.regs[index].replica = true;
+        let q = self.delay(name, next);
+        self.module.regs.last_mut().expect("just declared").replica = true;
         q
     }
 
@@ -226,6 +223,13 @@ impl ModuleBuilder {
             v.push(q);
         }
         v
+    }
+
+    /// `first` delayed `n` cycles: the last stage of [`delays`](Self::delays).
+    pub fn delayed(&mut self, name: impl Fn(u32) -> String, first: Expr, n: u32) -> Expr {
+        self.delays(name, first, n)
+            .pop()
+            .expect("the chain holds `first`")
     }
 
     /// Declares a register reset to zero that loads `next` in the cycles `enable` is high

@@ -308,9 +308,11 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     // after its last row arrives, L the accumulator memory's read latency; its rows read
     // back one cycle after that).
     let tile_end = b.declare_wire("tile_end", Ty::BIT);
-    let n_done = buffers::ACC_READ_LATENCY + 1;
-    let tile_done =
-        b.delays(|k| format!("tile_end{k}"), tile_end.clone(), n_done)[n_done as usize].clone();
+    let tile_done = b.delayed(
+        |k| format!("tile_end{k}"),
+        tile_end.clone(),
+        buffers::ACC_READ_LATENCY + 1,
+    );
     let ow = crate::rtl::bits_for(u64::from(TILES_AHEAD) + 2);
     let outstanding = b.reg("mm_outstanding_q", u(ow));
     let out_q = outstanding.q();
@@ -605,7 +607,7 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     // never used. The compares are made as the row is requested and registered to stage L.
     let hit = |b: &mut ModuleBuilder, n: usize| {
         let h = sv[n].clone().and(sa[n].clone().eq(addr.clone()));
-        b.delays(|k| format!("s{k}_hit{n}"), h, l)[L].clone()
+        b.delayed(|k| format!("s{k}_hit{n}"), h, l)
     };
     let hit1 = hit(&mut b, 1);
     let hit2 = hit(&mut b, 2);
@@ -652,7 +654,7 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     b.assign("wb_empty", wb_empty_now.and(out_q.clone().eq(lit(0, ow))));
 
     // POST: a row read reaches the post-processing L cycles later.
-    let pp_in = b.delays(|k| format!("pp_in{k}"), post_rows.clone(), l)[L].clone();
+    let pp_in = b.delayed(|k| format!("pp_in{k}"), post_rows.clone(), l);
     if post {
         let ob = g.out.map_or(8, |(b, _)| b);
         b.declare_wire("pp_out_data", u(cols * ob));

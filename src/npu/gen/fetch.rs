@@ -142,11 +142,7 @@ pub fn fetch(module: &str, queue: &str, bus_bytes: u32, addr_bits: u32) -> Modul
     let settling = b.delay("n_settling_q", changed.clone().not());
     b.set_next(fresh, settling.and(changed.not()), None);
     let fire = b.wire("ar_fire", arv_q.clone().and(arready));
-    b.set_next(
-        arv,
-        valid_next(&start, issue.clone(), arv_q.clone().and(fire.clone().not())),
-        None,
-    );
+    b.set_next(arv, valid_next(&start, issue.clone(), &arv_q, &fire), None);
     let beats = n.clone().times_const(per_instr, 8).sub(lit(1, 8));
     b.set_next(arlen, beats, Some(issue.clone()));
     let ar_addr = b.reg("araddr_q", u(aw));

@@ -49,13 +49,17 @@ pub(super) fn countdown(
     (q, flags[0].clone())
 }
 
-/// The next value of a pipeline stage's valid flag: cleared by `start`, else set when the
-/// stage fills, else `stay` (held while it does not empty).
-pub(super) fn valid_next(start: &Expr, fill: Expr, stay: Expr) -> Expr {
+/// The next value of a pipeline stage's valid flag `valid`: cleared by `start`, else set when
+/// the stage fills, else held while it does not empty (`leave`).
+pub(super) fn valid_next(start: &Expr, fill: Expr, valid: &Expr, leave: &Expr) -> Expr {
     Expr::mux(
         start.clone(),
         Expr::bit_const(false),
-        Expr::mux(fill, Expr::bit_const(true), stay),
+        Expr::mux(
+            fill,
+            Expr::bit_const(true),
+            valid.clone().and(leave.clone().not()),
+        ),
     )
 }
 

@@ -118,22 +118,9 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         i_valid.and(s0v.clone().and(s1av.clone()).and(s1v.clone()).not()),
     );
     b.set_next(s0d, i_data.clone(), Some(pop.clone()));
-    let stay = |v: &Expr, leave: &Expr| v.clone().and(leave.clone().not());
-    b.set_next(
-        s0,
-        valid_next(&start, pop.clone(), stay(&s0v, &move0)),
-        None,
-    );
-    b.set_next(
-        s1a,
-        valid_next(&start, move0.clone(), stay(&s1av, &move_a)),
-        None,
-    );
-    b.set_next(
-        s1,
-        valid_next(&start, move_a.clone(), stay(&s1v, &take1)),
-        None,
-    );
+    b.set_next(s0, valid_next(&start, pop.clone(), &s0v, &move0), None);
+    b.set_next(s1a, valid_next(&start, move0.clone(), &s1av, &move_a), None);
+    b.set_next(s1, valid_next(&start, move_a.clone(), &s1v, &take1), None);
     // Stage 1a: what the checks found, each class of check on its own (a register each),
     // combined into one error code in stage 1 (for the clock: no path from the instruction
     // through the compares and the code's priority at once).

@@ -307,7 +307,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let rows_left = rows_q.clone().ne(z16);
     // An accumulator row's read was granted last cycle (the state moves on from a register,
     // for the clock: the grant depends on compute's reads); an output word's moves on with
-    // its grant (the npu always grants it, and synthesis folds the select away).
+    // its grant (which the npu always gives).
     let acc_read = b.reg("acc_read_q", Ty::BIT);
     let acc_read_q = acc_read.q();
     let read_now = b.wire(

@@ -554,9 +554,9 @@ fn unit_queues(b: &mut ModuleBuilder, n: &Names) {
     }
 }
 
-/// The groups with their own copy of START: sequencer, load and store units (by their queue's
-/// first letter), token counters, performance counters.
-const START_USERS: [&str; 5] = ["seq", "l", "s", "tok", "cnt"];
+/// The groups with their own copy of START: sequencer, load and store units, token counters,
+/// performance counters.
+const START_USERS: [&str; 5] = ["seq", "load", "store", "tok", "cnt"];
 
 /// START as `user`'s copy sees it (one of [`START_USERS`]).
 fn start_of(user: &str) -> Expr {
@@ -713,10 +713,10 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
     let ab = c * g.acc_bits;
     let ob = g.out.map_or(8, |(b, _)| b);
     let post = g.out.is_some();
-    let dma_in = |q: &str, tok: &'static str| -> Vec<(&'static str, Expr)> {
+    let dma_in = |unit: &str, q: &str, tok: &'static str| -> Vec<(&'static str, Expr)> {
         let d = sig(&format!("{q}_out_data"), u(160));
         let mut v = vec![
-            ("start", start_of(&q[..1])),
+            ("start", start_of(unit)),
             ("q_valid", bit(&format!("{q}_out_valid"))),
             ("q_data", d.slice(127, 0)),
             ("q_pc", d.slice(159, 128)),
@@ -728,7 +728,7 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
         }
         v
     };
-    let mut load_in = dma_in("lq", "tok_c2l");
+    let mut load_in = dma_in("load", "lq", "tok_c2l");
     load_in.extend([
         ("ar_ready", bit("ar_skid_ready")),
         ("r_data", sig("r_skid_data", u(dw + 3)).slice(dw - 1, 0)),
@@ -812,7 +812,7 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
             ("feed_hold", Ty::BIT),
         ],
     );
-    let mut store_in = dma_in("sq", "tok_c2s");
+    let mut store_in = dma_in("store", "sq", "tok_c2s");
     store_in.extend([
         ("rd_grant", bit("st_grant")),
         ("rd_out_data", out_data),
