@@ -109,7 +109,10 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let more = b.wire("more", none_left.not());
     let done = b.wire("last", is(1).and(more.clone().not()));
     b.assign("done", done.clone());
-    b.assign("busy", is(0).not());
+    // Busy as a register of its own, set for the next state (for the clock: the compute
+    // unit's read-port selects start from a flip-flop).
+    let busy = b.reg("busy_q", Ty::BIT);
+    b.assign("busy", busy.q());
     let next = Expr::mux(
         start.clone(),
         lit(1, sw_st),
@@ -123,6 +126,8 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
             ),
         ),
     );
+    let next = b.wire("state_next", next);
+    b.set_next(busy, next.clone().ne(lit(0, sw_st)), None);
     b.set_next(st, next, None);
     b.set_next(
         i,
@@ -138,7 +143,11 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let read_src = is(1).and(more.clone());
     b.assign("act_re", is(1 + D).and(more).and(kind_is(AluSrc::Act)));
     let src_row = b.wire("src_row", src.add(i_q.clone()));
-    b.assign("act_raddr", src_row.clone());
+    // An activation operand's address from a register (for the clock: no adder before the
+    // memory, whose read address is not registered): it is read in state 1 + D, at least two
+    // cycles after the row counter moved.
+    let src_row_q = b.data_reg("src_row_q", src_row.clone(), None);
+    b.assign("act_raddr", src_row_q);
     b.assign(
         "acc_re",
         read_src.and(kind_is(AluSrc::Acc)).or(is(2).and(reads_dst)),
@@ -256,16 +265,37 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let (op_act_q, op_acc_q) = (act_rdata.clone(), acc_rdata.clone());
     for j in 0..cols {
         let (lo, hi) = (j * w, j * w + w - 1);
+        // The lane's own copies of the decoded function and source (for the clock: no
+        // decode drives every lane's muxes), a cycle behind func_q and kind_q, which hold from
+        // state 1: the lanes use them from state 3.
+        let lane_func = |b: &mut ModuleBuilder, fu: AluFunc| {
+            let name = format!("func_{fu:?}_l{j}_q").to_lowercase();
+            b.replica(&name, func_is(fu))
+        };
+        let lane_kind = |b: &mut ModuleBuilder, k: AluSrc| {
+            let name = format!("src_{k:?}_l{j}_q").to_lowercase();
+            b.replica(&name, kind_is(k))
+        };
+        let (l_add, l_max, l_min, l_shr) = (
+            lane_func(&mut b, AluFunc::Add),
+            lane_func(&mut b, AluFunc::Max),
+            lane_func(&mut b, AluFunc::Min),
+            lane_func(&mut b, AluFunc::Shr),
+        );
+        let (l_act, l_imm) = (
+            lane_kind(&mut b, AluSrc::Act),
+            lane_kind(&mut b, AluSrc::Imm),
+        );
         // Stage 3: the operand plus the immediate.
         let operand = if j < g.rows {
             let (alo, ahi) = (j * g.in_bits, j * g.in_bits + g.in_bits - 1);
             let a = b.wire(&format!("act_l{j}"), op_act_q.slice_as(ahi, alo, g.signed));
             let a = b.wire(&format!("act_x{j}"), a.ext(w).cast(false));
-            Expr::mux(kind_is(AluSrc::Act), a, op_acc_q.slice(hi, lo))
+            Expr::mux(l_act.clone(), a, op_acc_q.slice(hi, lo))
         } else {
-            Expr::mux(kind_is(AluSrc::Act), lit(0, w), op_acc_q.slice(hi, lo))
+            Expr::mux(l_act.clone(), lit(0, w), op_acc_q.slice(hi, lo))
         };
-        let operand = Expr::mux(kind_is(AluSrc::Imm), lit(0, w), operand);
+        let operand = Expr::mux(l_imm, lit(0, w), operand);
         v_next.push(operand.add(imm_lane.clone()));
         // Stages 4 and 5: the left shift, or the rounding right shift (gemmlowp's mask and
         // threshold), by the shift's multiple of 8, then by the rest.
@@ -282,17 +312,13 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         for (k, v) in halves(&rem, &thr, false).into_iter().enumerate() {
             rem_next[k].push(v);
         }
-        up_next.push(greater(&rem_f, j).and(func_is(AluFunc::Shr)));
+        up_next.push(greater(&rem_f, j).and(l_shr.clone()));
         let down = x.shr(sh_coarse.clone()).cast(false);
-        t1_next.push(Expr::mux(
-            func_is(AluFunc::Shr),
-            down,
-            xu.shl(sh_coarse.clone()),
-        ));
+        t1_next.push(Expr::mux(l_shr.clone(), down, xu.shl(sh_coarse.clone())));
         let x1 = t1_q.slice_as(hi, lo, g.signed);
         let down = x1.shr(sh_fine.clone()).cast(false);
         t_next.push(Expr::mux(
-            func_is(AluFunc::Shr),
+            l_shr.clone(),
             down,
             t1_q.slice(hi, lo).shl(sh_fine.clone()),
         ));
@@ -308,17 +334,13 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         // SHR: the shifted value plus its rounding bit (zero for the other functions).
         let rounded = t_q.slice(hi, lo).add(up_q.bit(j).zext(w)).cast(g.signed);
         let sum = a.clone().add(t.clone());
-        r1_next.push(Expr::mux(func_is(AluFunc::Add), sum, rounded).cast(false));
+        r1_next.push(Expr::mux(l_add, sum, rounded).cast(false));
         // Stage 7: MAX and MIN from the registered compare (a and t still hold), else the sum.
         let gt = b.wire(&format!("a_gt_l{j}"), greater(&gt_f, j));
         let max = Expr::mux(gt.clone(), a.clone(), t.clone());
         let min = Expr::mux(gt, t.clone(), a.clone());
         let r1 = r1_q.slice_as(hi, lo, g.signed);
-        let r = Expr::mux(
-            func_is(AluFunc::Max),
-            max,
-            Expr::mux(func_is(AluFunc::Min), min, r1),
-        );
+        let r = Expr::mux(l_max, max, Expr::mux(l_min, min, r1));
         res.push(r.cast(false));
     }
     let rev = |v: Vec<Expr>| Expr::concat(v.into_iter().rev().collect());

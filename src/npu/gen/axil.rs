@@ -107,8 +107,8 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
         ),
     ]);
 
-    // Write channel, two cycles for the clock: the address, data and strobes are registered
-    // as the write is accepted, decoded and written the cycle after (`wpend_q`); the
+    // Write channel, two cycles for the clock: the address (decoded), data and strobes are
+    // registered as the write is accepted and written the cycle after (`wpend_q`); the
     // response comes then too, so a read after it sees the write.
     let bvalid = b.reg("bvalid_q", Ty::BIT);
     let bvalid_q = bvalid.q();
@@ -131,11 +131,6 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
     b.assign("s_axi_wready", wr_in.clone());
     b.assign("s_axi_bvalid", bvalid_q);
     b.assign("s_axi_bresp", lit(0, 2));
-    let waddr = b.delay_when(
-        "waddr_q",
-        awaddr.slice(AXIL_ADDR_BITS - 1, 2),
-        wr_in.clone(),
-    );
     let wdata = b.delay_when("wdata_q", wdata, wr_in.clone());
     let wstrb = b.delay_when("wstrb_q", wstrb, wr_in.clone());
     let wr = wpend_q;
@@ -148,13 +143,20 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
                 .collect(),
         ),
     );
-    let hit = |name: &str| {
+    // Which register a write is to, decoded as it is accepted into a flag per register (for
+    // the clock: the decode stays off the registers' enables, which see a flag and wpend_q).
+    let word_addr = awaddr.slice(AXIL_ADDR_BITS - 1, 2);
+    let hit = |b: &mut ModuleBuilder, name: &str| {
         let off = crate::npu::regs::offset(name).expect("register in the map");
-        wr.clone().and(
-            waddr
-                .clone()
-                .eq(lit(u64::from(off / 4), AXIL_ADDR_BITS - 2)),
-        )
+        let here = word_addr
+            .clone()
+            .eq(lit(u64::from(off / 4), AXIL_ADDR_BITS - 2));
+        let sel = b.delay_when(
+            &format!("wsel_{}_q", name.to_lowercase()),
+            here,
+            wr_in.clone(),
+        );
+        wr.clone().and(sel)
     };
     // The RW registers: byte-masked writes.
     let mut rw = std::collections::BTreeMap::new();
@@ -168,10 +170,11 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
             .clone()
             .and(mask.clone().not())
             .or(wdata.clone().and(mask.clone()));
-        b.set_next(h, merged, Some(hit(r.name)));
+        let en = hit(&mut b, r.name);
+        b.set_next(h, merged, Some(en));
         rw.insert(r.name, q);
     }
-    let ctrl = hit("CTRL");
+    let ctrl = hit(&mut b, "CTRL");
     // START and SOFT_RESET act the cycle after the write, from registers: SOFT_RESET's here,
     // START's (which reaches every unit) in copies the npu registers beside its users, and
     // the write decode stays off those paths (for the clock).
@@ -194,7 +197,9 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
     );
     let irqs = b.reg("irq_status_q", Ty::BIT);
     let irqs_q = irqs.q();
-    let clear = hit("IRQ_STATUS").and(wstrb.bit(0)).and(wdata.bit(0));
+    let clear = hit(&mut b, "IRQ_STATUS")
+        .and(wstrb.bit(0))
+        .and(wdata.bit(0));
     b.set_next(
         irqs,
         Expr::mux(
@@ -237,22 +242,27 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
     }
     b.wire("wdata_unused", wdata.slice(31, 2));
 
-    // Read channel, two cycles for the clock: the address is registered, then the word is
-    // picked by a balanced mux tree on the registered word index (no chain of compares).
+    // Read channel, three cycles for the clock: the address is registered, then the word is
+    // picked by balanced mux trees on the registered word index (no chain of compares), in
+    // two steps.
     let rvalid = b.reg("rvalid_q", Ty::BIT);
     let rvalid_q = rvalid.q();
     let rpend = b.reg("rpend_q", Ty::BIT);
     let rpend_q = rpend.q();
+    let rpend2 = b.reg("rpend2_q", Ty::BIT);
+    let rpend2_q = rpend2.q();
     let rd = b.wire(
         "rd",
         arvalid
             .and(rvalid_q.clone().not())
-            .and(rpend_q.clone().not()),
+            .and(rpend_q.clone().not())
+            .and(rpend2_q.clone().not()),
     );
     b.set_next(rpend, rd.clone(), None);
+    b.set_next(rpend2, rpend_q.clone(), None);
     b.set_next(
         rvalid,
-        rpend_q.clone().or(rvalid_q.clone().and(rready.not())),
+        rpend2_q.clone().or(rvalid_q.clone().and(rready.not())),
         None,
     );
     b.assign("s_axi_arready", rd.clone());
@@ -277,10 +287,32 @@ pub fn axil(module: &str, g: &Geometry, rounding: u32) -> Module {
         words.push((off, c.slice(31, 0)));
         words.push((off + 1, c.slice(63, 32)));
     }
-    let value = Expr::select(&raddr, &words, u(32));
+    // The word in two steps: among each group of eight by the index's low bits (`rgroup*_q`),
+    // then among the groups.
+    const LOW: u32 = 3;
+    let mut groups: std::collections::BTreeMap<u64, Vec<(u64, Expr)>> = Default::default();
+    for (off, v) in words {
+        groups
+            .entry(off >> LOW)
+            .or_default()
+            .push((off & ((1 << LOW) - 1), v));
+    }
+    let low = b.wire("raddr_low", raddr.slice(LOW - 1, 0));
+    let picked: Vec<(u64, Expr)> = groups
+        .into_iter()
+        .map(|(gi, members)| {
+            let v = Expr::select(&low, &members, u(32));
+            (
+                gi,
+                b.data_reg(&format!("rgroup{gi}_q"), v, Some(rpend_q.clone())),
+            )
+        })
+        .collect();
+    let high = b.wire("raddr_high", raddr.slice(AXIL_ADDR_BITS - 3, LOW));
+    let value = Expr::select(&high, &picked, u(32));
     let rdata = b.reg("rdata_q", u(32));
     let rdata_q = rdata.q();
-    b.set_next(rdata, value, Some(rpend_q));
+    b.set_next(rdata, value, Some(rpend2_q.clone()));
     b.assign("s_axi_rdata", rdata_q);
     b.wire(
         "addr_lo_unused",

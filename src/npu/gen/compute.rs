@@ -596,18 +596,22 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let (l, wr) = (L as u32, L as u32 + 1);
     let sv = b.delays(|k| format!("s{k}_valid"), keep.clone(), wr);
     let sa = b.delays(|k| format!("s{k}_addr"), addr.clone(), wr);
-    let sacc = b.delays(|k| format!("s{k}_accum"), d_accum.clone(), l);
+    let sacc = b.delays(|k| format!("s{k}_accum"), d_accum.clone(), l - 1);
     let srow = b.delays(|k| format!("s{k}_row"), Expr::sig("c_tdata", u(ab)), l);
     // A row read while one of the three rows before it is still to be written (the last row
     // of one tile and the first of the next, accumulating into it, one to three cycles apart)
     // is not what the memory returns: its base is that row's sum, registered one, two or three
-    // times since (`sum1_q`..`sum3_q`), the nearest first. (The memory reads L - 2 cycles
-    // after the request and the row before is written L + 1 cycles after its own: three rows
-    // at any L.) What the memory returns when a row is read in the cycle it is written is
-    // never used. The compares are made as the row is requested and registered to stage L.
+    // times since, the nearest first. (The memory reads L - 2 cycles after the request and
+    // the row before is written L + 1 cycles after its own: three rows at any L.) What the
+    // memory returns when a row is read in the cycle it is written is never used. The
+    // compares are made as the row is requested and carried to stage L - 1, where the base
+    // is chosen as far as it can be a cycle ahead (for the clock: one small select before the
+    // add): the sum one row back (`sum1_q` at stage L), else an older sum or zero (a tile
+    // that overwrites), registered from `sum1_q` and `sum2_q` (`wb_older_q`), else the
+    // memory's row.
     let hit = |b: &mut ModuleBuilder, n: usize| {
         let h = sv[n].clone().and(sa[n].clone().eq(addr.clone()));
-        b.delayed(|k| format!("s{k}_hit{n}"), h, l)
+        b.delayed(|k| format!("s{k}_hit{n}"), h, l - 1)
     };
     let hit1 = hit(&mut b, 1);
     let hit2 = hit(&mut b, 2);
@@ -615,19 +619,21 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let sum1 = b.reg_with_reset("sum1_q", u(ab), None);
     let sum1_q = sum1.q();
     let sum2_q = b.data_reg("sum2_q", sum1_q.clone(), None);
-    let sum3_q = b.data_reg("sum3_q", sum2_q.clone(), None);
+    let accum = sacc[L - 1].clone();
+    let near = b.delay("wb_near_q", accum.clone().and(hit1));
+    let use_older = b.delay(
+        "wb_use_older_q",
+        accum.clone().not().or(hit2.clone()).or(hit3),
+    );
+    let older = b.data_reg(
+        "wb_older_q",
+        Expr::mux(accum, Expr::mux(hit2, sum1_q.clone(), sum2_q), lit(0, ab)),
+        None,
+    );
     let base = Expr::mux(
-        sacc[L].clone(),
-        Expr::mux(
-            hit1,
-            sum1_q.clone(),
-            Expr::mux(
-                hit2,
-                sum2_q.clone(),
-                Expr::mux(hit3, sum3_q, acc_rdata.clone()),
-            ),
-        ),
-        lit(0, ab),
+        near,
+        sum1_q.clone(),
+        Expr::mux(use_older, older, acc_rdata.clone()),
     );
     let base = b.wire("wb_base", base);
     let lanes: Vec<Expr> = (0..cols)

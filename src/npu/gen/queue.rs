@@ -111,7 +111,7 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
         let rptr = b.reg("rptr", pt);
         let (wq, rq) = (wptr.q(), rptr.q());
         let buf_push = b.wire("buf_push", push.clone().and(bypass.clone().not()));
-        let buf_pop = b.wire("buf_pop", load.clone().and(ge2));
+        let buf_pop = b.wire("buf_pop", load.clone().and(ge2.clone()));
         let step = |p: Expr| {
             let last = p.clone().eq(Expr::lit(i128::from(rest - 1), pt));
             Expr::mux(last, Expr::zero(pt), p.add(Expr::lit(1, pt)))
@@ -133,11 +133,12 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
     } else {
         None
     };
+    // The head's data is chosen by `many_q` alone and only its enable waits for the
+    // handshakes (for the clock: a pop or push arriving late reaches the wide head through
+    // one gate, its clock enable): when the head loads, it loads the buffer's oldest entry
+    // if the buffer holds one (that is `buf_pop`), else the entry pushed (`bypass`).
     let (next_head, enable) = match from_buf {
-        Some((buf_pop, oldest)) => (
-            Expr::mux(buf_pop.clone(), oldest, in_data.clone()),
-            buf_pop.or(bypass),
-        ),
+        Some((buf_pop, oldest)) => (Expr::mux(ge2, oldest, in_data.clone()), buf_pop.or(bypass)),
         None => (in_data.clone(), bypass),
     };
     b.set_next(head, next_head, Some(enable));

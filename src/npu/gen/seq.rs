@@ -11,7 +11,7 @@
 //! one after it is empty or moving on (decided from the valid flags alone), so one
 //! instruction dispatches every two cycles.
 
-use super::{countdown, get, lit, u, valid_next};
+use super::{countdown_to_one, get, lit, u, valid_next};
 use crate::config::Dataflow;
 use crate::npu::isa::{covered, AluFunc, AluSrc, Field, Opcode, Unit, COMMON, MAX_TOKENS, OPS};
 use crate::npu::regs::ErrorCode;
@@ -414,9 +414,15 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
             .and(start.clone().not()),
     );
     let active = active_w;
-    // Instructions not yet dispatched, and whether that is none (a register, for the clock).
-    let dispatched = Expr::sig("dispatch", Ty::BIT);
-    let (_, at_end) = countdown(&mut b, "rem_q", 32, &start, prog_len, &dispatched);
+    // The pc and the count of instructions not yet dispatched move a cycle after each
+    // dispatch, from `dispatched_q` (for the clock: the dispatch decision reaches no wide
+    // enable); what they are now is the registers corrected by it: the pc one more, the count
+    // one less, "none left" the count's "one left" flag.
+    let dispatched_q = b.delay("dispatched_q", Expr::sig("dispatch", Ty::BIT));
+    let (_, rem_zero, rem_one) =
+        countdown_to_one(&mut b, "rem_q", 32, &start, prog_len, &dispatched_q);
+    let at_end = b.wire("at_end", Expr::mux(dispatched_q.clone(), rem_one, rem_zero));
+    let pc_now = b.wire("pc_now", pc_q.clone().add(dispatched_q.clone().zext(32)));
     let head = b.wire("head", active.clone().and(at_end.clone().not()).and(s1v));
     // The error at the head: its own, else a token it cannot have.
     let head_err = Expr::mux(
@@ -438,8 +444,7 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     );
     // The units' idle flag is a cycle old (a register, for the clock): it holds now too
     // unless an instruction was dispatched in the cycle before.
-    let dispatched_q = b.delay("dispatched_q", Expr::sig("dispatch", Ty::BIT));
-    let units_idle = b.wire("idle_now", units_idle.and(dispatched_q.not()));
+    let units_idle = b.wire("idle_now", units_idle.and(dispatched_q.clone().not()));
     let finish = b.wire(
         "finish",
         ok.clone().and(is_finish.clone()).and(units_idle.clone()),
@@ -493,7 +498,7 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     // stop decision does not reach their enables); done waits that cycle too.
     let stop_q = b.delay("stop_q", stop_now.clone());
     let new_err_q = b.data_reg("stop_err_q", new_err, None);
-    let stop_pc_q = b.data_reg("stop_pc_q", pc_q.clone(), None);
+    let stop_pc_q = b.data_reg("stop_pc_q", pc_now.clone(), None);
     b.set_next(
         err,
         Expr::mux(start.clone(), code(ErrorCode::None), new_err_q),
@@ -534,8 +539,8 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     );
     b.set_next(
         pc,
-        Expr::mux(start.clone(), lit(0, 32), pc_q.clone().add(lit(1, 32))),
-        Some(start.clone().or(dispatch.clone())),
+        Expr::mux(start.clone(), lit(0, 32), pc_q.add(lit(1, 32))),
+        Some(start.clone().or(dispatched_q)),
     );
     // Counted a cycle late, from a register (for the clock).
     let counted = b.delay("counted_q", dispatch.clone().or(finish));
@@ -581,7 +586,7 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     b.assign("cq_valid", dispatch.clone().and(is_comp));
     b.assign("sq_valid", dispatch.and(is_store));
     b.assign("q_data", ins);
-    b.assign("q_pc", pc_q.clone());
+    b.assign("q_pc", pc_now);
     b.assign("halt", halt_q);
     b.assign("busy", run_q);
     b.assign("done_event", done);

@@ -860,6 +860,7 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
 /// still added): the events come from deep in the units, and the 64-bit adds stay off their
 /// paths.
 fn counters(b: &mut ModuleBuilder, g: &Geometry, start: &Expr, busy: &Expr, x: &Ins) {
+    // `start` (the shared copy) only gates the events; each counter clears at its own.
     let fetch_beat = u64::from(g.axi_bytes.min(INSTR_BYTES));
     let aw_stall = bit("st_aw_valid").and(x.awready.clone().not());
     let w_stall = bit("st_w_valid").and(x.wready.clone().not());
@@ -892,17 +893,33 @@ fn counters(b: &mut ModuleBuilder, g: &Geometry, start: &Expr, busy: &Expr, x: &
         let gated = Expr::mux(counting, event, lit(0, ew));
         let ev = b.delay(&format!("cnt_{lower}_ev"), gated);
         let inc = if scale == 1 {
-            ev.zext(64)
+            ev.zext(33)
         } else {
-            Expr::mux(ev, lit(scale, 64), lit(0, 64))
+            Expr::mux(ev, lit(scale, 33), lit(0, 33))
         };
-        let r = b.reg(&format!("cnt_{lower}_q"), u(64));
-        let q = r.q();
+        // Each counter clears at its own copy of START, and counts in two halves, the upper
+        // one a cycle behind the lower's carry (for the clock: no 64-bit carry chain, and no
+        // START net reaching every counter). The upper half is never read within a cycle of
+        // a carry: counting ends with the program, long before a host reads.
+        let start = b.replica(&format!("cnt_{lower}_start_q"), bit("start_next"));
+        let lo = b.reg(&format!("cnt_{lower}_lo_q"), u(32));
+        let hi = b.reg(&format!("cnt_{lower}_hi_q"), u(32));
+        let (lo_q, hi_q) = (lo.q(), hi.q());
+        let sum = b.wire(&format!("cnt_{lower}_sum"), lo_q.clone().zext(33).add(inc));
+        let carry = b.delay(
+            &format!("cnt_{lower}_carry_q"),
+            start.clone().not().and(sum.bit(32)),
+        );
         b.set_next(
-            r,
-            Expr::mux(start.clone(), lit(0, 64), q.clone().add(inc)),
+            lo,
+            Expr::mux(start.clone(), lit(0, 32), sum.slice(31, 0)),
             None,
         );
-        b.assign(&format!("cnt_{lower}_v"), q);
+        b.set_next(
+            hi,
+            Expr::mux(start, lit(0, 32), hi_q.clone().add(carry.zext(32))),
+            None,
+        );
+        b.assign(&format!("cnt_{lower}_v"), Expr::concat(vec![hi_q, lo_q]));
     }
 }
