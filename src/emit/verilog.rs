@@ -498,4 +498,27 @@ mod tests {
         let (q_at, r1_at) = (v.find("q <= a;").unwrap(), v.find("r1 <= a;").unwrap());
         assert!(q_at < r1_at && r1_at < v.find("r2 <= a;").unwrap(), "{v}");
     }
+
+    #[test]
+    fn enabled_replicas_keep_their_enable_in_their_own_block() {
+        let mut b = ModuleBuilder::new("m");
+        b.clock_and_reset();
+        let a = b.input("a", Ty::unsigned(4), "data in");
+        let en = b.input("en", Ty::BIT, "load");
+        b.output("y", Ty::unsigned(8), "data out");
+        let r = b.replica_when("r", a.clone(), en.clone());
+        let q = b.data_reg("q", a, Some(en));
+        b.assign("y", Expr::concat(vec![r, q]));
+        let v = design_to_verilog(&Design {
+            top: "m".into(),
+            header: vec![],
+            modules: vec![b.finish()],
+        });
+        // Same next value and enable, yet two blocks, the replica's kept, each with the enable.
+        assert_eq!(v.matches("always @(posedge clk)").count(), 2, "{v}");
+        assert_eq!(v.matches("(* keep *)").count(), 1, "{v}");
+        assert_eq!(v.matches("if (en)").count(), 2, "{v}");
+        let kept = v.find("(* keep *)").unwrap();
+        assert!(v[kept..].contains("r <= a;") && !v[kept..].contains("q <= a;"), "{v}");
+    }
 }

@@ -214,6 +214,14 @@ impl ModuleBuilder {
         q
     }
 
+    /// A [`data_reg`](Self::data_reg) that synthesis keeps apart from its identical copies
+    /// (see [`replica`](Self::replica)): a copy of a wide register for one group of its users.
+    pub fn replica_when(&mut self, name: &str, next: Expr, enable: Expr) -> Expr {
+        let q = self.data_reg(name, next, Some(enable));
+        self.module.regs.last_mut().expect("just declared").replica = true;
+        q
+    }
+
     /// A chain of `n` [`delay`](Self::delay) stages from `first`, stage k named `name(k)`;
     /// returns every stage, `first` at index 0 (so index k is `first` k cycles late).
     pub fn delays(&mut self, name: impl Fn(u32) -> String, first: Expr, n: u32) -> Vec<Expr> {

@@ -1,8 +1,8 @@
 //! The compute unit's vector ALU: runs one ALU instruction over accumulator rows, all C lanes
 //! of a row at once, one row every nine cycles (read the operand; read the destination; wait
 //! (the accumulator memory's reads take three cycles, `buffers::ACC_READ_LATENCY`; an
-//! activation operand is read a cycle later, so both kinds arrive together); add the
-//! immediate to the operand, in the memories' output registers by then; shift by the
+//! activation operand, read in two, waits in registers beside the ALU, so both kinds arrive
+//! together); add the immediate to the operand; shift by the
 //! shift's multiple of 8, the destination arriving; shift by the rest; add and compare;
 //! select; write: for the clock, no stage chains two carry chains or follows one with a wide
 //! select, no compare is a carry chain as long as a lane (the halves are compared and
@@ -93,7 +93,7 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     // waiting: D = 1 when accumulator reads take three cycles, activation reads two)
     // 3 + D add the immediate (the operand arrives), 4 + D shift by the multiple of 8 (the
     // destination arrives), 5 + D shift by the rest, 6 + D add and compare, 7 + D select,
-    // 8 + D write. An activation operand is read in state 1 + D.
+    // 8 + D write. An activation operand is read in state 1 too, and delayed D cycles.
     const D: u64 = buffers::ACC_READ_LATENCY as u64 - 2;
     const WRITE: u64 = 8 + D;
     let sw_st = crate::rtl::bits_for(WRITE);
@@ -141,13 +141,9 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         .reduce(Expr::or)
         .expect("a function reads the destination");
     let read_src = is(1).and(more.clone());
-    b.assign("act_re", is(1 + D).and(more).and(kind_is(AluSrc::Act)));
+    b.assign("act_re", is(1).and(more).and(kind_is(AluSrc::Act)));
     let src_row = b.wire("src_row", src.add(i_q.clone()));
-    // An activation operand's address from a register (for the clock: no adder before the
-    // memory, whose read address is not registered): it is read in state 1 + D, at least two
-    // cycles after the row counter moved.
-    let src_row_q = b.data_reg("src_row_q", src_row.clone(), None);
-    b.assign("act_raddr", src_row_q);
+    b.assign("act_raddr", src_row.clone());
     b.assign(
         "acc_re",
         read_src.and(kind_is(AluSrc::Acc)).or(is(2).and(reads_dst)),
@@ -260,9 +256,16 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let a_q = a_reg.q();
     let up_reg = b.reg_with_reset("up_q", u(cols), None);
     let up_q = up_reg.q();
-    // The operand read in state 1 (1 + D from the activations) is in the memories' output
-    // registers in state 3 + D.
-    let (op_act_q, op_acc_q) = (act_rdata.clone(), acc_rdata.clone());
+    // The operand read in state 1 is in the accumulator memory's output register in state
+    // 3 + D; from the activations, in registers that follow the memory's D cycles (for the
+    // clock: the activation memory's word crosses to the ALU into flip-flops, as it also
+    // feeds the array).
+    let op_act_q = if D == 0 {
+        act_rdata.clone()
+    } else {
+        b.delayed(|k| format!("act_op{k}_q"), act_rdata.clone(), D as u32)
+    };
+    let op_acc_q = acc_rdata.clone();
     for j in 0..cols {
         let (lo, hi) = (j * w, j * w + w - 1);
         // The lane's own copies of the decoded function and source (for the clock: no
@@ -325,9 +328,15 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         // Stage 6: combine with the destination.
         let a = b.wire(&format!("a_l{j}"), a_q.slice_as(hi, lo, g.signed));
         let t = b.wire(&format!("t_l{j}"), t_q.slice_as(hi, lo, g.signed));
-        // One compare for both (on a tie either value is the same), in halves.
-        let a_u = b.wire(&format!("a_u_l{j}"), a_q.slice(hi, lo));
-        let t_u = b.wire(&format!("t_u_l{j}"), t_q.slice(hi, lo));
+        // One compare for both (on a tie either value is the same), in halves, of the copies.
+        let a_u = b.wire(
+            &format!("a_u_l{j}"),
+            Expr::sig("a_cmp_q", u(ab)).slice(hi, lo),
+        );
+        let t_u = b.wire(
+            &format!("t_u_l{j}"),
+            Expr::sig("t_cmp_q", u(ab)).slice(hi, lo),
+        );
         for (k, v) in halves(&a_u, &t_u, g.signed).into_iter().enumerate() {
             gt_next[k].push(v);
         }
@@ -350,6 +359,10 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     for ((r, _), v) in rem_f.into_iter().zip(rem_next) {
         b.set_next(r, rev(v), Some(is(4 + D)));
     }
+    // The compare reads copies of a_q and t_q of its own (for the clock: each copy is placed
+    // by its users, the compares' carry chains or the adds and selects).
+    b.replica_when("t_cmp_q", rev(t_next.clone()), is(5 + D));
+    b.replica_when("a_cmp_q", acc_rdata.clone(), is(4 + D));
     b.set_next(t_reg, rev(t_next), Some(is(5 + D)));
     b.set_next(up_reg, rev(up_next), Some(is(5 + D)));
     b.set_next(r1_reg, rev(r1_next), Some(is(6 + D)));

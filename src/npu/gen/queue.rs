@@ -14,6 +14,33 @@ pub fn queue(module: &str, width: u32, depth: u32) -> Module {
 /// whose pushes arrive through `reserve` register stages after it saw `in_ready` (the npu's
 /// unit queues, pushed from a register after the sequencer dispatched).
 pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) -> Module {
+    queue_full(module, width, depth, reserve, None)
+}
+
+/// Copies of a field of the head: `n` registers each holding bits `hi..=lo` of the head
+/// (ports `out_copy0`..), for a field that drives many muxes (each copy drives a share).
+#[derive(Clone, Copy, Debug)]
+pub struct HeadCopies {
+    /// The field's top bit.
+    pub hi: u32,
+    /// Its bottom bit.
+    pub lo: u32,
+    /// How many copies.
+    pub n: u32,
+}
+
+/// As [`queue`], with copies of a field of the head (see [`HeadCopies`]).
+pub fn queue_with_copies(module: &str, width: u32, depth: u32, copies: HeadCopies) -> Module {
+    queue_full(module, width, depth, 0, Some(copies))
+}
+
+fn queue_full(
+    module: &str,
+    width: u32,
+    depth: u32,
+    reserve: u32,
+    copies: Option<HeadCopies>,
+) -> Module {
     assert!(reserve < depth, "a queue keeps room for at least one entry");
     let mut b = ModuleBuilder::new(module);
     b.doc(format!(
@@ -37,6 +64,19 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
         ("out_data", Ty::unsigned(width), "the oldest entry"),
         ("count", Ty::unsigned(cw), "entries held"),
     ]);
+    if let Some(c) = copies {
+        assert!(
+            c.lo <= c.hi && c.hi < width,
+            "a copied field lies in the entry"
+        );
+        for k in 0..c.n {
+            b.output(
+                &format!("out_copy{k}"),
+                Ty::unsigned(c.hi - c.lo + 1),
+                "a copy of a field of the oldest entry",
+            );
+        }
+    }
     let ct = Ty::unsigned(cw);
     let count = b.reg("count_q", ct);
     let count_q = count.q();
@@ -118,7 +158,7 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
         };
         b.set_next(wptr, step(wq.clone()), Some(buf_push.clone()));
         b.set_next(rptr, step(rq.clone()), Some(buf_pop.clone()));
-        let mut oldest = Expr::zero(Ty::unsigned(width));
+        let mut entries = Vec::new();
         for i in 0..rest {
             let e = b.reg_with_reset(&format!("entry{i}"), Ty::unsigned(width), None);
             let eq = e.q();
@@ -127,8 +167,11 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
             // head (the pointer then stays, and the entry is written again): for the clock,
             // the wide enable does not wait for whether the head is taken this cycle.
             b.set_next(e, in_data.clone(), Some(push.clone().and(here(&wq))));
-            oldest = Expr::mux(here(&rq), eq, oldest);
+            entries.push((u64::from(i), eq));
         }
+        // The read pointer picks the oldest through a balanced mux tree on its bits (for the
+        // clock: not a chain of compares, one per entry).
+        let oldest = Expr::select(&rq, &entries, Ty::unsigned(width));
         Some((buf_pop, oldest))
     } else {
         None
@@ -141,6 +184,17 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
         Some((buf_pop, oldest)) => (Expr::mux(ge2, oldest, in_data.clone()), buf_pop.or(bypass)),
         None => (in_data.clone(), bypass),
     };
+    let next_head = b.wire("next_head", next_head);
+    if let Some(c) = copies {
+        for k in 0..c.n {
+            let q = b.replica_when(
+                &format!("head_copy{k}_q"),
+                next_head.slice(c.hi, c.lo),
+                enable.clone(),
+            );
+            b.assign(&format!("out_copy{k}"), q);
+        }
+    }
     b.set_next(head, next_head, Some(enable));
     b.assign("in_ready", ready);
     b.assign("out_valid", valid);

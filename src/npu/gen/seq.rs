@@ -26,6 +26,11 @@ fn reserved(fields: &[Field]) -> [u32; 4] {
 /// Width of the sums the range checks compare (fields are at most 16 bits, four of them).
 const W: u32 = 20;
 
+/// Who gets a copy of the sequencer's halt (output `halt_<user>`, each its own register
+/// beside its user; units take no further instruction after ABORTED): the three unit
+/// queues' flushes and the three units.
+pub const HALT_USERS: [&str; 6] = ["lq", "cq", "sq", "load", "compute", "store"];
+
 /// The sequencer module `module` for `g`.
 pub fn seq(module: &str, g: &Geometry) -> Module {
     let mut b = ModuleBuilder::new(module);
@@ -68,11 +73,6 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         ("sq_valid", Ty::BIT, "dispatch to the store queue"),
         ("q_data", u(128), "the instruction dispatched"),
         ("q_pc", u(32), "its index in the program"),
-        (
-            "halt",
-            Ty::BIT,
-            "units take no further instruction (after ABORTED)",
-        ),
         ("busy", Ty::BIT, "a program is running"),
         ("done_event", Ty::BIT, "the program ended (one cycle)"),
         (
@@ -87,6 +87,13 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         ),
         ("instructions", u(64), "instructions executed (the counter)"),
     ]);
+    for user in HALT_USERS {
+        b.output(
+            &format!("halt_{user}"),
+            Ty::BIT,
+            "take no further instruction (after ABORTED): this user's copy",
+        );
+    }
     // Stage 0: the fetched instruction, registered. Stages 1a and 1: decoded and checked
     // against everything that depends on its fields alone. Dispatch (tokens, queue room) then
     // works on registers only. Stage 1 is refilled when empty, not when it is dispatching (for
@@ -190,12 +197,17 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let load_bad = buf_is(2)
         .and(Expr::bit_const(!post).or(padded))
         .or(load_lanes.gt(lanes));
-    let depth_l = Expr::mux(
+    // Each range is compared with each depth it may have and the field then selects (for the
+    // clock: the compares' carry chains start from the sums' registers alone).
+    let load_range = Expr::mux(
         buf_is(0),
-        c(g.act_words),
-        Expr::mux(buf_is(1), c(g.weight_words), c(g.param_rows)),
+        over(load_end.clone(), g.act_words),
+        Expr::mux(
+            buf_is(1),
+            over(load_end.clone(), g.weight_words),
+            over(load_end, g.param_rows),
+        ),
     );
-    let load_range = load_end.gt(depth_l);
     // STORE
     let src = f(Opcode::Store, "src");
     let store_illegal = src.clone().ge(c(2));
@@ -204,9 +216,13 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         .eq(c(0))
         .and(Expr::bit_const(!post))
         .or(f(Opcode::Store, "elems").gt(c(g.cols)));
-    let depth_s = Expr::mux(src.eq(c(0)), c(g.out_words), c(g.acc_rows));
     let st = Opcode::Store;
-    let store_range = sum(&mut b, "store_end", [(st, "sram"), (st, "rows")]).gt(depth_s);
+    let store_end = sum(&mut b, "store_end", [(st, "sram"), (st, "rows")]);
+    let store_range = Expr::mux(
+        src.eq(c(0)),
+        over(store_end.clone(), g.out_words),
+        over(store_end, g.acc_rows),
+    );
     // MATMUL
     let (k, m) = (f(Opcode::Matmul, "k"), f(Opcode::Matmul, "m"));
     let zero = k.clone().eq(c(0)).or(m.clone().eq(c(0)));
@@ -252,18 +268,16 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         .gt(c(AluFunc::Shr as u32))
         .or(kind.clone().eq(c(3)));
     let alu_bad = al("shift").ge(c(g.acc_bits));
-    let src_depth = Expr::mux(
-        kind.clone().eq(c(AluSrc::Acc as u32)),
-        c(g.acc_rows),
-        c(g.act_words),
-    );
     let alu = Opcode::Alu;
     let alu_dst = sum(&mut b, "alu_dst", [(alu, "dst"), (alu, "rows")]);
     let alu_src = sum(&mut b, "alu_src", [(alu, "src"), (alu, "rows")]);
-    let alu_range = over(alu_dst, g.acc_rows).or(kind
-        .eq(c(AluSrc::Imm as u32))
-        .not()
-        .and(alu_src.gt(src_depth)));
+    let src_over = Expr::mux(
+        kind.clone().eq(c(AluSrc::Acc as u32)),
+        over(alu_src.clone(), g.acc_rows),
+        over(alu_src, g.act_words),
+    );
+    let alu_range =
+        over(alu_dst, g.acc_rows).or(kind.eq(c(AluSrc::Imm as u32)).not().and(src_over));
     let illegal_field = mid(
         &mut b,
         "s1a_illegal_q",
@@ -460,15 +474,20 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let aborting = run_q.clone().and(end_q.clone().not()).and(stop_req);
     let halt = b.reg("halt_q", Ty::BIT);
     let halt_q = halt.q();
-    b.set_next(
-        halt,
+    let halt_next = b.wire(
+        "halt_next",
         Expr::mux(
             start.clone(),
             Expr::bit_const(false),
             halt_q.clone().or(aborting.clone()),
         ),
-        None,
     );
+    b.set_next(halt, halt_next.clone(), None);
+    // A copy of halt_q for each of its users (for the clock: they lie across the chip).
+    for user in HALT_USERS {
+        let q = b.replica(&format!("halt_{user}_q"), halt_next.clone());
+        b.assign(&format!("halt_{user}"), q);
+    }
     // A unit's AXI error stops dispatch; what was dispatched drains (every pop is covered).
     let unit_stop = active.clone().and(unit_err.clone());
     let stop_now = b.wire(
@@ -540,7 +559,7 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     b.set_next(
         pc,
         Expr::mux(start.clone(), lit(0, 32), pc_q.add(lit(1, 32))),
-        Some(start.clone().or(dispatched_q)),
+        Some(start.clone().or(dispatched_q.clone())),
     );
     // Counted a cycle late, from a register (for the clock).
     let counted = b.delay("counted_q", dispatch.clone().or(finish));
@@ -552,8 +571,14 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let flags = toks.into_iter().zip(tz).zip(tf);
     for (ch, ((t, (zr, zq)), (fr, fq))) in flags.enumerate() {
         let q = tq[ch].clone();
-        let inc = dispatch.clone().and(pushed[ch].clone());
-        let dec = dispatch.clone().and(popped[ch].clone());
+        // Counted the cycle after the dispatch, as the pc is (for the clock: the dispatch
+        // decision reaches no counter): the next dispatch is two cycles later at the earliest
+        // and sees the counts updated (`dep` reads them only at a valid head).
+        let was = |b: &mut ModuleBuilder, tag: &str, v: &Expr| {
+            b.delay(&format!("tok_{}_{tag}_q", names[ch]), v.clone())
+        };
+        let inc = dispatched_q.clone().and(was(&mut b, "pushed", &pushed[ch]));
+        let dec = dispatched_q.clone().and(was(&mut b, "popped", &popped[ch]));
         // A unit never pops and pushes the same channel.
         let next = Expr::mux(
             inc.clone(),
@@ -587,7 +612,7 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     b.assign("sq_valid", dispatch.and(is_store));
     b.assign("q_data", ins);
     b.assign("q_pc", pc_now);
-    b.assign("halt", halt_q);
+    b.wire("halt_unused", halt_q);
     b.assign("busy", run_q);
     b.assign("done_event", done);
     // The sequencer's own error; the top merges the units' into it (`npu::gen::top`).

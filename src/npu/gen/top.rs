@@ -469,6 +469,26 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
         .and(bit("cq_push_q").not())
         .and(bit("sq_push_q").not());
     let idle = b.delay("units_idle_q", idle);
+    let halts: Vec<String> = super::seq::HALT_USERS
+        .iter()
+        .map(|u| format!("halt_{u}"))
+        .collect();
+    let mut outs: Vec<(&str, Ty)> = vec![
+        ("i_ready", Ty::BIT),
+        ("fetch_start", Ty::BIT),
+        ("fetch_stop", Ty::BIT),
+        ("lq_valid", Ty::BIT),
+        ("cq_valid", Ty::BIT),
+        ("sq_valid", Ty::BIT),
+        ("q_data", u(128)),
+        ("q_pc", u(32)),
+        ("busy", Ty::BIT),
+        ("done_event", Ty::BIT),
+        ("error", u(8)),
+        ("error_pc", u(32)),
+        ("instructions", u(64)),
+    ];
+    outs.extend(halts.iter().map(|h| (h.as_str(), Ty::BIT)));
     block(
         b,
         "seq",
@@ -488,22 +508,7 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
             ("sq_ready", bit("sq_in_ready")),
             ("unit_err", le.or(se)),
         ],
-        &[
-            ("i_ready", Ty::BIT),
-            ("fetch_start", Ty::BIT),
-            ("fetch_stop", Ty::BIT),
-            ("lq_valid", Ty::BIT),
-            ("cq_valid", Ty::BIT),
-            ("sq_valid", Ty::BIT),
-            ("q_data", u(128)),
-            ("q_pc", u(32)),
-            ("halt", Ty::BIT),
-            ("busy", Ty::BIT),
-            ("done_event", Ty::BIT),
-            ("error", u(8)),
-            ("error_pc", u(32)),
-            ("instructions", u(64)),
-        ],
+        &outs,
     );
 }
 
@@ -513,8 +518,6 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
 /// queue's room falls while one entry is still free, and it holds one entry more.
 fn unit_queues(b: &mut ModuleBuilder, n: &Names) {
     let cw = bits_for(u64::from(UNIT_QUEUE_DEPTH + UNIT_QUEUE_PUSH_STAGES));
-    let flush = bit("rst").or(bit("seq_halt"));
-    let flush = b.wire("uq_flush", flush);
     let pc_q = b.data_reg("uq_pc_q", sig("seq_q_pc", u(32)), None);
     let data_q = b.data_reg("uq_data_q", sig("seq_q_data", u(128)), None);
     for (q, unit, with_pc) in [("lq", "ld", true), ("cq", "cp", false), ("sq", "st", true)] {
@@ -524,6 +527,10 @@ fn unit_queues(b: &mut ModuleBuilder, n: &Names) {
         } else {
             data_q.clone()
         };
+        let flush = b.wire(
+            &format!("{q}_flush"),
+            bit("rst").or(bit(&format!("seq_halt_{q}"))),
+        );
         let push = b.delay(
             &format!("{q}_push_q"),
             bit(&format!("seq_{q}_valid")).and(flush.clone().not()),
@@ -720,7 +727,7 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
             ("q_valid", bit(&format!("{q}_out_valid"))),
             ("q_data", d.slice(127, 0)),
             ("q_pc", d.slice(159, 128)),
-            ("halt", bit("seq_halt")),
+            ("halt", bit(&format!("seq_halt_{unit}"))),
             (tok, bit(&format!("tok_{}", &tok[4..]))),
         ];
         for (k, base) in bases.iter().enumerate() {
@@ -778,7 +785,7 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
         vec![
             ("q_valid", bit("cq_out_valid")),
             ("q_data", sig("cq_out_data", u(128))),
-            ("halt", bit("seq_halt")),
+            ("halt", bit("seq_halt_compute")),
             ("tok_l2c", bit("tok_l2c")),
             ("tok_s2c", bit("tok_s2c")),
             ("act_rdata", sig("act_rdata", u(r * g.in_bits))),
