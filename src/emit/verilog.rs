@@ -519,6 +519,9 @@ mod tests {
         assert_eq!(v.matches("(* keep *)").count(), 1, "{v}");
         assert_eq!(v.matches("if (en)").count(), 2, "{v}");
         let kept = v.find("(* keep *)").unwrap();
-        assert!(v[kept..].contains("r <= a;") && !v[kept..].contains("q <= a;"), "{v}");
+        assert!(
+            v[kept..].contains("r <= a;") && !v[kept..].contains("q <= a;"),
+            "{v}"
+        );
     }
 }
