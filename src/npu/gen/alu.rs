@@ -250,10 +250,9 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let sh_fine = b.wire("sh_fine", sh.slice(2, 0));
     let v_reg = b.reg_with_reset("v_q", u(ab), None);
     let v_q = v_reg.q();
-    let t_reg = b.reg_with_reset("t_q", u(ab), None);
-    let t_q = t_reg.q();
-    let a_reg = b.reg_with_reset("a_q", u(ab), None);
-    let a_q = a_reg.q();
+    // Declared after the lanes, as replicas (see the compare's copies below).
+    let t_q = Expr::sig("t_q", u(ab));
+    let a_q = Expr::sig("a_q", u(ab));
     let up_reg = b.reg_with_reset("up_q", u(cols), None);
     let up_q = up_reg.q();
     // The operand read in state 1 is in the accumulator memory's output register in state
@@ -355,15 +354,16 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
     let rev = |v: Vec<Expr>| Expr::concat(v.into_iter().rev().collect());
     b.set_next(v_reg, rev(v_next), Some(is(3 + D)));
     b.set_next(t1_reg, rev(t1_next), Some(is(4 + D)));
-    b.set_next(a_reg, acc_rdata.clone(), Some(is(4 + D)));
     for ((r, _), v) in rem_f.into_iter().zip(rem_next) {
         b.set_next(r, rev(v), Some(is(4 + D)));
     }
     // The compare reads copies of a_q and t_q of its own (for the clock: each copy is placed
-    // by its users, the compares' carry chains or the adds and selects).
+    // by its users, the compares' carry chains or the adds and selects). All four are
+    // replicas: Yosys merges a plain register into a kept one with the same inputs.
     b.replica_when("t_cmp_q", rev(t_next.clone()), is(5 + D));
     b.replica_when("a_cmp_q", acc_rdata.clone(), is(4 + D));
-    b.set_next(t_reg, rev(t_next), Some(is(5 + D)));
+    b.replica_when("t_q", rev(t_next), is(5 + D));
+    b.replica_when("a_q", acc_rdata.clone(), is(4 + D));
     b.set_next(up_reg, rev(up_next), Some(is(5 + D)));
     b.set_next(r1_reg, rev(r1_next), Some(is(6 + D)));
     for ((r, _), v) in gt_f.into_iter().zip(gt_next) {
