@@ -40,25 +40,8 @@ fn sizes(g: &Geometry) -> (u32, u32) {
     (bb.trailing_zeros(), bits_for(u64::from(nb_max)))
 }
 
-/// The row descriptor's byte offset at the head of its queue, as the head and its copies:
-/// the offset selects in every byte of the beat funnel, so each drives a share (for the
-/// clock).
-pub const OFF_COPIES: u32 = 4;
-
-/// The row descriptor queue `module` for `g` ([`desc_bits`] wide, [`ROWS_AHEAD`] deep, with
-/// [`OFF_COPIES`] - 1 copies of the byte offset).
-pub fn desc_queue(module: &str, g: &Geometry) -> Module {
-    let (lb, _) = sizes(g);
-    let copies = super::queue::HeadCopies {
-        hi: lb.max(1) - 1,
-        lo: 0,
-        n: OFF_COPIES - 1,
-    };
-    super::queue::queue_with_copies(module, desc_bits(g), ROWS_AHEAD, copies)
-}
-
 /// The load unit `module` for `g`; `desc_queue` names the row descriptor queue's module
-/// ([`desc_queue`]).
+/// ([`desc_bits`] wide, [`ROWS_AHEAD`] deep).
 pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let bb = g.axi_bytes;
     let (lb, nbw) = sizes(g);
@@ -359,12 +342,6 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     ] {
         b.declare_wire(n, ty);
     }
-    let copy_ports: Vec<String> = (0..OFF_COPIES - 1)
-        .map(|k| format!("out_copy{k}"))
-        .collect();
-    for k in 0..OFF_COPIES - 1 {
-        b.declare_wire(&format!("d_off_copy{k}"), u(lbw));
-    }
     b.instance(
         "rows",
         desc_queue,
@@ -378,15 +355,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
             ("out_valid", Conn::Output("dq_valid".into())),
             ("out_data", Conn::Output("dq_data".into())),
             ("count", Conn::Output("dq_count_unused".into())),
-        ]
-        .into_iter()
-        .chain(
-            copy_ports
-                .iter()
-                .enumerate()
-                .map(|(k, p)| (p.as_str(), Conn::Output(format!("d_off_copy{k}")))),
-        )
-        .collect(),
+        ],
     );
     let dq_data = Expr::sig("dq_data", u(lbw + nbw + 1));
     let d_off = b.wire("d_off", dq_data.slice(lbw - 1, 0));
@@ -415,40 +384,18 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let prev = b.reg("prev_q", u(8 * bb));
     let prev_q = prev.q();
     b.set_next(prev, rdata.clone(), Some(rfire.clone()));
-    // The funnel and the tail shift by the row's byte offset, each share of their bytes by
-    // its own copy of the offset (`d_off`, then `d_off_copy*`, all equal).
-    let offs: Vec<Expr> = std::iter::once(d_off.clone())
-        .chain((0..OFF_COPIES - 1).map(|k| Expr::sig(format!("d_off_copy{k}"), u(lbw))))
-        .collect();
+    let sh = d_off.clone().zext(16).shl(lit(3, 2));
     let pair = b.wire("pair", Expr::concat(vec![rdata.clone(), prev_q]));
+    let funnel = b.wire("funnel_full", pair.clone().shr(sh.clone()));
+    let funnel = b.keep(&funnel, 8 * bb - 1, 0, false);
+    let funnel = b.wire("funnel", funnel);
     let tail_pair = b.wire(
         "tail_pair",
         Expr::concat(vec![lit(0, 8 * bb), rdata.clone()]),
     );
-    let share = (bb / OFF_COPIES).max(1);
-    let shifted = |b: &mut ModuleBuilder, name: &str, src: &Expr| {
-        let mut parts = Vec::new();
-        let mut byte = 0;
-        let mut k = 0;
-        while byte < bb {
-            let n = share.min(bb - byte);
-            let sh = offs[k as usize % offs.len()]
-                .clone()
-                .zext(16)
-                .shl(lit(3, 2));
-            let full = b.wire(&format!("{name}_full{k}"), src.clone().shr(sh));
-            parts.push(b.keep(&full, 8 * (byte + n) - 1, 8 * byte, false));
-            byte += n;
-            k += 1;
-        }
-        for (j, off) in offs.iter().enumerate().skip(k as usize) {
-            b.wire(&format!("{name}_off{j}_unused"), off.clone());
-        }
-        let v = Expr::concat(parts.into_iter().rev().collect());
-        b.wire(name, v)
-    };
-    let funnel = shifted(&mut b, "funnel", &pair);
-    let tail = shifted(&mut b, "tail", &tail_pair);
+    let tail = b.wire("tail_full", tail_pair.shr(sh));
+    let tail = b.keep(&tail, 8 * bb - 1, 0, false);
+    let tail = b.wire("tail", tail);
     // Chunks of the row so far; cleared after each row.
     let mut row_chunks = Vec::new();
     let t_chunks = b.keep(&t_bytes, 23, lb, false);

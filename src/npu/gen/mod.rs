@@ -211,7 +211,10 @@ pub fn load_unit_design(cfg: &Config) -> Result<Design> {
     Ok(Design {
         top: n.clone(),
         header: crate::gen::header(cfg),
-        modules: vec![load::load(&n, &dq, &g), load::desc_queue(&dq, &g)],
+        modules: vec![
+            load::load(&n, &dq, &g),
+            queue::queue(&dq, load::desc_bits(&g), load::ROWS_AHEAD),
+        ],
     })
 }
 
@@ -330,7 +333,7 @@ pub fn npu_design(cfg: &Config) -> Result<Design> {
         unit_queue(&names.queue_pc, 160),
         unit_queue(&names.queue, 128),
         load::load(&names.load, &m("load_rows"), &g),
-        load::desc_queue(&m("load_rows"), &g),
+        queue::queue(&m("load_rows"), load::desc_bits(&g), load::ROWS_AHEAD),
         queue::queue(&names.ar_skid, g.axi_addr_bits + 8, 2),
         queue::queue(&names.r_skid, 8 * g.axi_bytes + 3, 2),
         store::store(&names.store, &g),

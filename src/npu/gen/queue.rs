@@ -14,33 +14,6 @@ pub fn queue(module: &str, width: u32, depth: u32) -> Module {
 /// whose pushes arrive through `reserve` register stages after it saw `in_ready` (the npu's
 /// unit queues, pushed from a register after the sequencer dispatched).
 pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) -> Module {
-    queue_full(module, width, depth, reserve, None)
-}
-
-/// Copies of a field of the head: `n` registers each holding bits `hi..=lo` of the head
-/// (ports `out_copy0`..), for a field that drives many muxes (each copy drives a share).
-#[derive(Clone, Copy, Debug)]
-pub struct HeadCopies {
-    /// The field's top bit.
-    pub hi: u32,
-    /// Its bottom bit.
-    pub lo: u32,
-    /// How many copies.
-    pub n: u32,
-}
-
-/// As [`queue`], with copies of a field of the head (see [`HeadCopies`]).
-pub fn queue_with_copies(module: &str, width: u32, depth: u32, copies: HeadCopies) -> Module {
-    queue_full(module, width, depth, 0, Some(copies))
-}
-
-fn queue_full(
-    module: &str,
-    width: u32,
-    depth: u32,
-    reserve: u32,
-    copies: Option<HeadCopies>,
-) -> Module {
     assert!(reserve < depth, "a queue keeps room for at least one entry");
     let mut b = ModuleBuilder::new(module);
     b.doc(format!(
@@ -64,19 +37,6 @@ fn queue_full(
         ("out_data", Ty::unsigned(width), "the oldest entry"),
         ("count", Ty::unsigned(cw), "entries held"),
     ]);
-    if let Some(c) = copies {
-        assert!(
-            c.lo <= c.hi && c.hi < width,
-            "a copied field lies in the entry"
-        );
-        for k in 0..c.n {
-            b.output(
-                &format!("out_copy{k}"),
-                Ty::unsigned(c.hi - c.lo + 1),
-                "a copy of a field of the oldest entry",
-            );
-        }
-    }
     let ct = Ty::unsigned(cw);
     let count = b.reg("count_q", ct);
     let count_q = count.q();
@@ -184,17 +144,6 @@ fn queue_full(
         Some((buf_pop, oldest)) => (Expr::mux(ge2, oldest, in_data.clone()), buf_pop.or(bypass)),
         None => (in_data.clone(), bypass),
     };
-    let next_head = b.wire("next_head", next_head);
-    if let Some(c) = copies {
-        for k in 0..c.n {
-            let q = b.replica_when(
-                &format!("head_copy{k}_q"),
-                next_head.slice(c.hi, c.lo),
-                enable.clone(),
-            );
-            b.assign(&format!("out_copy{k}"), q);
-        }
-    }
     b.set_next(head, next_head, Some(enable));
     b.assign("in_ready", ready);
     b.assign("out_valid", valid);

@@ -612,7 +612,6 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     b.assign("sq_valid", dispatch.and(is_store));
     b.assign("q_data", ins);
     b.assign("q_pc", pc_now);
-    b.wire("halt_unused", halt_q);
     b.assign("busy", run_q);
     b.assign("done_event", done);
     // The sequencer's own error; the top merges the units' into it (`npu::gen::top`).
