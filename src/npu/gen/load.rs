@@ -5,7 +5,7 @@
 //! of a beat each still keep the memory busy across its latency. The R side realigns each pair
 //! of beats with one funnel shift by the row's byte offset into bus-wide chunks of the row,
 //! masks the bytes past the row's end, shifts by `pad_left` lanes and writes the word (through
-//! two register stages, two cycles after the row's last beat). `pad_top` and `pad_bottom` zero
+//! three register stages, three cycles after the row's last beat). `pad_top` and `pad_bottom` zero
 //! words come before and after.
 
 use super::{countdown, get, lit, u};
@@ -145,9 +145,10 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     };
     let top_done = cnt(&mut b, "ptop_q", f("pad_top", 16), &ptop_dec);
     let rows_ar_z = cnt(&mut b, "rows_ar_q", rows_ar_init, &row_prep);
-    // Rows received count down a cycle after a row's last beat (for the clock: that beat's
-    // handshake is decided deep in the R side, the counter's enable is far from it); the
-    // word is written two cycles after it, so done waits for the write regardless.
+    // Rows received count down a cycle after a row's write is decided, two after its last
+    // beat (for the clock: that beat's handshake is decided deep in the R side, the
+    // counter's enable is far from it); the word is written a cycle after that, so done
+    // waits for the write regardless.
     let rows_r_dec = b.declare_wire("rows_r_dec", Ty::BIT);
     let rows_r_z = cnt(&mut b, "rows_r_q", f("rows", 16), &rows_r_dec);
     let pbot_z = cnt(&mut b, "pbot_q", f("pad_bottom", 16), &pbot_dec);
@@ -396,6 +397,13 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let tail = b.wire("tail_full", tail_pair.shr(sh));
     let tail = b.keep(&tail, 8 * bb - 1, 0, false);
     let tail = b.wire("tail", tail);
+    // The funnel's outputs, the beat's position and its last flag end in registers (stage
+    // R1, for the clock: the shift and the chunk selects are a cycle apart); the row's chunks
+    // are updated from there.
+    let funnel = b.data_reg("funnel_q", funnel, None);
+    let tail = b.data_reg("tail_q", tail, None);
+    let r1 = b.delay("r1_valid_q", rfire.clone());
+    let last1 = b.data_reg("r1_last_q", last.clone(), None);
     // Chunks of the row so far; cleared after each row.
     let mut row_chunks = Vec::new();
     let t_chunks = b.keep(&t_bytes, 23, lb, false);
@@ -422,9 +430,10 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         Expr::mux(last.clone(), lit(1, nb_max), shifted),
         Some(rfire.clone()),
     );
+    let pos1 = b.data_reg("r1_pos_q", pos_q.clone(), None);
     let at = |i: u32| {
         if i < nb_max {
-            pos_q.bit(i)
+            pos1.bit(i)
         } else {
             Expr::bit_const(false)
         }
@@ -433,7 +442,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         let s = b.reg(&format!("chunk{c}_q"), u(8 * bb));
         let sq = s.q();
         let at_prev = at(c + 1);
-        let at_tail = last.clone().and(at(c));
+        let at_tail = last1.clone().and(at(c));
         let now = Expr::mux(
             at_prev.clone(),
             funnel.clone(),
@@ -443,8 +452,8 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         // The next row starts from zero.
         b.set_next(
             s,
-            Expr::mux(last.clone(), lit(0, 8 * bb), now.clone()),
-            Some(rfire.clone().and(at_prev.or(at_tail).or(last.clone()))),
+            Expr::mux(last1.clone(), lit(0, 8 * bb), now.clone()),
+            Some(r1.clone().and(at_prev.or(at_tail).or(last1.clone()))),
         );
         // Bytes past the row's end read zero (the mask registered from the LOAD's length,
         // which is latched with it: ready long before its first beat).
@@ -480,7 +489,7 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     // cycle after that, so the write lands before compute can read the word.
     let pad_write = in_top.clone().or(in_bot.clone());
     let empty_write = in_rows.clone().and(empty);
-    let row_write = rfire.clone().and(last);
+    let row_write = b.wire("row_write", r1.clone().and(last1.clone()));
     b.assign("row_done", empty_write.clone().or(row_write.clone()));
     // A LOAD's rows are all empty or none is: the two never meet.
     let row_write_q = b.delay("row_write_q", row_write.clone());
