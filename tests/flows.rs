@@ -189,6 +189,38 @@ fn ecp5_and_ice40_place_and_route_give_an_fmax() {
         if target == "ice40-up5k" {
             check_eq!(r["timing_met"], false, "{r}");
         }
+        // The failing endpoints: none when the clock is met; else some, each group's
+        // latest arrival over the period and the first the latest, near 1000 / Fmax.
+        let fe = &r["failing_endpoints"];
+        let n = fe["endpoints"].as_u64().ok_or(format!("{target}: {r}"))?;
+        check_eq!(n == 0, fmax >= freq, "{target}: {fe}");
+        check!(
+            (fe["period_ns"].as_f64().unwrap() - 1000.0 / freq).abs() < 0.01,
+            "{fe}"
+        );
+        let worst = fe["worst"].as_array().unwrap();
+        check_eq!(worst.is_empty(), n == 0, "{fe}");
+        if let Some(first) = worst.first() {
+            let w = first["worst_ns"].as_f64().unwrap();
+            // The period at Fmax less the sink's setup time (none on the ECP5's fabric).
+            let p = 1000.0 / fmax;
+            check!(
+                w <= p + 0.01 && w > 0.95 * p,
+                "{target}: {w} ns at {fmax} MHz"
+            );
+            check!(log.contains("failing_endpoints"), "{log}");
+        }
+        for g in worst {
+            check!(
+                g["worst_ns"].as_f64().unwrap() <= worst[0]["worst_ns"].as_f64().unwrap(),
+                "{fe}"
+            );
+            check!(
+                g["worst_ns"].as_f64().unwrap() > fe["period_ns"].as_f64().unwrap(),
+                "{fe}"
+            );
+            check!(g["endpoints"].as_u64().unwrap() >= 1, "{fe}");
+        }
         check_eq!(r["placed"][placed_dsp][0], 4, "{target}: placed DSPs: {r}");
         check!(
             r["tool_versions"]["nextpnr"]

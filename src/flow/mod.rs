@@ -3,6 +3,7 @@
 
 pub mod ecp5_bram;
 pub mod ecp5_dsp;
+pub mod endpoints;
 pub mod nextpnr;
 pub mod targets;
 pub mod tools;

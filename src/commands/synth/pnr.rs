@@ -23,6 +23,8 @@ fn harness_not_fit(target: Target, cell: &str, used: u64, avail: u64) -> Error {
 pub(super) struct Pnr {
     /// Achieved Fmax of `clk`, MHz.
     pub fmax_mhz: Option<f64>,
+    /// The endpoints that miss the requested clock, by register.
+    pub failing: Option<crate::flow::endpoints::FailingEndpoints>,
     /// Placed cells by type: (used, available), non-zero only.
     pub placed: Option<BTreeMap<String, (u64, u64)>>,
     /// ECP5 DSP and block RAM register packing summary.
@@ -74,6 +76,7 @@ pub(super) fn place_and_route(
     };
     let rep = nextpnr::parse_report(&text).map_err(Error::Tool)?;
     r.fmax_mhz = rep.fmax_mhz;
+    r.failing = rep.failing.clone();
     if let Some((cell, used, avail)) = rep.over_capacity() {
         r.not_fitting = Some(harness_not_fit(target, cell, used, avail));
     }

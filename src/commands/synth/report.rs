@@ -34,6 +34,10 @@ pub(super) struct Report {
     pub(super) target_mhz: f64,
     /// Fmax >= the requested clock (null where no place and route ran).
     pub(super) timing_met: Option<bool>,
+    /// The inputs whose latest arrival misses the requested clock, grouped by the register
+    /// they end in, latest first (from nextpnr's detailed timing report; null where no place
+    /// and route ran).
+    pub(super) failing_endpoints: Option<crate::flow::endpoints::FailingEndpoints>,
     /// PEs of the array (null for the spiking core).
     pub(super) pes: Option<u64>,
     /// PEs that use DSP blocks.
@@ -47,6 +51,9 @@ pub(super) struct Report {
     /// Wall seconds per step.
     pub(super) seconds: BTreeMap<&'static str, f64>,
 }
+
+/// Failing-endpoint groups printed after the table (report.json keeps more).
+const SHOWN_GROUPS: usize = 8;
 
 /// Prints the resource table (per PE for arrays) and the Fmax.
 pub(super) fn print_table(r: &Report, cap: &Capacity, out: &Path) {
@@ -81,6 +88,18 @@ pub(super) fn print_table(r: &Report, cap: &Capacity, out: &Path) {
                 "  WARNING: timing not met: Fmax {f:.1} MHz is below the requested {} MHz",
                 r.target_mhz
             );
+            if let Some(fe) = &r.failing_endpoints {
+                println!(
+                    "  {} inputs miss {:.3} ns, in {} registers; the latest (report.json failing_endpoints):",
+                    fe.endpoints, fe.period_ns, fe.groups
+                );
+                for g in fe.worst.iter().take(SHOWN_GROUPS) {
+                    println!(
+                        "    {:>7.3} ns {:>5} {}",
+                        g.worst_ns, g.endpoints, g.register
+                    );
+                }
+            }
             eprintln!(
                 "npugen: warning: timing not met: Fmax {f:.1} MHz < requested {} MHz (report.json timing_met: false)",
                 r.target_mhz
@@ -128,6 +147,7 @@ pub(super) fn build(
         fmax_mhz: pnr.fmax_mhz,
         target_mhz: args.freq_mhz,
         timing_met: pnr.fmax_mhz.map(|f| f >= args.freq_mhz),
+        failing_endpoints: pnr.failing,
         pes,
         dsp_pes,
         dsp_expected: None,
