@@ -40,9 +40,32 @@ fn sizes(g: &Geometry) -> (u32, u32) {
     (bb.trailing_zeros(), bits_for(u64::from(nb_max)))
 }
 
-/// The load unit `module` for `g`; `desc_queue` names the row descriptor queue's module
-/// ([`desc_bits`] wide, [`ROWS_AHEAD`] deep).
-pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
+/// Rows whose first burst stage 1 holds (a queue, so that its room is a register).
+const STAGE1_DEPTH: u32 = 2;
+
+/// The width of a stage-1 entry: the row's aligned address, beats, beats to its page end and
+/// byte offset.
+fn stage1_bits(g: &Geometry) -> u32 {
+    let (lb, nbw) = sizes(g);
+    g.axi_addr_bits + nbw + 13 + lb
+}
+
+/// The load unit `module` for `g` and the modules it instantiates: its row descriptor queue
+/// `<module>_rows` ([`desc_bits`] wide, [`ROWS_AHEAD`] deep) and its stage-1 queue
+/// `<module>_p1`.
+pub fn load_modules(module: &str, g: &Geometry) -> Vec<Module> {
+    let rows = format!("{module}_rows");
+    let p1 = format!("{module}_p1");
+    vec![
+        load(module, &rows, &p1, g),
+        crate::npu::gen::queue::queue(&rows, desc_bits(g), ROWS_AHEAD),
+        crate::npu::gen::queue::queue(&p1, stage1_bits(g), STAGE1_DEPTH),
+    ]
+}
+
+/// The load unit `module` for `g`; `desc_queue` and `p1_queue` name its queues' modules (see
+/// [`load_modules`]).
+fn load(module: &str, desc_queue: &str, p1_queue: &str, g: &Geometry) -> Module {
     let bb = g.axi_bytes;
     let (lb, nbw) = sizes(g);
     let lbw = lb.max(1);
@@ -192,9 +215,10 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         ),
         Some(take.clone().or(row_prep.clone())),
     );
-    // Stage 1. beats = (off + T + B - 1) / B = T / B + (off + T mod B + B - 1) / B.
-    let s1v = b.reg("p1_valid_q", Ty::BIT);
-    let s1v_q = s1v.q();
+    // Stage 1, a two-entry queue (for the clock: a row enters on the queue's registered
+    // room, so the AR handshake's decision ends in the queue instead of running on through
+    // the row counter and address). beats = (off + T + B - 1) / B
+    // = T / B + (off + T mod B + B - 1) / B.
     let s1_move = b.declare_wire("p1_move", Ty::BIT);
     let off = b.wire("row_off", ra.slice(lb - 1, 0));
     let small = b.wire(
@@ -208,11 +232,39 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
     let nbeats = t_bytes.slice(lb + nbw - 1, lb).add(carry.zext(nbw));
     let aligned = Expr::concat(vec![ra.slice(aw - 1, lb), lit(0, lb)]);
     let topage = lit(full, 13).sub(ra.slice(11, lb).zext(13));
-    let p1 = |b: &mut ModuleBuilder, n: &str, v: Expr| b.delay_when(n, v, row_prep.clone());
-    let p1_addr = p1(&mut b, "p1_addr_q", aligned);
-    let p1_beats = p1(&mut b, "p1_beats_q", nbeats);
-    let p1_page = p1(&mut b, "p1_topage_q", topage);
-    let p1_off = p1(&mut b, "p1_off_q", off);
+    let s1_bits = stage1_bits(g);
+    for (n, ty) in [
+        ("p1_in_ready", Ty::BIT),
+        ("p1_valid", Ty::BIT),
+        ("p1_data", u(s1_bits)),
+        ("p1_count_unused", u(bits_for(u64::from(STAGE1_DEPTH)))),
+    ] {
+        b.declare_wire(n, ty);
+    }
+    b.instance(
+        "p1",
+        p1_queue,
+        vec![
+            ("clk", Conn::Input(Expr::sig("clk", Ty::BIT))),
+            ("rst", Conn::Input(Expr::sig("rst", Ty::BIT))),
+            ("in_valid", Conn::Input(row_prep.clone())),
+            (
+                "in_data",
+                Conn::Input(Expr::concat(vec![off, topage, nbeats, aligned])),
+            ),
+            ("out_ready", Conn::Input(s1_move.clone())),
+            ("in_ready", Conn::Output("p1_in_ready".into())),
+            ("out_valid", Conn::Output("p1_valid".into())),
+            ("out_data", Conn::Output("p1_data".into())),
+            ("count", Conn::Output("p1_count_unused".into())),
+        ],
+    );
+    let p1_data = Expr::sig("p1_data", u(s1_bits));
+    let p1_addr = b.wire("p1_addr", p1_data.slice(aw - 1, 0));
+    let p1_beats = b.wire("p1_beats", p1_data.slice(aw + nbw - 1, aw));
+    let p1_page = b.wire("p1_topage", p1_data.slice(aw + nbw + 12, aw + nbw));
+    let p1_off = b.wire("p1_off", p1_data.slice(s1_bits - 1, aw + nbw + 13));
+    let s1v_q = Expr::sig("p1_valid", Ty::BIT);
     // Stage 2: the burst to issue (address and length), whether the row goes on after it,
     // and where and how far; `p2_ready` once formed (a row's later bursts take a cycle).
     let s2v = b.reg("p2_valid_q", Ty::BIT);
@@ -321,15 +373,12 @@ pub fn load(module: &str, desc_queue: &str, g: &Geometry) -> Module {
         form.clone().or(s2r_q.clone().and(p2_issue.clone().not())),
         None,
     );
-    let p1_free = s1v_q.clone().not().or(s1_move.clone());
-    b.assign("row_prep", busy_q.clone().and(rows_ar_z.not()).and(p1_free));
-    b.set_next(
-        s1v,
-        row_prep
+    b.assign(
+        "row_prep",
+        busy_q
             .clone()
-            .or(s1v_q.clone().and(s1_move.not()))
-            .and(take.clone().not()),
-        None,
+            .and(rows_ar_z.not())
+            .and(Expr::sig("p1_in_ready", Ty::BIT)),
     );
     let ar_idle = b.wire("ar_idle", s1v_q.not().and(s2v_q.not()));
 

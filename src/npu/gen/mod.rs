@@ -207,14 +207,10 @@ pub fn load_unit_design(cfg: &Config) -> Result<Design> {
     cfg.validate()?;
     let g = Geometry::new(cfg)?;
     let n = format!("{}_load", cfg.name);
-    let dq = format!("{n}_rows");
     Ok(Design {
         top: n.clone(),
         header: crate::gen::header(cfg),
-        modules: vec![
-            load::load(&n, &dq, &g),
-            queue::queue(&dq, load::desc_bits(&g), load::ROWS_AHEAD),
-        ],
+        modules: load::load_modules(&n, &g),
     })
 }
 
@@ -332,12 +328,11 @@ pub fn npu_design(cfg: &Config) -> Result<Design> {
         seq::seq(&names.seq, &g),
         unit_queue(&names.queue_pc, 160),
         unit_queue(&names.queue, 128),
-        load::load(&names.load, &m("load_rows"), &g),
-        queue::queue(&m("load_rows"), load::desc_bits(&g), load::ROWS_AHEAD),
         queue::queue(&names.ar_skid, g.axi_addr_bits + 8, 2),
         queue::queue(&names.r_skid, 8 * g.axi_bytes + 3, 2),
         store::store(&names.store, &g),
     ];
+    modules.extend(load::load_modules(&names.load, &g));
     modules.extend(compute_modules(&names.compute, cfg, &g)?);
     Ok(Design {
         top: n.clone(),
