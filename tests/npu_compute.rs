@@ -299,14 +299,9 @@ fn matmuls_and_posts_match_the_model() {
                 let o = sim.outputs();
                 let one = |n: &str| o[s.get(n).offset] & 1 == 1;
                 let addr = |n: &str| get(o, s.get(n)) as usize;
-                // The clock edge: output registers take the read registers (the activation's
-                // and weight's unless held), which take this cycle's reads, read first.
-                let hold = one("feed_hold");
-                for (k, r) in rdata.iter_mut().enumerate() {
-                    if !(hold && k < 2) {
-                        *r = rd1[k].clone();
-                    }
-                }
+                // The clock edge: output registers take the read registers (they never
+                // hold), which take this cycle's reads, read first.
+                rdata.clone_from(&rd1);
                 let re = |n: &str, a: &str| one(n).then(|| addr(a));
                 if let Some(a) = re("act_re", "act_raddr") {
                     rd1[0] = lanes_of(&act[a]);

@@ -1,8 +1,8 @@
 //! The compute unit: runs MATMUL and POST from its queue.
 //!
-//! MATMUL: a feeder reads the activation and weight words (two-cycle reads, a beat held in the
-//! buffers' output registers while the array's `tready` is low) into the plain array (OS: A and B beats together, `a_tlast` on
-//! beat k - 1; WS: k weight rows with `w_tlast`, then m activation rows with `a_tlast`). Each
+//! MATMUL: a feeder reads the activation and weight words (two-cycle reads; a beat waits in a
+//! four-beat queue in registers while the array's `tready` is low) into the plain array (OS:
+//! A and B beats together, `a_tlast` on beat k - 1; WS: k weight rows with `w_tlast`, then m activation rows with `a_tlast`). Each
 //! MATMUL leaves a descriptor for the write-back, so the next tile streams while this one
 //! drains: result row r (of R in OS, m in WS) is kept if r < m and written to accumulator row
 //! acc + r, added to what is there when accumulating (read, then write four cycles later: the
@@ -48,6 +48,114 @@ pub struct ComputeNames<'a> {
     pub post: &'a str,
     /// The vector ALU.
     pub alu: &'a str,
+}
+
+/// Beats read for the array and not yet taken, at most: the feed queue's depth. Three keep
+/// the array fed every cycle (a beat is read two cycles before the array can take it and
+/// the room flag is a cycle late); the fourth absorbs the cycle the flag lags a stall.
+const FEED_DEPTH: u32 = 4;
+
+/// The feed queue: the beat in the memories' output registers (`valid`, `last`, the words)
+/// goes to the array while the queue is empty, else waits in it (FEED_DEPTH entries in
+/// registers, each written as its beat arrives whether or not the array takes it, so that no
+/// write enable waits for the array's ready). Returns the head's valid, last and words and
+/// whether the array takes the head this cycle (`ready` the array's ready for it).
+fn feed_queue(
+    b: &mut ModuleBuilder,
+    valid: &Expr,
+    last: &Expr,
+    act: &Expr,
+    w: &Expr,
+    ready: &Expr,
+) -> (Expr, Expr, Expr, Expr, Expr) {
+    let pw = crate::rtl::bits_for(u64::from(FEED_DEPTH - 1));
+    let cw = crate::rtl::bits_for(u64::from(FEED_DEPTH));
+    let count = b.reg("feed_count_q", u(cw));
+    let count_q = count.q();
+    // "The queue is empty" as a register of its own (for the clock: the head's select).
+    let empty = b.reg_with_reset(
+        "feed_empty_q",
+        Ty::BIT,
+        Some(crate::rtl::Const::from_u128(1, Ty::BIT)),
+    );
+    let empty_q = empty.q();
+    let (wp, rp) = (b.reg("feed_wptr_q", u(pw)), b.reg("feed_rptr_q", u(pw)));
+    let (wp_q, rp_q) = (wp.q(), rp.q());
+    let entry = Expr::concat(vec![last.clone(), w.clone(), act.clone()]);
+    let ew = entry.ty().width;
+    let entries: Vec<(u64, Expr)> = (0..FEED_DEPTH)
+        .map(|k| {
+            let k = u64::from(k);
+            let en = valid.clone().and(wp_q.clone().eq(lit(k, pw)));
+            (
+                k,
+                b.data_reg(&format!("feed{k}_q"), entry.clone(), Some(en)),
+            )
+        })
+        .collect();
+    let queued = b.wire(
+        "feed_head_queued",
+        Expr::select(&rp_q, &entries, entry.ty()),
+    );
+    let head = b.wire("feed_head", Expr::mux(empty_q.clone(), entry, queued));
+    let head_valid = b.wire("feed_valid", valid.clone().or(empty_q.clone().not()));
+    let taken = b.wire("feed_taken", head_valid.clone().and(ready.clone()));
+    // The arriving beat is queued unless it went straight to the array.
+    let push = b.wire(
+        "feed_push",
+        valid.clone().and(empty_q.clone().and(taken.clone()).not()),
+    );
+    let pop = b.wire("feed_pop", empty_q.clone().not().and(taken.clone()));
+    let one = lit(1, cw);
+    let next = Expr::mux(
+        push.clone().and(pop.clone().not()),
+        count_q.clone().add(one.clone()),
+        Expr::mux(
+            pop.clone().and(push.clone().not()),
+            count_q.clone().sub(one.clone()),
+            count_q.clone(),
+        ),
+    );
+    let next = b.wire("feed_count_next", next);
+    b.set_next(count, next.clone(), None);
+    b.set_next(empty, next.eq(lit(0, cw)), None);
+    b.set_next(wp, wp_q.clone().add(lit(1, pw)), Some(push));
+    b.set_next(rp, rp_q.clone().add(lit(1, pw)), Some(pop));
+    let aw = act.ty().width;
+    let ww = w.ty().width;
+    let head_last = b.wire("feed_last", head.bit(ew - 1));
+    let head_w = b.wire("feed_w", head.slice(aw + ww - 1, aw));
+    let head_act = b.wire("feed_act", head.slice(aw - 1, 0));
+    (head_valid, head_last, head_act, head_w, taken)
+}
+
+/// Beats read and not yet taken by the array (`feed_credit_q`), and the registered flag
+/// `feed_room` that a word may be read: fewer than FEED_DEPTH after this cycle's `issue` and
+/// `taken`, so it is never more than FEED_DEPTH.
+fn feed_credit(b: &mut ModuleBuilder, issue: &Expr, taken: &Expr) {
+    let cw = crate::rtl::bits_for(u64::from(FEED_DEPTH));
+    let cred = b.reg("feed_credit_q", u(cw));
+    let cred_q = cred.q();
+    let one = lit(1, cw);
+    let next = Expr::mux(
+        issue.clone().and(taken.clone().not()),
+        cred_q.clone().add(one.clone()),
+        Expr::mux(
+            taken.clone().and(issue.clone().not()),
+            cred_q.clone().sub(one),
+            cred_q.clone(),
+        ),
+    );
+    let next = b.wire("feed_credit_next", next);
+    b.set_next(cred, next.clone(), None);
+    let room = b.reg_with_reset(
+        "feed_room_q",
+        Ty::BIT,
+        Some(crate::rtl::Const::from_u128(1, Ty::BIT)),
+    );
+    let room_q = room.q();
+    b.set_next(room, next.lt(lit(u64::from(FEED_DEPTH), cw)), None);
+    b.assign("feed_room", room_q);
 }
 
 /// The compute unit `module` for `g`.
@@ -121,11 +229,6 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
             "an instruction waits for a token (the counter)",
         ),
         ("beat", Ty::BIT, "the array accepts a beat (the counter)"),
-        (
-            "feed_hold",
-            Ty::BIT,
-            "the activation and weight output registers keep their words",
-        ),
     ]);
     let one16 = lit(1, 16);
     // Feeder states: 0 idle, 1 OS beats, 2 WS weights, 3 WS activations.
@@ -232,17 +335,17 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let latch = |b: &mut ModuleBuilder, name: &str, v: Expr| {
         b.delay_when(name, v, Expr::sig("take_mm", Ty::BIT))
     };
-    let a0 = latch(&mut b, "a0_q", f(mm, "act"));
-    let w0 = latch(&mut b, "w0_q", f(mm, "weight"));
     let m = latch(&mut b, "m_q", f(mm, "m"));
     let push_prev = latch(&mut b, "push_prev_q", q_data.bit(6));
 
-    // Feeding: t counts words read. A word is in the memories' read registers the cycle after
+    // Feeding: the read addresses count from the MATMUL's fields (registers, for the clock:
+    // no adder before the memories' address pins). A word is in the memories' read registers the cycle after
     // its read (`read_valid_q`) and in their output registers the cycle after that
-    // (`beat_valid_q`), the beat the array sees; while the array does not take it, both hold
-    // (`feed_hold`: no read, the output registers keep their words).
-    let t = b.reg("t_q", u(16));
-    let t_q = t.q();
+    // (`beat_valid_q`); they never hold (for the clock: the array's ready reaches no block
+    // RAM's clock enable). The beat goes to the array from there, or, while the array has
+    // not taken the beats before it, waits in a queue of FEED_DEPTH beats in registers; a
+    // word is read only while fewer than FEED_DEPTH beats are read and not taken (a registered
+    // flag), so the queue never overflows.
     let rv = b.reg("read_valid_q", Ty::BIT);
     let rv_q = rv.q();
     let rl = b.reg("read_last_q", Ty::BIT);
@@ -252,11 +355,10 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let bl = b.reg("beat_last_q", Ty::BIT);
     let bl_q = bl.q();
     let ready = b.declare_wire("arr_ready", Ty::BIT);
-    let accepted = b.wire("accepted", bv_q.clone().and(ready.clone()));
+    let (head_valid, head_last, head_act, head_w, accepted) =
+        feed_queue(&mut b, &bv_q, &bl_q, &act_rdata, &w_rdata, &ready);
     b.assign("beat", accepted.clone());
-    let hold = b.wire("hold", bv_q.clone().and(ready.clone().not()));
-    b.assign("feed_hold", hold.clone());
-    let moving = hold.clone().not();
+    let room = b.declare_wire("feed_room", Ty::BIT);
     let feeding = is(1).or(is(2)).or(is(3));
     // Words left to read in this phase (OS and WS weights k, WS activations m), counted down
     // with "none left" and "one left" as registers (for the clock: no compare of the count
@@ -271,27 +373,29 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let issue_w = b.declare_wire("issue", Ty::BIT);
     let (_, none_q, one_q) =
         super::countdown_to_one(&mut b, "words_left_q", 16, &load_left, left_init, &issue_w);
-    b.assign(
-        "issue",
-        feeding.clone().and(none_q.not()).and(moving.clone()),
-    );
+    b.assign("issue", feeding.clone().and(none_q.not()).and(room));
     let issue = issue_w;
     let last_word = one_q;
-    b.set_next(rv, issue.clone(), Some(moving.clone()));
+    b.set_next(rv, issue.clone(), None);
     b.set_next(rl, last_word, Some(issue.clone()));
-    b.set_next(bv, rv_q, Some(moving.clone()));
-    b.set_next(bl, rl_q, Some(moving));
-    b.assign("phase_end", accepted.clone().and(bl_q.clone()));
+    b.set_next(bv, rv_q, None);
+    b.set_next(bl, rl_q, None);
+    feed_credit(&mut b, &issue, &accepted);
+    b.assign("phase_end", accepted.clone().and(head_last.clone()));
     let phase_end = phase_end_w;
-    b.set_next(
-        t,
-        Expr::mux(
-            take_mm.clone().or(phase_end.clone()),
-            lit(0, 16),
-            t_q.clone().add(one16.clone()),
-        ),
-        Some(take_mm.clone().or(phase_end.clone()).or(issue.clone())),
-    );
+    // OS reads both words in state 1; WS weights in state 2, activations in state 3.
+    let addr = |b: &mut ModuleBuilder, name: &str, field: &str, reads: Expr| {
+        let r = b.reg(name, u(16));
+        let q = r.q();
+        b.set_next(
+            r,
+            Expr::mux(take_mm.clone(), f(mm, field), q.clone().add(one16.clone())),
+            Some(take_mm.clone().or(issue.clone().and(reads))),
+        );
+        q
+    };
+    let a_addr = addr(&mut b, "act_addr_q", "act", is(1).or(is(3)));
+    let w_addr = addr(&mut b, "w_addr_q", "weight", is(1).or(is(2)));
     let first_state = if ws { 2 } else { 1 };
     let next = Expr::mux(
         take_mm.clone(),
@@ -433,14 +537,10 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     );
     b.assign(
         "act_raddr",
-        Expr::mux(
-            alu_busy.clone(),
-            alu_sig("act_raddr", u(16)),
-            a0.clone().add(t_q.clone()),
-        ),
+        Expr::mux(alu_busy.clone(), alu_sig("act_raddr", u(16)), a_addr),
     );
     b.assign("w_re", issue.clone().and(is(1).or(is(2))));
-    b.assign("w_raddr", w0.clone().add(t_q.clone()));
+    b.assign("w_raddr", w_addr);
 
     // The array.
     for (nm, ty) in [
@@ -452,17 +552,19 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     ] {
         b.declare_wire(nm, ty);
     }
+    // A phase's beats all belong to the state it began in: the state changes as its last
+    // beat is taken.
     let a_valid = if ws {
-        bv_q.clone().and(is(3))
+        head_valid.clone().and(is(3))
     } else {
-        bv_q.clone().and(is(1))
+        head_valid.clone().and(is(1))
     };
     let mut conns = vec![
         ("clk", i(clk.clone())),
         ("rst", i(rst.clone())),
-        ("a_tdata", i(act_rdata.clone())),
+        ("a_tdata", i(head_act)),
         ("a_tvalid", i(a_valid)),
-        ("a_tlast", i(bl_q.clone())),
+        ("a_tlast", i(head_last.clone())),
         ("a_tready", o("arr_a_tready")),
         ("c_tready", i(Expr::bit_const(true))),
         ("c_tdata", o("c_tdata")),
@@ -471,9 +573,9 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     ];
     if ws {
         conns.extend([
-            ("w_tdata", i(w_rdata.clone())),
-            ("w_tvalid", i(bv_q.clone().and(is(2)))),
-            ("w_tlast", i(bl_q.clone())),
+            ("w_tdata", i(head_w.clone())),
+            ("w_tvalid", i(head_valid.clone().and(is(2)))),
+            ("w_tlast", i(head_last.clone())),
             ("w_tready", o("arr_b_tready")),
         ]);
         b.assign(
@@ -486,8 +588,8 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
         );
     } else {
         conns.extend([
-            ("b_tdata", i(w_rdata.clone())),
-            ("b_tvalid", i(bv_q.clone().and(is(1)))),
+            ("b_tdata", i(head_w)),
+            ("b_tvalid", i(head_valid.clone().and(is(1)))),
             ("b_tready", o("arr_b_tready")),
         ]);
         b.assign(

@@ -623,11 +623,6 @@ fn buffers(b: &mut ModuleBuilder, g: &Geometry) {
         hold: None,
         delayed_read: false,
     };
-    // The feeder's operands wait in the output registers while the array is not ready.
-    let held = |p: buffers::Ports| buffers::Ports {
-        hold: Some(bit("cp_feed_hold")),
-        ..p
-    };
     let act = sh("act");
     let wdata = sig("ld_act_wdata", u(act.width));
     let p = ports(
@@ -637,7 +632,7 @@ fn buffers(b: &mut ModuleBuilder, g: &Geometry) {
         bit("cp_act_re"),
         a16("cp_act_raddr"),
     );
-    buffers::buffer(b, act, held(p));
+    buffers::buffer(b, act, p);
     let weight = sh("weight");
     let wdata = sig("ld_weight_wdata", u(weight.width));
     let p = ports(
@@ -647,7 +642,7 @@ fn buffers(b: &mut ModuleBuilder, g: &Geometry) {
         bit("cp_w_re"),
         a16("cp_w_raddr"),
     );
-    buffers::buffer(b, weight, held(p));
+    buffers::buffer(b, weight, p);
     let (src, rd_en, cp_re) = (bit("st_rd_src"), bit("st_rd_en"), bit("cp_acc_re"));
     let grant = b.wire(
         "st_grant",
@@ -816,7 +811,6 @@ fn units(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins, bases: &[Expr]
             ("idle", Ty::BIT),
             ("stall_dep", Ty::BIT),
             ("beat", Ty::BIT),
-            ("feed_hold", Ty::BIT),
         ],
     );
     let mut store_in = dma_in("store", "sq", "tok_c2s");
