@@ -4,7 +4,8 @@
 //!
 //! nextpnr lists every net with its sinks; a sink's `delay` is `[min, max]` arrival at that
 //! input from the clock edge, in ns (its `max` on the critical path's endpoint is the
-//! critical path's delay). A sink over the clock period fails.
+//! critical path's delay). A sink over the clock period fails. Only nets driven from a
+//! clock edge count.
 
 use std::collections::BTreeMap;
 
@@ -79,10 +80,14 @@ pub fn failing(v: &serde_json::Value, period_ns: f64, keep: usize) -> Option<Fai
     let nets = v["detailed_net_timings"].as_array()?;
     // The latest arrival at each sink (a sink appears once per net, but be safe).
     let mut sinks: BTreeMap<(&str, &str), f64> = BTreeMap::new();
-    for e in nets
-        .iter()
-        .flat_map(|n| n["endpoints"].as_array().into_iter().flatten())
-    {
+    // Nets driven from a clock edge only: a net from an unconstrained input (`<async>`, the
+    // harness's reset pin) is not a path of the clock, and nextpnr's Fmax leaves it out too.
+    let clocked = nets.iter().filter(|n| {
+        n["event"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("posedge") || e.starts_with("negedge"))
+    });
+    for e in clocked.flat_map(|n| n["endpoints"].as_array().into_iter().flatten()) {
         let (Some(cell), Some(port), Some(at)) = (
             e["cell"].as_str(),
             e["port"].as_str(),
@@ -149,12 +154,14 @@ mod tests {
     fn sinks_over_the_period_are_grouped() {
         let v: serde_json::Value = serde_json::from_str(
             r#"{"detailed_net_timings": [
-                {"net": "a", "endpoints": [
+                {"net": "rst", "event": "<async>", "endpoints": [
+                    {"cell": "r_TRELLIS_FF_Q", "port": "LSR", "delay": [9.0, 9.5]}]},
+                {"net": "a", "event": "posedge clk", "endpoints": [
                     {"cell": "x_TRELLIS_FF_Q", "port": "DI", "delay": [1.0, 7.5]},
                     {"cell": "x_TRELLIS_FF_Q_1", "port": "DI", "delay": [1.0, 7.0]},
                     {"cell": "x_TRELLIS_FF_Q_1", "port": "CE", "delay": [1.0, 8.25]},
                     {"cell": "y_TRELLIS_FF_Q", "port": "M", "delay": [1.0, 6.0]}]},
-                {"net": "b", "endpoints": [
+                {"net": "b", "event": "posedge clk", "endpoints": [
                     {"cell": "z_TRELLIS_FF_Q", "port": "DI", "delay": [0.5, 6.9]}]}]}"#,
         )
         .unwrap();

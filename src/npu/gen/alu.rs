@@ -1,9 +1,9 @@
 //! The compute unit's vector ALU: runs one ALU instruction over accumulator rows, all C lanes
-//! of a row at once, one row every nine cycles (read the operand; read the destination; wait
+//! of a row at once, one row every ten cycles (read the operand; read the destination; wait
 //! (the accumulator memory's reads take three cycles, `buffers::ACC_READ_LATENCY`; an
 //! activation operand, read in two, waits in registers beside the ALU, so both kinds arrive
-//! together); add the immediate to the operand; shift by the
-//! shift's multiple of 8, the destination arriving; shift by the rest; add and compare;
+//! together); register the operand; add the immediate to it, the destination arriving;
+//! shift by the shift's multiple of 8; shift by the rest; add and compare;
 //! select; write: for the clock, no stage chains two carry chains or follows one with a wide
 //! select, no compare is a carry chain as long as a lane (the halves are compared and
 //! combined a stage later), and the memory's write data comes from a register),
@@ -91,11 +91,13 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
 
     // States: 0 idle, 1 read the operand, 2 read the destination, then (after D cycles
     // waiting: D = 1 when accumulator reads take three cycles, activation reads two)
-    // 3 + D add the immediate (the operand arrives), 4 + D shift by the multiple of 8 (the
-    // destination arrives), 5 + D shift by the rest, 6 + D add and compare, 7 + D select,
-    // 8 + D write. An activation operand is read in state 1 too, and delayed D cycles.
+    // 3 + D register the operand (it arrives: for the clock, the memory's word crosses to
+    // the ALU into flip-flops before any select or add), 4 + D add the immediate (the
+    // destination arrives), 5 + D shift by the multiple of 8, 6 + D shift by the rest,
+    // 7 + D add and compare, 8 + D select, 9 + D write. An activation operand is read in
+    // state 1 too, and delayed D cycles.
     const D: u64 = buffers::ACC_READ_LATENCY as u64 - 2;
-    const WRITE: u64 = 8 + D;
+    const WRITE: u64 = 9 + D;
     let sw_st = crate::rtl::bits_for(WRITE);
     let st = b.reg("state_q", u(sw_st));
     let st_q = st.q();
@@ -207,8 +209,8 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         b.set_next(r, v, Some(is(1)));
         q
     });
-    let (mut v_next, mut t1_next, mut t_next, mut up_next, mut res) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut op_next, mut v_next, mut t1_next, mut t_next, mut up_next, mut res) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     let (mut gt_next, mut rem_next, mut r1_next) =
         ([vec![], vec![], vec![]], [vec![], vec![], vec![]], vec![]);
     // Compares of two lanes, in halves (for the clock: no carry chain as long as a lane),
@@ -248,6 +250,8 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         Expr::concat(vec![sh.slice(sw - 1, 3), lit(0, 3)]),
     );
     let sh_fine = b.wire("sh_fine", sh.slice(2, 0));
+    let op_reg = b.reg_with_reset("op_q", u(ab), None);
+    let op_q = op_reg.q();
     let v_reg = b.reg_with_reset("v_q", u(ab), None);
     let v_q = v_reg.q();
     // Declared after the lanes, as replicas (see the compare's copies below).
@@ -297,8 +301,9 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         } else {
             Expr::mux(l_act.clone(), lit(0, w), op_acc_q.slice(hi, lo))
         };
-        let operand = Expr::mux(l_imm, lit(0, w), operand);
-        v_next.push(operand.add(imm_lane.clone()));
+        op_next.push(Expr::mux(l_imm, lit(0, w), operand));
+        let op = op_q.slice(hi, lo);
+        v_next.push(op.add(imm_lane.clone()));
         // Stages 4 and 5: the left shift, or the rounding right shift (gemmlowp's mask and
         // threshold), by the shift's multiple of 8, then by the rest.
         let x = b.wire(&format!("v_l{j}"), v_q.slice_as(hi, lo, g.signed));
@@ -352,26 +357,27 @@ pub fn alu(module: &str, g: &Geometry) -> Module {
         res.push(r.cast(false));
     }
     let rev = |v: Vec<Expr>| Expr::concat(v.into_iter().rev().collect());
-    b.set_next(v_reg, rev(v_next), Some(is(3 + D)));
-    b.set_next(t1_reg, rev(t1_next), Some(is(4 + D)));
+    b.set_next(op_reg, rev(op_next), Some(is(3 + D)));
+    b.set_next(v_reg, rev(v_next), Some(is(4 + D)));
+    b.set_next(t1_reg, rev(t1_next), Some(is(5 + D)));
     for ((r, _), v) in rem_f.into_iter().zip(rem_next) {
-        b.set_next(r, rev(v), Some(is(4 + D)));
+        b.set_next(r, rev(v), Some(is(5 + D)));
     }
     // The compare reads copies of a_q and t_q of its own (for the clock: each copy is placed
     // by its users, the compares' carry chains or the adds and selects). All four are
     // replicas: Yosys merges a plain register into a kept one with the same inputs.
-    b.replica_when("t_cmp_q", rev(t_next.clone()), is(5 + D));
+    b.replica_when("t_cmp_q", rev(t_next.clone()), is(6 + D));
     b.replica_when("a_cmp_q", acc_rdata.clone(), is(4 + D));
-    b.replica_when("t_q", rev(t_next), is(5 + D));
+    b.replica_when("t_q", rev(t_next), is(6 + D));
     b.replica_when("a_q", acc_rdata.clone(), is(4 + D));
-    b.set_next(up_reg, rev(up_next), Some(is(5 + D)));
-    b.set_next(r1_reg, rev(r1_next), Some(is(6 + D)));
+    b.set_next(up_reg, rev(up_next), Some(is(6 + D)));
+    b.set_next(r1_reg, rev(r1_next), Some(is(7 + D)));
     for ((r, _), v) in gt_f.into_iter().zip(gt_next) {
-        b.set_next(r, rev(v), Some(is(6 + D)));
+        b.set_next(r, rev(v), Some(is(7 + D)));
     }
-    // Stage 7 + D's row, registered: it is written in state 8 + D (for the clock, the
+    // Stage 8 + D's row, registered: it is written in state 9 + D (for the clock, the
     // memory's write data comes from a register).
-    let res_q = b.data_reg("res_q", rev(res), Some(is(7 + D)));
+    let res_q = b.data_reg("res_q", rev(res), Some(is(8 + D)));
     b.assign("acc_we", is(WRITE));
     b.assign("acc_waddr", dst_row);
     b.assign("acc_wdata", res_q);

@@ -329,7 +329,12 @@ pub fn npu_design(cfg: &Config) -> Result<Design> {
         unit_queue(&names.queue_pc, 160),
         unit_queue(&names.queue, 128),
         queue::queue(&names.ar_skid, g.axi_addr_bits + 8, 2),
-        queue::queue(&names.r_skid, 8 * g.axi_bytes + 3, 2),
+        queue::queue_with_reserve(
+            &names.r_skid,
+            8 * g.axi_bytes + 3,
+            2 + top::R_SKID_RESERVE,
+            top::R_SKID_RESERVE,
+        ),
         store::store(&names.store, &g),
     ];
     modules.extend(load::load_modules(&names.load, &g));

@@ -10,9 +10,10 @@ pub fn queue(module: &str, width: u32, depth: u32) -> Module {
     queue_with_reserve(module, width, depth, 0)
 }
 
-/// As [`queue`], but `in_ready` falls while `reserve` entries are still free: for a producer
-/// whose pushes arrive through `reserve` register stages after it saw `in_ready` (the npu's
-/// unit queues, pushed from a register after the sequencer dispatched).
+/// As [`queue`], but `in_ready` falls while `reserve` entries are still free, and a push is
+/// taken while any entry is: for a producer whose pushes arrive through `reserve` register
+/// stages after it saw `in_ready` (the npu's unit queues, pushed from a register after the
+/// sequencer dispatched; the AXI R beats, registered as they arrive).
 pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) -> Module {
     assert!(reserve < depth, "a queue keeps room for at least one entry");
     let mut b = ModuleBuilder::new(module);
@@ -46,7 +47,14 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
     let some = b.reg("some_q", Ty::BIT);
     let ready = b.wire("ready", full.q().not());
     let valid = b.wire("valid", some.q());
-    let push = b.wire("push", in_valid.and(ready.clone()));
+    // With a reserve, a push is taken while any entry is free (its producer saw in_ready
+    // `reserve` cycles before, which kept room for it): "full" as a register of its own.
+    let hard_full = (reserve > 0).then(|| b.reg("all_full_q", Ty::BIT));
+    let room = match &hard_full {
+        Some(r) => r.q().not(),
+        None => ready.clone(),
+    };
+    let push = b.wire("push", in_valid.and(room));
     let pop = b.wire("pop", out_ready.and(valid.clone()));
     let one = Expr::lit(1, ct);
     let next = Expr::mux(
@@ -80,6 +88,9 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
         Expr::mux(inc.clone(), below, Expr::mux(dec.clone(), ge(k + 1), ge(k)))
     };
     b.set_next(full, at_least(depth - reserve), None);
+    if let Some(r) = hard_full {
+        b.set_next(r, at_least(depth), None);
+    }
     b.set_next(some, at_least(1), None);
     // The head is a register; the other depth - 1 entries a circular buffer behind it. The
     // head is (re)filled whenever it is empty or taken: from the buffer if it holds an entry,

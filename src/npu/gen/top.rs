@@ -310,7 +310,11 @@ fn regs_block(
     b.wire("busy", bit("seq_busy"));
 }
 
-/// A two-entry queue `name` (module `module`) between a producer and a consumer: its wires
+/// Entries the read beats' queues keep free while RREADY is low: the beat in the register
+/// before them.
+pub const R_SKID_RESERVE: u32 = 1;
+
+/// A small queue `name` (module `module`) between a producer and a consumer: its wires
 /// `<name>_ready` (room, a register compare), `<name>_valid` and `<name>_data` (registers).
 /// Only reset empties it. For the clock: neither side's handshake reaches through it.
 fn skid(
@@ -364,25 +368,27 @@ fn control(b: &mut ModuleBuilder, n: &Names, g: &Geometry, x: &Ins) {
         ar,
         bit("arb_l_ar_ready"),
     );
+    // A read beat is registered as it arrives, with whose it is (for the clock: RVALID from
+    // the interconnect reaches flip-flops, not the queues' write enables), then queued. RREADY
+    // is given only while the unit's queue has room for two beats, so the registered beat
+    // always finds room (the queues keep that reserve, `R_SKID_RESERVE`).
     let r = Expr::concat(vec![x.rlast.clone(), x.rresp.clone(), x.rdata.clone()]);
+    let r = b.data_reg("r_in_q", r, None);
+    let to_load = bit("arb_l_r_valid").and(bit("r_skid_ready"));
+    let to_load = b.delay("r_in_load_q", to_load);
+    let to_fetch = bit("arb_f_r_valid").and(bit("fr_skid_ready"));
+    let to_fetch = b.delay("r_in_fetch_q", to_fetch);
     skid(
         b,
         "r_skid",
         &n.r_skid,
-        bit("arb_l_r_valid"),
+        to_load,
         r.clone(),
         bit("ld_r_ready"),
     );
     // Instruction fetch's beats wait after the arbiter too (its queue's count no longer
     // follows the order queue's head and RVALID in the same cycle).
-    skid(
-        b,
-        "fr_skid",
-        &n.r_skid,
-        bit("arb_f_r_valid"),
-        r,
-        bit("fe_r_ready"),
-    );
+    skid(b, "fr_skid", &n.r_skid, to_fetch, r, bit("fe_r_ready"));
     let dw = 8 * g.axi_bytes;
     let fr = sig("fr_skid_data", u(dw + 3));
     block(
