@@ -125,7 +125,12 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     );
     let kept = latch(&mut b, "lanes_kept_q", keep_now);
     let pc = latch(&mut b, "pc_q", q_pc);
+    // The first row's address is added up at the take and registered, and the row address
+    // loads it a cycle later (for the clock: no base select and adder from the queue's head
+    // into the row address; it is first used in state 7, four cycles after the take).
     let first = super::dma::first_row(&q_data, Opcode::Store, &bases, aw);
+    let first = latch(&mut b, "first_row_q", first);
+    let took = b.delay("took_q", take.clone());
     let row_addr = b.reg("row_addr_q", u(aw));
     let ra = row_addr.q();
     let rows = b.reg("rows_q", u(16));
@@ -135,8 +140,8 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let row_end = b.declare_wire("row_end", Ty::BIT);
     b.set_next(
         row_addr,
-        Expr::mux(take.clone(), first, ra.clone().add(stride.clone().zext(aw))),
-        Some(take.clone().or(row_end.clone())),
+        Expr::mux(took.clone(), first, ra.clone().add(stride.clone().zext(aw))),
+        Some(took.or(row_end.clone())),
     );
     b.set_next(
         rows,
