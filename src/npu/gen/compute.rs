@@ -106,17 +106,7 @@ fn feed_queue(
         valid.clone().and(empty_q.clone().and(taken.clone()).not()),
     );
     let pop = b.wire("feed_pop", empty_q.clone().not().and(taken.clone()));
-    let one = lit(1, cw);
-    let next = Expr::mux(
-        push.clone().and(pop.clone().not()),
-        count_q.clone().add(one.clone()),
-        Expr::mux(
-            pop.clone().and(push.clone().not()),
-            count_q.clone().sub(one.clone()),
-            count_q.clone(),
-        ),
-    );
-    let next = b.wire("feed_count_next", next);
+    let next = b.wire("feed_count_next", super::up_down(&count_q, &push, &pop));
     b.set_next(count, next.clone(), None);
     b.set_next(empty, next.eq(lit(0, cw)), None);
     b.set_next(wp, wp_q.clone().add(lit(1, pw)), Some(push));
@@ -136,17 +126,7 @@ fn feed_credit(b: &mut ModuleBuilder, issue: &Expr, taken: &Expr) {
     let cw = crate::rtl::bits_for(u64::from(FEED_DEPTH));
     let cred = b.reg("feed_credit_q", u(cw));
     let cred_q = cred.q();
-    let one = lit(1, cw);
-    let next = Expr::mux(
-        issue.clone().and(taken.clone().not()),
-        cred_q.clone().add(one.clone()),
-        Expr::mux(
-            taken.clone().and(issue.clone().not()),
-            cred_q.clone().sub(one),
-            cred_q.clone(),
-        ),
-    );
-    let next = b.wire("feed_credit_next", next);
+    let next = b.wire("feed_credit_next", super::up_down(&cred_q, issue, taken));
     b.set_next(cred, next.clone(), None);
     let room = b.reg_with_reset(
         "feed_room_q",

@@ -27,6 +27,21 @@ pub(super) fn u(w: u32) -> Ty {
     Ty::unsigned(w)
 }
 
+/// The next value of the counter `count`: one more on `up` alone, one less on `down` alone,
+/// else the same.
+pub(super) fn up_down(count: &Expr, up: &Expr, down: &Expr) -> Expr {
+    let one = Expr::lit(1, count.ty());
+    Expr::mux(
+        up.clone().and(down.clone().not()),
+        count.clone().add(one.clone()),
+        Expr::mux(
+            down.clone().and(up.clone().not()),
+            count.clone().sub(one),
+            count.clone(),
+        ),
+    )
+}
+
 /// The unsigned constant `v` of `w` bits.
 pub(super) fn lit(v: u64, w: u32) -> Expr {
     Expr::lit(i128::from(v), u(w))

@@ -56,17 +56,7 @@ pub fn queue_with_reserve(module: &str, width: u32, depth: u32, reserve: u32) ->
     };
     let push = b.wire("push", in_valid.and(room));
     let pop = b.wire("pop", out_ready.and(valid.clone()));
-    let one = Expr::lit(1, ct);
-    let next = Expr::mux(
-        push.clone().and(pop.clone().not()),
-        count_q.clone().add(one.clone()),
-        Expr::mux(
-            pop.clone().and(push.clone().not()),
-            count_q.clone().sub(one.clone()),
-            count_q.clone(),
-        ),
-    );
-    let next = b.wire("count_next", next);
+    let next = b.wire("count_next", super::up_down(&count_q, &push, &pop));
     b.set_next(count, next, None);
     // A flag "count >= k" of the next count, as compares of the register with k - 1, k and
     // k + 1 selected by the handshakes (for the clock: no adder between the handshakes and
