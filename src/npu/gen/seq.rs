@@ -141,11 +141,16 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
     let mut legal = Expr::bit_const(false);
     for s in OPS {
         let res = reserved(s.fields);
+        let name = format!("{:?}", s.opcode).to_lowercase();
         let mut ok = is(s.opcode);
+        // Each word's reserved bits in a register of its own (for the clock: no 128-bit
+        // reduction and the opcode's flags in one stage), combined in stage 1.
+        let mut clear = Expr::bit_const(true);
         for (i, m) in res.iter().enumerate() {
             if *m != 0 {
                 let w = ins.slice(32 * i as u32 + 31, 32 * i as u32);
-                ok = ok.and(w.and(lit(u64::from(*m), 32)).eq(lit(0, 32)));
+                let zero = w.and(lit(u64::from(*m), 32)).eq(lit(0, 32));
+                clear = clear.and(mid(&mut b, &format!("s1a_clear_{name}_w{i}_q"), zero));
             }
         }
         let (prev, next) = match s.unit {
@@ -160,12 +165,8 @@ pub fn seq(module: &str, g: &Geometry) -> Module {
         if !next {
             ok = ok.and(flags[1].clone().not()).and(flags[3].clone().not());
         }
-        let ok = mid(
-            &mut b,
-            &format!("s1a_ok_{:?}_q", s.opcode).to_lowercase(),
-            ok,
-        );
-        legal = legal.or(ok);
+        let ok = mid(&mut b, &format!("s1a_ok_{name}_q"), ok);
+        legal = legal.or(ok.and(clear));
     }
     // buf / src 3 are illegal too (checked with the fields, as the model does).
     let legal = b.wire("legal", legal);

@@ -588,13 +588,17 @@ fn tokens(b: &mut ModuleBuilder, start: &Expr) {
         let r = b.reg(&format!("tok_{ch}_q"), u(TOKEN_BITS));
         let q = r.q();
         let one = lit(1, TOKEN_BITS);
-        let (push, pop) = (bit(pusher), bit(popper));
-        let (inc, dec) = (push.clone().and(pop.clone().not()), pop.and(push.not()));
-        let next = Expr::mux(
-            inc.clone(),
-            q.clone().add(one.clone()),
-            Expr::mux(dec.clone(), q.clone().sub(one.clone()), q.clone()),
+        // A give is registered first (for the clock: the giving unit's finish decision
+        // reaches one flip-flop, not the count's enable), so the token is seen a cycle
+        // later; a use counts at once (the unit may check its next instruction in the
+        // cycle after the take).
+        let push = b.delay(&format!("tok_{ch}_push_q"), bit(pusher));
+        let pop = bit(popper);
+        let (inc, dec) = (
+            push.clone().and(pop.clone().not()),
+            pop.clone().and(push.clone().not()),
         );
+        let next = super::up_down(&q, &push, &pop);
         b.set_next(r, Expr::mux(start.clone(), lit(0, TOKEN_BITS), next), None);
         // "Some token" as a register beside the count (for the clock: the unit's take reads
         // a flip-flop, not a compare of the count).
