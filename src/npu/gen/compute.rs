@@ -403,15 +403,7 @@ pub fn compute(module: &str, g: &Geometry, n: &ComputeNames) -> Module {
     let one_o = lit(1, ow);
     b.set_next(
         outstanding,
-        Expr::mux(
-            take_mm.clone().and(tile_done.clone().not()),
-            out_q.clone().add(one_o.clone()),
-            Expr::mux(
-                tile_done.clone().and(take_mm.clone().not()),
-                out_q.clone().sub(one_o.clone()),
-                out_q.clone(),
-            ),
-        ),
+        super::up_down(&out_q, &take_mm, &tile_done),
         None,
     );
     // POST: the MATMULs it waits for, rows left to read (p_left_q), rows written (pw).

@@ -295,19 +295,7 @@ pub fn store(module: &str, g: &Geometry) -> Module {
     let outst = b.reg("outstanding_q", u(8));
     let out_q = outst.q();
     let b_fire = bvalid.clone();
-    b.set_next(
-        outst,
-        Expr::mux(
-            aw_fire.clone().and(b_fire.clone().not()),
-            out_q.clone().add(lit(1, 8)),
-            Expr::mux(
-                b_fire.clone().and(aw_fire.clone().not()),
-                out_q.clone().sub(lit(1, 8)),
-                out_q.clone(),
-            ),
-        ),
-        None,
-    );
+    b.set_next(outst, super::up_down(&out_q, &aw_fire, &b_fire), None);
     // Next state.
     let rows_left = rows_q.clone().ne(z16);
     // An accumulator row's read was granted last cycle (the state moves on from a register,
